@@ -1,0 +1,466 @@
+//! Grey images and volumes with physical geometry.
+//!
+//! Array-axis order everywhere: a [`Volume`] is `(slices, rows, cols)`, an [`Image`] is
+//! `(rows, cols)`; `spacing[a]` is the voxel size in mm along array axis `a`.
+
+use crate::{CoreError, Result};
+use ndarray::{Array2, Array3, Axis};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Imaging modality of a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Modality {
+    /// X-ray computed tomography.
+    #[serde(rename = "CT")]
+    Ct,
+    /// Magnetic resonance.
+    #[serde(rename = "MR")]
+    Mr,
+    /// Ultrasound (B-mode).
+    #[serde(rename = "US")]
+    Us,
+    /// Photographic modalities: histopathology, endoscopy, fundus, dermoscopy.
+    #[serde(rename = "photo")]
+    Photo,
+    /// Anything else (e.g. a DICOM modality artefact does not simulate).
+    #[serde(rename = "other")]
+    Other,
+}
+
+impl Modality {
+    /// Short code used in manifests (`CT`, `MR`, `US`, `photo`, `other`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Modality::Ct => "CT",
+            Modality::Mr => "MR",
+            Modality::Us => "US",
+            Modality::Photo => "photo",
+            Modality::Other => "other",
+        }
+    }
+
+    /// Human name used in question text ("CT", "MRI", "ultrasound", …).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Modality::Ct => "CT",
+            Modality::Mr => "MRI",
+            Modality::Us => "ultrasound",
+            Modality::Photo => "photograph",
+            Modality::Other => "medical",
+        }
+    }
+
+    /// Map a DICOM Modality (0008,0060) code.
+    pub fn from_dicom(code: &str) -> Modality {
+        match code.trim().to_ascii_uppercase().as_str() {
+            "CT" => Modality::Ct,
+            "MR" => Modality::Mr,
+            "US" => Modality::Us,
+            "SM" | "XC" | "ES" | "OP" | "GM" => Modality::Photo,
+            _ => Modality::Other,
+        }
+    }
+
+    /// The unit a loader should assign to this modality's stored values.
+    pub fn natural_unit(self) -> Unit {
+        match self {
+            Modality::Ct => Unit::Hu,
+            Modality::Us => Unit::Echogenicity,
+            Modality::Photo => Unit::Colour8,
+            Modality::Mr | Modality::Other => Unit::Arbitrary,
+        }
+    }
+}
+
+impl fmt::Display for Modality {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Modality {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "ct" => Ok(Modality::Ct),
+            "mr" | "mri" => Ok(Modality::Mr),
+            "us" | "ultrasound" => Ok(Modality::Us),
+            "photo" => Ok(Modality::Photo),
+            "other" => Ok(Modality::Other),
+            _ => Err(format!(
+                "unknown modality `{s}` (allowed: CT, MR, US, photo, other)"
+            )),
+        }
+    }
+}
+
+/// Physical meaning of the stored intensities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Hounsfield units (CT after Rescale Slope/Intercept).
+    Hu,
+    /// Arbitrary scanner units (MR magnitude, unscaled grey).
+    Arbitrary,
+    /// Ultrasound echogenicity in `[0, 1]`.
+    Echogenicity,
+    /// 8-bit colour/grey levels `0..=255`.
+    Colour8,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Hu => "HU",
+            Unit::Arbitrary => "arbitrary",
+            Unit::Echogenicity => "echogenicity",
+            Unit::Colour8 => "8-bit",
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A 2-D grey slice with pixel spacing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    /// Pixel values, shape `(rows, cols)`.
+    pub data: Array2<f32>,
+    /// Pixel size in mm, `[row spacing, column spacing]` (i.e. along axis 0, axis 1).
+    pub spacing: [f64; 2],
+    pub modality: Modality,
+    pub unit: Unit,
+}
+
+impl Image {
+    /// A new image; spacing must be finite and positive.
+    pub fn new(
+        data: Array2<f32>,
+        spacing: [f64; 2],
+        modality: Modality,
+        unit: Unit,
+    ) -> Result<Self> {
+        check_spacing(&spacing)?;
+        if data.is_empty() {
+            return Err(CoreError::Shape(format!(
+                "image has a zero-sized axis: {:?}",
+                data.dim()
+            )));
+        }
+        Ok(Image {
+            data,
+            spacing,
+            modality,
+            unit,
+        })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.data.nrows()
+    }
+
+    pub fn cols(&self) -> usize {
+        self.data.ncols()
+    }
+
+    pub fn shape(&self) -> (usize, usize) {
+        self.data.dim()
+    }
+
+    /// Same geometry and labels, new pixel data (must have the same shape).
+    pub fn with_data(&self, data: Array2<f32>) -> Result<Image> {
+        if data.dim() != self.data.dim() {
+            return Err(CoreError::Shape(format!(
+                "new data {:?} differs from image shape {:?}",
+                data.dim(),
+                self.data.dim()
+            )));
+        }
+        Ok(Image {
+            data,
+            spacing: self.spacing,
+            modality: self.modality,
+            unit: self.unit,
+        })
+    }
+
+    /// Minimum and maximum of finite values (`None` when there are none).
+    pub fn finite_range(&self) -> Option<(f32, f32)> {
+        finite_range(self.data.iter().copied())
+    }
+
+    /// Fraction of pixels strictly above `threshold`.
+    pub fn foreground_fraction(&self, threshold: f32) -> f64 {
+        let n = self.data.len();
+        let above = self.data.iter().filter(|&&v| v > threshold).count();
+        above as f64 / n as f64
+    }
+
+    /// Otsu's threshold over a 256-bin histogram of the finite values (None if constant).
+    pub fn otsu_threshold(&self) -> Option<f32> {
+        otsu_threshold(self.data.iter().copied())
+    }
+
+    /// Foreground fraction with Otsu's threshold (0 for a constant image).
+    pub fn foreground_fraction_otsu(&self) -> f64 {
+        match self.otsu_threshold() {
+            Some(t) => self.foreground_fraction(t),
+            None => 0.0,
+        }
+    }
+}
+
+/// A 3-D grey volume with spacing and affine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Volume {
+    /// Voxel values, shape `(slices, rows, cols)`.
+    pub data: Array3<f32>,
+    /// Voxel size in mm along array axes `(0, 1, 2)`.
+    pub spacing: [f64; 3],
+    /// Voxel `(i, j, k, 1)` = `(col, row, slice, 1)` → RAS+ world mm (NIfTI convention).
+    pub affine: [[f64; 4]; 4],
+    pub modality: Modality,
+    pub unit: Unit,
+}
+
+impl Volume {
+    /// A new volume with an axis-aligned affine built from `spacing` (origin at voxel 0).
+    pub fn new(
+        data: Array3<f32>,
+        spacing: [f64; 3],
+        modality: Modality,
+        unit: Unit,
+    ) -> Result<Self> {
+        check_spacing(&spacing)?;
+        let affine = diagonal_affine(spacing);
+        Volume::with_affine(data, spacing, affine, modality, unit)
+    }
+
+    /// A new volume with an explicit affine.
+    pub fn with_affine(
+        data: Array3<f32>,
+        spacing: [f64; 3],
+        affine: [[f64; 4]; 4],
+        modality: Modality,
+        unit: Unit,
+    ) -> Result<Self> {
+        check_spacing(&spacing)?;
+        if data.is_empty() {
+            return Err(CoreError::Shape(format!(
+                "volume has a zero-sized axis: {:?}",
+                data.dim()
+            )));
+        }
+        if affine.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(CoreError::Invalid("affine has non-finite entries".into()));
+        }
+        Ok(Volume {
+            data,
+            spacing,
+            affine,
+            modality,
+            unit,
+        })
+    }
+
+    pub fn shape(&self) -> (usize, usize, usize) {
+        self.data.dim()
+    }
+
+    /// Extract slice `index` perpendicular to array axis `axis` (0, 1 or 2).
+    ///
+    /// The remaining two axes keep their order: axis 0 gives `(rows, cols)`, axis 1 gives
+    /// `(slices, cols)`, axis 2 gives `(slices, rows)`. No display flips are applied.
+    pub fn slice(&self, axis: usize, index: usize) -> Result<Image> {
+        if axis > 2 {
+            return Err(CoreError::Invalid(format!(
+                "slice axis must be 0, 1 or 2, got {axis}"
+            )));
+        }
+        let n = self.data.len_of(Axis(axis));
+        if index >= n {
+            return Err(CoreError::Invalid(format!(
+                "slice index {index} out of range for axis {axis} of length {n}"
+            )));
+        }
+        let data = self.data.index_axis(Axis(axis), index).to_owned();
+        let spacing = match axis {
+            0 => [self.spacing[1], self.spacing[2]],
+            1 => [self.spacing[0], self.spacing[2]],
+            _ => [self.spacing[0], self.spacing[1]],
+        };
+        Image::new(data, spacing, self.modality, self.unit)
+    }
+
+    /// Number of slices along `axis`.
+    pub fn len_of(&self, axis: usize) -> usize {
+        self.data.len_of(Axis(axis.min(2)))
+    }
+
+    /// World (RAS+ mm) position of a voxel given in array-axis order `(slice, row, col)`.
+    pub fn world(&self, idx: [f64; 3]) -> [f64; 3] {
+        let ijk = [idx[2], idx[1], idx[0], 1.0];
+        let mut out = [0.0; 3];
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = (0..4).map(|c| self.affine[r][c] * ijk[c]).sum();
+        }
+        out
+    }
+
+    pub fn finite_range(&self) -> Option<(f32, f32)> {
+        finite_range(self.data.iter().copied())
+    }
+}
+
+/// Affine `(i, j, k) → mm` for axis-aligned voxels, spacing given in array-axis order.
+pub fn diagonal_affine(spacing: [f64; 3]) -> [[f64; 4]; 4] {
+    [
+        [spacing[2], 0.0, 0.0, 0.0],
+        [0.0, spacing[1], 0.0, 0.0],
+        [0.0, 0.0, spacing[0], 0.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ]
+}
+
+fn check_spacing(spacing: &[f64]) -> Result<()> {
+    if spacing.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+        return Err(CoreError::Invalid(format!(
+            "voxel spacing must be finite and positive, got {spacing:?} mm"
+        )));
+    }
+    Ok(())
+}
+
+fn finite_range(values: impl Iterator<Item = f32>) -> Option<(f32, f32)> {
+    let mut lo = f32::INFINITY;
+    let mut hi = f32::NEG_INFINITY;
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+fn otsu_threshold(values: impl Iterator<Item = f32> + Clone) -> Option<f32> {
+    let (lo, hi) = finite_range(values.clone())?;
+    if hi <= lo {
+        return None;
+    }
+    const BINS: usize = 256;
+    let mut hist = [0u64; BINS];
+    let scale = (BINS as f64) / ((hi - lo) as f64);
+    for v in values.filter(|v| v.is_finite()) {
+        let b = (((v - lo) as f64) * scale) as usize;
+        hist[b.min(BINS - 1)] += 1;
+    }
+    let total: u64 = hist.iter().sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &h)| i as f64 * h as f64)
+        .sum();
+    let (mut w0, mut sum0) = (0.0f64, 0.0f64);
+    let mut best = (f64::MIN, 0usize);
+    for (i, &h) in hist.iter().enumerate().take(BINS - 1) {
+        w0 += h as f64;
+        sum0 += i as f64 * h as f64;
+        let w1 = total as f64 - w0;
+        if w0 == 0.0 || w1 == 0.0 {
+            continue;
+        }
+        let m0 = sum0 / w0;
+        let m1 = (sum_all - sum0) / w1;
+        let between = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if between > best.0 {
+            best = (between, i);
+        }
+    }
+    // threshold at the upper edge of the best bin
+    Some(lo + ((best.1 + 1) as f64 / scale) as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    fn ramp_volume() -> Volume {
+        let data = Array3::from_shape_fn((4, 5, 6), |(k, j, i)| (100 * k + 10 * j + i) as f32);
+        Volume::new(data, [3.0, 2.0, 1.0], Modality::Mr, Unit::Arbitrary).unwrap()
+    }
+
+    #[test]
+    fn slices_along_each_axis_keep_values_and_spacing() {
+        let v = ramp_volume();
+        let s0 = v.slice(0, 2).unwrap();
+        assert_eq!(s0.shape(), (5, 6));
+        assert_eq!(s0.data[[3, 4]], 234.0);
+        assert_eq!(s0.spacing, [2.0, 1.0]);
+        let s1 = v.slice(1, 3).unwrap();
+        assert_eq!(s1.shape(), (4, 6));
+        assert_eq!(s1.data[[2, 5]], 235.0);
+        assert_eq!(s1.spacing, [3.0, 1.0]);
+        let s2 = v.slice(2, 1).unwrap();
+        assert_eq!(s2.shape(), (4, 5));
+        assert_eq!(s2.data[[1, 4]], 141.0);
+        assert_eq!(s2.spacing, [3.0, 2.0]);
+        assert!(v.slice(3, 0).is_err());
+        assert!(v.slice(0, 4).is_err());
+    }
+
+    #[test]
+    fn affine_maps_ijk_to_mm() {
+        let v = ramp_volume();
+        assert_eq!(v.world([1.0, 2.0, 3.0]), [3.0, 4.0, 3.0]);
+    }
+
+    #[test]
+    fn rejects_bad_geometry() {
+        let d = Array2::<f32>::zeros((2, 2));
+        assert!(Image::new(d.clone(), [0.0, 1.0], Modality::Ct, Unit::Hu).is_err());
+        assert!(Image::new(d, [f64::NAN, 1.0], Modality::Ct, Unit::Hu).is_err());
+        assert!(Image::new(Array2::zeros((0, 3)), [1.0, 1.0], Modality::Ct, Unit::Hu).is_err());
+    }
+
+    #[test]
+    fn foreground_fraction_with_otsu() {
+        // 25 % bright square on a dark background with a little texture
+        let data = Array2::from_shape_fn((40, 40), |(r, c)| {
+            let base = if r < 20 && c < 20 { 100.0 } else { 0.0 };
+            base + ((r * 7 + c * 3) % 5) as f32
+        });
+        let img = Image::new(data, [1.0, 1.0], Modality::Mr, Unit::Arbitrary).unwrap();
+        let t = img.otsu_threshold().unwrap();
+        assert!(t > 4.0 && t < 100.0, "threshold {t}");
+        assert!((img.foreground_fraction_otsu() - 0.25).abs() < 1e-12);
+        let flat = Image::new(
+            Array2::ones((4, 4)),
+            [1.0, 1.0],
+            Modality::Mr,
+            Unit::Arbitrary,
+        )
+        .unwrap();
+        assert_eq!(flat.foreground_fraction_otsu(), 0.0);
+    }
+
+    #[test]
+    fn modality_codes_round_trip() {
+        for m in [
+            Modality::Ct,
+            Modality::Mr,
+            Modality::Us,
+            Modality::Photo,
+            Modality::Other,
+        ] {
+            assert_eq!(m.code().parse::<Modality>().unwrap(), m);
+        }
+        assert_eq!(Modality::from_dicom("MR "), Modality::Mr);
+        assert_eq!(Modality::from_dicom("SEG"), Modality::Other);
+    }
+}
