@@ -1,1 +1,32 @@
-//! placeholder
+//! artefact-ct: CT artefacts simulated in the projection domain.
+//!
+//! Pipeline: HU → linear attenuation μ (mm⁻¹, `μ = μ_water·(1 + HU/1000)`) on a grid finer than
+//! the reconstruction grid (no inverse crime) → line integrals (sinogram, dimensionless) →
+//! corruption in the projection domain (photon statistics, view selection, detector errors,
+//! polychromatic metal physics) → filtered back-projection → HU.
+//!
+//! Units: mm, mm⁻¹, photons per detector bin, radians internally (degrees in recipe params).
+//! (Per-module model notes and references are in each module.)
+
+pub mod error;
+
+pub mod fbp;
+pub mod geometry;
+pub mod pipeline;
+pub mod projector;
+pub mod units;
+
+pub mod limited_angle;
+pub mod low_dose;
+pub mod materials;
+pub mod metal;
+pub mod motion;
+pub mod ring;
+pub mod sparse_view;
+pub mod spectrum;
+pub mod truncation;
+
+pub use error::CtError;
+
+/// Result alias for this crate.
+pub type Result<T, E = CtError> = std::result::Result<T, E>;
