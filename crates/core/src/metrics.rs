@@ -192,6 +192,46 @@ mod tests {
         assert!(nrmse(Array2::zeros((3, 3)).view(), b.slice(ndarray::s![..3, ..3])).is_err());
     }
 
+    /// Reference values from scikit-image 0.25 / numpy on the same inputs:
+    /// ```python
+    /// import numpy as np
+    /// from skimage.metrics import structural_similarity as ssim, peak_signal_noise_ratio as psnr, normalized_root_mse as nrmse
+    /// i, j = np.meshgrid(np.arange(48), np.arange(64), indexing="ij")
+    /// x = (128 + 100*np.sin(i/7.0)*np.cos(j/5.0)).astype(np.float32).astype(np.float64)
+    /// y = (x + 20*np.sin(i*j*0.37) + 0.1*i).astype(np.float32).astype(np.float64)
+    /// z = (0.5*x + 30).astype(np.float32).astype(np.float64)
+    /// for b in (y, z):
+    ///     print(ssim(x, b, data_range=255.0, gaussian_weights=True, sigma=1.5,
+    ///                use_sample_covariance=False), psnr(x, b, data_range=255.0), nrmse(x, b))
+    /// ```
+    #[test]
+    fn agrees_with_scikit_image() {
+        let x = Array2::from_shape_fn((48, 64), |(i, j)| {
+            (128.0 + 100.0 * (i as f64 / 7.0).sin() * (j as f64 / 5.0).cos()) as f32
+        });
+        let y = Array2::from_shape_fn((48, 64), |(i, j)| {
+            (x[[i, j]] as f64 + 20.0 * ((i * j) as f64 * 0.37).sin() + 0.1 * i as f64) as f32
+        });
+        let z = x.mapv(|v| (0.5 * v as f64 + 30.0) as f32);
+        let cases = [
+            (
+                &y,
+                0.7617552176448981,
+                25.18294440468164,
+                0.10252881444839572,
+            ),
+            (&z, 0.793100602155061, 15.7065460168666, 0.3052571569156589),
+        ];
+        for (b, s_ref, p_ref, n_ref) in cases {
+            let s = ssim(x.view(), b.view(), 255.0).unwrap();
+            assert!((s - s_ref).abs() < 1e-6, "ssim {s} vs skimage {s_ref}");
+            let p = psnr(x.view(), b.view(), 255.0).unwrap();
+            assert!((p - p_ref).abs() < 1e-4, "psnr {p} vs skimage {p_ref}");
+            let n = nrmse(x.view(), b.view()).unwrap();
+            assert!((n - n_ref).abs() < 1e-6, "nrmse {n} vs skimage {n_ref}");
+        }
+    }
+
     #[test]
     fn errors_on_shape() {
         let a = Array2::<f32>::zeros((12, 12));
