@@ -1,0 +1,512 @@
+//! Attribute recipes: one quality attribute, its text, and its op chain per severity.
+//!
+//! ```toml
+//! [attribute]
+//! name = "motion"                       # identifier: lowercase letters, digits, `_`
+//! modality = "MR"                       # CT | MR | US
+//! label = "Motion artifacts"            # option text in "what" questions
+//! noun = "motion artifacts"             # "Is there {noun} in this MRI image?" (default: label, lowercased)
+//! region = "global"                     # global | local
+//! description.mild = ["mild ghosting of the head along the phase-encode direction"]
+//! description.severe = ["strong ghosting and blurring that obscure anatomical detail"]
+//! grade.mild = "usable"                 # optional; defaults: mild → usable, severe → reject
+//!
+//! [[ops]]                               # applied in order
+//! op = "mri.motion"                     # a registry name (`artefact recipes ops`)
+//! mild = { translation_mm = [1.0, 2.5] }    # number, [lo, hi] range, bool, string, or list of strings
+//! severe = { translation_mm = [5.0, 10.0] }
+//!
+//! [metric]                              # optional: re-sample until the image lands in the band
+//! kind = "ssim"                         # ssim | psnr | nrmse (vs the clean slice)
+//! mild = [0.80, 0.95]
+//! severe = [0.30, 0.80]
+//! max_tries = 8
+//! ```
+
+use crate::error::RecipeError;
+use crate::registry::{OpEntry, Registry};
+use crate::value::to_spec;
+use crate::Result;
+use artefact_core::{Image, Modality, ParamDefault, ParamSpec, QualityGrade, SampleRng, Severity};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Where the degradation shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    Global,
+    Local,
+}
+
+/// Full-reference metric used for a severity band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    Ssim,
+    Psnr,
+    Nrmse,
+}
+
+/// Acceptable metric range per severity, with a bounded number of re-samples.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricBand {
+    pub kind: MetricKind,
+    pub mild: Option<[f64; 2]>,
+    pub severe: Option<[f64; 2]>,
+    pub max_tries: u32,
+}
+
+impl MetricBand {
+    pub fn band(&self, s: Severity) -> Option<[f64; 2]> {
+        match s {
+            Severity::None => None,
+            Severity::Mild => self.mild,
+            Severity::Severe => self.severe,
+        }
+    }
+}
+
+/// One operator of the chain with its spec per severity.
+#[derive(Clone, Debug)]
+pub struct OpStep {
+    pub op: OpEntry,
+    pub mild: ParamSpec,
+    pub severe: ParamSpec,
+}
+
+impl OpStep {
+    pub fn spec(&self, s: Severity) -> Option<&ParamSpec> {
+        match s {
+            Severity::None => None,
+            Severity::Mild => Some(&self.mild),
+            Severity::Severe => Some(&self.severe),
+        }
+    }
+}
+
+/// Concrete params of one applied operator (what a manifest records).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AppliedOp {
+    pub op: String,
+    pub params: Value,
+}
+
+/// A validated attribute recipe.
+#[derive(Clone, Debug)]
+pub struct AttributeRecipe {
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes.
+    pub hash: String,
+    pub name: String,
+    pub modality: Modality,
+    pub label: String,
+    pub noun: String,
+    pub region: Region,
+    pub description_mild: Vec<String>,
+    pub description_severe: Vec<String>,
+    pub grade_mild: QualityGrade,
+    pub grade_severe: QualityGrade,
+    pub ops: Vec<OpStep>,
+    pub metric: Option<MetricBand>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    attribute: Spanned<RawAttr>,
+    ops: Option<Spanned<Vec<Spanned<RawOp>>>>,
+    metric: Option<Spanned<RawMetric>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttr {
+    name: Spanned<String>,
+    modality: Spanned<String>,
+    label: Spanned<String>,
+    noun: Option<String>,
+    region: Option<Spanned<String>>,
+    description: Spanned<RawDesc>,
+    grade: Option<RawGrade>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDesc {
+    mild: Spanned<Vec<String>>,
+    severe: Spanned<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrade {
+    mild: Option<Spanned<String>>,
+    severe: Option<Spanned<String>>,
+}
+
+type RawParams = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOp {
+    op: Spanned<String>,
+    mild: Option<Spanned<RawParams>>,
+    severe: Option<Spanned<RawParams>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetric {
+    kind: Spanned<String>,
+    mild: Option<Spanned<[f64; 2]>>,
+    severe: Option<Spanned<[f64; 2]>>,
+    max_tries: Option<Spanned<i64>>,
+}
+
+/// Turn a toml deserialisation error into a located RecipeError.
+pub(crate) fn toml_error(path: &Path, src: &str, e: toml::de::Error) -> RecipeError {
+    let msg = e.message().trim().to_string();
+    let err = RecipeError::new(path, msg);
+    match e.span() {
+        Some(span) => err.at(src, span),
+        None => err,
+    }
+}
+
+pub(crate) fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+impl AttributeRecipe {
+    /// Read and validate a recipe file.
+    pub fn load(path: &Path, registry: &Registry) -> Result<AttributeRecipe> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| RecipeError::new(path, format!("cannot read recipe: {e}")))?;
+        let src = String::from_utf8(bytes)
+            .map_err(|_| RecipeError::new(path, "recipe is not valid UTF-8"))?;
+        AttributeRecipe::parse(&src, path, registry)
+    }
+
+    /// Validate recipe text; `path` is used in errors and recorded.
+    pub fn parse(src: &str, path: &Path, registry: &Registry) -> Result<AttributeRecipe> {
+        let raw: RawFile = toml::from_str(src).map_err(|e| toml_error(path, src, e))?;
+        let err = |span: std::ops::Range<usize>, key: &str, msg: String| {
+            RecipeError::new(path, msg).at(src, span).key(key)
+        };
+        let a = raw.attribute.get_ref();
+        let name = a.name.get_ref().clone();
+        if !is_identifier(&name) {
+            return Err(err(
+                a.name.span(),
+                "attribute.name",
+                format!("`{name}` is not an identifier (use lowercase letters, digits, `_`, `-`)"),
+            ));
+        }
+        let modality: Modality = a
+            .modality
+            .get_ref()
+            .parse()
+            .map_err(|m: String| err(a.modality.span(), "attribute.modality", m))?;
+        if !matches!(modality, Modality::Ct | Modality::Mr | Modality::Us) {
+            return Err(err(
+                a.modality.span(),
+                "attribute.modality",
+                "attribute recipes exist for CT, MR and US (allowed: CT, MR, US)".into(),
+            ));
+        }
+        let label = a.label.get_ref().trim().to_string();
+        if label.is_empty() {
+            return Err(err(
+                a.label.span(),
+                "attribute.label",
+                "label is empty".into(),
+            ));
+        }
+        let noun = a.noun.clone().unwrap_or_else(|| label.to_lowercase());
+        let region = match &a.region {
+            None => Region::Global,
+            Some(r) => match r.get_ref().as_str() {
+                "global" => Region::Global,
+                "local" => Region::Local,
+                other => {
+                    return Err(err(
+                        r.span(),
+                        "attribute.region",
+                        format!("`{other}` is not allowed (allowed: global, local)"),
+                    ))
+                }
+            },
+        };
+        let desc = a.description.get_ref();
+        for (key, list) in [
+            ("description.mild", &desc.mild),
+            ("description.severe", &desc.severe),
+        ] {
+            if list.get_ref().iter().all(|s| s.trim().is_empty()) {
+                return Err(err(
+                    list.span(),
+                    &format!("attribute.{key}"),
+                    "needs at least one non-empty phrase".into(),
+                ));
+            }
+        }
+        let mut grade_mild = Severity::Mild.default_grade();
+        let mut grade_severe = Severity::Severe.default_grade();
+        if let Some(g) = &a.grade {
+            for (key, val, slot) in [
+                ("grade.mild", &g.mild, &mut grade_mild),
+                ("grade.severe", &g.severe, &mut grade_severe),
+            ] {
+                if let Some(v) = val {
+                    *slot = v
+                        .get_ref()
+                        .parse()
+                        .map_err(|m: String| err(v.span(), &format!("attribute.{key}"), m))?;
+                }
+            }
+        }
+
+        let Some(ops_raw) = raw.ops else {
+            return Err(RecipeError::new(
+                path,
+                "no [[ops]]: an attribute needs at least one operator (see `artefact recipes ops`)",
+            )
+            .at(src, raw.attribute.span())
+            .key("ops"));
+        };
+        if ops_raw.get_ref().is_empty() {
+            return Err(err(ops_raw.span(), "ops", "the op chain is empty".into()));
+        }
+        let mut ops = Vec::new();
+        for (i, op_raw) in ops_raw.get_ref().iter().enumerate() {
+            let o = op_raw.get_ref();
+            let opname = o.op.get_ref();
+            let entry = registry.get(opname).ok_or_else(|| {
+                err(
+                    o.op.span(),
+                    &format!("ops[{i}].op"),
+                    format!(
+                        "unknown operator `{opname}` (allowed: {})",
+                        registry.names().join(", ")
+                    ),
+                )
+            })?;
+            if entry.info.modality != modality.code() {
+                return Err(err(
+                    o.op.span(),
+                    &format!("ops[{i}].op"),
+                    format!(
+                        "operator `{opname}` is for {} images but the attribute is {}",
+                        entry.info.modality,
+                        modality.code()
+                    ),
+                ));
+            }
+            let mut specs = Vec::new();
+            for (sev, table) in [("mild", &o.mild), ("severe", &o.severe)] {
+                let key = format!("ops[{i}].{sev}");
+                let Some(table) = table else {
+                    return Err(err(
+                        op_raw.span(),
+                        &key,
+                        format!("missing `{sev}` parameters for `{opname}` (write `{sev} = {{}}` to use the defaults)"),
+                    ));
+                };
+                specs.push(validate_params(src, path, &key, table, entry)?);
+            }
+            let severe = specs.pop().expect("two specs");
+            let mild = specs.pop().expect("two specs");
+            ops.push(OpStep {
+                op: *entry,
+                mild,
+                severe,
+            });
+        }
+
+        let metric = match raw.metric {
+            None => None,
+            Some(m) => {
+                let mr = m.get_ref();
+                let kind = match mr.kind.get_ref().as_str() {
+                    "ssim" => MetricKind::Ssim,
+                    "psnr" => MetricKind::Psnr,
+                    "nrmse" => MetricKind::Nrmse,
+                    other => {
+                        return Err(err(
+                            mr.kind.span(),
+                            "metric.kind",
+                            format!("`{other}` is not allowed (allowed: ssim, psnr, nrmse)"),
+                        ))
+                    }
+                };
+                let band = |b: &Option<Spanned<[f64; 2]>>, key: &str| -> Result<Option<[f64; 2]>> {
+                    match b {
+                        None => Ok(None),
+                        Some(s) => {
+                            let [lo, hi] = *s.get_ref();
+                            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                                return Err(err(
+                                    s.span(),
+                                    key,
+                                    format!("band [{lo}, {hi}] must be finite with lo ≤ hi"),
+                                ));
+                            }
+                            Ok(Some([lo, hi]))
+                        }
+                    }
+                };
+                let mild = band(&mr.mild, "metric.mild")?;
+                let severe = band(&mr.severe, "metric.severe")?;
+                if mild.is_none() && severe.is_none() {
+                    return Err(err(
+                        m.span(),
+                        "metric",
+                        "give a band for `mild` and/or `severe`".into(),
+                    ));
+                }
+                let max_tries = match &mr.max_tries {
+                    None => 8,
+                    Some(t) if (1..=100).contains(t.get_ref()) => *t.get_ref() as u32,
+                    Some(t) => {
+                        return Err(err(
+                            t.span(),
+                            "metric.max_tries",
+                            format!("{} is out of range [1, 100]", t.get_ref()),
+                        ))
+                    }
+                };
+                Some(MetricBand {
+                    kind,
+                    mild,
+                    severe,
+                    max_tries,
+                })
+            }
+        };
+
+        Ok(AttributeRecipe {
+            path: path.to_path_buf(),
+            hash: crate::content_hash(src.as_bytes()),
+            name,
+            modality,
+            label,
+            noun,
+            region,
+            description_mild: desc.mild.get_ref().clone(),
+            description_severe: desc.severe.get_ref().clone(),
+            grade_mild,
+            grade_severe,
+            ops,
+            metric,
+        })
+    }
+
+    /// Quality grade of an image with this attribute at severity `s`.
+    pub fn grade(&self, s: Severity) -> QualityGrade {
+        match s {
+            Severity::None => QualityGrade::Good,
+            Severity::Mild => self.grade_mild,
+            Severity::Severe => self.grade_severe,
+        }
+    }
+
+    /// Description phrases for severity `s` (empty for `none`).
+    pub fn descriptions(&self, s: Severity) -> &[String] {
+        match s {
+            Severity::None => &[],
+            Severity::Mild => &self.description_mild,
+            Severity::Severe => &self.description_severe,
+        }
+    }
+
+    /// Sample concrete params for every op of the chain at severity `s` (empty for `none`).
+    pub fn sample_chain(
+        &self,
+        s: Severity,
+        rng: &mut SampleRng,
+    ) -> std::result::Result<Vec<AppliedOp>, String> {
+        let mut out = Vec::new();
+        for step in &self.ops {
+            if let Some(spec) = step.spec(s) {
+                let params = (step.op.sample)(spec, rng)
+                    .map_err(|e| format!("{}: {e}", step.op.info.name))?;
+                out.push(AppliedOp {
+                    op: step.op.info.name.to_string(),
+                    params,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Apply a recorded chain to a clean slice.
+pub fn apply_chain(
+    registry: &Registry,
+    chain: &[AppliedOp],
+    image: &Image,
+) -> std::result::Result<Image, String> {
+    let mut img = image.clone();
+    for step in chain {
+        let entry = registry
+            .get(&step.op)
+            .ok_or_else(|| format!("unknown operator `{}` in recorded chain", step.op))?;
+        img = (entry.apply)(&step.params, &img).map_err(|e| format!("{}: {e}", step.op))?;
+    }
+    Ok(img)
+}
+
+fn validate_params(
+    src: &str,
+    path: &Path,
+    key: &str,
+    table: &Spanned<RawParams>,
+    entry: &OpEntry,
+) -> Result<ParamSpec> {
+    let info = entry.info;
+    let mut spec = ParamSpec::new();
+    for (name, value) in table.get_ref() {
+        let pkey = format!("{key}.{}", name.get_ref());
+        let pinfo = info.param(name.get_ref()).ok_or_else(|| {
+            let allowed: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+            RecipeError::new(
+                path,
+                format!(
+                    "unknown parameter `{}` for `{}` (allowed: {})",
+                    name.get_ref(),
+                    info.name,
+                    if allowed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        allowed.join(", ")
+                    }
+                ),
+            )
+            .at(src, name.span())
+            .key(&pkey)
+        })?;
+        let v = to_spec(value.get_ref(), pinfo)
+            .map_err(|m| RecipeError::new(path, m).at(src, value.span()).key(&pkey))?;
+        spec = spec.with(pinfo.name, v);
+    }
+    for p in info.params {
+        if p.default == ParamDefault::Required && spec.get(p.name).is_none() {
+            return Err(RecipeError::new(
+                path,
+                format!(
+                    "missing required parameter `{}` of `{}` ({})",
+                    p.name, info.name, p.doc
+                ),
+            )
+            .at(src, table.span())
+            .key(key));
+        }
+    }
+    Ok(spec)
+}

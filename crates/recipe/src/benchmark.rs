@@ -1,0 +1,603 @@
+//! Benchmark recipes: which sources, which slices, how to render, which attributes, how many
+//! questions and pairs, which splits, and the dataset seed.
+//!
+//! ```toml
+//! [benchmark]
+//! name = "demo"
+//! seed = 20261127
+//! image_size = 256                  # every rendered image is image_size × image_size pixels
+//!
+//! [[sources]]                       # paths relative to this file; `*` and `?` globs allowed
+//! path = "../../tests/data/dicom/CT_head_512.dcm"
+//! modality = "CT"                   # optional: override (e.g. use a grey image as a US map)
+//!
+//! [selection]
+//! axis = 0                          # array axis perpendicular to the slices (0 = axial for NIfTI/DICOM stacks)
+//! slices_per_volume = 4
+//! min_foreground = 0.15             # fraction of pixels above Otsu's threshold
+//!
+//! [render]
+//! ct_window = "brain"               # brain | soft_tissue | lung | bone | [centre, width] in HU
+//! mr_percentiles = [0.5, 99.5]
+//!
+//! [attributes]
+//! recipes = ["../mri/*.toml", "../ct/*.toml"]
+//!
+//! [severity]                        # proportions of degraded images per severity
+//! none = 0.2
+//! mild = 0.4
+//! severe = 0.4
+//!
+//! [questions]
+//! yes_no = 60
+//! what = 60
+//! how = 60
+//!
+//! [pairs]
+//! coarse = 20
+//! fine = 20
+//!
+//! [splits]                          # by source subject; fractions sum to 1
+//! test = 0.7
+//! dev = 0.3
+//! ```
+
+use crate::attribute::{is_identifier, toml_error, AttributeRecipe};
+use crate::error::RecipeError;
+use crate::registry::Registry;
+use crate::Result;
+use artefact_core::{Modality, Severity};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A source entry: a file, directory or glob, with an optional modality override.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SourceSpec {
+    /// Paths this entry expands to (files or directories), sorted.
+    pub paths: Vec<PathBuf>,
+    /// The pattern as written (relative to the recipe file).
+    pub pattern: String,
+    pub modality: Option<Modality>,
+}
+
+/// CT display window.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub centre: f64,
+    pub width: f64,
+}
+
+impl Window {
+    /// Named presets (centre, width in HU).
+    pub fn preset(name: &str) -> Option<Window> {
+        let (centre, width) = match name {
+            "brain" => (40.0, 80.0),
+            "subdural" => (75.0, 215.0),
+            "soft_tissue" => (50.0, 400.0),
+            "lung" => (-600.0, 1500.0),
+            "bone" => (400.0, 1800.0),
+            _ => return None,
+        };
+        Some(Window { centre, width })
+    }
+
+    pub const PRESETS: &'static [&'static str] =
+        &["brain", "subdural", "soft_tissue", "lung", "bone"];
+}
+
+/// A validated benchmark recipe.
+#[derive(Clone, Debug)]
+pub struct BenchmarkRecipe {
+    pub path: PathBuf,
+    pub hash: String,
+    pub name: String,
+    pub seed: u64,
+    pub image_size: usize,
+    pub sources: Vec<SourceSpec>,
+    pub axis: usize,
+    pub slices_per_volume: usize,
+    pub min_foreground: f64,
+    pub ct_window: Window,
+    pub mr_percentiles: [f64; 2],
+    pub attributes: Vec<AttributeRecipe>,
+    /// Proportions of none / mild / severe (normalised to sum 1).
+    pub severity: BTreeMap<Severity, f64>,
+    pub yes_no: usize,
+    pub what: usize,
+    pub how: usize,
+    pub coarse_pairs: usize,
+    pub fine_pairs: usize,
+    /// Split name → fraction (sums to 1), in file order.
+    pub splits: Vec<(String, f64)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    benchmark: RawBench,
+    sources: Spanned<Vec<RawSource>>,
+    selection: Option<RawSelection>,
+    render: Option<RawRender>,
+    attributes: Spanned<RawAttrs>,
+    severity: Option<Spanned<BTreeMap<String, Spanned<f64>>>>,
+    questions: Option<RawQuestions>,
+    pairs: Option<RawPairs>,
+    splits: Option<Spanned<toml::Table>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBench {
+    name: Spanned<String>,
+    seed: Spanned<i64>,
+    image_size: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    path: Spanned<String>,
+    modality: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSelection {
+    axis: Option<Spanned<i64>>,
+    slices_per_volume: Option<Spanned<i64>>,
+    min_foreground: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRender {
+    ct_window: Option<Spanned<toml::Value>>,
+    mr_percentiles: Option<Spanned<[f64; 2]>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttrs {
+    recipes: Spanned<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuestions {
+    yes_no: Option<Spanned<i64>>,
+    what: Option<Spanned<i64>>,
+    how: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPairs {
+    coarse: Option<Spanned<i64>>,
+    fine: Option<Spanned<i64>>,
+}
+
+/// Expand `*`/`?` in the last path component(s) of a pattern, sorted; plain paths must exist.
+pub fn expand_glob(pattern: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let s = pattern.to_string_lossy();
+    if !s.contains('*') && !s.contains('?') {
+        return if pattern.exists() {
+            Ok(vec![pattern.to_path_buf()])
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file or directory",
+            ))
+        };
+    }
+    let mut bases = vec![PathBuf::new()];
+    for comp in pattern.components() {
+        let c = comp.as_os_str().to_string_lossy().to_string();
+        let mut next = Vec::new();
+        for b in &bases {
+            if c.contains('*') || c.contains('?') {
+                let dir = if b.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    b.as_path()
+                };
+                let Ok(rd) = std::fs::read_dir(dir) else {
+                    continue;
+                };
+                let mut names: Vec<String> = rd
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect();
+                names.sort();
+                for n in names {
+                    if wildcard(&c, &n) {
+                        next.push(b.join(&n));
+                    }
+                }
+            } else {
+                next.push(b.join(comp.as_os_str()));
+            }
+        }
+        bases = next;
+    }
+    bases.retain(|p| p.exists());
+    bases.sort();
+    Ok(bases)
+}
+
+fn wildcard(pat: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    let (p, n): (Vec<char>, Vec<char>) = (pat.chars().collect(), name.chars().collect());
+    go(&p, &n)
+}
+
+impl BenchmarkRecipe {
+    /// Read and validate a benchmark recipe and every attribute recipe it names.
+    pub fn load(path: &Path, registry: &Registry) -> Result<BenchmarkRecipe> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| RecipeError::new(path, format!("cannot read benchmark recipe: {e}")))?;
+        let src = String::from_utf8(bytes)
+            .map_err(|_| RecipeError::new(path, "recipe is not valid UTF-8"))?;
+        BenchmarkRecipe::parse(&src, path, registry)
+    }
+
+    /// Validate benchmark text; relative paths resolve against `path`'s directory.
+    pub fn parse(src: &str, path: &Path, registry: &Registry) -> Result<BenchmarkRecipe> {
+        let raw: Raw = toml::from_str(src).map_err(|e| toml_error(path, src, e))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let err = |span: std::ops::Range<usize>, key: &str, msg: String| {
+            RecipeError::new(path, msg).at(src, span).key(key)
+        };
+        let count =
+            |v: &Option<Spanned<i64>>, key: &str, default: i64, lo: i64, hi: i64| -> Result<i64> {
+                match v {
+                    None => Ok(default),
+                    Some(s) if (lo..=hi).contains(s.get_ref()) => Ok(*s.get_ref()),
+                    Some(s) => Err(err(
+                        s.span(),
+                        key,
+                        format!("{} is out of range [{lo}, {hi}]", s.get_ref()),
+                    )),
+                }
+            };
+
+        let name = raw.benchmark.name.get_ref().clone();
+        if !is_identifier(&name) {
+            return Err(err(
+                raw.benchmark.name.span(),
+                "benchmark.name",
+                format!("`{name}` is not an identifier"),
+            ));
+        }
+        let seed = *raw.benchmark.seed.get_ref();
+        if seed < 0 {
+            return Err(err(
+                raw.benchmark.seed.span(),
+                "benchmark.seed",
+                "seed must be ≥ 0".into(),
+            ));
+        }
+        let image_size = count(
+            &raw.benchmark.image_size,
+            "benchmark.image_size",
+            256,
+            32,
+            4096,
+        )? as usize;
+
+        if raw.sources.get_ref().is_empty() {
+            return Err(err(
+                raw.sources.span(),
+                "sources",
+                "no sources given".into(),
+            ));
+        }
+        let mut sources = Vec::new();
+        for (i, s) in raw.sources.get_ref().iter().enumerate() {
+            let pattern = s.path.get_ref().clone();
+            let full = dir.join(&pattern);
+            let paths = expand_glob(&full).map_err(|e| {
+                err(
+                    s.path.span(),
+                    &format!("sources[{i}].path"),
+                    format!("{}: {e}", full.display()),
+                )
+            })?;
+            if paths.is_empty() {
+                return Err(err(
+                    s.path.span(),
+                    &format!("sources[{i}].path"),
+                    format!("pattern {} matches nothing", full.display()),
+                ));
+            }
+            let modality = match &s.modality {
+                None => None,
+                Some(m) => Some(
+                    m.get_ref()
+                        .parse::<Modality>()
+                        .map_err(|e| err(m.span(), &format!("sources[{i}].modality"), e))?,
+                ),
+            };
+            sources.push(SourceSpec {
+                paths,
+                pattern,
+                modality,
+            });
+        }
+
+        let sel = raw.selection.as_ref();
+        let axis = count(&sel.and_then(|s| s.axis.clone()), "selection.axis", 0, 0, 2)? as usize;
+        let slices_per_volume = count(
+            &sel.and_then(|s| s.slices_per_volume.clone()),
+            "selection.slices_per_volume",
+            4,
+            1,
+            10_000,
+        )? as usize;
+        let min_foreground = match sel.and_then(|s| s.min_foreground.clone()) {
+            None => 0.1,
+            Some(v) if (0.0..=1.0).contains(v.get_ref()) => *v.get_ref(),
+            Some(v) => {
+                return Err(err(
+                    v.span(),
+                    "selection.min_foreground",
+                    format!("{} is out of range [0, 1]", v.get_ref()),
+                ))
+            }
+        };
+
+        let render = raw.render.as_ref();
+        let ct_window = match render.and_then(|r| r.ct_window.clone()) {
+            None => Window::preset("soft_tissue").expect("preset"),
+            Some(v) => match v.get_ref() {
+                toml::Value::String(s) => Window::preset(s).ok_or_else(|| {
+                    err(
+                        v.span(),
+                        "render.ct_window",
+                        format!(
+                            "unknown window `{s}` (allowed: {}, or [centre, width] in HU)",
+                            Window::PRESETS.join(", ")
+                        ),
+                    )
+                })?,
+                toml::Value::Array(a) if a.len() == 2 => {
+                    let num =
+                        |x: &toml::Value| x.as_float().or_else(|| x.as_integer().map(|i| i as f64));
+                    match (num(&a[0]), num(&a[1])) {
+                        (Some(c), Some(w)) if w > 0.0 && c.is_finite() && w.is_finite() => Window {
+                            centre: c,
+                            width: w,
+                        },
+                        _ => {
+                            return Err(err(
+                                v.span(),
+                                "render.ct_window",
+                                "expected [centre, width] in HU with width > 0".into(),
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(err(
+                        v.span(),
+                        "render.ct_window",
+                        format!(
+                            "expected a preset ({}) or [centre, width]",
+                            Window::PRESETS.join(", ")
+                        ),
+                    ))
+                }
+            },
+        };
+        let mr_percentiles = match render.and_then(|r| r.mr_percentiles.clone()) {
+            None => [0.5, 99.5],
+            Some(p) => {
+                let [lo, hi] = *p.get_ref();
+                if !((0.0..100.0).contains(&lo) && lo < hi && hi <= 100.0) {
+                    return Err(err(
+                        p.span(),
+                        "render.mr_percentiles",
+                        format!("[{lo}, {hi}] must satisfy 0 ≤ lo < hi ≤ 100"),
+                    ));
+                }
+                [lo, hi]
+            }
+        };
+
+        let mut attributes: Vec<AttributeRecipe> = Vec::new();
+        for (i, pat) in raw
+            .attributes
+            .get_ref()
+            .recipes
+            .get_ref()
+            .iter()
+            .enumerate()
+        {
+            let key = format!("attributes.recipes[{i}]");
+            let full = dir.join(pat.get_ref());
+            let files = expand_glob(&full)
+                .map_err(|e| err(pat.span(), &key, format!("{}: {e}", full.display())))?;
+            if files.is_empty() {
+                return Err(err(
+                    pat.span(),
+                    &key,
+                    format!("pattern {} matches nothing", full.display()),
+                ));
+            }
+            for f in files {
+                let a = AttributeRecipe::load(&f, registry)?;
+                if let Some(prev) = attributes
+                    .iter()
+                    .find(|p| p.name == a.name && p.modality == a.modality)
+                {
+                    return Err(err(
+                        pat.span(),
+                        &key,
+                        format!(
+                            "attribute `{}` ({}) defined twice: {} and {}",
+                            a.name,
+                            a.modality,
+                            prev.path.display(),
+                            f.display()
+                        ),
+                    ));
+                }
+                attributes.push(a);
+            }
+        }
+        if attributes.is_empty() {
+            return Err(err(
+                raw.attributes.span(),
+                "attributes",
+                "no attribute recipes".into(),
+            ));
+        }
+
+        let mut severity = BTreeMap::new();
+        match &raw.severity {
+            None => {
+                severity.insert(Severity::None, 0.2);
+                severity.insert(Severity::Mild, 0.4);
+                severity.insert(Severity::Severe, 0.4);
+            }
+            Some(t) => {
+                for (k, v) in t.get_ref() {
+                    let s: Severity = k
+                        .parse()
+                        .map_err(|m: String| err(v.span(), &format!("severity.{k}"), m))?;
+                    if !(v.get_ref().is_finite() && *v.get_ref() >= 0.0) {
+                        return Err(err(
+                            v.span(),
+                            &format!("severity.{k}"),
+                            "proportion must be ≥ 0".into(),
+                        ));
+                    }
+                    severity.insert(s, *v.get_ref());
+                }
+                let total: f64 = severity.values().sum();
+                if total <= 0.0 {
+                    return Err(err(t.span(), "severity", "proportions sum to zero".into()));
+                }
+                for s in Severity::ALL {
+                    let e = severity.entry(s).or_insert(0.0);
+                    *e /= total;
+                }
+            }
+        }
+
+        let q = raw.questions.as_ref();
+        let yes_no = count(
+            &q.and_then(|q| q.yes_no.clone()),
+            "questions.yes_no",
+            30,
+            0,
+            1_000_000,
+        )? as usize;
+        let what = count(
+            &q.and_then(|q| q.what.clone()),
+            "questions.what",
+            30,
+            0,
+            1_000_000,
+        )? as usize;
+        let how = count(
+            &q.and_then(|q| q.how.clone()),
+            "questions.how",
+            30,
+            0,
+            1_000_000,
+        )? as usize;
+        let p = raw.pairs.as_ref();
+        let coarse_pairs = count(
+            &p.and_then(|p| p.coarse.clone()),
+            "pairs.coarse",
+            10,
+            0,
+            1_000_000,
+        )? as usize;
+        let fine_pairs = count(
+            &p.and_then(|p| p.fine.clone()),
+            "pairs.fine",
+            10,
+            0,
+            1_000_000,
+        )? as usize;
+
+        let splits = match &raw.splits {
+            None => vec![("test".to_string(), 1.0)],
+            Some(t) => {
+                let mut v = Vec::new();
+                for (k, val) in t.get_ref() {
+                    let f = val
+                        .as_float()
+                        .or_else(|| val.as_integer().map(|i| i as f64));
+                    match f {
+                        Some(f) if is_identifier(k) && (0.0..=1.0).contains(&f) => {
+                            v.push((k.clone(), f))
+                        }
+                        _ => {
+                            return Err(err(
+                                t.span(),
+                                &format!("splits.{k}"),
+                                "each split is `name = fraction` with a fraction in [0, 1]".into(),
+                            ))
+                        }
+                    }
+                }
+                let total: f64 = v.iter().map(|(_, f)| f).sum();
+                if v.is_empty() || (total - 1.0).abs() > 1e-6 {
+                    return Err(err(
+                        t.span(),
+                        "splits",
+                        format!("split fractions must sum to 1 (they sum to {total})"),
+                    ));
+                }
+                v
+            }
+        };
+
+        Ok(BenchmarkRecipe {
+            path: path.to_path_buf(),
+            hash: crate::content_hash(src.as_bytes()),
+            name,
+            seed: seed as u64,
+            image_size,
+            sources,
+            axis,
+            slices_per_volume,
+            min_foreground,
+            ct_window,
+            mr_percentiles,
+            attributes,
+            severity,
+            yes_no,
+            what,
+            how,
+            coarse_pairs,
+            fine_pairs,
+            splits,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wildcard;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("*.toml", "motion.toml"));
+        assert!(!wildcard("*.toml", "motion.tom"));
+        assert!(wildcard("m?tion*", "motion.toml"));
+        assert!(wildcard("*", ""));
+    }
+}
