@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Imaging modality of a source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Modality {
     /// X-ray computed tomography.
     #[serde(rename = "CT")]
