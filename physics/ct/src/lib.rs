@@ -12,6 +12,7 @@ pub mod error;
 
 pub mod fbp;
 pub mod geometry;
+pub mod phantom;
 pub mod pipeline;
 pub mod projector;
 pub mod units;
@@ -20,6 +21,7 @@ pub mod limited_angle;
 pub mod low_dose;
 pub mod materials;
 pub mod metal;
+pub mod photon;
 pub mod motion;
 pub mod ring;
 pub mod sparse_view;
