@@ -12,7 +12,6 @@ pub mod error;
 
 pub mod fbp;
 pub mod geometry;
-pub mod phantom;
 pub mod pipeline;
 pub mod projector;
 pub mod units;
