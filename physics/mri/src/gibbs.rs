@@ -1,1 +1,266 @@
-//! (being written)
+//! `mri.gibbs`: Gibbs (truncation) ringing from a finite k-space extent, with optional
+//! apodisation.
+//!
+//! # Model
+//! A scan acquires only the central part of k-space; the reconstruction is the inverse DFT of
+//! the truncated (optionally windowed) data, i.e. the image convolved with a (windowed) Dirichlet
+//! kernel. Per array axis of length `n` with DC at `h = n/2`, a fraction `f` keeps the
+//! symmetric band `|k − h| ≤ K`, `K = ⌊f·n/2⌋` (`2K + 1` lines, so the kernel is real and the
+//! image phase stays zero), and multiplies it by a window of `κ = (k − h)/(K + 1)`:
+//! - `none` (rectangular): 1 — ringing with the Wilbraham–Gibbs overshoot of
+//!   `(1/π)·Si(π) − ½ ≈ 8.95 %` of the jump at a step edge;
+//! - `hann`: `½(1 + cos πκ)`;
+//! - `tukey`: 1 for `|κ| ≤ 1 − α`, then a half-cosine taper to 0 at `|κ| = 1` (α = 1 is Hann,
+//!   α = 0 rectangular).
+//!
+//! An axis with `f = 1` is untouched (identity), so the operator is the identity when both
+//! fractions are 1. The truncation is separable, so each truncated axis costs one forward and
+//! one inverse 1-D FFT pass; the untouched axis is never transformed. The output is the
+//! magnitude.
+//!
+//! References: J. W. Gibbs, Nature 59, 1899; H. Wilbraham, Cambridge & Dublin Math. J. 3, 1848;
+//! E. M. Haacke et al., *Magnetic Resonance Imaging: Physical Principles and Sequence Design*,
+//! ch. 13 (Wiley 1999); F. J. Harris, Proc. IEEE 66(1), 1978 (windows).
+
+use crate::kspace::check_finite;
+use crate::{MriError, Result};
+use artefact_core::fft::{fftc_axis, Direction};
+use artefact_core::{
+    Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
+};
+use ndarray::{Array2, Axis, Zip};
+use serde::{Deserialize, Serialize};
+
+/// k-space window applied over the kept band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Apodization {
+    None,
+    Hann,
+    Tukey,
+}
+
+impl Apodization {
+    pub const NAMES: &'static [&'static str] = &["none", "hann", "tukey"];
+
+    pub fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "none" => Apodization::None,
+            "hann" => Apodization::Hann,
+            "tukey" => Apodization::Tukey,
+            _ => {
+                return Err(MriError::Param {
+                    param: "window",
+                    reason: format!("`{s}` is not allowed (allowed: none, hann, tukey)"),
+                })
+            }
+        })
+    }
+}
+
+fn default_alpha() -> f64 {
+    0.5
+}
+
+/// Concrete parameters of one Gibbs sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GibbsParams {
+    /// Fraction of k-space kept along array axis 0 (rows).
+    pub fraction_rows: f64,
+    /// Fraction of k-space kept along array axis 1 (cols).
+    pub fraction_cols: f64,
+    pub window: Apodization,
+    /// Tukey taper fraction α (only for `tukey`).
+    #[serde(default = "default_alpha")]
+    pub tukey_alpha: f64,
+}
+
+impl GibbsParams {
+    fn validate(&self) -> Result<()> {
+        for (name, f) in [
+            ("fraction_rows", self.fraction_rows),
+            ("fraction_cols", self.fraction_cols),
+        ] {
+            if !(f.is_finite() && f > 0.0 && f <= 1.0) {
+                return Err(MriError::Param {
+                    param: if name == "fraction_rows" {
+                        "fraction_rows"
+                    } else {
+                        "fraction_cols"
+                    },
+                    reason: format!("must lie in (0, 1], got {f}"),
+                });
+            }
+        }
+        if !(self.tukey_alpha.is_finite() && (0.0..=1.0).contains(&self.tukey_alpha)) {
+            return Err(MriError::Param {
+                param: "tukey_alpha",
+                reason: format!("must lie in [0, 1], got {}", self.tukey_alpha),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Half-width `K` of the kept band for `n` samples and fraction `f` (`None`: keep everything).
+pub fn kept_half_width(n: usize, f: f64) -> Option<usize> {
+    let k = (f * n as f64 / 2.0).floor() as usize;
+    if f >= 1.0 || 2 * k + 1 >= n {
+        None
+    } else {
+        Some(k)
+    }
+}
+
+/// Window weights along one axis of length `n` (zero outside the kept band).
+pub fn axis_window(n: usize, half: usize, window: Apodization, alpha: f64) -> Vec<f32> {
+    let h = (n / 2) as i64;
+    (0..n)
+        .map(|k| {
+            let d = (k as i64 - h).unsigned_abs() as usize;
+            if d > half {
+                return 0.0;
+            }
+            let kappa = d as f64 / (half + 1) as f64;
+            let w = match window {
+                Apodization::None => 1.0,
+                Apodization::Hann => 0.5 * (1.0 + (std::f64::consts::PI * kappa).cos()),
+                Apodization::Tukey => {
+                    if alpha <= 0.0 || kappa <= 1.0 - alpha {
+                        1.0
+                    } else {
+                        0.5 * (1.0 + (std::f64::consts::PI * (kappa - (1.0 - alpha)) / alpha).cos())
+                    }
+                }
+            };
+            w as f32
+        })
+        .collect()
+}
+
+/// The `mri.gibbs` operator.
+pub struct Gibbs;
+
+static PARAMS: &[ParamInfo] = &[
+    ParamInfo {
+        name: "fraction",
+        kind: ParamKind::Float {
+            min: 0.05,
+            max: 1.0,
+        },
+        default: ParamDefault::Float(1.0),
+        unit: "fraction",
+        doc: "centred fraction of k-space kept along both axes (overridden per axis below)",
+    },
+    ParamInfo {
+        name: "fraction_rows",
+        kind: ParamKind::Float {
+            min: 0.05,
+            max: 1.0,
+        },
+        default: ParamDefault::Float(1.0),
+        unit: "fraction",
+        doc: "centred fraction of k-space kept along array axis 0 (default: `fraction`)",
+    },
+    ParamInfo {
+        name: "fraction_cols",
+        kind: ParamKind::Float {
+            min: 0.05,
+            max: 1.0,
+        },
+        default: ParamDefault::Float(1.0),
+        unit: "fraction",
+        doc: "centred fraction of k-space kept along array axis 1 (default: `fraction`)",
+    },
+    ParamInfo {
+        name: "window",
+        kind: ParamKind::Choice {
+            allowed: Apodization::NAMES,
+        },
+        default: ParamDefault::Choice("none"),
+        unit: "",
+        doc: "apodisation of the kept band: none (rectangular, full ringing), hann, tukey",
+    },
+    ParamInfo {
+        name: "tukey_alpha",
+        kind: ParamKind::Float { min: 0.0, max: 1.0 },
+        default: ParamDefault::Float(0.5),
+        unit: "fraction",
+        doc: "tapered fraction of the Tukey window (0 = rectangular, 1 = Hann)",
+    },
+];
+
+static INFO: OpInfo = OpInfo {
+    name: "mri.gibbs",
+    modality: "MR",
+    doc: "Gibbs truncation ringing: keep a centred fraction of k-space per axis, optional Hann/Tukey apodisation; magnitude output",
+    params: PARAMS,
+};
+
+impl Operator for Gibbs {
+    type Params = GibbsParams;
+    type Error = MriError;
+
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<GibbsParams> {
+        let both = spec.float("fraction", 1.0, rng)?;
+        let fraction_rows = if spec.get("fraction_rows").is_some() {
+            spec.float("fraction_rows", both, rng)?
+        } else {
+            both
+        };
+        let fraction_cols = if spec.get("fraction_cols").is_some() {
+            spec.float("fraction_cols", both, rng)?
+        } else {
+            both
+        };
+        let window =
+            Apodization::parse(&spec.choice("window", Apodization::NAMES, "none", rng)?)?;
+        let tukey_alpha = spec.float("tukey_alpha", 0.5, rng)?;
+        let p = GibbsParams {
+            fraction_rows,
+            fraction_cols,
+            window,
+            tukey_alpha,
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    fn apply(params: &GibbsParams, image: &Image) -> Result<Image> {
+        params.validate()?;
+        check_finite(image)?;
+        let (rows, cols) = image.shape();
+        if kept_half_width(rows, params.fraction_rows).is_none()
+            && kept_half_width(cols, params.fraction_cols).is_none()
+        {
+            return Ok(image.clone());
+        }
+        let mut x: Array2<Complex32> = image.data.mapv(|v| Complex32::new(v, 0.0));
+        for (axis, n, f) in [
+            (0usize, rows, params.fraction_rows),
+            (1usize, cols, params.fraction_cols),
+        ] {
+            let Some(half) = kept_half_width(n, f) else {
+                continue;
+            };
+            let w = axis_window(n, half, params.window, params.tukey_alpha);
+            fftc_axis(&mut x.view_mut(), axis, Direction::Forward);
+            for (k, &wk) in w.iter().enumerate() {
+                let mut lane = x.index_axis_mut(Axis(axis), k);
+                if wk == 0.0 {
+                    lane.fill(Complex32::new(0.0, 0.0));
+                } else if wk != 1.0 {
+                    lane.map_inplace(|z| *z *= wk);
+                }
+            }
+            fftc_axis(&mut x.view_mut(), axis, Direction::Inverse);
+        }
+        let mut out = Array2::<f32>::zeros((rows, cols));
+        Zip::from(&mut out).and(&x).for_each(|o, z| *o = z.norm());
+        Ok(image.with_data(out)?)
+    }
+}
