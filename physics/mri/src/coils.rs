@@ -69,29 +69,51 @@ impl CoilMaps {
         const LOOP: f64 = 0.6;
         let (hr, hc) = ((rows / 2) as f64, (cols / 2) as f64);
         let (nr, nc) = ((rows as f64 / 2.0).max(0.5), (cols as f64 / 2.0).max(0.5));
+        let ys: Vec<f64> = (0..rows).map(|i| (i as f64 - hr) / nr).collect();
+        let xs: Vec<f64> = (0..cols).map(|j| (j as f64 - hc) / nc).collect();
+        let a2 = LOOP * LOOP;
         let mut maps = Array3::<Complex32>::zeros((n, rows, cols));
         let mut sumsq = Array2::<f64>::zeros((rows, cols));
         for c in 0..n {
             let phi = std::f64::consts::TAU * c as f64 / n as f64;
             let (sn, cs) = phi.sin_cos();
             let (cx, cy) = (RING * cs, RING * sn);
-            for i in 0..rows {
-                let y = (i as f64 - hr) / nr;
+            // the phase φ + (π/2)(x cos φ + y sin φ) is separable: e^{iφ}·e^{iκx}·e^{iκy}
+            let kappa = std::f64::consts::FRAC_PI_2;
+            let row_ph: Vec<(f64, f64)> = ys
+                .iter()
+                .map(|&y| {
+                    let (s, c) = (phi + kappa * y * sn).sin_cos();
+                    (c, s)
+                })
+                .collect();
+            let col_ph: Vec<(f64, f64)> = xs
+                .iter()
+                .map(|&x| {
+                    let (s, c) = (kappa * x * cs).sin_cos();
+                    (c, s)
+                })
+                .collect();
+            let dx2: Vec<f64> = xs.iter().map(|&x| (x - cx).powi(2)).collect();
+            for (i, &y) in ys.iter().enumerate() {
+                let dy2 = (y - cy).powi(2);
+                let (rc, rs) = row_ph[i];
                 for j in 0..cols {
-                    let x = (j as f64 - hc) / nc;
-                    let d2 = (x - cx).powi(2) + (y - cy).powi(2);
-                    let mag = (LOOP * LOOP / (LOOP * LOOP + d2)).powf(1.5);
-                    let ph = phi + std::f64::consts::FRAC_PI_2 * (x * cs + y * sn);
-                    let (ps, pc) = ph.sin_cos();
+                    // on-axis Biot–Savart of a loop: (a²/(a² + d²))^{3/2}
+                    let q = a2 / (a2 + dx2[j] + dy2);
+                    let mag = q * q.sqrt();
+                    let (cc, cs2) = col_ph[j];
+                    let (pc, ps) = (rc * cc - rs * cs2, rc * cs2 + rs * cc);
                     maps[[c, i, j]] = Complex32::new((mag * pc) as f32, (mag * ps) as f32);
                     sumsq[[i, j]] += mag * mag;
                 }
             }
         }
+        let inv = sumsq.mapv(|s| (1.0 / s.sqrt()) as f32);
         for mut m in maps.axis_iter_mut(Axis(0)) {
-            ndarray::Zip::from(&mut m).and(&sumsq).for_each(|z, &s| {
-                *z *= (1.0 / s.sqrt()) as f32;
-            });
+            ndarray::Zip::from(&mut m)
+                .and(&inv)
+                .for_each(|z, &w| *z *= w);
         }
         Ok(CoilMaps { maps })
     }
@@ -145,7 +167,7 @@ where
         check_shape(&out, image)?;
         return Ok(image.with_data(out.mapv(|z| z.norm()))?);
     }
-    let maps = CoilMaps::birdcage(coils, rows, cols)?;
+    let maps = cached_birdcage(coils, rows, cols)?;
     let mut acc = Array2::<f64>::zeros((rows, cols));
     for c in 0..coils {
         let mut coil = maps.map(c).to_owned();
@@ -159,6 +181,34 @@ where
             .for_each(|s, z| *s += z.norm_sqr() as f64);
     }
     Ok(image.with_data(acc.mapv(|v| v.sqrt() as f32))?)
+}
+
+thread_local! {
+    /// The last few birdcage map sets built on this thread (maps are a pure function of
+    /// `(coils, rows, cols)`, so caching cannot change any output).
+    static MAP_CACHE: std::cell::RefCell<Vec<std::rc::Rc<CoilMaps>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`CoilMaps::birdcage`] through a small per-thread cache.
+pub fn cached_birdcage(n: usize, rows: usize, cols: usize) -> Result<std::rc::Rc<CoilMaps>> {
+    if let Some(hit) = MAP_CACHE.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|m| m.n_coils() == n && m.maps.dim() == (n, rows, cols))
+            .cloned()
+    }) {
+        return Ok(hit);
+    }
+    let maps = std::rc::Rc::new(CoilMaps::birdcage(n, rows, cols)?);
+    MAP_CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 4 {
+            c.remove(0);
+        }
+        c.push(maps.clone());
+    });
+    Ok(maps)
 }
 
 fn check_shape(out: &Array2<Complex32>, image: &Image) -> Result<()> {

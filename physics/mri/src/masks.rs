@@ -329,7 +329,7 @@ pub fn poisson_disc_mask(
 
 /// One Bridson pass with a radius field `s·(1 + slope·ρ)`; returns the occupancy grid.
 fn poisson_attempt(rows: usize, cols: usize, s: f64, slope: f64, rng: &mut SampleRng) -> Vec<bool> {
-    const CANDIDATES: usize = 24;
+    const CANDIDATES: usize = 16;
     let (hr, hc) = ((rows / 2) as f64, (cols / 2) as f64);
     let (nr, nc) = ((rows as f64 / 2.0).max(0.5), (cols as f64 / 2.0).max(0.5));
     let radius = |i: f64, j: f64| -> f64 {

@@ -36,7 +36,7 @@ use artefact_core::Complex32;
 use ndarray::Array2;
 
 /// Default grid oversampling σ.
-pub const DEFAULT_OVERSAMPLING: f64 = 2.0;
+pub const DEFAULT_OVERSAMPLING: f64 = 1.5;
 /// Default kernel width in oversampled grid cells.
 pub const DEFAULT_WIDTH: usize = 6;
 

@@ -20,7 +20,7 @@
 //! - `radial`: golden-angle spokes, `round(π/2·n_ro / R)` of them (`R` relative to Nyquist
 //!   sampling of the disc for `N = max(rows, cols)`; `2N` readout samples per spoke, i.e. 2×
 //!   readout oversampling as on scanners), Kaiser–Bessel NUFFT
-//!   (σ = 2, W = 6) and analytic ramp density compensation ([`crate::nufft`]).
+//!   (σ = 1.5, W = 6; < 2e-4 relative error against the exact NDFT) and analytic ramp density compensation ([`crate::nufft`]).
 //!
 //! An acceleration of 1 with a Cartesian or Poisson mask samples everything (identity).
 //!

@@ -502,6 +502,11 @@ fn nufft_forward_matches_exact_ndft() {
         &exact,
     );
     assert!(e_default < 1e-4, "σ=2, W=6: {e_default}");
+    let e_mid = rel_err(
+        &Nufft2d::new((30, 26), &om, 1.5, 6).unwrap().forward(&x).unwrap(),
+        &exact,
+    );
+    assert!(e_mid < 2e-4, "σ=1.5, W=6 (the radial operator's setting): {e_mid}");
     let e_low = rel_err(
         &Nufft2d::new((30, 26), &om, 1.25, 6)
             .unwrap()
