@@ -1,1 +1,336 @@
-//! placeholder
+//! artefact-io: reading medical images into [`artefact_core::Volume`]s and writing results.
+//!
+//! Formats (detected from the file's content, not its name):
+//! - DICOM ([`dicom`]): single files, multi-frame files, directories of series, the common
+//!   transfer syntaxes; CT in Hounsfield units; non-image objects refused;
+//! - NIfTI-1 / NIfTI-2 ([`nifti`]), `.nii` and `.nii.gz`, either byte order, 3-D and 4-D;
+//! - PNG, JPEG, TIFF ([`raster`]), 8/16-bit grey (RGB only on request).
+//!
+//! Writers: grey PNG (8/16-bit) and NIfTI-1 float32, always atomic (temporary file + rename).
+//!
+//! # Bad input
+//! Every failure is an [`IoError`] naming the file and the reason; nothing panics on malformed
+//! input, and header sizes are checked against the file size and a voxel cap
+//! ([`LoadOptions::max_voxels`]) before anything is allocated.
+//!
+//! # Non-finite voxels
+//! NaN/±Inf voxels (possible in float NIfTI/TIFF) make a load fail by default with an error
+//! that counts them ([`NonFinitePolicy::Error`]); [`NonFinitePolicy::Zero`] replaces them by 0
+//! and records how many in [`Meta::non_finite_replaced`].
+//!
+//! # Privacy
+//! This crate never prints or logs anything. Patient/series identifiers are kept only in
+//! [`meta::Identifiers`] for [`Meta::pseudonymous_key`] and are never part of `Debug`, `Display`
+//! or serialised output.
+
+mod atomic;
+pub mod dicom;
+mod error;
+pub mod inspect;
+pub mod meta;
+pub mod nifti;
+pub mod raster;
+
+pub use error::{IoError, IoErrorKind};
+pub use meta::{Format, Identifiers, Meta, Rescale, SopClass, TransferSyntax};
+pub use nifti::write_nifti;
+pub use raster::{write_png, write_png16};
+
+use artefact_core::{Modality, Volume};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A loaded volume and what is known about its source.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub volume: Volume,
+    pub meta: Meta,
+}
+
+/// What to do with NaN/±Inf voxels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NonFinitePolicy {
+    /// Refuse the file with an error counting the non-finite voxels (default).
+    #[default]
+    Error,
+    /// Replace them by 0 and record the count in [`Meta::non_finite_replaced`].
+    Zero,
+}
+
+/// Default cap on voxels per loaded volume: 2^30 (4 GiB of f32).
+pub const DEFAULT_MAX_VOXELS: usize = 1 << 30;
+
+/// Options for loading.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Which volume of a 4-D image to load (0-based).
+    pub volume_index: usize,
+    /// Convert colour images to grey (Rec. 601 luminance) instead of refusing them.
+    pub grey_from_rgb: bool,
+    /// NaN/Inf policy.
+    pub non_finite: NonFinitePolicy,
+    /// Modality to assume for formats that do not store one (NIfTI: MR by default; PNG/JPEG/
+    /// TIFF: photo by default). For DICOM it overrides the stored modality.
+    pub modality: Option<Modality>,
+    /// Largest number of voxels a volume may have; larger headers are refused before
+    /// allocating.
+    pub max_voxels: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            volume_index: 0,
+            grey_from_rgb: false,
+            non_finite: NonFinitePolicy::Error,
+            modality: None,
+            max_voxels: DEFAULT_MAX_VOXELS,
+        }
+    }
+}
+
+/// Detect the format of a file from its first bytes.
+pub fn detect_format(path: &Path) -> Result<Option<Format>, IoError> {
+    let mut f = std::fs::File::open(path).map_err(|e| IoError::os(path, e))?;
+    let mut head = Vec::with_capacity(132);
+    (&mut f)
+        .take(132)
+        .read_to_end(&mut head)
+        .map_err(|e| IoError::os(path, e))?;
+    Ok(detect_bytes(path, &head))
+}
+
+fn detect_bytes(path: &Path, head: &[u8]) -> Option<Format> {
+    if head.len() >= 132 && &head[128..132] == b"DICM" {
+        return Some(Format::Dicom);
+    }
+    if head.len() >= 4 && &head[..4] == b"DICM" {
+        return Some(Format::Dicom);
+    }
+    if head.starts_with(&[0x89, b'P', b'N', b'G']) {
+        return Some(Format::Png);
+    }
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Some(Format::Jpeg);
+    }
+    if head.starts_with(b"II*\0") || head.starts_with(b"MM\0*") {
+        return Some(Format::Tiff);
+    }
+    if nifti::is_nifti(path, head) {
+        let gz = head.starts_with(&[0x1f, 0x8b]);
+        let version = if gz {
+            let f = std::fs::File::open(path).ok()?;
+            let mut d = flate2::read::MultiGzDecoder::new(f);
+            let mut b = [0u8; 4];
+            d.read_exact(&mut b).ok()?;
+            nifti::sniff_header(&b)?.0
+        } else {
+            nifti::sniff_header(head)?.0
+        };
+        return Some(if version == 1 {
+            Format::Nifti1
+        } else {
+            Format::Nifti2
+        });
+    }
+    None
+}
+
+/// Load one image source with default options: a file, or a directory holding exactly one
+/// series. A 4-D image gives volume 0.
+pub fn load_volume(path: &Path) -> Result<Loaded, IoError> {
+    load_volume_with(path, &LoadOptions::default())
+}
+
+/// Load one image source (file, or directory with exactly one series).
+pub fn load_volume_with(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
+    let meta = std::fs::metadata(path).map_err(|e| IoError::os(path, e))?;
+    if meta.is_dir() {
+        let mut entries = load_all(path, opts);
+        return match entries.len() {
+            0 => Err(IoError::new(
+                path,
+                IoErrorKind::Selection("directory holds no image file".into()),
+            )),
+            1 => entries.pop().unwrap().1,
+            n => Err(IoError::new(
+                path,
+                IoErrorKind::Selection(format!(
+                    "directory holds {n} image sources (series or files); name one of them"
+                )),
+            )),
+        };
+    }
+    load_file(path, opts)
+}
+
+fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
+    let format = detect_format(path)?.ok_or_else(|| {
+        IoError::new(
+            path,
+            IoErrorKind::UnknownFormat(
+                "wrong magic: not DICOM, NIfTI-1/2 (.nii/.nii.gz), PNG, JPEG or TIFF".into(),
+            ),
+        )
+    })?;
+    let loaded = match format {
+        Format::Dicom => dicom::load_files(path, &[path.to_path_buf()], opts),
+        Format::Nifti1 | Format::Nifti2 => nifti::read(path, opts),
+        Format::Png | Format::Jpeg | Format::Tiff => raster::read(path, format, opts),
+    }?;
+    finish(loaded, opts)
+}
+
+/// Apply the non-finite policy.
+fn finish(mut l: Loaded, opts: &LoadOptions) -> Result<Loaded, IoError> {
+    let count = l.volume.data.iter().filter(|v| !v.is_finite()).count();
+    if count > 0 {
+        match opts.non_finite {
+            NonFinitePolicy::Error => {
+                return Err(IoError::new(
+                    &l.meta.path,
+                    IoErrorKind::NonFinite {
+                        count,
+                        total: l.volume.data.len(),
+                    },
+                ))
+            }
+            NonFinitePolicy::Zero => {
+                l.volume
+                    .data
+                    .mapv_inplace(|v| if v.is_finite() { v } else { 0.0 });
+                l.meta.non_finite_replaced = count;
+            }
+        }
+    }
+    Ok(l)
+}
+
+const IMAGE_EXTENSIONS: &[&str] = &[
+    "dcm", "dicom", "ima", "nii", "gz", "png", "jpg", "jpeg", "tif", "tiff",
+];
+
+fn has_image_extension(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, IoError)>) {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            errors.push((dir.to_path_buf(), IoError::os(dir, e)));
+            return;
+        }
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        let hidden = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out, errors);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Load every image source under `path`: a file gives one entry; a directory is searched
+/// recursively, DICOM files are grouped into series (SeriesInstanceUID, transfer syntax and
+/// image size; multi-frame files stay on their own), and every other image file is one entry.
+/// Files in a directory that are not images are skipped silently unless their extension says
+/// they should be (then they are listed with an error). Entries come sorted by path; each
+/// carries its own result.
+pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded, IoError>)> {
+    match std::fs::metadata(path) {
+        Err(e) => return vec![(path.to_path_buf(), Err(IoError::os(path, e)))],
+        Ok(m) if !m.is_dir() => return vec![(path.to_path_buf(), load_file(path, opts))],
+        Ok(_) => {}
+    }
+    let mut files = Vec::new();
+    let mut out: Vec<(PathBuf, Result<Loaded, IoError>)> = Vec::new();
+    let mut errors = Vec::new();
+    walk(path, &mut files, &mut errors);
+    out.extend(errors.into_iter().map(|(p, e)| (p, Err(e))));
+
+    // key → files; key = (series UID, transfer syntax, rows, cols)
+    let mut series: BTreeMap<(String, String, u32, u32), Vec<dicom::DicomHeader>> = BTreeMap::new();
+    for f in files {
+        match detect_format(&f) {
+            Err(e) => out.push((f, Err(e))),
+            Ok(None) => {
+                if has_image_extension(&f) {
+                    let e = IoError::new(
+                        &f,
+                        IoErrorKind::UnknownFormat(
+                            "wrong magic: not DICOM, NIfTI-1/2, PNG, JPEG or TIFF".into(),
+                        ),
+                    );
+                    out.push((f, Err(e)));
+                }
+            }
+            Ok(Some(Format::Dicom)) => match dicom::scan_header(&f) {
+                Err(e) => out.push((f, Err(e))),
+                Ok(h) => match (&h.series_uid, h.frames) {
+                    (Some(uid), 1) => series
+                        .entry((uid.clone(), h.ts_uid.clone(), h.rows, h.cols))
+                        .or_default()
+                        .push(h),
+                    _ => {
+                        let r = load_file(&f, opts);
+                        out.push((f, r));
+                    }
+                },
+            },
+            Ok(Some(_)) => {
+                let r = load_file(&f, opts);
+                out.push((f, r));
+            }
+        }
+    }
+    // split groups with duplicate SOP instances (copies of one object) into single files
+    let mut groups: Vec<Vec<dicom::DicomHeader>> = Vec::new();
+    for (_, hs) in series {
+        let mut uids: Vec<&str> = hs.iter().filter_map(|h| h.sop_uid.as_deref()).collect();
+        uids.sort_unstable();
+        let dup = uids.windows(2).any(|w| w[0] == w[1]);
+        if dup {
+            groups.extend(hs.into_iter().map(|h| vec![h]));
+        } else {
+            groups.push(hs);
+        }
+    }
+    // how many groups live in each directory (to name multi-file series)
+    let mut per_dir: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for g in &groups {
+        if let Some(d) = g[0].path.parent() {
+            *per_dir.entry(d.to_path_buf()).or_default() += 1;
+        }
+    }
+    for g in groups {
+        let files: Vec<PathBuf> = g.iter().map(|h| h.path.clone()).collect();
+        let name = if files.len() == 1 {
+            files[0].clone()
+        } else {
+            let dir = files[0].parent().unwrap_or(Path::new(".")).to_path_buf();
+            let same_dir = files.iter().all(|f| f.parent() == Some(dir.as_path()));
+            if same_dir && per_dir.get(&dir) == Some(&1) {
+                dir
+            } else {
+                files[0].clone()
+            }
+        };
+        let r = dicom::load_files(&name, &files, opts).and_then(|l| finish(l, opts));
+        out.push((name, r));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}

@@ -1,0 +1,153 @@
+//! PNG, JPEG and TIFF through the `image` crate.
+//!
+//! Reading: 8- and 16-bit grey (with or without alpha) load as a one-slice volume of stored
+//! values (no rescaling); RGB/RGBA is refused unless `LoadOptions::grey_from_rgb`, in which
+//! case it is converted to luminance with the Rec. 601 weights
+//! `Y = 0.299 R + 0.587 G + 0.114 B` (values stay in the source bit depth). Alpha is ignored.
+//! Float TIFFs load as stored. Spacing is unknown in these formats: 1 mm is assumed and
+//! `Meta::spacing_assumed` is set. The modality is photo unless `LoadOptions::modality` says
+//! otherwise; the unit follows the modality.
+//!
+//! Writing: 8-bit and 16-bit grey PNG, atomically.
+
+use crate::atomic::write_atomic;
+use crate::meta::Format;
+use crate::{IoError, IoErrorKind, LoadOptions, Loaded, Meta};
+use artefact_core::{Modality, Volume};
+use image::{DynamicImage, ImageDecoder, ImageReader};
+use ndarray::{Array2, Array3};
+use std::path::Path;
+
+/// Rec. 601 luma.
+pub(crate) fn luma601(r: f64, g: f64, b: f64) -> f64 {
+    0.299 * r + 0.587 * g + 0.114 * b
+}
+
+pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Loaded, IoError> {
+    let reader = ImageReader::open(path)
+        .map_err(|e| IoError::os(path, e))?
+        .with_guessed_format()
+        .map_err(|e| IoError::os(path, e))?;
+    let decoder = reader.into_decoder().map_err(|e| image_err(path, e))?;
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 {
+        return Err(IoError::invalid(path, format!("zero-sized image {w}×{h}")));
+    }
+    if (w as u64) * (h as u64) > opts.max_voxels as u64 {
+        return Err(IoError::too_large(
+            path,
+            format!(
+                "{w}×{h} pixels exceed the limit of {} voxels",
+                opts.max_voxels
+            ),
+        ));
+    }
+    let colour = decoder.color_type();
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| image_err(path, e))?;
+    let (rows, cols) = (h as usize, w as usize);
+    let is_colour = colour.has_color();
+    if is_colour && !opts.grey_from_rgb {
+        return Err(IoError::new(
+            path,
+            IoErrorKind::Colour(format!(
+                "{colour:?} image where grey is required (load with grey_from_rgb to convert by \
+                 Rec.601 luminance)"
+            )),
+        ));
+    }
+    let bits = (colour.bits_per_pixel() / colour.channel_count() as u16) as u16;
+    let data: Vec<f32> = match &img {
+        DynamicImage::ImageLuma8(b) => b.as_raw().iter().map(|&v| v as f32).collect(),
+        DynamicImage::ImageLumaA8(b) => b.as_raw().chunks_exact(2).map(|c| c[0] as f32).collect(),
+        DynamicImage::ImageLuma16(b) => b.as_raw().iter().map(|&v| v as f32).collect(),
+        DynamicImage::ImageLumaA16(b) => b.as_raw().chunks_exact(2).map(|c| c[0] as f32).collect(),
+        DynamicImage::ImageRgb8(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 3),
+        DynamicImage::ImageRgba8(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 4),
+        DynamicImage::ImageRgb16(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 3),
+        DynamicImage::ImageRgba16(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 4),
+        DynamicImage::ImageRgb32F(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 3),
+        DynamicImage::ImageRgba32F(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 4),
+        other => other.to_luma32f().into_raw(),
+    };
+    if data.len() != rows * cols {
+        return Err(IoError::invalid(
+            path,
+            "decoded pixel count disagrees with the dimensions",
+        ));
+    }
+    let data = Array3::from_shape_vec((1, rows, cols), data)
+        .map_err(|e| IoError::invalid(path, e.to_string()))?;
+    let modality = opts.modality.unwrap_or(Modality::Photo);
+    let volume = Volume::new(data, [1.0, 1.0, 1.0], modality, modality.natural_unit())
+        .map_err(|e| IoError::invalid(path, e.to_string()))?;
+    let mut meta = Meta::new(path.to_path_buf(), format, modality);
+    meta.photometric = Some(format!("{colour:?}"));
+    meta.bits_stored = Some(bits);
+    meta.datatype = Some(format!("{colour:?}"));
+    meta.spacing_assumed = true;
+    Ok(Loaded { volume, meta })
+}
+
+fn rgb(values: impl Iterator<Item = f64>, channels: usize) -> Vec<f32> {
+    let v: Vec<f64> = values.collect();
+    v.chunks_exact(channels)
+        .map(|c| luma601(c[0], c[1], c[2]) as f32)
+        .collect()
+}
+
+fn image_err(path: &Path, e: image::ImageError) -> IoError {
+    match e {
+        image::ImageError::IoError(io) => IoError::os(path, io),
+        image::ImageError::Unsupported(u) => IoError::unsupported(path, u.to_string()),
+        image::ImageError::Limits(l) => IoError::too_large(path, l.to_string()),
+        other => {
+            let msg = other.to_string();
+            if msg.to_ascii_lowercase().contains("eof") || msg.contains("end of") {
+                IoError::truncated(path, msg)
+            } else {
+                IoError::invalid(path, msg)
+            }
+        }
+    }
+}
+
+fn write_grey(
+    path: &Path,
+    raw: &[u8],
+    rows: usize,
+    cols: usize,
+    colour: image::ExtendedColorType,
+) -> Result<(), IoError> {
+    if rows == 0 || cols == 0 {
+        return Err(IoError::invalid(
+            path,
+            format!("cannot write an empty {rows}×{cols} image"),
+        ));
+    }
+    if rows > u32::MAX as usize || cols > u32::MAX as usize {
+        return Err(IoError::too_large(
+            path,
+            format!("{rows}×{cols} is too large for PNG"),
+        ));
+    }
+    write_atomic(path, |w| {
+        let enc = image::codecs::png::PngEncoder::new(w);
+        image::ImageEncoder::write_image(enc, raw, cols as u32, rows as u32, colour)
+            .map_err(std::io::Error::other)
+    })
+}
+
+/// Write an 8-bit grey PNG (row-major `(rows, cols)`), atomically.
+pub fn write_png(path: &Path, data: &Array2<u8>) -> Result<(), IoError> {
+    let (rows, cols) = data.dim();
+    let raw: Vec<u8> = data.iter().copied().collect();
+    write_grey(path, &raw, rows, cols, image::ExtendedColorType::L8)
+}
+
+/// Write a 16-bit grey PNG (row-major `(rows, cols)`), atomically.
+pub fn write_png16(path: &Path, data: &Array2<u16>) -> Result<(), IoError> {
+    let (rows, cols) = data.dim();
+    // the encoder takes native-endian u16 samples as bytes and writes PNG's big endian
+    let raw: Vec<u8> = data.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    write_grey(path, &raw, rows, cols, image::ExtendedColorType::L16)
+}
