@@ -188,6 +188,9 @@ pub enum ParamDefault {
     Choice(&'static str),
     /// The parameter must be given.
     Required,
+    /// Drawn by the operator's `sample` when absent (e.g. a noise-realisation seed); a recipe
+    /// may still fix it.
+    Sampled,
 }
 
 /// Documentation of one operator parameter.

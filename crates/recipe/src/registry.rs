@@ -138,5 +138,6 @@ pub(crate) fn default_text(d: &ParamDefault) -> String {
         ParamDefault::Bool(v) => v.to_string(),
         ParamDefault::Choice(v) => v.to_string(),
         ParamDefault::Required => "required".into(),
+        ParamDefault::Sampled => "sampled".into(),
     }
 }
