@@ -1,1 +1,598 @@
-//! (being written)
+//! `mri.motion`: rigid object motion during a Cartesian acquisition.
+//!
+//! # Model
+//! A Cartesian scan acquires one k-space line (all readout samples at one phase-encode index)
+//! per repetition. The phase-encode lines are acquired in an **order** ([`PeOrdering`]):
+//! `sequential` (linear, from the most negative to the most positive ky, so the k-space centre
+//! is acquired half-way through the scan) or `centric` (centre-out: ky = 0, −1, +1, −2, …, so
+//! the centre is acquired first and the periphery last). Line number `p` in acquisition order is
+//! acquired at normalised time `t = (p + ½)/N` ∈ (0, 1).
+//!
+//! Motion is a list of [`MotionEvent`]s: during `start ≤ t < end` the object is displaced by a
+//! rigid transform (rotation about the field-of-view centre, then translation); overlapping
+//! events add their translations and angles. Each line is taken from the k-space of the object
+//! in the pose it had when that line was acquired:
+//! - **translation** is applied as the exact k-space phase ramp
+//!   `exp(−2πi (kx·dx/Nx + ky·dy/Ny))` (shift theorem; `d` in pixels = mm / spacing);
+//! - **rotation** is applied by rotating the image (band-limited three-pass Fourier shear, see
+//!   [`crate::rigid`]) and transforming it. Resampling in the image domain was chosen over
+//!   rotating k-space because the acquired lines are Cartesian samples of the *rotated*
+//!   object's spectrum; rotating k-space would need off-grid interpolation (gridding) of the
+//!   spectrum, whose errors are concentrated where the energy is (the centre), while the shear
+//!   rotation is exact for band-limited images and preserves energy.
+//!
+//! The corrupted k-space is transformed back and the magnitude is returned.
+//!
+//! Physics of the result: the error lives on a subset of phase-encode lines, i.e. it is a
+//! modulation along ky; in the image it is therefore spread (ghosts, blur) along the
+//! **phase-encode** axis, whatever the direction of the motion, while along readout it stays
+//! localised at the object's edges. Motion while the k-space centre is acquired (low spatial
+//! frequencies, most of the energy) gives strong ghosts; motion during the periphery gives mild
+//! edge blurring — so severity is set by displacement *and* by `onset`/`duration` together with
+//! the ordering.
+//!
+//! A 3-D variant ([`apply_volume`]) moves a [`Volume`] with 6 degrees of freedom: lines are
+//! `(ky, kz)` pairs (phase encode × partition encode, readout on the third axis), acquired
+//! sequentially (partition outer loop, phase encode inner loop) or centric (elliptical
+//! centre-out order by normalised k-radius); rotation by trilinear resampling, translation by
+//! phase ramps; FFTs and resampling are spread over rayon with scheduling-independent results.
+//!
+//! Units: translations in mm, rotations in degrees, times as fractions of the scan.
+//!
+//! # References
+//! - M. Zaitsev, J. Maclaren, M. Herbst, "Motion artifacts in MRI: a complex problem with many
+//!   partial solutions", JMRI 42(4), 2015.
+//! - R. Shaw et al., "MRI k-space motion artefact augmentation: model robustness and task-specific
+//!   uncertainty", MIDL 2019 (TorchIO `RandomMotion`).
+//! - M. Unser, P. Thévenaz, L. Yaroslavsky, "Convolution-based interpolation for fast,
+//!   high-quality rotation of images", IEEE TIP 4(10), 1995.
+
+use crate::kspace::{check_finite, magnitude_image, PhaseEncode};
+use crate::rigid::{par_fftc3, rotate_trilinear, rotated_kspace, rotation_matrix3, shift_phasors};
+use crate::{MriError, Result};
+use artefact_core::fft::Direction;
+use artefact_core::{
+    Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
+    Volume,
+};
+use ndarray::{Array3, Axis};
+use rand::Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+
+/// Order in which phase-encode lines are acquired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeOrdering {
+    /// Linear: most negative ky first, k-space centre at half the scan time.
+    Sequential,
+    /// Centre-out: ky = 0 first, then ±1, ±2, …; the periphery is acquired last.
+    Centric,
+}
+
+impl PeOrdering {
+    pub const NAMES: &'static [&'static str] = &["sequential", "centric"];
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "sequential" => Ok(PeOrdering::Sequential),
+            "centric" => Ok(PeOrdering::Centric),
+            _ => Err(MriError::Param {
+                param: "ordering",
+                reason: format!("`{s}` is not allowed (allowed: sequential, centric)"),
+            }),
+        }
+    }
+}
+
+/// Normalised acquisition time `t ∈ (0, 1)` of every phase-encode line index `0..n`.
+pub fn line_times(n: usize, ordering: PeOrdering) -> Vec<f64> {
+    let h = (n / 2) as i64;
+    let mut order: Vec<usize> = (0..n).collect();
+    if ordering == PeOrdering::Centric {
+        // centre first; at equal |ky| the negative side first
+        order.sort_by_key(|&i| ((i as i64 - h).abs(), i));
+    }
+    let mut t = vec![0.0; n];
+    for (p, &i) in order.iter().enumerate() {
+        t[i] = (p as f64 + 0.5) / n as f64;
+    }
+    t
+}
+
+/// One rigid displacement during `start ≤ t < end` (fractions of the scan time).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MotionEvent {
+    pub start: f64,
+    pub end: f64,
+    /// Translation in mm along array axes `[rows, cols]`.
+    pub translation_mm: [f64; 2],
+    /// In-plane rotation in degrees about the field-of-view centre, from +row toward +col.
+    pub rotation_deg: f64,
+}
+
+/// Parameters of [`Motion`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MotionParams {
+    pub phase_encode: PhaseEncode,
+    pub ordering: PeOrdering,
+    pub events: Vec<MotionEvent>,
+}
+
+/// Rigid in-plane motion during a 2-D Cartesian acquisition.
+pub struct Motion;
+
+static PARAMS: [ParamInfo; 7] = [
+    ParamInfo {
+        name: "phase_encode",
+        kind: ParamKind::Choice {
+            allowed: PhaseEncode::NAMES,
+        },
+        default: ParamDefault::Choice("rows"),
+        unit: "",
+        doc: "phase-encode axis (rows: k-space rows are the acquired lines)",
+    },
+    ParamInfo {
+        name: "ordering",
+        kind: ParamKind::Choice {
+            allowed: PeOrdering::NAMES,
+        },
+        default: ParamDefault::Choice("sequential"),
+        unit: "",
+        doc: "phase-encode order: sequential (centre at mid-scan) or centric (centre first)",
+    },
+    ParamInfo {
+        name: "events",
+        kind: ParamKind::Int { min: 1, max: 8 },
+        default: ParamDefault::Int(1),
+        unit: "",
+        doc: "number of motion events (each a displaced pose held for `duration`)",
+    },
+    ParamInfo {
+        name: "translation_mm",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: 50.0,
+        },
+        default: ParamDefault::Float(2.0),
+        unit: "mm",
+        doc: "translation magnitude of each event (direction uniform in the plane)",
+    },
+    ParamInfo {
+        name: "rotation_deg",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: 45.0,
+        },
+        default: ParamDefault::Float(2.0),
+        unit: "deg",
+        doc: "rotation magnitude of each event (random sign)",
+    },
+    ParamInfo {
+        name: "onset",
+        kind: ParamKind::Float { min: 0.0, max: 1.0 },
+        default: ParamDefault::Float(0.5),
+        unit: "fraction",
+        doc: "time of each event's start as a fraction of the scan (with `ordering` this sets \
+              whether the k-space centre or periphery is affected)",
+    },
+    ParamInfo {
+        name: "duration",
+        kind: ParamKind::Float { min: 0.0, max: 1.0 },
+        default: ParamDefault::Float(1.0),
+        unit: "fraction",
+        doc: "how long the object stays displaced, as a fraction of the scan (clipped at the end)",
+    },
+];
+
+static INFO: OpInfo = OpInfo {
+    name: "mri.motion",
+    modality: "MR",
+    doc: "Rigid in-plane motion during a Cartesian acquisition: k-space lines acquired after the \
+          onset come from the moved object (translation = exact phase ramp, rotation = \
+          band-limited resampling); ghosts/blur along the phase-encode axis.",
+    params: &PARAMS,
+};
+
+fn param_err(param: &'static str, reason: String) -> MriError {
+    MriError::Param { param, reason }
+}
+
+fn check_window(start: f64, end: f64) -> Result<()> {
+    if !(start.is_finite() && end.is_finite() && (0.0..=1.0).contains(&start))
+        || !(0.0..=1.0).contains(&end)
+        || start > end
+    {
+        return Err(param_err(
+            "events",
+            format!("event window [{start}, {end}] must satisfy 0 ≤ start ≤ end ≤ 1"),
+        ));
+    }
+    Ok(())
+}
+
+/// Sample the shared event-timing and magnitude parameters.
+fn sample_timing(spec: &ParamSpec, rng: &mut SampleRng) -> Result<(f64, f64)> {
+    let onset = spec.float("onset", 0.5, rng)?;
+    let duration = spec.float("duration", 1.0, rng)?;
+    if !(0.0..=1.0).contains(&onset) {
+        return Err(param_err("onset", format!("{onset} is outside [0, 1]")));
+    }
+    if !(0.0..=1.0).contains(&duration) {
+        return Err(param_err(
+            "duration",
+            format!("{duration} is outside [0, 1]"),
+        ));
+    }
+    Ok((onset, (onset + duration).min(1.0)))
+}
+
+fn sample_magnitudes(spec: &ParamSpec, rng: &mut SampleRng) -> Result<(usize, f64, f64)> {
+    let events = spec.int("events", 1, rng)?;
+    if !(1..=8).contains(&events) {
+        return Err(param_err("events", format!("{events} is outside [1, 8]")));
+    }
+    let t = spec.float("translation_mm", 2.0, rng)?;
+    if !(0.0..=50.0).contains(&t) {
+        return Err(param_err(
+            "translation_mm",
+            format!("{t} is outside [0, 50] mm"),
+        ));
+    }
+    let r = spec.float("rotation_deg", 2.0, rng)?;
+    if !(0.0..=45.0).contains(&r) {
+        return Err(param_err(
+            "rotation_deg",
+            format!("{r} is outside [0, 45]°"),
+        ));
+    }
+    Ok((events as usize, t, r))
+}
+
+impl Operator for Motion {
+    type Params = MotionParams;
+    type Error = MriError;
+
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<MotionParams> {
+        let pe = spec.choice("phase_encode", PhaseEncode::NAMES, "rows", rng)?;
+        let ord = spec.choice("ordering", PeOrdering::NAMES, "sequential", rng)?;
+        let (n_events, _, _) = sample_magnitudes(spec, rng)?;
+        let mut events = Vec::with_capacity(n_events);
+        for _ in 0..n_events {
+            let (_, t, r) = sample_magnitudes(spec, rng)?;
+            let (start, end) = sample_timing(spec, rng)?;
+            let phi = rng.random_range(0.0..2.0 * PI);
+            let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
+            events.push(MotionEvent {
+                start,
+                end,
+                translation_mm: [t * phi.cos(), t * phi.sin()],
+                rotation_deg: sign * r,
+            });
+        }
+        Ok(MotionParams {
+            phase_encode: PhaseEncode::parse(&pe)?,
+            ordering: PeOrdering::parse(&ord)?,
+            events,
+        })
+    }
+
+    fn apply(params: &MotionParams, image: &Image) -> Result<Image> {
+        check_finite(image)?;
+        for e in &params.events {
+            check_window(e.start, e.end)?;
+            if !e.translation_mm.iter().all(|v| v.is_finite()) {
+                return Err(param_err("events", "translation is not finite".into()));
+            }
+            if !(e.rotation_deg.is_finite() && e.rotation_deg.abs() <= 45.0) {
+                return Err(param_err(
+                    "events",
+                    format!("rotation {}° is outside ±45°", e.rotation_deg),
+                ));
+            }
+        }
+        let pe = params.phase_encode.axis();
+        let ro = params.phase_encode.readout_axis();
+        let n_pe = image.data.len_of(Axis(pe));
+        let n_ro = image.data.len_of(Axis(ro));
+        let times = line_times(n_pe, params.ordering);
+        // pose of every line: (translation in pixels [rows, cols], rotation in radians)
+        let poses: Vec<([f64; 2], f64)> = times
+            .iter()
+            .map(|&t| {
+                let mut tr = [0.0; 2];
+                let mut rot = 0.0;
+                for e in params.events.iter().filter(|e| e.start <= t && t < e.end) {
+                    tr[0] += e.translation_mm[0] / image.spacing[0];
+                    tr[1] += e.translation_mm[1] / image.spacing[1];
+                    rot += e.rotation_deg;
+                }
+                (tr, rot.to_radians())
+            })
+            .collect();
+        if poses.iter().all(|&(t, r)| t == [0.0, 0.0] && r == 0.0) {
+            return Ok(image.clone());
+        }
+        let x = image.data.mapv(|v| Complex32::new(v, 0.0));
+        let mut angles: Vec<f64> = poses.iter().map(|p| p.1).collect();
+        angles.sort_by(f64::total_cmp);
+        angles.dedup();
+        let mut out = ndarray::Array2::<Complex32>::zeros(image.data.dim());
+        let mut ramps: Vec<(u64, Vec<Complex32>)> = Vec::new();
+        for &theta in &angles {
+            let k = rotated_kspace(&x, theta, image.spacing);
+            for (i, &(tr, rot)) in poses.iter().enumerate() {
+                if rot != theta {
+                    continue;
+                }
+                let src = k.index_axis(Axis(pe), i);
+                let mut dst = out.index_axis_mut(Axis(pe), i);
+                if tr == [0.0, 0.0] {
+                    dst.assign(&src);
+                    continue;
+                }
+                let key = tr[ro].to_bits();
+                let at = match ramps.iter().position(|(k, _)| *k == key) {
+                    Some(at) => at,
+                    None => {
+                        ramps.push((key, shift_phasors(n_ro, tr[ro])));
+                        ramps.len() - 1
+                    }
+                };
+                let ro_ph = &ramps[at].1;
+                let ph = -2.0 * PI * (i as f64 - (n_pe / 2) as f64) * tr[pe] / n_pe as f64;
+                let pe_ph = Complex32::new(ph.cos() as f32, ph.sin() as f32);
+                for ((d, s), p) in dst.iter_mut().zip(src.iter()).zip(ro_ph.iter()) {
+                    *d = s * p * pe_ph;
+                }
+            }
+        }
+        magnitude_image(out, image)
+    }
+}
+
+/// One 6-DoF rigid displacement of a volume during `start ≤ t < end`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VolumeMotionEvent {
+    pub start: f64,
+    pub end: f64,
+    /// Translation in mm along array axes `[0, 1, 2]`.
+    pub translation_mm: [f64; 3],
+    /// Rotation angles in degrees about array axes `[0, 1, 2]` (see
+    /// [`crate::rigid::rotation_matrix3`]), about the field-of-view centre.
+    pub rotation_deg: [f64; 3],
+}
+
+/// Parameters of [`apply_volume`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VolumeMotionParams {
+    /// Array axis that is phase encoded (inner loop of the sequential order).
+    pub phase_encode_axis: usize,
+    /// Array axis that is partition (slab) encoded (outer loop of the sequential order).
+    pub partition_axis: usize,
+    pub ordering: PeOrdering,
+    pub events: Vec<VolumeMotionEvent>,
+}
+
+/// Normalised acquisition time of every `(phase-encode index, partition index)` line.
+pub fn line_times_3d(n_pe: usize, n_par: usize, ordering: PeOrdering) -> ndarray::Array2<f64> {
+    let total = n_pe * n_par;
+    let mut order: Vec<(usize, usize)> = (0..n_par)
+        .flat_map(|z| (0..n_pe).map(move |y| (y, z)))
+        .collect();
+    if ordering == PeOrdering::Centric {
+        let (hy, hz) = ((n_pe / 2) as f64, (n_par / 2) as f64);
+        let r2 = |&(y, z): &(usize, usize)| {
+            ((y as f64 - hy) / n_pe as f64).powi(2) + ((z as f64 - hz) / n_par as f64).powi(2)
+        };
+        order.sort_by(|a, b| {
+            r2(a)
+                .total_cmp(&r2(b))
+                .then(a.1.cmp(&b.1))
+                .then(a.0.cmp(&b.0))
+        });
+    }
+    let mut t = ndarray::Array2::<f64>::zeros((n_pe, n_par));
+    for (p, &(y, z)) in order.iter().enumerate() {
+        t[[y, z]] = (p as f64 + 0.5) / total as f64;
+    }
+    t
+}
+
+/// Sample [`VolumeMotionParams`] from the same spec keys as [`Motion`] plus
+/// `phase_encode_axis` (default 1) and `partition_axis` (default 0). Translation directions are
+/// uniform on the sphere; rotation angles are `r·u` for a random unit axis `u`.
+pub fn sample_volume(spec: &ParamSpec, rng: &mut SampleRng) -> Result<VolumeMotionParams> {
+    let pe = spec.int("phase_encode_axis", 1, rng)?;
+    let par = spec.int("partition_axis", 0, rng)?;
+    let ord = spec.choice("ordering", PeOrdering::NAMES, "sequential", rng)?;
+    let (n_events, _, _) = sample_magnitudes(spec, rng)?;
+    let mut events = Vec::with_capacity(n_events);
+    let unit = |rng: &mut SampleRng| -> [f64; 3] {
+        let z: f64 = rng.random_range(-1.0..=1.0);
+        let phi = rng.random_range(0.0..2.0 * PI);
+        let s = (1.0 - z * z).max(0.0).sqrt();
+        [z, s * phi.cos(), s * phi.sin()]
+    };
+    for _ in 0..n_events {
+        let (_, t, r) = sample_magnitudes(spec, rng)?;
+        let (start, end) = sample_timing(spec, rng)?;
+        let u = unit(rng);
+        let v = unit(rng);
+        events.push(VolumeMotionEvent {
+            start,
+            end,
+            translation_mm: [t * u[0], t * u[1], t * u[2]],
+            rotation_deg: [r * v[0], r * v[1], r * v[2]],
+        });
+    }
+    let p = VolumeMotionParams {
+        phase_encode_axis: pe.clamp(0, 9) as usize,
+        partition_axis: par.clamp(0, 9) as usize,
+        ordering: PeOrdering::parse(&ord)?,
+        events,
+    };
+    check_axes(&p)?;
+    Ok(p)
+}
+
+fn check_axes(p: &VolumeMotionParams) -> Result<usize> {
+    let (a, b) = (p.phase_encode_axis, p.partition_axis);
+    if a > 2 || b > 2 || a == b {
+        return Err(param_err(
+            "phase_encode_axis",
+            format!("phase-encode axis {a} and partition axis {b} must be distinct axes in 0..=2"),
+        ));
+    }
+    Ok(3 - a - b)
+}
+
+/// 3-D rigid (6-DoF) motion during a 3-D Cartesian acquisition (see the module docs).
+pub fn apply_volume(params: &VolumeMotionParams, vol: &Volume) -> Result<Volume> {
+    let ro = check_axes(params)?;
+    if vol.data.iter().any(|v| !v.is_finite()) {
+        return Err(MriError::Input(
+            "volume contains NaN or infinite voxels".into(),
+        ));
+    }
+    for e in &params.events {
+        check_window(e.start, e.end)?;
+        if !e
+            .translation_mm
+            .iter()
+            .chain(e.rotation_deg.iter())
+            .all(|v| v.is_finite())
+        {
+            return Err(param_err(
+                "events",
+                "translation/rotation is not finite".into(),
+            ));
+        }
+        if e.rotation_deg.iter().any(|r| r.abs() > 45.0) {
+            return Err(param_err(
+                "events",
+                "rotation angles must be within ±45°".into(),
+            ));
+        }
+    }
+    let (pe, par) = (params.phase_encode_axis, params.partition_axis);
+    let dims = [
+        vol.data.len_of(Axis(0)),
+        vol.data.len_of(Axis(1)),
+        vol.data.len_of(Axis(2)),
+    ];
+    let times = line_times_3d(dims[pe], dims[par], params.ordering);
+    // pose per (pe, par) line: translation in voxels [3], angles in degrees [3]
+    type Pose = ([f64; 3], [f64; 3]);
+    let pose_at = |t: f64| -> Pose {
+        let mut tr = [0.0; 3];
+        let mut rot = [0.0; 3];
+        for e in params.events.iter().filter(|e| e.start <= t && t < e.end) {
+            for a in 0..3 {
+                tr[a] += e.translation_mm[a] / vol.spacing[a];
+                rot[a] += e.rotation_deg[a];
+            }
+        }
+        (tr, rot)
+    };
+    let poses = times.mapv(pose_at);
+    if poses.iter().all(|(t, r)| *t == [0.0; 3] && *r == [0.0; 3]) {
+        return Ok(vol.clone());
+    }
+    let mut rotations: Vec<[f64; 3]> = poses.iter().map(|p| p.1).collect();
+    rotations.sort_by(|a, b| {
+        a[0].total_cmp(&b[0])
+            .then(a[1].total_cmp(&b[1]))
+            .then(a[2].total_cmp(&b[2]))
+    });
+    rotations.dedup();
+    let phasors: [Vec<f64>; 2] = [pe, par].map(|a| {
+        // frequency (k − h)/n of each index along axis a, times −2π
+        let n = dims[a];
+        let h = (n / 2) as f64;
+        (0..n)
+            .map(|k| -2.0 * PI * (k as f64 - h) / n as f64)
+            .collect()
+    });
+    let mut out = Array3::<Complex32>::zeros(vol.data.dim());
+    for rot in &rotations {
+        let moved = if *rot == [0.0; 3] {
+            None
+        } else {
+            let r = rotation_matrix3(rot.map(f64::to_radians));
+            Some(rotate_trilinear(&vol.data, r, vol.spacing))
+        };
+        let src = moved.as_ref().unwrap_or(&vol.data);
+        let mut k = to_complex_par(src);
+        par_fftc3(&mut k, &[2, 1, 0], Direction::Forward);
+        // copy this rotation's lines (lanes along readout) with their translation ramps
+        let dst_lanes: Vec<_> = out.lanes_mut(Axis(ro)).into_iter().collect();
+        let src_lanes: Vec<_> = k.lanes(Axis(ro)).into_iter().collect();
+        let (lo_axis, hi_axis) = if pe < par { (pe, par) } else { (par, pe) };
+        let n_hi = dims[hi_axis];
+        let n_ro = dims[ro];
+        // readout phase ramps of the distinct translations of this rotation group
+        let mut shifts: Vec<f64> = poses
+            .iter()
+            .filter(|p| p.1 == *rot)
+            .map(|p| p.0[ro])
+            .collect();
+        shifts.sort_by(f64::total_cmp);
+        shifts.dedup();
+        let ramps: Vec<Vec<Complex32>> = shifts.iter().map(|&s| shift_phasors(n_ro, s)).collect();
+        dst_lanes
+            .into_par_iter()
+            .zip(src_lanes.into_par_iter())
+            .enumerate()
+            .for_each(|(idx, (mut d, s))| {
+                let (i_lo, i_hi) = (idx / n_hi, idx % n_hi);
+                let mut ix = [0usize; 3];
+                ix[lo_axis] = i_lo;
+                ix[hi_axis] = i_hi;
+                let (tr, r) = poses[[ix[pe], ix[par]]];
+                if r != *rot {
+                    return;
+                }
+                if tr == [0.0; 3] {
+                    d.assign(&s);
+                    return;
+                }
+                let c = phasors[0][ix[pe]] * tr[pe] + phasors[1][ix[par]] * tr[par];
+                let c = Complex32::new(c.cos() as f32, c.sin() as f32);
+                let which = shifts.partition_point(|&v| v < tr[ro]);
+                let ramp = &ramps[which];
+                for ((dv, sv), p) in d.iter_mut().zip(s.iter()).zip(ramp.iter()) {
+                    *dv = sv * p * c;
+                }
+            });
+    }
+    par_fftc3(&mut out, &[2, 1, 0], Direction::Inverse);
+    let mag: Vec<f32> = out
+        .as_slice()
+        .expect("standard layout")
+        .par_iter()
+        .map(|z| z.norm())
+        .collect();
+    let data = Array3::from_shape_vec(vol.data.dim(), mag)
+        .map_err(|e| MriError::Input(format!("shape error: {e}")))?;
+    Ok(Volume::with_affine(
+        data,
+        vol.spacing,
+        vol.affine,
+        vol.modality,
+        vol.unit,
+    )?)
+}
+
+fn to_complex_par(x: &Array3<f32>) -> Array3<Complex32> {
+    let v: Vec<Complex32> = match x.as_slice() {
+        Some(s) => s.par_iter().map(|&v| Complex32::new(v, 0.0)).collect(),
+        None => x.iter().map(|&v| Complex32::new(v, 0.0)).collect(),
+    };
+    Array3::from_shape_vec(x.dim(), v).expect("same shape")
+}

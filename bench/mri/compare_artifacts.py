@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Time the MRI artefact peers (TorchIO, MONAI) on the input artefact-mri's criterion benches
+use, single-threaded, and print ratios against the Rust timings.
+
+Input: middle axial slice of tests/data/nifti/mni152_t1_1mm.nii.gz (233x197), zero-padded
+(centred) to 256x256, exactly as physics/mri/benches/artifacts.rs builds it; the whole
+197x233x189 volume for 3-D motion.
+
+Usage (not run in CI):
+    python3 -m venv /work/.venvs/mri && /work/.venvs/mri/bin/pip install -r bench/mri/requirements-artifacts.txt
+    CARGO_TARGET_DIR=/work/target-x cargo bench -p artefact-mri --bench artifacts
+    /work/.venvs/mri/bin/python bench/mri/compare_artifacts.py --criterion /work/target-x/criterion
+
+Peers are called the way a user would (transform objects, probability 1), with parameters
+close to the Rust bench: motion with 2 transforms, 4 ghosts, 1 spike, bias order 3.
+Peer times are medians over repeated calls after a warm-up.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import nibabel as nib  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+try:
+    import SimpleITK as sitk  # TorchIO resamples with SimpleITK, which has its own threads
+
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+except Exception:  # pragma: no cover
+    sitk = None
+
+import torchio as tio  # noqa: E402
+from monai import transforms as mt  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+MNI = REPO / "tests/data/nifti/mni152_t1_1mm.nii.gz"
+
+
+def load_inputs():
+    vol = np.asarray(nib.load(str(MNI)).dataobj, dtype=np.float32)  # (i, j, k) = (197, 233, 189)
+    # artefact's Volume is (k, j, i); its axis-0 middle slice is nib[:, :, k/2].T (233 x 197)
+    sl = vol[:, :, vol.shape[2] // 2].T
+    x = np.zeros((256, 256), np.float32)
+    o0, o1 = (256 - sl.shape[0]) // 2, (256 - sl.shape[1]) // 2
+    x[o0:o0 + sl.shape[0], o1:o1 + sl.shape[1]] = sl
+    return x, vol
+
+
+def median_time(fn, repeat, warmup=2):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+def rust_time(criterion_dir, group, name):
+    p = Path(criterion_dir) / group / name / "new" / "estimates.json"
+    if not p.exists():
+        return None
+    est = json.loads(p.read_text())
+    return est["median"]["point_estimate"] * 1e-9
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    default_target = os.environ.get("CARGO_TARGET_DIR", str(REPO / "target"))
+    ap.add_argument("--criterion", default=str(Path(default_target) / "criterion"))
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--repeat3d", type=int, default=3)
+    ap.add_argument("--skip3d", action="store_true")
+    args = ap.parse_args()
+
+    x, vol = load_inputs()
+    subj2d = tio.Subject(img=tio.ScalarImage(tensor=torch.from_numpy(x)[None, :, :, None]))
+    arr2d = torch.from_numpy(x)[None]  # MONAI channel-first (1, H, W)
+
+    peers = {
+        "motion": {
+            "TorchIO RandomMotion": lambda: tio.RandomMotion(
+                degrees=5, translation=5, num_transforms=2)(subj2d),
+        },
+        "ghosting": {
+            "TorchIO RandomGhosting": lambda: tio.RandomGhosting(
+                num_ghosts=4, axes=(0,), intensity=0.5)(subj2d),
+        },
+        "spike": {
+            "TorchIO RandomSpike": lambda: tio.RandomSpike(num_spikes=1, intensity=0.5)(subj2d),
+            "MONAI RandKSpaceSpikeNoise": lambda: mt.RandKSpaceSpikeNoise(prob=1.0)(arr2d),
+        },
+        "bias_field": {
+            "TorchIO RandomBiasField": lambda: tio.RandomBiasField(coefficients=0.5, order=3)(subj2d),
+            "MONAI RandBiasField": lambda: mt.RandBiasField(prob=1.0, degree=3)(arr2d),
+        },
+        "noise": {
+            "TorchIO RandomNoise": lambda: tio.RandomNoise(std=0.05)(subj2d),
+        },
+    }
+    rust_names = {
+        "motion": ("mri_artifacts_256", "motion"),
+        "ghosting": ("mri_artifacts_256", "ghosting"),
+        "spike": ("mri_artifacts_256", "spike"),
+        "bias_field": ("mri_artifacts_256", "bias_field"),
+        "noise": (None, None),  # artefact's noise simulator is benchmarked in benches/sampling.rs
+    }
+
+    print(f"torch {torch.__version__}, torchio {tio.__version__}, threads={torch.get_num_threads()}")
+    print(f"{'simulator':<16}{'peer':<30}{'peer ms':>10}{'rust ms':>10}{'ratio':>9}")
+    for op, table in peers.items():
+        group, name = rust_names[op]
+        rust = rust_time(args.criterion, group, name) if group else None
+        best = None
+        for peer, fn in table.items():
+            t = median_time(fn, args.repeat)
+            best = t if best is None else min(best, t)
+            r = f"{rust * 1e3:10.3f}" if rust else f"{'-':>10}"
+            ratio = f"{t / rust:8.1f}x" if rust else f"{'-':>9}"
+            print(f"{op:<16}{peer:<30}{t * 1e3:10.3f}{r}{ratio}")
+        if rust and best:
+            print(f"{'':<16}{'-> vs fastest peer':<30}{best * 1e3:10.3f}{rust * 1e3:10.3f}{best / rust:8.1f}x")
+    for op in ("wraparound", "susceptibility"):
+        rust = rust_time(args.criterion, "mri_artifacts_256", op)
+        r = f"{rust * 1e3:10.3f}" if rust else f"{'-':>10}"
+        print(f"{op:<16}{'(no peer implementation)':<30}{'-':>10}{r}{'-':>9}")
+
+    if not args.skip3d:
+        subj3d = tio.Subject(img=tio.ScalarImage(tensor=torch.from_numpy(vol)[None]))
+        fn = lambda: tio.RandomMotion(degrees=5, translation=5, num_transforms=2)(subj3d)  # noqa: E731
+        t = median_time(fn, args.repeat3d, warmup=1)
+        for label in ("motion3d_default_threads", "motion3d_1_thread"):
+            rust = rust_time(args.criterion, "mri_motion_3d_mni", label)
+            r = f"{rust * 1e3:10.1f}" if rust else f"{'-':>10}"
+            ratio = f"{t / rust:8.1f}x" if rust else f"{'-':>9}"
+            print(f"{'motion 3D MNI':<16}{'TorchIO RandomMotion vs ' + label[9:]:<30}{t * 1e3:10.1f}{r}{ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+//! Physics tests of `mri.bias_field`: range, zero background, order 0, TorchIO agreement.
+
+use artefact_core::metrics::ssim;
+use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit};
+use artefact_mri::bias_field::{BiasField, BiasFieldParams, BiasMode};
+use ndarray::Array2;
+use std::path::Path;
+
+fn mr(data: Array2<f32>) -> Image {
+    Image::new(data, [1.0, 1.0], Modality::Mr, Unit::Arbitrary).unwrap()
+}
+
+/// Disc of value 2 in a zero background.
+fn disc(n0: usize, n1: usize) -> Image {
+    mr(Array2::from_shape_fn((n0, n1), |(i, j)| {
+        let y = (i as f64 + 0.5) / n0 as f64 - 0.5;
+        let x = (j as f64 + 0.5) / n1 as f64 - 0.5;
+        if x * x + y * y < 0.16 {
+            2.0
+        } else {
+            0.0
+        }
+    }))
+}
+
+fn poly(order: usize, coefficients: Vec<f64>, range: Option<f64>) -> BiasFieldParams {
+    BiasFieldParams {
+        mode: BiasMode::Polynomial,
+        order,
+        grid: 4,
+        coefficients,
+        range,
+    }
+}
+
+#[test]
+fn zero_coefficients_are_identity() {
+    let img = disc(40, 50);
+    for p in [
+        poly(3, vec![0.0; 10], None),
+        poly(2, vec![0.0; 6], Some(1.8)),
+        BiasFieldParams {
+            mode: BiasMode::Grid,
+            order: 0,
+            grid: 5,
+            coefficients: vec![0.0; 25],
+            range: None,
+        },
+    ] {
+        assert_eq!(BiasField::apply(&p, &img).unwrap(), img);
+    }
+}
+
+#[test]
+fn order_zero_is_a_constant_gain() {
+    let img = disc(32, 32);
+    let out = BiasField::apply(&poly(0, vec![0.4], None), &img).unwrap();
+    let g = 0.4f32.exp();
+    for (a, b) in img.data.iter().zip(out.data.iter()) {
+        assert!((a * g - b).abs() < 1e-5);
+    }
+    // with a range request a constant field cannot vary: it is normalised to 1
+    let out = BiasField::apply(&poly(0, vec![0.4], Some(2.0)), &img).unwrap();
+    assert_eq!(out, img);
+}
+
+#[test]
+fn requested_range_is_achieved_and_background_stays_zero() {
+    let img = disc(64, 48);
+    let mut rng = Seed::derive(3, "bias").rng();
+    for (mode, r) in [
+        (BiasMode::Polynomial, 1.3),
+        (BiasMode::Polynomial, 2.5),
+        (BiasMode::Grid, 1.7),
+    ] {
+        let spec = ParamSpec::new()
+            .with(
+                "mode",
+                SpecValue::Text(
+                    if mode == BiasMode::Grid {
+                        "grid"
+                    } else {
+                        "polynomial"
+                    }
+                    .into(),
+                ),
+            )
+            .with("range", SpecValue::Number(r));
+        let p = BiasField::sample(&spec, &mut rng).unwrap();
+        assert_eq!(p.mode, mode);
+        let f = p.field(img.shape()).unwrap();
+        let (lo, hi) = f
+            .iter()
+            .fold((f32::INFINITY, 0.0f32), |(a, b), &v| (a.min(v), b.max(v)));
+        assert!(
+            ((hi / lo) as f64 - r).abs() < 1e-4 * r,
+            "{mode:?}: {} vs {r}",
+            hi / lo
+        );
+        assert!(
+            ((hi * lo) as f64 - 1.0).abs() < 1e-4,
+            "geometric mid-range 1"
+        );
+        let out = BiasField::apply(&p, &img).unwrap();
+        for (a, b) in img.data.iter().zip(out.data.iter()) {
+            if *a == 0.0 {
+                assert_eq!(*b, 0.0);
+            } else {
+                let ratio = b / a;
+                assert!(ratio >= lo * 0.9999 && ratio <= hi * 1.0001);
+            }
+        }
+    }
+}
+
+#[test]
+fn grid_field_is_smooth() {
+    let p = BiasFieldParams {
+        mode: BiasMode::Grid,
+        order: 0,
+        grid: 4,
+        coefficients: vec![
+            0.3, -0.5, 0.8, 0.1, -0.2, 0.4, 0.0, 0.6, 0.9, -0.7, 0.2, 0.5, 0.1, 0.3, -0.4, 0.2,
+        ],
+        range: None,
+    };
+    let l = p.log_field((100, 100)).unwrap();
+    // second differences stay small: C² spline over ~33 px per knot interval
+    let mut max_d2 = 0.0f64;
+    for i in 1..99 {
+        for j in 0..100 {
+            max_d2 = max_d2.max((l[[i + 1, j]] - 2.0 * l[[i, j]] + l[[i - 1, j]]).abs());
+        }
+    }
+    assert!(max_d2 < 5e-3, "second difference {max_d2}");
+    // constant control values → constant field (partition of unity)
+    let c = BiasFieldParams {
+        coefficients: vec![0.7; 16],
+        ..p
+    };
+    let l = c.log_field((37, 53)).unwrap();
+    assert!(l.iter().all(|v| (v - 0.7).abs() < 1e-12));
+}
+
+#[test]
+fn polynomial_matches_torchio_generate_bias_field() {
+    // Reference (TorchIO 1.2.1, in /work/.venvs/mri):
+    //   import numpy as np, torchio.transforms.augmentation.intensity.random_bias_field as m
+    //   f = m.BiasField.generate_bias_field(np.zeros((1, 6, 5, 1), np.float32), 2,
+    //         [0.3, 0.7, -0.2, 0.1, -0.4, 0.25, 0.9, -0.15, 0.6, 0.05])
+    //   f[:, :, 0].ravel()
+    // On a single slice TorchIO's z coordinate is 0, so only the terms with z power 0 remain:
+    // [0.3, 0.1, 0.25, 0.9, 0.6, 0.05] in our (row power outer, col power inner) order.
+    const TORCHIO: [f64; 30] = [
+        1.221403, 0.788597, 0.57695, 0.478308, 0.449329, 1.333757, 0.970931, 0.800915, 0.748638,
+        0.792946, 1.479938, 1.214703, 1.129754, 1.190651, 1.421908, 1.668625, 1.544191, 1.61931,
+        1.92418, 2.590886, 1.911714, 1.994713, 2.358439, 3.159772, 4.797044, 2.225541, 2.618234,
+        3.490343, 5.272476, 9.025014,
+    ];
+    let p = poly(2, vec![0.3, 0.1, 0.25, 0.9, 0.6, 0.05], None);
+    let f = p.field((6, 5)).unwrap();
+    for (a, b) in f.iter().zip(TORCHIO.iter()) {
+        assert!(((*a as f64) - b).abs() < 1e-5 * b.max(1.0), "{a} vs {b}");
+    }
+}
+
+#[test]
+fn errors_are_reported() {
+    let img = disc(16, 16);
+    let e = BiasField::apply(&poly(2, vec![0.1; 5], None), &img)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("coefficients"), "{e}");
+    assert!(BiasField::apply(&poly(1, vec![0.1; 3], Some(0.5)), &img).is_err());
+    let bad = ParamSpec::new().with("order", SpecValue::Number(12.0));
+    assert!(BiasField::sample(&bad, &mut Seed::derive(1, "b").rng()).is_err());
+    assert_eq!(BiasField::info().name, "mri.bias_field");
+}
+
+fn data_path(rel: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(rel)
+}
+
+#[test]
+fn real_images_mild_vs_severe() {
+    let mni = artefact_io::load_volume(&data_path("nifti/mni152_t1_1mm.nii.gz")).unwrap();
+    let mid = mni.volume.shape().0 / 2;
+    let mr_small = artefact_io::load_volume(&data_path("dicom/MR_small.dcm")).unwrap();
+    let coeffs = vec![0.0, 0.5, -0.3, 0.8, 0.2, -0.6, 0.4, 0.1, -0.2, 0.3];
+    for img in [
+        mni.volume.slice(0, mid).unwrap(),
+        mr_small.volume.slice(0, 0).unwrap(),
+    ] {
+        let r = img.finite_range().unwrap();
+        let dr = (r.1 - r.0) as f64;
+        let mild = BiasField::apply(&poly(3, coeffs.clone(), Some(1.2)), &img).unwrap();
+        let severe = BiasField::apply(&poly(3, coeffs.clone(), Some(3.0)), &img).unwrap();
+        assert!(mild
+            .data
+            .iter()
+            .chain(severe.data.iter())
+            .all(|v| v.is_finite()));
+        let (sm, ss) = (
+            ssim(img.data.view(), mild.data.view(), dr).unwrap(),
+            ssim(img.data.view(), severe.data.view(), dr).unwrap(),
+        );
+        assert!(sm > ss + 0.02, "mild {sm} vs severe {ss}");
+    }
+}
