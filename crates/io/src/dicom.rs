@@ -663,7 +663,12 @@ fn stack_geometry(
     }
     let dz = match slice_step {
         Some(s) if s > 1e-6 => s,
-        _ => match spacing_between.or(thickness) {
+        // one slice: its thickness is its extent; several without positions: the spacing
+        _ => match if n == 1 {
+            thickness.or(spacing_between)
+        } else {
+            spacing_between.or(thickness)
+        } {
             Some(s) => s,
             None => {
                 if n > 1 {

@@ -20,7 +20,13 @@ pub struct Entry {
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum Outcome {
     Ok(Box<Summary>),
-    Error { kind: String, message: String },
+    Error {
+        kind: String,
+        /// The full message (`{path}: {reason}`).
+        message: String,
+        /// The reason alone.
+        reason: String,
+    },
 }
 
 /// What `inspect` reports about a readable source.
@@ -193,9 +199,9 @@ impl Report {
                         let _ = writeln!(s, "  stored    {}", stored.join(", "));
                     }
                 }
-                Outcome::Error { message, .. } => {
+                Outcome::Error { reason, .. } => {
                     let _ = writeln!(s, "{}", e.path.display());
-                    let _ = writeln!(s, "  ERROR     {message}");
+                    let _ = writeln!(s, "  ERROR     {reason}");
                 }
             }
         }
@@ -252,6 +258,7 @@ fn entry(path: PathBuf, r: Result<Loaded, IoError>) -> Entry {
         Err(e) => Outcome::Error {
             kind: e.kind_name().to_string(),
             message: e.to_string(),
+            reason: e.reason(),
         },
     };
     Entry { path, outcome }

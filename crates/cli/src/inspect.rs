@@ -1,0 +1,51 @@
+//! `artefact inspect PATH...`: summaries of every image source found (artefact_io::inspect).
+
+use artefact_io::{inspect, LoadOptions, NonFinitePolicy};
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Files or directories (searched recursively; DICOM files are grouped into series).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Machine-readable JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 1 when any entry could not be read (by default only when nothing
+    /// could be read).
+    #[arg(long)]
+    pub strict: bool,
+    /// Which volume of 4-D images to summarise (0-based).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub volume: usize,
+    /// Convert colour images to grey (Rec. 601 luminance) instead of reporting an error.
+    #[arg(long)]
+    pub grey_from_rgb: bool,
+    /// Replace NaN/Inf voxels by 0 instead of reporting an error.
+    #[arg(long)]
+    pub non_finite_to_zero: bool,
+}
+
+pub fn run(args: &InspectArgs) -> u8 {
+    let opts = LoadOptions {
+        volume_index: args.volume,
+        grey_from_rgb: args.grey_from_rgb,
+        non_finite: if args.non_finite_to_zero {
+            NonFinitePolicy::Zero
+        } else {
+            NonFinitePolicy::Error
+        },
+        ..LoadOptions::default()
+    };
+    let report = inspect::inspect(&args.paths, &opts);
+    let out = if args.json {
+        report.to_json() + "\n"
+    } else {
+        report.to_text()
+    };
+    // a closed pipe (e.g. `| head`) is not an error worth a panic
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    report.exit_code(args.strict) as u8
+}
