@@ -1,0 +1,306 @@
+//! `build`: the whole pipeline into an output directory.
+//!
+//! Output layout (DESIGN.md §6): `images/<split>/<id>.png`, `manifest.jsonl`, `perception.jsonl`,
+//! `reasoning.jsonl`, `pairs.jsonl`, `skipped.jsonl` (only with `keep_going` and skipped
+//! sources), `summary.json`, `build.json`, `vlmevalkit/`, `hf/`.
+//!
+//! Determinism: every random choice derives from `(seed, sample id)`; samples are rendered in
+//! parallel but collected in plan order, so the bytes do not depend on `jobs`. Every file is
+//! written atomically. While a build runs, each finished sample leaves a record in `.work/`;
+//! `resume` reuses records whose PNG is present with the recorded hash, so a killed build
+//! resumes to the same bytes. `.work/` is removed when the build completes.
+
+use crate::error::DatasetError;
+use crate::export::{jsonl, write_exports, Description};
+use crate::fsutil::write_atomic;
+use crate::generate::{render, ManifestRow, TOOL_VERSION};
+use crate::pairs::make_pairs;
+use crate::plan::plan;
+use crate::questions::make_questions;
+use crate::source::{collect_slices, SourceSlice};
+use crate::text::{describe, phrase};
+use artefact_core::{Modality, Seed};
+use artefact_recipe::{BenchmarkRecipe, Registry};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How to build.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    pub out: PathBuf,
+    /// Worker threads (0: one per core). Output bytes do not depend on it.
+    pub jobs: usize,
+    /// Replace an existing artefact output directory.
+    pub force: bool,
+    /// Continue a killed build in `out`.
+    pub resume: bool,
+    /// Skip unreadable sources (listed in `skipped.jsonl`) instead of failing.
+    pub keep_going: bool,
+    /// Secret for pseudonymous keys (never written anywhere).
+    pub key_secret: Vec<u8>,
+    /// Attributes rendered (mild + severe) per clean slice.
+    pub attributes_per_slice: usize,
+}
+
+impl BuildOptions {
+    pub fn new(out: impl Into<PathBuf>) -> BuildOptions {
+        BuildOptions {
+            out: out.into(),
+            jobs: 0,
+            force: false,
+            resume: false,
+            keep_going: false,
+            key_secret: DEFAULT_KEY_SECRET.to_vec(),
+            attributes_per_slice: 2,
+        }
+    }
+}
+
+/// Default secret for pseudonymous keys. Keys stay unlinkable to identifiers only as long as
+/// the secret is unknown: for data with real patient identifiers, pass your own secret.
+pub const DEFAULT_KEY_SECRET: &[u8] =
+    b"artefact default pseudonymisation key; set --key-secret for real data";
+
+/// What `build.json` records (enough for `replay`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BuildInfo {
+    pub benchmark: String,
+    pub benchmark_path: PathBuf,
+    pub benchmark_hash: String,
+    pub seed: u64,
+    pub attributes_per_slice: usize,
+    pub tool_version: String,
+}
+
+/// Counts reported after a build.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Summary {
+    pub images: usize,
+    pub clean_slices: usize,
+    pub questions: usize,
+    pub descriptions: usize,
+    pub pairs: usize,
+    pub skipped_sources: usize,
+    pub band_missed: Vec<String>,
+    pub images_per_split: std::collections::BTreeMap<String, usize>,
+    pub reused: usize,
+}
+
+fn check_out_dir(opts: &BuildOptions, info: &BuildInfo) -> Result<(), DatasetError> {
+    let out = &opts.out;
+    let err = |reason: String| DatasetError::Output {
+        path: out.clone(),
+        reason,
+    };
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        return Err(err("exists and is not a directory".into()));
+    }
+    let empty = std::fs::read_dir(out)
+        .map_err(|e| err(e.to_string()))?
+        .next()
+        .is_none();
+    if empty {
+        return Ok(());
+    }
+    let info_path = out.join("build.json");
+    let existing: Option<BuildInfo> = std::fs::read(&info_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    if opts.resume {
+        return match existing {
+            Some(e) if e.benchmark_hash == info.benchmark_hash && e.seed == info.seed && e.attributes_per_slice == info.attributes_per_slice => Ok(()),
+            Some(_) => Err(err("was built from another recipe, seed or attributes-per-slice; cannot resume (use --force to rebuild)".into())),
+            None => Err(err("is not an artefact output (no build.json); cannot resume".into())),
+        };
+    }
+    if !opts.force {
+        return Err(err(
+            "is not empty; use --force to replace an earlier build or --resume to continue one"
+                .into(),
+        ));
+    }
+    if existing.is_none() {
+        return Err(err(
+            "is not empty and is not an artefact output (no build.json); refusing to delete it"
+                .into(),
+        ));
+    }
+    for name in [
+        "images",
+        "hf",
+        "vlmevalkit",
+        ".work",
+        "manifest.jsonl",
+        "perception.jsonl",
+        "reasoning.jsonl",
+        "pairs.jsonl",
+        "skipped.jsonl",
+        "summary.json",
+        "build.json",
+    ] {
+        let p = out.join(name);
+        let r = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else if p.exists() {
+            std::fs::remove_file(&p)
+        } else {
+            Ok(())
+        };
+        r.map_err(|e| DatasetError::file(&p, e))?;
+    }
+    Ok(())
+}
+
+/// Load sources and pick slices (shared by `build` and `replay`).
+pub fn slices_for(
+    bench: &BenchmarkRecipe,
+    opts: &BuildOptions,
+) -> Result<(Vec<SourceSlice>, Vec<crate::source::Skipped>), DatasetError> {
+    collect_slices(bench, &opts.key_secret, opts.keep_going)
+}
+
+/// Build the dataset. `progress(done, total)` is called as samples finish.
+pub fn build(
+    bench: &BenchmarkRecipe,
+    registry: &Registry,
+    opts: &BuildOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Summary, DatasetError> {
+    let info = BuildInfo {
+        benchmark: bench.name.clone(),
+        benchmark_path: bench.path.clone(),
+        benchmark_hash: bench.hash.clone(),
+        seed: bench.seed,
+        attributes_per_slice: opts.attributes_per_slice,
+        tool_version: TOOL_VERSION.to_string(),
+    };
+    check_out_dir(opts, &info)?;
+    let (slices, skipped) = slices_for(bench, opts)?;
+    if slices.is_empty() {
+        return Err(DatasetError::Plan("no usable slice in any source".into()));
+    }
+    let items = plan(bench, &slices, opts.attributes_per_slice);
+    let out = &opts.out;
+    std::fs::create_dir_all(out).map_err(|e| DatasetError::file(out, e))?;
+    write_atomic(
+        &out.join("build.json"),
+        &serde_json::to_vec_pretty(&info).expect("info"),
+    )?;
+
+    let work = out.join(".work");
+    let done = AtomicUsize::new(0);
+    let reused = AtomicUsize::new(0);
+    let total = items.len();
+    progress(0, total);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs)
+        .build()
+        .map_err(|e| DatasetError::Plan(format!("cannot start worker threads: {e}")))?;
+    let rows: Vec<Result<ManifestRow, DatasetError>> = pool.install(|| {
+        items
+            .par_iter()
+            .map(|item| {
+                let record = work.join(format!("{}.json", item.id));
+                let png_path = out
+                    .join("images")
+                    .join(&item.split)
+                    .join(format!("{}.png", item.id));
+                if opts.resume {
+                    if let Some(row) = reuse(&record, &png_path) {
+                        reused.fetch_add(1, Ordering::Relaxed);
+                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                        return Ok(row);
+                    }
+                }
+                let (row, png) = render(bench, registry, &slices[item.slice], item)?;
+                write_atomic(&png_path, &png)?;
+                write_atomic(&record, &serde_json::to_vec(&row).expect("row"))?;
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                Ok(row)
+            })
+            .collect()
+    });
+    let rows: Vec<ManifestRow> = rows.into_iter().collect::<Result<_, _>>()?;
+
+    let questions = make_questions(bench, &rows);
+    let descriptions = make_descriptions(bench, &rows);
+    let pairs = make_pairs(bench, &rows);
+    let splits: Vec<String> = bench.splits.iter().map(|(n, _)| n.clone()).collect();
+    write_exports(out, &splits, &rows, &questions, &descriptions, &pairs)?;
+    write_atomic(&out.join("manifest.jsonl"), &jsonl(&rows))?;
+    write_atomic(&out.join("perception.jsonl"), &jsonl(&questions))?;
+    write_atomic(&out.join("reasoning.jsonl"), &jsonl(&descriptions))?;
+    write_atomic(&out.join("pairs.jsonl"), &jsonl(&pairs))?;
+    if !skipped.is_empty() {
+        write_atomic(&out.join("skipped.jsonl"), &jsonl(&skipped))?;
+    }
+    let mut summary = Summary {
+        images: rows.len(),
+        clean_slices: slices.len(),
+        questions: questions.len(),
+        descriptions: descriptions.len(),
+        pairs: pairs.len(),
+        skipped_sources: skipped.len(),
+        band_missed: rows
+            .iter()
+            .filter(|r| r.band.as_ref().is_some_and(|b| !b.met))
+            .map(|r| r.id.clone())
+            .collect(),
+        reused: 0,
+        ..Summary::default()
+    };
+    for r in &rows {
+        *summary.images_per_split.entry(r.split.clone()).or_default() += 1;
+    }
+    write_atomic(
+        &out.join("summary.json"),
+        &serde_json::to_vec_pretty(&summary).expect("summary"),
+    )?;
+    let _ = std::fs::remove_dir_all(&work);
+    summary.reused = reused.load(Ordering::Relaxed);
+    Ok(summary)
+}
+
+fn reuse(record: &Path, png: &Path) -> Option<ManifestRow> {
+    let row: ManifestRow = serde_json::from_slice(&std::fs::read(record).ok()?).ok()?;
+    let bytes = std::fs::read(png).ok()?;
+    (artefact_recipe::content_hash(&bytes) == row.png_sha256).then_some(row)
+}
+
+/// One no-reference description per image.
+pub fn make_descriptions(bench: &BenchmarkRecipe, rows: &[ManifestRow]) -> Vec<Description> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let modality: Modality = r.modality.parse().unwrap_or(Modality::Other);
+            let attr = r.attributes.first().and_then(|n| {
+                bench
+                    .attributes
+                    .iter()
+                    .find(|a| &a.name == n && a.modality == modality)
+            });
+            let mut rng = Seed::derive(bench.seed, &format!("describe/{}", r.id)).rng();
+            let p = phrase(attr, r.severity, &mut rng);
+            Description {
+                index: i,
+                id: format!("d{i:06}"),
+                image_id: r.id.clone(),
+                split: r.split.clone(),
+                modality: r.modality.clone(),
+                level: r.severity,
+                quality_grade: r.quality_grade,
+                category: r
+                    .attributes
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "none".into()),
+                description: describe(modality, &p, r.quality_grade),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,138 @@
+//! `degrade`: one source slice, one attribute, one severity → a PNG (rendered) or a NIfTI
+//! (source units, e.g. HU for CT).
+
+use crate::error::DatasetError;
+use crate::render::{encode_png, to_u8, DisplayMap};
+use crate::source::to_echogenicity;
+use artefact_core::{Modality, Seed, Severity, Volume};
+use artefact_io::{load_volume_with, LoadOptions};
+use artefact_recipe::attribute::{apply_chain, AppliedOp};
+use artefact_recipe::benchmark::Window;
+use artefact_recipe::{AttributeRecipe, Registry};
+use std::path::{Path, PathBuf};
+
+/// What to degrade and how.
+#[derive(Clone, Debug)]
+pub struct DegradeRequest {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub recipe: AttributeRecipe,
+    pub severity: Severity,
+    pub seed: u64,
+    pub axis: usize,
+    /// Slice index; the middle slice when `None`.
+    pub slice: Option<usize>,
+    /// Treat the source as this modality (e.g. a grey image as an ultrasound echogenicity map).
+    pub modality: Option<Modality>,
+    pub ct_window: Window,
+}
+
+/// Run a degradation; returns the applied op chain.
+pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedOp>, DatasetError> {
+    let opts = LoadOptions {
+        modality: req.modality,
+        ..LoadOptions::default()
+    };
+    let loaded = load_volume_with(&req.input, &opts)?;
+    let mut vol = loaded.volume;
+    if let Some(m) = req.modality {
+        if m != vol.modality {
+            vol.modality = m;
+            vol.unit = m.natural_unit();
+            if m == Modality::Us {
+                to_echogenicity(&mut vol.data);
+            }
+        }
+    }
+    if vol.modality != req.recipe.modality {
+        return Err(DatasetError::file(
+            &req.input,
+            format!(
+                "is {} but attribute `{}` is for {} images (use --modality to override)",
+                vol.modality, req.recipe.name, req.recipe.modality
+            ),
+        ));
+    }
+    let axis = if vol.len_of(0) == 1 { 0 } else { req.axis };
+    let n = vol.len_of(axis);
+    let index = req.slice.unwrap_or(n / 2);
+    let clean = vol
+        .slice(axis, index)
+        .map_err(|e| DatasetError::file(&req.input, e))?;
+    let key = format!("degrade/{}/{}/{}", req.recipe.name, req.severity, index);
+    let mut rng = Seed::derive(req.seed, &key).rng();
+    let chain = req
+        .recipe
+        .sample_chain(req.severity, &mut rng)
+        .map_err(|reason| DatasetError::Sample {
+            id: key.clone(),
+            reason,
+        })?;
+    let out = apply_chain(registry, &chain, &clean).map_err(|reason| DatasetError::Sample {
+        id: key.clone(),
+        reason,
+    })?;
+    let ext = req
+        .output
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = req.output.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+        let (r, c) = out.shape();
+        let v = Volume::new(
+            out.data
+                .clone()
+                .into_shape_with_order((1, r, c))
+                .expect("same size"),
+            [1.0, out.spacing[0], out.spacing[1]],
+            out.modality,
+            out.unit,
+        )
+        .map_err(|e| DatasetError::file(&req.output, e))?;
+        artefact_io::write_nifti(&req.output, &v)?;
+    } else if ext == "png" {
+        let map = DisplayMap::for_clean(&clean, req.ct_window, [0.5, 99.5]);
+        crate::fsutil::write_atomic(&req.output, &encode_png(&to_u8(&map.apply(&out.data))))?;
+    } else {
+        return Err(DatasetError::file(
+            &req.output,
+            "output must end in .png, .nii or .nii.gz",
+        ));
+    }
+    Ok(chain)
+}
+
+/// Find an attribute recipe by name and modality under a recipes directory
+/// (`<dir>/<modality>/<name>.toml`, modality folders `mri`, `ct`, `us`).
+pub fn find_attribute(
+    dir: &Path,
+    name: &str,
+    modality: Option<Modality>,
+    registry: &Registry,
+) -> Result<AttributeRecipe, DatasetError> {
+    let folders: Vec<&str> = match modality {
+        Some(Modality::Mr) => vec!["mri"],
+        Some(Modality::Ct) => vec!["ct"],
+        Some(Modality::Us) => vec!["us"],
+        _ => vec!["mri", "ct", "us"],
+    };
+    let mut found = Vec::new();
+    for f in &folders {
+        let p = dir.join(f).join(format!("{name}.toml"));
+        if p.is_file() {
+            found.push(p);
+        }
+    }
+    match found.len() {
+        1 => Ok(AttributeRecipe::load(&found[0], registry)?),
+        0 => Err(DatasetError::file(
+            dir,
+            format!("no attribute recipe `{name}` in {}", folders.join(", ")),
+        )),
+        _ => Err(DatasetError::file(
+            dir,
+            format!("attribute `{name}` exists for several modalities; say which with --modality"),
+        )),
+    }
+}

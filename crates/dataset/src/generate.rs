@@ -1,0 +1,223 @@
+//! Rendering one planned image: sample the attribute's op chain from a per-sample seed, apply
+//! it to the clean slice, measure it against the clean slice, re-sample (bounded) until it lands
+//! in the recipe's metric band, and render it with the clean slice's display map.
+//!
+//! Metrics are computed on the display intensities in [0, 1] (what a reader or a model sees),
+//! with data range 1: SSIM (scikit-image compatible), PSNR and NRMSE.
+
+use crate::error::DatasetError;
+use crate::plan::PlannedImage;
+use crate::render::{encode_png, to_u8, DisplayMap};
+use crate::source::SourceSlice;
+use artefact_core::metrics::{nrmse, psnr, ssim};
+use artefact_core::{QualityGrade, Seed, Severity};
+use artefact_recipe::attribute::{apply_chain, AppliedOp};
+use artefact_recipe::{BenchmarkRecipe, MetricKind, Registry};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// Full-reference metrics vs the clean slice (display space, data range 1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub ssim: f64,
+    /// `None` when the image equals the clean one (infinite PSNR).
+    pub psnr: Option<f64>,
+    /// `None` when the clean display image is all zero.
+    pub nrmse: Option<f64>,
+}
+
+/// Outcome of the metric-band search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BandResult {
+    pub kind: MetricKind,
+    pub lo: f64,
+    pub hi: f64,
+    pub value: f64,
+    pub met: bool,
+    pub tries: u32,
+}
+
+/// One row of `manifest.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManifestRow {
+    pub id: String,
+    /// Path of the PNG relative to the output directory.
+    pub file_name: String,
+    pub split: String,
+    pub modality: String,
+    pub attributes: Vec<String>,
+    pub severity: Severity,
+    pub quality_grade: QualityGrade,
+    pub params: Vec<AppliedOp>,
+    pub metrics: Metrics,
+    pub band: Option<BandResult>,
+    pub source_key: String,
+    pub subject_key: String,
+    pub slice_axis: usize,
+    pub slice_index: usize,
+    pub width: usize,
+    pub height: usize,
+    pub display: DisplayMap,
+    pub seed: u64,
+    pub tool_version: String,
+    pub benchmark_hash: String,
+    pub recipe_hash: Option<String>,
+    pub png_sha256: String,
+}
+
+pub const TOOL_VERSION: &str = concat!("artefact ", env!("CARGO_PKG_VERSION"));
+
+fn metrics(clean: &Array2<f32>, test: &Array2<f32>) -> Result<Metrics, String> {
+    let s = ssim(clean.view(), test.view(), 1.0).map_err(|e| e.to_string())?;
+    let p = psnr(clean.view(), test.view(), 1.0).map_err(|e| e.to_string())?;
+    let n = nrmse(clean.view(), test.view()).ok();
+    Ok(Metrics {
+        ssim: s,
+        psnr: p.is_finite().then_some(p),
+        nrmse: n,
+    })
+}
+
+fn metric_value(m: &Metrics, kind: MetricKind) -> f64 {
+    match kind {
+        MetricKind::Ssim => m.ssim,
+        MetricKind::Psnr => m.psnr.unwrap_or(f64::INFINITY),
+        MetricKind::Nrmse => m.nrmse.unwrap_or(0.0),
+    }
+}
+
+/// Render a planned image; returns its manifest row and PNG bytes.
+pub fn render(
+    bench: &BenchmarkRecipe,
+    registry: &Registry,
+    slice: &SourceSlice,
+    item: &PlannedImage,
+) -> Result<(ManifestRow, Vec<u8>), DatasetError> {
+    let fail = |reason: String| DatasetError::Sample {
+        id: item.id.clone(),
+        reason,
+    };
+    let clean_disp = slice.display.apply(&slice.image.data);
+    let (chain, disp, m, band, grade, attrs, recipe_hash) = match item.attribute {
+        None => {
+            let m = metrics(&clean_disp, &clean_disp).map_err(fail)?;
+            (
+                Vec::new(),
+                clean_disp.clone(),
+                m,
+                None,
+                QualityGrade::Good,
+                Vec::new(),
+                None,
+            )
+        }
+        Some(ai) => {
+            let attr = &bench.attributes[ai];
+            let band_spec = attr
+                .metric
+                .as_ref()
+                .and_then(|b| b.band(item.severity).map(|r| (b.kind, r, b.max_tries)));
+            let tries = band_spec.map_or(1, |(_, _, t)| t);
+            let mut best: Option<(f64, Vec<AppliedOp>, Array2<f32>, Metrics, u32)> = None;
+            for t in 0..tries {
+                let mut rng = Seed::derive(bench.seed, &format!("{}/try{t}", item.id)).rng();
+                let chain = attr.sample_chain(item.severity, &mut rng).map_err(fail)?;
+                let out = apply_chain(registry, &chain, &slice.image).map_err(fail)?;
+                if out.shape() != slice.image.shape() {
+                    return Err(fail(format!(
+                        "operator chain changed the image size from {:?} to {:?}",
+                        slice.image.shape(),
+                        out.shape()
+                    )));
+                }
+                if out.data.iter().any(|v| !v.is_finite()) {
+                    return Err(fail(
+                        "operator chain produced NaN or infinite pixels".into(),
+                    ));
+                }
+                let disp = slice.display.apply(&out.data);
+                let m = metrics(&clean_disp, &disp).map_err(fail)?;
+                let dist = match band_spec {
+                    None => 0.0,
+                    Some((kind, [lo, hi], _)) => {
+                        let v = metric_value(&m, kind);
+                        if v < lo {
+                            lo - v
+                        } else if v > hi {
+                            v - hi
+                        } else {
+                            0.0
+                        }
+                    }
+                };
+                let better = best.as_ref().is_none_or(|b| dist < b.0);
+                if better {
+                    best = Some((dist, chain, disp, m, t + 1));
+                }
+                if dist == 0.0 {
+                    break;
+                }
+            }
+            let (dist, chain, disp, m, used) = best.expect("at least one try");
+            let band = band_spec.map(|(kind, [lo, hi], _)| BandResult {
+                kind,
+                lo,
+                hi,
+                value: metric_value(&m, kind),
+                met: dist == 0.0,
+                tries: used,
+            });
+            (
+                chain,
+                disp,
+                m,
+                band,
+                attr.grade(item.severity),
+                vec![attr.name.clone()],
+                Some(attr.hash.clone()),
+            )
+        }
+    };
+    let png = encode_png(&to_u8(&disp));
+    let (h, w) = disp.dim();
+    let row = ManifestRow {
+        id: item.id.clone(),
+        file_name: format!("images/{}/{}.png", item.split, item.id),
+        split: item.split.clone(),
+        modality: slice.modality.code().to_string(),
+        attributes: attrs,
+        severity: item.severity,
+        quality_grade: grade,
+        params: chain,
+        metrics: m,
+        band,
+        source_key: slice.source_key.clone(),
+        subject_key: slice.subject_key.clone(),
+        slice_axis: slice.axis,
+        slice_index: slice.index,
+        width: w,
+        height: h,
+        display: slice.display,
+        seed: bench.seed,
+        tool_version: TOOL_VERSION.to_string(),
+        benchmark_hash: bench.hash.clone(),
+        recipe_hash,
+        png_sha256: artefact_recipe::content_hash(&png),
+    };
+    Ok((row, png))
+}
+
+/// Re-render a manifest row from its recorded params (for `artefact replay`).
+pub fn replay(
+    registry: &Registry,
+    slice: &SourceSlice,
+    row: &ManifestRow,
+) -> Result<Vec<u8>, DatasetError> {
+    let out = apply_chain(registry, &row.params, &slice.image).map_err(|reason| {
+        DatasetError::Sample {
+            id: row.id.clone(),
+            reason,
+        }
+    })?;
+    Ok(encode_png(&to_u8(&row.display.apply(&out.data))))
+}

@@ -1,0 +1,250 @@
+//! Sources → clean slices: load every source of a benchmark, pick slices with enough
+//! foreground, pad them to a square with the modality's background and resample to the output
+//! size. Each slice carries pseudonymous keys (never the identifiers themselves) and the display
+//! map computed from it.
+
+use crate::error::DatasetError;
+use crate::render::DisplayMap;
+use artefact_core::resample::resize;
+use artefact_core::{Image, Modality, Unit};
+use artefact_io::{load_all, LoadOptions};
+use artefact_recipe::BenchmarkRecipe;
+use ndarray::Array2;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// One clean slice ready for degradation.
+#[derive(Clone, Debug)]
+pub struct SourceSlice {
+    /// Pseudonymous key of the source series (16 hex digits).
+    pub source_key: String,
+    /// Pseudonymous key of the subject (patient), used for splits (16 hex digits).
+    pub subject_key: String,
+    pub modality: Modality,
+    /// Array axis and index of the slice in its volume.
+    pub axis: usize,
+    pub index: usize,
+    /// The prepared clean slice (square, `image_size` pixels, physical units).
+    pub image: Image,
+    /// Display map computed from the clean slice.
+    pub display: DisplayMap,
+}
+
+/// A source that could not be used, with the reason (no identifiers, only the path given).
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Load every source and pick its slices. With `keep_going`, unreadable sources are returned
+/// as [`Skipped`]; otherwise the first one is an error.
+pub fn collect_slices(
+    bench: &BenchmarkRecipe,
+    secret: &[u8],
+    keep_going: bool,
+) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
+    let wanted: BTreeSet<Modality> = bench.attributes.iter().map(|a| a.modality).collect();
+    let mut slices = Vec::new();
+    let mut skipped = Vec::new();
+    let mut seen_keys = BTreeSet::new();
+    for spec in &bench.sources {
+        for path in &spec.paths {
+            let opts = LoadOptions {
+                modality: spec.modality,
+                ..LoadOptions::default()
+            };
+            for (p, res) in load_all(path, &opts) {
+                let mut skip = |reason: String| -> Result<(), DatasetError> {
+                    if keep_going {
+                        skipped.push(Skipped {
+                            path: p.display().to_string(),
+                            reason,
+                        });
+                        Ok(())
+                    } else {
+                        Err(DatasetError::file(
+                            &p,
+                            format!("{reason} (use --keep-going to skip it)"),
+                        ))
+                    }
+                };
+                let loaded = match res {
+                    Ok(l) => l,
+                    Err(e) => {
+                        skip(e.to_string())?;
+                        continue;
+                    }
+                };
+                let mut volume = loaded.volume;
+                if let Some(m) = spec.modality {
+                    if m != volume.modality {
+                        volume.modality = m;
+                        volume.unit = m.natural_unit();
+                        if m == Modality::Us {
+                            to_echogenicity(&mut volume.data);
+                        }
+                    }
+                }
+                if !wanted.contains(&volume.modality) {
+                    skip(format!(
+                        "modality {} has no attribute recipes in this benchmark (set `modality` on the source to use it as another modality)",
+                        volume.modality
+                    ))?;
+                    continue;
+                }
+                let source_key = short(&loaded.meta.pseudonymous_key(secret));
+                if !seen_keys.insert(source_key.clone()) {
+                    skip("the same series was already listed by another source entry".into())?;
+                    continue;
+                }
+                let subject_key = short(&loaded.meta.subject_key(secret));
+                let axis = if volume.len_of(0) == 1 { 0 } else { bench.axis };
+                let picked =
+                    pick_slices(&volume, axis, bench.slices_per_volume, bench.min_foreground)
+                        .map_err(|e| DatasetError::file(&p, e))?;
+                if picked.is_empty() {
+                    skip(format!(
+                        "no slice along axis {axis} has a foreground fraction ≥ {}",
+                        bench.min_foreground
+                    ))?;
+                    continue;
+                }
+                for index in picked {
+                    let raw = volume
+                        .slice(axis, index)
+                        .map_err(|e| DatasetError::file(&p, e))?;
+                    let image =
+                        prepare(&raw, bench.image_size).map_err(|e| DatasetError::file(&p, e))?;
+                    let display =
+                        DisplayMap::for_clean(&image, bench.ct_window, bench.mr_percentiles);
+                    slices.push(SourceSlice {
+                        source_key: source_key.clone(),
+                        subject_key: subject_key.clone(),
+                        modality: image.modality,
+                        axis,
+                        index,
+                        image,
+                        display,
+                    });
+                }
+            }
+        }
+    }
+    Ok((slices, skipped))
+}
+
+fn short(key: &str) -> String {
+    key.chars().take(16).collect()
+}
+
+/// Robust percentile normalisation (1st–99th) of a grey volume into echogenicity [0, 1].
+pub fn to_echogenicity(data: &mut ndarray::Array3<f32>) {
+    let mut v: Vec<f32> = data.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let lo = v[(v.len() - 1) / 100];
+    let hi = v[(v.len() - 1) * 99 / 100];
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    data.mapv_inplace(|x| ((x - lo) / span).clamp(0.0, 1.0));
+}
+
+/// Up to `count` slice indices along `axis` whose Otsu foreground fraction is at least
+/// `min_fg`, evenly spread over the qualifying range (deterministic).
+pub fn pick_slices(
+    vol: &artefact_core::Volume,
+    axis: usize,
+    count: usize,
+    min_fg: f64,
+) -> Result<Vec<usize>, String> {
+    if axis > 2 {
+        return Err(format!("slice axis {axis} is not 0, 1 or 2"));
+    }
+    let n = vol.len_of(axis);
+    let mut ok = Vec::new();
+    for i in 0..n {
+        let s = vol.slice(axis, i).map_err(|e| e.to_string())?;
+        if s.foreground_fraction_otsu() >= min_fg {
+            ok.push(i);
+        }
+    }
+    if ok.len() <= count {
+        return Ok(ok);
+    }
+    // evenly spaced picks from the middle of `count` equal bins
+    Ok((0..count)
+        .map(|k| ok[((2 * k + 1) * ok.len()) / (2 * count)])
+        .collect())
+}
+
+/// Background value used to pad a slice to a square.
+fn background(img: &Image) -> f32 {
+    match img.unit {
+        Unit::Hu => -1000.0,
+        Unit::Echogenicity => 0.0,
+        _ => img.finite_range().map_or(0.0, |(lo, _)| lo),
+    }
+}
+
+/// Pad to a square field of view (centred, modality background) and resample to `size`².
+pub fn prepare(img: &Image, size: usize) -> Result<Image, artefact_core::CoreError> {
+    let (r, c) = img.shape();
+    // square in millimetres: pad the axis with the smaller physical extent
+    let (er, ec) = (r as f64 * img.spacing[0], c as f64 * img.spacing[1]);
+    let bg = background(img);
+    let (nr, nc) = if er < ec {
+        (((ec / img.spacing[0]).round() as usize).max(r), c)
+    } else {
+        (r, ((er / img.spacing[1]).round() as usize).max(c))
+    };
+    let mut padded = Array2::from_elem((nr, nc), bg);
+    let (or, oc) = ((nr - r) / 2, (nc - c) / 2);
+    padded
+        .slice_mut(ndarray::s![or..or + r, oc..oc + c])
+        .assign(&img.data.mapv(|v| if v.is_finite() { v } else { bg }));
+    let sq = Image::new(padded, img.spacing, img.modality, img.unit)?;
+    resize(&sq, size, size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use artefact_core::Volume;
+    use ndarray::Array3;
+
+    #[test]
+    fn picks_evenly_among_foreground_slices() {
+        // slices 2..=11 have a bright square, the rest are empty
+        let data = Array3::from_shape_fn((14, 8, 8), |(k, r, c)| {
+            if (2..=11).contains(&k) && (2..6).contains(&r) && (2..6).contains(&c) {
+                100.0
+            } else {
+                0.0
+            }
+        });
+        let v = Volume::new(data, [1.0; 3], Modality::Mr, Unit::Arbitrary).unwrap();
+        let p = pick_slices(&v, 0, 3, 0.1).unwrap();
+        assert_eq!(p, vec![3, 7, 10]);
+        assert_eq!(pick_slices(&v, 0, 20, 0.1).unwrap().len(), 10);
+        assert!(pick_slices(&v, 0, 3, 0.9).unwrap().is_empty());
+    }
+
+    #[test]
+    fn prepare_pads_to_square_in_mm_and_resamples() {
+        let img = Image::new(
+            Array2::from_elem((10, 20), 5.0),
+            [1.0, 1.0],
+            Modality::Ct,
+            Unit::Hu,
+        )
+        .unwrap();
+        let out = prepare(&img, 16).unwrap();
+        assert_eq!(out.shape(), (16, 16));
+        assert!((out.spacing[0] - 20.0 / 16.0).abs() < 1e-12);
+        // top rows are padding (air), the middle is the image
+        assert!((out.data[[0, 8]] + 1000.0).abs() < 1e-3);
+        assert!((out.data[[8, 8]] - 5.0).abs() < 1e-3);
+    }
+}

@@ -1,0 +1,597 @@
+//! End-to-end build tests on synthetic sources with two test operators: output layout, exact
+//! export columns, answers consistent with the manifest, balance, splits by subject, replay,
+//! `--jobs` independence, resume after a kill, and output-directory safety.
+
+use artefact_core::{
+    CoreError, Image, Modality, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec,
+    SampleRng, Seed, Severity, Unit, Volume,
+};
+use artefact_dataset::export::{DESCRIPTION_COLUMNS, MCQ_COLUMNS};
+use artefact_dataset::generate::{replay, ManifestRow};
+use artefact_dataset::pairs::Pair;
+use artefact_dataset::questions::Question;
+use artefact_dataset::{build, BuildOptions};
+use artefact_recipe::{BenchmarkRecipe, OpEntry, Registry};
+use ndarray::{Array2, Array3};
+use rand::Rng;
+use rand_distr::{Distribution, Normal};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+struct TestNoise;
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct NoiseParams {
+    sigma: f64,
+    seed: u64,
+}
+static NOISE: OpInfo = OpInfo {
+    name: "test.noise",
+    modality: "MR",
+    doc: "Gaussian noise with std `sigma` relative to the image maximum",
+    params: &[ParamInfo {
+        name: "sigma",
+        kind: ParamKind::Float { min: 0.0, max: 1.0 },
+        default: ParamDefault::Required,
+        unit: "fraction",
+        doc: "noise std / max",
+    }],
+};
+impl Operator for TestNoise {
+    type Params = NoiseParams;
+    type Error = CoreError;
+    fn info() -> &'static OpInfo {
+        &NOISE
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<NoiseParams, CoreError> {
+        Ok(NoiseParams {
+            sigma: spec.float("sigma", 0.0, rng)?,
+            seed: rng.random(),
+        })
+    }
+    fn apply(p: &NoiseParams, img: &Image) -> Result<Image, CoreError> {
+        let max = img.finite_range().map_or(1.0, |r| r.1) as f64;
+        let mut rng = Seed::from_u64(p.seed).rng();
+        let n = Normal::new(0.0, p.sigma * max).unwrap();
+        img.with_data(img.data.mapv(|v| v + n.sample(&mut rng) as f32))
+    }
+}
+
+struct TestBlur;
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct BlurParams {
+    radius: i64,
+}
+static BLUR: OpInfo = OpInfo {
+    name: "test.blur",
+    modality: "MR",
+    doc: "box blur",
+    params: &[ParamInfo {
+        name: "radius",
+        kind: ParamKind::Int { min: 0, max: 10 },
+        default: ParamDefault::Int(1),
+        unit: "px",
+        doc: "box radius",
+    }],
+};
+impl Operator for TestBlur {
+    type Params = BlurParams;
+    type Error = CoreError;
+    fn info() -> &'static OpInfo {
+        &BLUR
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<BlurParams, CoreError> {
+        Ok(BlurParams {
+            radius: spec.int("radius", 1, rng)?,
+        })
+    }
+    fn apply(p: &BlurParams, img: &Image) -> Result<Image, CoreError> {
+        let (h, w) = img.shape();
+        let r = p.radius as isize;
+        let out = Array2::from_shape_fn((h, w), |(i, j)| {
+            let (mut s, mut n) = (0.0f32, 0.0f32);
+            for di in -r..=r {
+                for dj in -r..=r {
+                    let (a, b) = (i as isize + di, j as isize + dj);
+                    if a >= 0 && b >= 0 && (a as usize) < h && (b as usize) < w {
+                        s += img.data[[a as usize, b as usize]];
+                        n += 1.0;
+                    }
+                }
+            }
+            s / n
+        });
+        img.with_data(out)
+    }
+}
+
+fn registry() -> Registry {
+    Registry::new(vec![OpEntry::of::<TestNoise>(), OpEntry::of::<TestBlur>()])
+}
+
+/// Synthetic subjects: a bright ellipse with texture in 12 slices, one NIfTI per subject.
+fn write_sources(dir: &Path, n: usize) {
+    for s in 0..n {
+        let data = Array3::from_shape_fn((12, 40, 48), |(k, r, c)| {
+            let (y, x) = (
+                (r as f32 - 20.0) / 15.0,
+                (c as f32 - 24.0) / (18.0 + s as f32),
+            );
+            if y * y + x * x < 1.0 && k > 1 {
+                200.0 + 40.0 * ((r * 3 + c * 5 + k) as f32 * 0.3).sin()
+            } else {
+                0.0
+            }
+        });
+        let v = Volume::new(data, [2.0, 1.0, 1.0], Modality::Mr, Unit::Arbitrary).unwrap();
+        artefact_io::write_nifti(&dir.join(format!("subject{s}.nii")), &v).unwrap();
+    }
+}
+
+const NOISE_RECIPE: &str = r#"[attribute]
+name = "noise"
+modality = "MR"
+label = "Noise"
+noun = "noise"
+description.mild = ["mild graininess over the whole image"]
+description.severe = ["heavy noise that masks fine structures"]
+[[ops]]
+op = "test.noise"
+mild = { sigma = [0.02, 0.04] }
+severe = { sigma = [0.15, 0.25] }
+[metric]
+kind = "ssim"
+mild = [0.3, 0.99]
+"#;
+
+const BLUR_RECIPE: &str = r#"[attribute]
+name = "blur"
+modality = "MR"
+label = "Blurring"
+noun = "blurring"
+description.mild = ["slightly soft edges"]
+description.severe = ["strong blurring of all edges"]
+[[ops]]
+op = "test.blur"
+mild = { radius = 1 }
+severe = { radius = [3, 4] }
+"#;
+
+const BENCH: &str = r#"[benchmark]
+name = "unit"
+seed = 11
+image_size = 32
+[[sources]]
+path = "src/*.nii"
+[selection]
+slices_per_volume = 2
+min_foreground = 0.1
+[attributes]
+recipes = ["attr/*.toml"]
+[questions]
+yes_no = 40
+what = 30
+how = 30
+[pairs]
+coarse = 12
+fine = 12
+[splits]
+test = 0.6
+dev = 0.4
+"#;
+
+fn setup(n_subjects: usize) -> (tempfile::TempDir, BenchmarkRecipe) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    std::fs::create_dir_all(dir.path().join("attr")).unwrap();
+    write_sources(&dir.path().join("src"), n_subjects);
+    std::fs::write(dir.path().join("attr/noise.toml"), NOISE_RECIPE).unwrap();
+    std::fs::write(dir.path().join("attr/blur.toml"), BLUR_RECIPE).unwrap();
+    std::fs::write(dir.path().join("bench.toml"), BENCH).unwrap();
+    let b = BenchmarkRecipe::load(&dir.path().join("bench.toml"), &registry()).unwrap();
+    (dir, b)
+}
+
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn assert_same_tree(a: &Path, b: &Path) {
+    let (ta, tb) = (tree(a), tree(b));
+    let ka: BTreeSet<&PathBuf> = ta.keys().collect();
+    let kb: BTreeSet<&PathBuf> = tb.keys().collect();
+    assert_eq!(
+        ka.symmetric_difference(&kb).collect::<Vec<_>>(),
+        Vec::<&&PathBuf>::new(),
+        "file sets differ"
+    );
+    let differ: Vec<&PathBuf> = ta.keys().filter(|k| ta[*k] != tb[*k]).collect();
+    assert!(differ.is_empty(), "files differ: {differ:?}");
+}
+
+fn read_jsonl<T: for<'de> Deserialize<'de>>(p: &Path) -> Vec<T> {
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn decode_b64(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a' + 26) as u32,
+            b'0'..=b'9' => (c - b'0' + 52) as u32,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("bad base64 {c}"),
+        }
+    };
+    let mut out = Vec::new();
+    for ch in s.as_bytes().chunks(4) {
+        let pad = ch.iter().filter(|&&c| c == b'=').count();
+        let n = ch
+            .iter()
+            .filter(|&&c| c != b'=')
+            .fold(0u32, |a, &c| a << 6 | val(c))
+            << (6 * pad);
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    out
+}
+
+#[test]
+fn builds_consistent_balanced_reproducible_outputs() {
+    let (dir, bench) = setup(4);
+    let out1 = dir.path().join("out1");
+    let mut opts = BuildOptions::new(&out1);
+    opts.jobs = 1;
+    let s = build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
+    assert_eq!(s.clean_slices, 8);
+    assert_eq!(
+        s.images,
+        8 * 5,
+        "clean + 2 attributes × (mild, severe) per slice"
+    );
+    assert_eq!(s.questions, 100);
+
+    // same seed, two threads: identical trees
+    let out2 = dir.path().join("out2");
+    let mut opts2 = BuildOptions::new(&out2);
+    opts2.jobs = 2;
+    build(&bench, &registry(), &opts2, &|_, _| {}).unwrap();
+    let (t1, t2) = (tree(&out1), tree(&out2));
+    assert_eq!(t1.keys().collect::<Vec<_>>(), t2.keys().collect::<Vec<_>>());
+    for (k, v) in &t1 {
+        assert!(
+            v == &t2[k],
+            "{} differs between --jobs 1 and --jobs 2",
+            k.display()
+        );
+    }
+    assert!(!out1.join(".work").exists());
+
+    let rows: Vec<ManifestRow> = read_jsonl(&out1.join("manifest.jsonl"));
+    let by_id: BTreeMap<&str, &ManifestRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+
+    // no subject in two splits; every image of a slice has the same size
+    let mut split_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for r in &rows {
+        assert_eq!(
+            *split_of.entry(&r.subject_key).or_insert(&r.split),
+            r.split.as_str(),
+            "subject in two splits"
+        );
+        assert_eq!((r.width, r.height), (32, 32));
+        let png = std::fs::read(out1.join(&r.file_name)).unwrap();
+        assert_eq!(artefact_recipe::content_hash(&png), r.png_sha256);
+        let decoded = image::load_from_memory(&png).unwrap();
+        assert_eq!(
+            decoded.color(),
+            image::ColorType::L8,
+            "every image is 8-bit grey"
+        );
+        if r.severity == Severity::None {
+            assert!(r.params.is_empty() && r.attributes.is_empty());
+            assert!((r.metrics.ssim - 1.0).abs() < 1e-12);
+        } else {
+            assert_eq!(r.params.len(), 1);
+            assert!(r.metrics.ssim < 1.0);
+        }
+    }
+    assert_eq!(
+        split_of.values().collect::<BTreeSet<_>>().len(),
+        2,
+        "both splits used"
+    );
+    // mild is closer to clean than severe on average, for every attribute
+    for attr in ["noise", "blur"] {
+        let mean = |s: Severity| {
+            let v: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.severity == s && r.attributes == [attr])
+                .map(|r| r.metrics.ssim)
+                .collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        assert!(mean(Severity::Mild) > mean(Severity::Severe), "{attr}");
+    }
+
+    // questions: answers consistent with the manifest; letters and yes/no balanced
+    let qs: Vec<Question> = read_jsonl(&out1.join("perception.jsonl"));
+    let mut letters: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let (mut yes, mut no) = (0, 0);
+    for q in &qs {
+        let r = by_id[q.image_id.as_str()];
+        assert_eq!(q.split, r.split);
+        assert_eq!(q.level, r.severity);
+        let ans = &q.options[(q.answer.as_bytes()[0] - b'A') as usize];
+        match q.question_type.as_str() {
+            "yes-or-no" => {
+                let asked = if q.question.contains("noise") {
+                    "noise"
+                } else {
+                    "blur"
+                };
+                let has = r.attributes.iter().any(|a| a == asked);
+                assert_eq!(ans, if has { "Yes" } else { "No" }, "{}", q.question);
+                if has {
+                    yes += 1
+                } else {
+                    no += 1
+                }
+            }
+            "what" => {
+                let expect = match r.attributes.first().map(String::as_str) {
+                    Some("noise") => "Noise",
+                    Some("blur") => "Blurring",
+                    _ => "No obvious artifact",
+                };
+                assert_eq!(ans, expect);
+                assert!(q.options.len() >= 2);
+            }
+            "how" => {
+                if q.question.contains("overall quality") {
+                    assert_eq!(ans.to_lowercase(), r.quality_grade.as_str());
+                } else {
+                    let asked_own = r.attributes.iter().any(|a| {
+                        q.question
+                            .contains(if a == "noise" { "noise" } else { "blurring" })
+                    });
+                    let expect = if asked_own {
+                        r.severity
+                    } else {
+                        Severity::None
+                    };
+                    assert_eq!(ans.to_lowercase(), expect.as_str(), "{}", q.question);
+                }
+            }
+            t => panic!("unknown type {t}"),
+        }
+        *letters
+            .entry((q.question_type.as_str(), q.answer.as_str()))
+            .or_default() += 1;
+    }
+    assert!((yes as i64 - no as i64).abs() <= 2, "yes {yes} no {no}");
+    assert!((letters[&("yes-or-no", "A")] as i64 - letters[&("yes-or-no", "B")] as i64).abs() <= 1);
+    let what: Vec<usize> = ["A", "B", "C"]
+        .iter()
+        .map(|l| letters.get(&("what", *l)).copied().unwrap_or(0))
+        .collect();
+    assert!(
+        what.iter().max().unwrap() - what.iter().min().unwrap() <= 2,
+        "{what:?}"
+    );
+
+    // severity proportions of the questioned images follow the recipe (20/40/40)
+    let none = qs.iter().filter(|q| q.level == Severity::None).count() as f64 / qs.len() as f64;
+    assert!((none - 0.2).abs() < 0.05, "{none}");
+
+    // pairs: better image has the better grade; order balanced
+    let pairs: Vec<Pair> = read_jsonl(&out1.join("pairs.jsonl"));
+    assert_eq!(pairs.iter().filter(|p| p.kind == "coarse").count(), 12);
+    assert_eq!(pairs.iter().filter(|p| p.kind == "fine").count(), 12);
+    for p in &pairs {
+        let (a, b) = (by_id[p.image_a.as_str()], by_id[p.image_b.as_str()]);
+        assert_eq!(
+            (a.source_key.as_str(), a.slice_index),
+            (b.source_key.as_str(), b.slice_index)
+        );
+        let better_a = a.quality_grade < b.quality_grade;
+        assert_eq!(p.better, if better_a { "A" } else { "B" });
+        assert!(p.description.ends_with(if better_a {
+            "the first image has better quality."
+        } else {
+            "the second image has better quality."
+        }));
+    }
+    let a_better = pairs.iter().filter(|p| p.better == "A").count();
+    assert!((a_better as i64 * 2 - pairs.len() as i64).abs() <= 2);
+
+    // VLMEvalKit TSVs: exact columns, decodable images equal to the stored PNGs
+    for split in ["test", "dev"] {
+        let mcq =
+            std::fs::read_to_string(out1.join(format!("vlmevalkit/artefact_mcq_{split}.tsv")))
+                .unwrap();
+        let mut lines = mcq.lines();
+        assert_eq!(
+            lines.next().unwrap().split('\t').collect::<Vec<_>>(),
+            MCQ_COLUMNS
+        );
+        for l in lines {
+            let cells: Vec<&str> = l.split('\t').collect();
+            assert_eq!(cells.len(), MCQ_COLUMNS.len());
+            let q = &qs[cells[0].parse::<usize>().unwrap()];
+            let png = decode_b64(cells[1]);
+            assert_eq!(
+                png,
+                std::fs::read(out1.join(&by_id[q.image_id.as_str()].file_name)).unwrap()
+            );
+            assert_eq!(cells[7], q.answer);
+        }
+        let d = std::fs::read_to_string(
+            out1.join(format!("vlmevalkit/artefact_description_{split}.tsv")),
+        )
+        .unwrap();
+        assert_eq!(
+            d.lines().next().unwrap().split('\t').collect::<Vec<_>>(),
+            DESCRIPTION_COLUMNS
+        );
+        for l in d.lines().skip(1) {
+            let cells: Vec<&str> = l.split('\t').collect();
+            assert!(
+                cells[2].ends_with("Overall, the quality of this image is good.")
+                    || cells[2].ends_with("is usable.")
+                    || cells[2].ends_with("is reject.")
+            );
+            image::load_from_memory(&decode_b64(cells[1])).unwrap();
+        }
+        let pd = std::fs::read_to_string(out1.join(format!(
+            "vlmevalkit/artefact_paired_description_{split}.tsv"
+        )))
+        .unwrap();
+        for l in pd.lines().skip(1) {
+            let cells: Vec<&str> = l.split('\t').collect();
+            assert!(
+                cells[1].starts_with("['") && cells[1].ends_with("']"),
+                "python list literal"
+            );
+            let list: Vec<String> = serde_json::from_str(&cells[1].replace('\'', "\"")).unwrap();
+            assert_eq!(list.len(), 2);
+            for b in list {
+                image::load_from_memory(&decode_b64(&b)).unwrap();
+            }
+        }
+        // Hugging Face imagefolder: every file_name exists beside metadata.jsonl
+        for task in ["perception", "reasoning", "pairs"] {
+            let base = out1.join("hf").join(task).join(split);
+            for v in read_jsonl::<serde_json::Value>(&base.join("metadata.jsonl")) {
+                for key in ["file_name", "image_a_file_name", "image_b_file_name"] {
+                    if let Some(f) = v.get(key) {
+                        assert!(
+                            base.join(f.as_str().unwrap()).is_file(),
+                            "{task}/{split}: {f}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    // replay: regenerating any sample from its recorded params gives the stored bytes
+    let (slices, _) = artefact_dataset::build::slices_for(&bench, &opts).unwrap();
+    for r in rows.iter().filter(|r| r.severity != Severity::None).take(6) {
+        let slice = slices
+            .iter()
+            .find(|s| s.source_key == r.source_key && s.index == r.slice_index)
+            .unwrap();
+        let png = replay(&registry(), slice, r).unwrap();
+        assert_eq!(
+            png,
+            std::fs::read(out1.join(&r.file_name)).unwrap(),
+            "replay of {}",
+            r.id
+        );
+    }
+}
+
+#[test]
+fn resume_after_a_kill_gives_identical_bytes_and_dirs_are_protected() {
+    let (dir, bench) = setup(3);
+    let full = dir.path().join("full");
+    build(&bench, &registry(), &BuildOptions::new(&full), &|_, _| {}).unwrap();
+
+    // a build killed part-way: the kill is simulated by a panic after 7 samples, then by
+    // removing two finished images and truncating a third (a write cut short)
+    let part = dir.path().join("part");
+    let mut opts = BuildOptions::new(&part);
+    opts.jobs = 1;
+    let killed = std::panic::catch_unwind(|| {
+        build(&bench, &registry(), &opts, &|done, _| {
+            if done == 7 {
+                panic!("simulated kill");
+            }
+        })
+    });
+    assert!(killed.is_err());
+    assert!(part.join(".work").is_dir() && !part.join("manifest.jsonl").exists());
+    let mut pngs: Vec<PathBuf> = tree(&part.join("images"))
+        .into_keys()
+        .map(|k| part.join("images").join(k))
+        .collect();
+    pngs.sort();
+    assert!(pngs.len() >= 7);
+    std::fs::remove_file(&pngs[0]).unwrap();
+    std::fs::remove_file(&pngs[1]).unwrap();
+    let bytes = std::fs::read(&pngs[2]).unwrap();
+    std::fs::write(&pngs[2], &bytes[..bytes.len() / 2]).unwrap();
+    let intact = pngs.len() - 3;
+
+    // a plain build refuses the unfinished directory
+    let e = build(&bench, &registry(), &opts, &|_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--force") && e.contains("--resume"), "{e}");
+    opts.resume = true;
+    let s = build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
+    assert_eq!(s.reused, intact, "only intact finished samples are reused");
+    assert_same_tree(&full, &part);
+
+    // --force refuses a directory that is not an artefact output
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("precious.txt"), "keep").unwrap();
+    let mut fo = BuildOptions::new(&other);
+    fo.force = true;
+    let e = build(&bench, &registry(), &fo, &|_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("refusing"), "{e}");
+    assert!(other.join("precious.txt").exists());
+    // --force replaces an earlier build
+    let mut fo = BuildOptions::new(&full);
+    fo.force = true;
+    build(&bench, &registry(), &fo, &|_, _| {}).unwrap();
+}
+
+#[test]
+fn unreadable_sources_fail_or_are_skipped_with_keep_going() {
+    let (dir, _) = setup(2);
+    std::fs::write(
+        dir.path().join("src/broken.nii"),
+        b"not a nifti file at all",
+    )
+    .unwrap();
+    let bench = BenchmarkRecipe::load(&dir.path().join("bench.toml"), &registry()).unwrap();
+    let out = dir.path().join("o");
+    let e = build(&bench, &registry(), &BuildOptions::new(&out), &|_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("broken.nii") && e.contains("--keep-going"),
+        "{e}"
+    );
+    let mut opts = BuildOptions::new(dir.path().join("o2"));
+    opts.keep_going = true;
+    let s = build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
+    assert_eq!(s.skipped_sources, 1);
+    let sk = std::fs::read_to_string(dir.path().join("o2/skipped.jsonl")).unwrap();
+    assert!(sk.contains("broken.nii"));
+}
