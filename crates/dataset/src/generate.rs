@@ -65,6 +65,9 @@ pub struct ManifestRow {
     pub png_sha256: String,
 }
 
+/// One sampling attempt: distance to the band, chain, display image, metrics, tries used.
+type Attempt = (f64, Vec<AppliedOp>, Array2<f32>, Metrics, u32);
+
 pub const TOOL_VERSION: &str = concat!("artefact ", env!("CARGO_PKG_VERSION"));
 
 fn metrics(clean: &Array2<f32>, test: &Array2<f32>) -> Result<Metrics, String> {
@@ -118,7 +121,7 @@ pub fn render(
                 .as_ref()
                 .and_then(|b| b.band(item.severity).map(|r| (b.kind, r, b.max_tries)));
             let tries = band_spec.map_or(1, |(_, _, t)| t);
-            let mut best: Option<(f64, Vec<AppliedOp>, Array2<f32>, Metrics, u32)> = None;
+            let mut best: Option<Attempt> = None;
             for t in 0..tries {
                 let mut rng = Seed::derive(bench.seed, &format!("{}/try{t}", item.id)).rng();
                 let chain = attr.sample_chain(item.severity, &mut rng).map_err(fail)?;
