@@ -25,6 +25,9 @@
 //! sform (exact affine) and qform (its rigid part, `qfac` for left-handed affines), codes 1
 //! (scanner), spatial unit mm; `.nii.gz` when the name ends in `.gz`. Writes are atomic.
 
+// Header layouts are tables of offsets; index loops read clearer than iterator chains here.
+#![allow(clippy::needless_range_loop)]
+
 use crate::atomic::write_atomic;
 use crate::meta::{Format, Rescale};
 use crate::{IoError, LoadOptions, Loaded, Meta};

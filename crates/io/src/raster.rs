@@ -55,7 +55,7 @@ pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Lo
             )),
         ));
     }
-    let bits = (colour.bits_per_pixel() / colour.channel_count() as u16) as u16;
+    let bits = colour.bits_per_pixel() / colour.channel_count() as u16;
     let data: Vec<f32> = match &img {
         DynamicImage::ImageLuma8(b) => b.as_raw().iter().map(|&v| v as f32).collect(),
         DynamicImage::ImageLumaA8(b) => b.as_raw().chunks_exact(2).map(|c| c[0] as f32).collect(),

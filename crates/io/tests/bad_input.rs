@@ -1,6 +1,8 @@
 //! Malformed and unusual inputs, generated in temporary directories: each must give a clear
 //! error naming the file and the reason — never a panic, never a huge allocation.
 
+#![allow(clippy::needless_range_loop)]
+
 use artefact_core::{Modality, Unit, Volume};
 use artefact_io::{
     load_all, load_volume, load_volume_with, write_nifti, IoErrorKind, LoadOptions, NonFinitePolicy,

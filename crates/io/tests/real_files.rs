@@ -28,6 +28,8 @@
 //! ```
 //! pydicom itself cannot decode JPEG-lossy.dcm ("misplaced marker segment").
 
+#![allow(clippy::needless_range_loop)]
+
 use artefact_core::{Modality, Unit};
 use artefact_io::{
     load_all, load_volume, load_volume_with, Format, IoErrorKind, LoadOptions, Loaded,
