@@ -184,7 +184,9 @@ mod tests {
         assert!((mean - lam).abs() < 5.0 * (lam / n as f64).sqrt(), "{mean}");
         assert!((var / lam - 1.0).abs() < 0.04, "{var}");
         // electronic noise adds its variance
-        let xs: Vec<f64> = (0..n).map(|_| sample_count(100.0, 10.0, &mut rng)).collect();
+        let xs: Vec<f64> = (0..n)
+            .map(|_| sample_count(100.0, 10.0, &mut rng))
+            .collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         assert!((var / 200.0 - 1.0).abs() < 0.04, "{var}");

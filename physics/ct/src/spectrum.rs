@@ -186,7 +186,11 @@ mod tests {
         //   mean 54.640 keV, photon-count HVL 6.1264 mm Al — Kramers is ≈ 3.5 keV softer
         //   (no anode self-filtration, no characteristic lines).
         let s = Spectrum::kramers(120.0, 2.5, 0.5).unwrap();
-        assert!((s.mean_energy_kev() - 51.170).abs() < 0.01, "{}", s.mean_energy_kev());
+        assert!(
+            (s.mean_energy_kev() - 51.170).abs() < 0.01,
+            "{}",
+            s.mean_energy_kev()
+        );
         let hvl = s.hvl_mm(Material::Aluminium);
         assert!((hvl - 5.1549).abs() < 0.005, "{hvl}");
         let spekpy_mean = 54.640;
