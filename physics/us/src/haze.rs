@@ -62,7 +62,7 @@ pub(crate) fn deposit(
     hz: &Haze,
     seed: &Seed,
     s: &Settings,
-    table: &(usize, Vec<f32>),
+    table: &crate::rf::AxialTable,
     buf: &mut [Complex32],
 ) {
     if hz.level == 0.0 {

@@ -70,7 +70,7 @@ impl Reverberation {
 pub(crate) fn deposit(
     sim: &Sim,
     rv: &Reverberation,
-    table: &(usize, Vec<f32>),
+    table: &crate::rf::AxialTable,
     buf: &mut [Complex32],
 ) {
     if rv.reflectivity == 0.0 {

@@ -51,13 +51,25 @@ use num_complex::Complex32;
 
 /// Sub-sample phases of the axial envelope table.
 const TABLE_PHASES: usize = 64;
-/// Kernels are truncated at this many standard deviations.
+/// The axial envelope of a point echo is added within ± this many standard deviations.
+const AXIAL_SIGMAS: f64 = 3.0;
+/// Lateral kernels are truncated at this many standard deviations.
 const KERNEL_SIGMAS: f64 = 3.5;
 /// Largest number of halo beams on each side.
 const MAX_HALO: usize = 48;
 /// Scatterers are generated this many nominal σz below the imaging depth (covers `fc_scale`
 /// down to 0.25 with the kernel truncation above).
 const DEPTH_MARGIN_SIGMAS: f64 = 16.0;
+
+/// Axial envelope taps of a point echo at every sub-sample phase: for a scatterer at fractional
+/// sample `mc`, the first tap is `ceil(mc − reach)` and phase row `q = round((start − (mc −
+/// reach))·64)` holds `g` at offsets `−reach + q/64 + i`, `i < len`.
+#[derive(Clone, Debug)]
+pub struct AxialTable {
+    len: usize,
+    reach: f64,
+    taps: Vec<f32>,
+}
 
 /// A prepared simulation: geometry, PSF, the amplitude map on the extended beam grid.
 #[derive(Clone, Debug)]
@@ -268,20 +280,20 @@ impl Sim {
         self.amp[m * self.n_ext + uu]
     }
 
-    /// Axial envelope table: (half width K, taps per phase `(TABLE_PHASES + 1) × (2K + 1)`).
-    pub(crate) fn axial_table(&self) -> (usize, Vec<f32>) {
+    /// Axial envelope table (see [`AxialTable`]).
+    pub(crate) fn axial_table(&self) -> AxialTable {
         let s = self.psf.axial_sigma_mm() / self.geom.dr;
-        let k = (KERNEL_SIGMAS * s).ceil() as usize + 1;
-        let w = 2 * k + 1;
-        let mut t = vec![0f32; (TABLE_PHASES + 1) * w];
+        let reach = AXIAL_SIGMAS * s;
+        let len = (2.0 * reach).floor() as usize + 2;
+        let mut taps = vec![0f32; (TABLE_PHASES + 1) * len];
         for q in 0..=TABLE_PHASES {
-            let frac = q as f64 / TABLE_PHASES as f64;
-            for i in 0..w {
-                let off = i as f64 - k as f64 - frac;
-                t[q * w + i] = (-off * off / (2.0 * s * s)).exp() as f32;
+            let o0 = -reach + q as f64 / TABLE_PHASES as f64;
+            for i in 0..len {
+                let off = o0 + i as f64;
+                taps[q * len + i] = (-off * off / (2.0 * s * s)).exp() as f32;
             }
         }
-        (k, t)
+        AxialTable { len, reach, taps }
     }
 
     /// Add one complex point echo at depth `r` (mm), extended beam coordinate `u`, into `buf`
@@ -290,27 +302,25 @@ impl Sim {
     pub(crate) fn deposit(
         &self,
         buf: &mut [Complex32],
-        table: &(usize, Vec<f32>),
+        table: &AxialTable,
         r: f64,
         u: f64,
         c: Complex32,
     ) {
-        let (k, ref taps) = *table;
-        let w = 2 * k + 1;
-        let n_r = self.geom.n_r;
-        // depths and extended beam coordinates are ≥ 0 here, so truncation is floor
+        let (w, n_r) = (table.len, self.geom.n_r);
+        // first tap: ceil(mc − reach), by truncating casts (no libm floor/ceil)
         let mc = r.max(0.0) / self.geom.dr;
-        let mut base = mc as i64;
-        let mut q = ((mc - base as f64) * TABLE_PHASES as f64 + 0.5) as usize;
-        if q == TABLE_PHASES {
-            q = 0;
-            base += 1;
+        let t0 = mc - table.reach;
+        let mut start = t0 as i64;
+        if (start as f64) < t0 {
+            start += 1;
         }
+        let q = ((start as f64 - t0) * TABLE_PHASES as f64 + 0.5) as usize;
+        let taps = &table.taps;
         let row = &taps[q * w..(q + 1) * w];
         let u = u.max(0.0);
         let u0 = u as i64;
         let fu = (u - u0 as f64) as f32;
-        let start = base - k as i64;
         let i_lo = (-start).max(0) as usize;
         let i_hi = ((n_r as i64 - start).min(w as i64)).max(0) as usize;
         if i_lo >= i_hi {
@@ -334,7 +344,7 @@ impl Sim {
     pub(crate) fn deposit_line(
         &self,
         buf: &mut [Complex32],
-        table: &(usize, Vec<f32>),
+        table: &AxialTable,
         r: f64,
         (b_lo, b_hi): (usize, usize),
         amp: f64,

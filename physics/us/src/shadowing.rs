@@ -123,7 +123,7 @@ pub(crate) fn apply_transmission(sim: &Sim, echo: &[f32], amp: &mut [f32], s: &S
 pub(crate) fn deposit_reflectors(
     sim: &Sim,
     s: &Settings,
-    table: &(usize, Vec<f32>),
+    table: &crate::rf::AxialTable,
     buf: &mut [Complex32],
 ) {
     for rf in s.reflectors.iter().filter(|r| r.loss_db > 0.0) {
