@@ -12,6 +12,7 @@ pub mod error;
 
 pub mod fbp;
 pub mod geometry;
+pub mod phantom;
 pub mod pipeline;
 pub mod projector;
 pub mod units;
