@@ -208,13 +208,14 @@ fn finish(mut l: Loaded, opts: &LoadOptions) -> Result<Loaded, IoError> {
 }
 
 const IMAGE_EXTENSIONS: &[&str] = &[
-    "dcm", "dicom", "ima", "nii", "gz", "png", "jpg", "jpeg", "tif", "tiff",
+    ".dcm", ".dicom", ".ima", ".nii", ".nii.gz", ".png", ".jpg", ".jpeg", ".tif", ".tiff",
 ];
 
 fn has_image_extension(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .map(|n| n.to_ascii_lowercase())
+        .is_some_and(|n| IMAGE_EXTENSIONS.iter().any(|e| n.ends_with(e)))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, IoError)>) {

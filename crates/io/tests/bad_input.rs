@@ -499,3 +499,24 @@ fn series_directory_sorted_by_position_not_file_order() {
         l2.meta.pseudonymous_key(b"k")
     );
 }
+
+#[test]
+fn load_all_skips_non_image_files_but_lists_broken_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, b"an archive, not an image").unwrap();
+    std::fs::write(dir.path().join("archive.tar.gz"), enc.finish().unwrap()).unwrap();
+    std::fs::write(dir.path().join("notes.md"), b"# notes").unwrap();
+    std::fs::write(dir.path().join(".hidden.nii"), b"hidden").unwrap();
+    std::fs::write(dir.path().join("broken.nii.gz"), b"not gzip").unwrap();
+    let all = load_all(dir.path(), &LoadOptions::default());
+    assert_eq!(
+        all.len(),
+        1,
+        "{:?}",
+        all.iter().map(|e| &e.0).collect::<Vec<_>>()
+    );
+    assert!(all[0].0.ends_with("broken.nii.gz"));
+    let e = all[0].1.as_ref().unwrap_err();
+    assert!(matches!(e.kind, IoErrorKind::UnknownFormat(_)), "{e}");
+}
