@@ -8,6 +8,7 @@
 //! Units: mm, mm⁻¹, photons per detector bin, radians internally (degrees in recipe params).
 //! (Per-module model notes and references are in each module.)
 
+pub mod corrupt_util;
 pub mod error;
 
 pub mod fbp;
@@ -21,8 +22,8 @@ pub mod limited_angle;
 pub mod low_dose;
 pub mod materials;
 pub mod metal;
-pub mod photon;
 pub mod motion;
+pub mod photon;
 pub mod ring;
 pub mod sparse_view;
 pub mod spectrum;
