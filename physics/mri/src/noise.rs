@@ -89,6 +89,16 @@ static PARAMS: &[ParamInfo] = &[
         unit: "",
         doc: "receive coils: 1 = single coil (Rician), >1 = birdcage maps with RSS (noncentral χ)",
     },
+    ParamInfo {
+        name: "seed",
+        kind: ParamKind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: ParamDefault::Sampled,
+        unit: "",
+        doc: "seed of the k-space noise realisation; drawn by `sample` unless fixed",
+    },
 ];
 
 static INFO: OpInfo = OpInfo {
@@ -153,7 +163,7 @@ impl Operator for Noise {
         let coils = spec.int("coils", 1, rng)?;
         let p = NoiseParams {
             snr,
-            seed: rng.random(),
+            seed: sample_seed(spec, rng)?,
             coils: usize::try_from(coils).unwrap_or(0),
         };
         p.validate()?;
@@ -175,5 +185,19 @@ impl Operator for Noise {
             x += &n;
             Ok(x)
         })
+    }
+}
+
+/// The `seed` param: fixed by the spec, or drawn from the sampling stream.
+fn sample_seed(spec: &ParamSpec, rng: &mut SampleRng) -> Result<u64> {
+    match spec.get("seed") {
+        None => Ok(rng.random()),
+        Some(_) => {
+            let s = spec.int("seed", 0, rng)?;
+            u64::try_from(s).map_err(|_| MriError::Param {
+                param: "seed",
+                reason: format!("must be ≥ 0, got {s}"),
+            })
+        }
     }
 }

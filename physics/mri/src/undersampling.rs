@@ -290,6 +290,16 @@ static PARAMS: &[ParamInfo] = &[
         unit: "",
         doc: "Poisson disc variable density: minimum distance grows as 1 + slope·(normalised k radius)",
     },
+    ParamInfo {
+        name: "seed",
+        kind: ParamKind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        default: ParamDefault::Sampled,
+        unit: "",
+        doc: "seed of the mask randomness (random lines, equispaced offset, Poisson disc); drawn by `sample` unless fixed",
+    },
 ];
 
 static INFO: OpInfo = OpInfo {
@@ -420,7 +430,7 @@ impl Operator for Undersampling {
             acceleration,
             center_fraction,
             phase_encode,
-            seed: rng.random(),
+            seed: sample_seed(spec, rng)?,
             offset: None,
             coils: usize::try_from(coils).unwrap_or(0),
             vd_slope,
@@ -438,5 +448,19 @@ impl Operator for Undersampling {
 
     fn apply(params: &UndersamplingParams, image: &Image) -> Result<Image> {
         Self::apply_with_report(params, image).map(|(img, _)| img)
+    }
+}
+
+/// The `seed` param: fixed by the spec, or drawn from the sampling stream.
+fn sample_seed(spec: &ParamSpec, rng: &mut SampleRng) -> Result<u64> {
+    match spec.get("seed") {
+        None => Ok(rng.random()),
+        Some(_) => {
+            let s = spec.int("seed", 0, rng)?;
+            u64::try_from(s).map_err(|_| MriError::Param {
+                param: "seed",
+                reason: format!("must be ≥ 0, got {s}"),
+            })
+        }
     }
 }
