@@ -74,7 +74,7 @@ def run_pymust(kind, img):
     rf, param = pymust.simus(xs, zs, rc, dels, param)
     t["simus"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    iq = pymust.rf2iq(rf, param)
+    iq = pymust.rf2iq(rf, float(np.ravel(param.fs)[0]), float(np.ravel(param.fc)[0]))
     m = pymust.dasmtx(iq, x, z, dels, param)
     iqb = (m @ iq.flatten(order="F")).reshape(x.shape, order="F")
     t["rf2iq+das"] = time.perf_counter() - t2
