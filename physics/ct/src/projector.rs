@@ -124,9 +124,10 @@ fn make_seg(k: usize, p: [f64; 2], d: [f64; 2], grid: &Grid) -> Option<(bool, Se
     ))
 }
 
-/// Source position and ray direction (mm) of bin `k` in a view at angle `ang`.
+/// A point on the ray and its direction (mm; for fan beams the point is the source) of bin `k`
+/// in a view at angle `ang` (radians).
 #[inline]
-pub(crate) fn ray_of(geom: &Geometry, ang: f64, k: usize) -> ([f64; 2], [f64; 2]) {
+pub fn ray_of(geom: &Geometry, ang: f64, k: usize) -> ([f64; 2], [f64; 2]) {
     let (s, c) = ang.sin_cos();
     match geom.beam {
         Beam::Parallel => {
