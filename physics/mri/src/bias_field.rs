@@ -269,12 +269,12 @@ impl BiasFieldParams {
                 if spread > 1e-12 {
                     let mid = 0.5 * (hi + lo);
                     let k = r.ln() / spread;
-                    l.mapv(|v| ((v - mid) * k).exp() as f32)
+                    l.mapv(|v| (((v - mid) * k) as f32).exp())
                 } else {
                     Array2::ones(shape)
                 }
             }
-            None => l.mapv(|v| v.exp() as f32),
+            None => l.mapv(|v| (v as f32).exp()),
         })
     }
 }
