@@ -3,7 +3,11 @@
 //! One module per subcommand (`inspect.rs`, …); each parses its arguments with clap, calls
 //! the library, prints, and returns the process exit code. Behaviour lives in the libraries.
 
+mod build;
+mod degrade;
 mod inspect;
+mod recipes;
+mod replay;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,6 +22,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Build a benchmark dataset from a benchmark recipe (default: the bundled demo).
+    Build(build::BuildArgs),
+    /// Degrade one slice of an image with one attribute at one severity.
+    Degrade(degrade::DegradeArgs),
+    /// List, document and validate recipes.
+    Recipes(recipes::RecipesArgs),
+    /// Regenerate one sample of a finished build and check it equals the stored image.
+    Replay(replay::ReplayArgs),
     /// List the images found in files or directories: format, modality, size, spacing, value
     /// range, transfer syntax, frames/volumes (never patient names, IDs or dates).
     Inspect(inspect::InspectArgs),
@@ -27,6 +39,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Build(args) => build::run(&args, &artefact_recipe::Registry::builtin()),
+        Command::Degrade(args) => degrade::run(&args, &artefact_recipe::Registry::builtin()),
+        Command::Recipes(args) => recipes::run(&args, &artefact_recipe::Registry::builtin()),
+        Command::Replay(args) => replay::run(&args, &artefact_recipe::Registry::builtin()),
     };
     ExitCode::from(code)
 }

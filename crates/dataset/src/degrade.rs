@@ -36,13 +36,11 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
     let loaded = load_volume_with(&req.input, &opts)?;
     let mut vol = loaded.volume;
     if let Some(m) = req.modality {
-        if m != vol.modality {
-            vol.modality = m;
-            vol.unit = m.natural_unit();
-            if m == Modality::Us {
-                to_echogenicity(&mut vol.data);
-            }
-        }
+        vol.modality = m;
+        vol.unit = m.natural_unit();
+    }
+    if vol.modality == Modality::Us && vol.data.iter().any(|v| !(0.0..=1.0).contains(v)) {
+        to_echogenicity(&mut vol.data);
     }
     if vol.modality != req.recipe.modality {
         return Err(DatasetError::file(

@@ -10,7 +10,7 @@ use crate::plan::PlannedImage;
 use crate::render::{encode_png, to_u8, DisplayMap};
 use crate::source::SourceSlice;
 use artefact_core::metrics::{nrmse, psnr, ssim};
-use artefact_core::{QualityGrade, Seed, Severity};
+use artefact_core::{Modality, ParamSpec, QualityGrade, Seed, Severity, SpecValue};
 use artefact_recipe::attribute::{apply_chain, AppliedOp};
 use artefact_recipe::{BenchmarkRecipe, MetricKind, Registry};
 use ndarray::Array2;
@@ -89,6 +89,50 @@ fn metric_value(m: &Metrics, kind: MetricKind) -> f64 {
     }
 }
 
+/// Parameters every image of one slice must share so that the degradation is the only
+/// difference: for ultrasound, the probe and the scatterer seed of the B-mode render.
+pub fn shared_render_spec(bench: &BenchmarkRecipe, slice: &SourceSlice) -> ParamSpec {
+    match slice.modality {
+        Modality::Us => {
+            let seed = Seed::derive(
+                bench.seed,
+                &format!("us-render/{}", crate::plan::slice_id(slice)),
+            );
+            let probes = ["linear", "convex", "phased"];
+            let probe = probes[(seed.to_u64() % probes.len() as u64) as usize];
+            ParamSpec::new()
+                .with("seed", SpecValue::Number((seed.to_u64() >> 12) as f64))
+                .with("probe", SpecValue::Text(probe.to_string()))
+        }
+        _ => ParamSpec::new(),
+    }
+}
+
+/// The clean image as shown: the slice itself, or for ultrasound its B-mode render with the
+/// slice's shared probe and seed (`us.gain` at 0 dB, the identity on the clean B-mode).
+/// Returns the recorded chain and the image.
+pub fn clean_render(
+    registry: &Registry,
+    slice: &SourceSlice,
+    shared: &ParamSpec,
+) -> Result<(Vec<AppliedOp>, artefact_core::Image), String> {
+    if slice.modality != Modality::Us {
+        return Ok((Vec::new(), slice.image.clone()));
+    }
+    let entry = registry
+        .get("us.gain")
+        .ok_or("the registry has no `us.gain` operator to render clean ultrasound")?;
+    let spec = shared.clone().with("gain_db", SpecValue::Number(0.0));
+    let mut rng = Seed::from_u64(0).rng();
+    let params = (entry.sample)(&spec, &mut rng)?;
+    let chain = vec![AppliedOp {
+        op: "us.gain".into(),
+        params,
+    }];
+    let img = apply_chain(registry, &chain, &slice.image)?;
+    Ok((chain, img))
+}
+
 /// Render a planned image; returns its manifest row and PNG bytes.
 pub fn render(
     bench: &BenchmarkRecipe,
@@ -100,12 +144,14 @@ pub fn render(
         id: item.id.clone(),
         reason,
     };
-    let clean_disp = slice.display.apply(&slice.image.data);
+    let overrides = shared_render_spec(bench, slice);
+    let (clean_chain, clean_img) = clean_render(registry, slice, &overrides).map_err(fail)?;
+    let clean_disp = slice.display.apply(&clean_img.data);
     let (chain, disp, m, band, grade, attrs, recipe_hash) = match item.attribute {
         None => {
             let m = metrics(&clean_disp, &clean_disp).map_err(fail)?;
             (
-                Vec::new(),
+                clean_chain,
                 clean_disp.clone(),
                 m,
                 None,
@@ -124,7 +170,9 @@ pub fn render(
             let mut best: Option<Attempt> = None;
             for t in 0..tries {
                 let mut rng = Seed::derive(bench.seed, &format!("{}/try{t}", item.id)).rng();
-                let chain = attr.sample_chain(item.severity, &mut rng).map_err(fail)?;
+                let chain = attr
+                    .sample_chain_with(item.severity, &mut rng, &overrides)
+                    .map_err(fail)?;
                 let out = apply_chain(registry, &chain, &slice.image).map_err(fail)?;
                 if out.shape() != slice.image.shape() {
                     return Err(fail(format!(

@@ -78,13 +78,13 @@ pub fn collect_slices(
                 };
                 let mut volume = loaded.volume;
                 if let Some(m) = spec.modality {
-                    if m != volume.modality {
-                        volume.modality = m;
-                        volume.unit = m.natural_unit();
-                        if m == Modality::Us {
-                            to_echogenicity(&mut volume.data);
-                        }
-                    }
+                    volume.modality = m;
+                    volume.unit = m.natural_unit();
+                }
+                if volume.modality == Modality::Us
+                    && volume.data.iter().any(|v| !(0.0..=1.0).contains(v))
+                {
+                    to_echogenicity(&mut volume.data);
                 }
                 if !wanted.contains(&volume.modality) {
                     skip(format!(
@@ -138,7 +138,8 @@ fn short(key: &str) -> String {
     key.chars().take(16).collect()
 }
 
-/// Robust percentile normalisation (1st–99th) of a grey volume into echogenicity [0, 1].
+/// Robust percentile normalisation (1st–99th) of a grey volume into echogenicity [0, 1]
+/// (applied to any ultrasound source whose values leave [0, 1]).
 pub fn to_echogenicity(data: &mut ndarray::Array3<f32>) {
     let mut v: Vec<f32> = data.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {

@@ -431,10 +431,27 @@ impl AttributeRecipe {
         s: Severity,
         rng: &mut SampleRng,
     ) -> std::result::Result<Vec<AppliedOp>, String> {
+        self.sample_chain_with(s, rng, &ParamSpec::new())
+    }
+
+    /// As [`Self::sample_chain`], with `overrides` replacing the recipe's spec for every
+    /// parameter an op declares (e.g. the shared ultrasound probe and scatterer seed of a slice).
+    pub fn sample_chain_with(
+        &self,
+        s: Severity,
+        rng: &mut SampleRng,
+        overrides: &ParamSpec,
+    ) -> std::result::Result<Vec<AppliedOp>, String> {
         let mut out = Vec::new();
         for step in &self.ops {
             if let Some(spec) = step.spec(s) {
-                let params = (step.op.sample)(spec, rng)
+                let mut spec = spec.clone();
+                for (k, v) in &overrides.0 {
+                    if step.op.info.param(k).is_some() {
+                        spec.0.insert(k.clone(), v.clone());
+                    }
+                }
+                let params = (step.op.sample)(&spec, rng)
                     .map_err(|e| format!("{}: {e}", step.op.info.name))?;
                 out.push(AppliedOp {
                     op: step.op.info.name.to_string(),

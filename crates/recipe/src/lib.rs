@@ -17,6 +17,7 @@
 
 pub mod attribute;
 pub mod benchmark;
+mod builtin;
 pub mod error;
 pub mod registry;
 mod value;

@@ -1,0 +1,114 @@
+//! `artefact build [BENCHMARK.toml] -o DIR`: build a dataset (default: the bundled demo).
+
+use artefact_dataset::{build, BuildOptions};
+use artefact_recipe::{BenchmarkRecipe, Registry};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Benchmark recipe (default: recipes/benchmarks/demo.toml, the demo on the bundled files).
+    pub recipe: Option<PathBuf>,
+    /// Output directory.
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// Worker threads (0 = one per core). The output bytes do not depend on it.
+    #[arg(short, long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Replace an earlier artefact build in the output directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Continue a killed build in the output directory (finished samples are kept).
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
+    /// Skip unreadable sources (listed in skipped.jsonl) instead of stopping.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Secret for the pseudonymous source keys (never written). Set it for real patient data.
+    #[arg(long, env = "ARTEFACT_KEY_SECRET", hide_env_values = true)]
+    pub key_secret: Option<String>,
+    /// Attributes rendered (mild and severe) per clean slice.
+    #[arg(long, default_value_t = 2)]
+    pub attributes_per_slice: usize,
+}
+
+/// The bundled demo benchmark: ./recipes/benchmarks/demo.toml, else the source tree's copy.
+pub fn default_recipe() -> PathBuf {
+    let local = PathBuf::from("recipes/benchmarks/demo.toml");
+    if local.is_file() {
+        local
+    } else {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/recipes/benchmarks/demo.toml"
+        ))
+    }
+}
+
+pub fn run(args: &BuildArgs, registry: &Registry) -> u8 {
+    let path = args.recipe.clone().unwrap_or_else(default_recipe);
+    let bench = match BenchmarkRecipe::load(&path, registry) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut opts = BuildOptions::new(&args.out);
+    opts.jobs = args.jobs;
+    opts.force = args.force;
+    opts.resume = args.resume;
+    opts.keep_going = args.keep_going;
+    opts.attributes_per_slice = args.attributes_per_slice;
+    if let Some(s) = &args.key_secret {
+        opts.key_secret = s.as_bytes().to_vec();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} samples, ETA {eta}",
+        )
+        .expect("template"),
+    );
+    let result = build(&bench, registry, &opts, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(s) => {
+            println!(
+                "built `{}` in {}: {} images from {} clean slices, {} questions, {} descriptions, {} pairs{}",
+                bench.name,
+                args.out.display(),
+                s.images,
+                s.clean_slices,
+                s.questions,
+                s.descriptions,
+                s.pairs,
+                if s.reused > 0 { format!(" ({} samples reused)", s.reused) } else { String::new() }
+            );
+            for (split, n) in &s.images_per_split {
+                println!("  {split}: {n} images");
+            }
+            if s.skipped_sources > 0 {
+                println!(
+                    "  {} sources skipped (see skipped.jsonl)",
+                    s.skipped_sources
+                );
+            }
+            if !s.band_missed.is_empty() {
+                println!(
+                    "  {} samples missed their metric band (see summary.json)",
+                    s.band_missed.len()
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}

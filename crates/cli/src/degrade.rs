@@ -1,0 +1,104 @@
+//! `artefact degrade INPUT --attribute A --severity S --seed N -o OUT.png|.nii`.
+
+use artefact_core::{Modality, Severity};
+use artefact_dataset::degrade::{degrade, find_attribute, DegradeRequest};
+use artefact_recipe::benchmark::Window;
+use artefact_recipe::{AttributeRecipe, Registry};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct DegradeArgs {
+    /// Source image (DICOM file or series directory, NIfTI, PNG/JPEG/TIFF).
+    pub input: PathBuf,
+    /// Attribute name (a recipe under --recipes) or a path to an attribute recipe file.
+    #[arg(short, long)]
+    pub attribute: String,
+    /// none, mild or severe (none writes the clean slice the same way).
+    #[arg(short, long)]
+    pub severity: Severity,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output: .png (rendered) or .nii/.nii.gz (source units, HU for CT).
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// Slice index along --axis (default: the middle slice).
+    #[arg(long)]
+    pub slice: Option<usize>,
+    /// Array axis perpendicular to the slice (0, 1, 2).
+    #[arg(long, default_value_t = 0)]
+    pub axis: usize,
+    /// Treat the input as this modality (CT, MR, US), e.g. a grey image as an ultrasound map.
+    #[arg(long)]
+    pub modality: Option<Modality>,
+    /// Folder of attribute recipes (default: ./recipes or the bundled ones).
+    #[arg(long)]
+    pub recipes: Option<PathBuf>,
+    /// CT display window for PNG output: brain, subdural, soft_tissue, lung, bone.
+    #[arg(long, default_value = "soft_tissue")]
+    pub window: String,
+}
+
+pub fn recipes_dir(given: &Option<PathBuf>) -> PathBuf {
+    given.clone().unwrap_or_else(|| {
+        let local = PathBuf::from("recipes");
+        if local.join("mri").is_dir() {
+            local
+        } else {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/recipes"))
+        }
+    })
+}
+
+pub fn run(args: &DegradeArgs, registry: &Registry) -> u8 {
+    let Some(window) = Window::preset(&args.window) else {
+        eprintln!(
+            "error: unknown window `{}` (allowed: {})",
+            args.window,
+            Window::PRESETS.join(", ")
+        );
+        return 2;
+    };
+    let recipe = if args.attribute.ends_with(".toml") {
+        AttributeRecipe::load(args.attribute.as_ref(), registry).map_err(|e| e.to_string())
+    } else {
+        find_attribute(
+            &recipes_dir(&args.recipes),
+            &args.attribute,
+            args.modality,
+            registry,
+        )
+        .map_err(|e| e.to_string())
+    };
+    let recipe = match recipe {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let req = DegradeRequest {
+        input: args.input.clone(),
+        output: args.out.clone(),
+        recipe,
+        severity: args.severity,
+        seed: args.seed,
+        axis: args.axis,
+        slice: args.slice,
+        modality: args.modality,
+        ct_window: window,
+    };
+    match degrade(&req, registry) {
+        Ok(chain) => {
+            println!("wrote {}", args.out.display());
+            for step in chain {
+                println!("  {} {}", step.op, step.params);
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
