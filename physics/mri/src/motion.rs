@@ -200,10 +200,8 @@ fn param_err(param: &'static str, reason: String) -> MriError {
 }
 
 fn check_window(start: f64, end: f64) -> Result<()> {
-    if !(start.is_finite() && end.is_finite() && (0.0..=1.0).contains(&start))
-        || !(0.0..=1.0).contains(&end)
-        || start > end
-    {
+    let ok = start.is_finite() && end.is_finite() && (0.0..=1.0).contains(&start);
+    if !(ok && (0.0..=1.0).contains(&end)) || start > end {
         return Err(param_err(
             "events",
             format!("event window [{start}, {end}] must satisfy 0 ≤ start ≤ end ≤ 1"),
