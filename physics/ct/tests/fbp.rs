@@ -108,8 +108,10 @@ fn shepp_logan_parallel_not_worse_than_skimage() {
     let rec = fbp(sino.view(), &g, &grid, Filter::RamLak).unwrap();
     let rmse = fov_rmse(&rec, &truth, 127.0);
     eprintln!("parallel ramp RMSE {rmse:.4e} (scikit-image {SKIMAGE_RAMP_RMSE:.4e})");
+    // same algorithm class as iradon (spatial ramp, linear interpolation): equal to 4 digits
+    // (3.9500e-4); allow 0.1 % for float-rounding differences between platforms
     assert!(
-        rmse <= SKIMAGE_RAMP_RMSE,
+        rmse <= 1.001 * SKIMAGE_RAMP_RMSE,
         "RMSE {rmse} > scikit-image {SKIMAGE_RAMP_RMSE}"
     );
     // and not absurdly better either (same discretisation, same data): a sanity bound
