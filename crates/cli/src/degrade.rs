@@ -62,10 +62,16 @@ pub fn run(args: &DegradeArgs, registry: &Registry) -> u8 {
     let recipe = if args.attribute.ends_with(".toml") {
         AttributeRecipe::load(args.attribute.as_ref(), registry).map_err(|e| e.to_string())
     } else {
+        // an attribute name may exist for several modalities: use the input's own modality
+        let modality = args.modality.or_else(|| {
+            artefact_io::load_volume(&args.input)
+                .ok()
+                .map(|l| l.volume.modality)
+        });
         find_attribute(
             &recipes_dir(&args.recipes),
             &args.attribute,
-            args.modality,
+            modality,
             registry,
         )
         .map_err(|e| e.to_string())

@@ -1,0 +1,229 @@
+//! End-to-end: `artefact build` of the bundled demo benchmark with the real simulators on the
+//! real files, `--jobs` independence, replay through the CLI, `degrade` and `recipes check`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn artefact() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_artefact"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run_ok(c: &mut Command) -> String {
+    let out = c.output().expect("run artefact");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{c:?} failed:\n{text}");
+    text
+}
+
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn demo_build_is_complete_reproducible_and_replayable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let text = run_ok(
+        artefact()
+            .args(["build", "-o"])
+            .arg(&a)
+            .args(["--jobs", "1"]),
+    );
+    assert!(text.contains("built `demo`"), "{text}");
+    run_ok(
+        artefact()
+            .args(["build", "recipes/benchmarks/demo.toml", "-o"])
+            .arg(&b)
+            .args(["--jobs", "2"]),
+    );
+    let (ta, tb) = (tree(&a), tree(&b));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    let differ: Vec<_> = ta.keys().filter(|k| ta[*k] != tb[*k]).collect();
+    assert!(differ.is_empty(), "--jobs 1 vs 2 differ: {differ:?}");
+
+    for f in [
+        "manifest.jsonl",
+        "perception.jsonl",
+        "reasoning.jsonl",
+        "pairs.jsonl",
+        "summary.json",
+        "build.json",
+    ] {
+        assert!(a.join(f).is_file(), "{f} missing");
+    }
+    let manifest = std::fs::read_to_string(a.join("manifest.jsonl")).unwrap();
+    let rows: Vec<serde_json::Value> = manifest
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // every modality and both degraded severities are present; every PNG exists
+    for m in ["CT", "MR", "US"] {
+        assert!(
+            rows.iter()
+                .any(|r| r["modality"] == m && r["severity"] == "severe"),
+            "no severe {m}"
+        );
+    }
+    // no PHI: CT_small carries PatientName CompressedSamples^CT1 and PatientID 1CT1
+    for (p, bytes) in &ta {
+        if p.extension()
+            .is_some_and(|e| e == "jsonl" || e == "json" || e == "tsv")
+        {
+            let s = String::from_utf8_lossy(bytes);
+            assert!(
+                !s.contains("CompressedSamples") && !s.contains("1CT1"),
+                "PHI in {}",
+                p.display()
+            );
+        }
+    }
+    // exact VLMEvalKit columns
+    let mcq = std::fs::read_to_string(a.join("vlmevalkit/artefact_mcq_test.tsv")).unwrap();
+    assert_eq!(
+        mcq.lines().next().unwrap(),
+        "index\timage\tquestion\tA\tB\tC\tD\tanswer\tmodality\tquestion_type\tlevel\tcategory"
+    );
+    // replay one degraded sample of each modality, and a clean ultrasound one
+    for m in ["CT", "MR", "US"] {
+        let r = rows
+            .iter()
+            .find(|r| r["modality"] == m && r["severity"] == "mild")
+            .unwrap();
+        let id = r["id"].as_str().unwrap();
+        let text = run_ok(artefact().arg("replay").arg(&a).arg(id));
+        assert!(text.contains("identical"), "{text}");
+    }
+    let us_clean = rows
+        .iter()
+        .find(|r| r["modality"] == "US" && r["severity"] == "none")
+        .unwrap();
+    assert_eq!(
+        us_clean["params"][0]["op"], "us.gain",
+        "clean ultrasound is rendered through the B-mode path"
+    );
+    run_ok(
+        artefact()
+            .arg("replay")
+            .arg(&a)
+            .arg(us_clean["id"].as_str().unwrap()),
+    );
+
+    // refusing to overwrite, then --force
+    let out = artefact().args(["build", "-o"]).arg(&a).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+}
+
+#[test]
+fn degrade_writes_png_and_nifti_in_source_units() {
+    let tmp = tempfile::tempdir().unwrap();
+    let png = tmp.path().join("ct.png");
+    run_ok(
+        artefact()
+            .args([
+                "degrade",
+                "tests/data/dicom/CT_small.dcm",
+                "--attribute",
+                "ring",
+                "--severity",
+                "severe",
+                "--seed",
+                "3",
+                "-o",
+            ])
+            .arg(&png),
+    );
+    let img = image::open(&png).unwrap().to_luma8();
+    assert_eq!(img.dimensions(), (128, 128));
+    let nii = tmp.path().join("mr.nii.gz");
+    run_ok(
+        artefact()
+            .args([
+                "degrade",
+                "tests/data/nifti/mni152_t1_1mm.nii.gz",
+                "--attribute",
+                "motion",
+                "--severity",
+                "mild",
+                "-o",
+            ])
+            .arg(&nii),
+    );
+    let v = artefact_io::load_volume(&nii).unwrap().volume;
+    assert_eq!(v.shape(), (1, 233, 197));
+    // unknown attribute: clear error, non-zero exit
+    let out = artefact()
+        .args([
+            "degrade",
+            "tests/data/dicom/CT_small.dcm",
+            "--attribute",
+            "nope",
+            "--severity",
+            "mild",
+            "-o",
+        ])
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no attribute recipe `nope`"));
+}
+
+#[test]
+fn recipes_check_accepts_bundled_and_locates_errors() {
+    let text = run_ok(
+        artefact().args(["recipes", "check"]).args(
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/mri"))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        ),
+    );
+    assert_eq!(text.matches("ok ").count(), 9, "{text}");
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.toml");
+    let src =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/ct/ring.toml"))
+            .unwrap();
+    std::fs::write(
+        &bad,
+        src.replace("gain_std = [0.01, 0.03]", "gain_std = [0.01, 3.0]"),
+    )
+    .unwrap();
+    let out = artefact()
+        .args(["recipes", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("bad.toml:")
+            && s.contains("ops[0].severe.gain_std")
+            && s.contains("out of range"),
+        "{s}"
+    );
+    let ops = run_ok(artefact().args(["recipes", "ops"]));
+    assert_eq!(ops.matches("### `").count(), 23);
+}
