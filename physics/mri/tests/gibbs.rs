@@ -4,8 +4,8 @@ mod sampling_common;
 
 use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit};
 use artefact_mri::gibbs::{axis_window, kept_half_width, Apodization, Gibbs, GibbsParams};
-use sampling_common::*;
 use ndarray::Array2;
+use sampling_common::*;
 
 /// Wilbraham–Gibbs constant: (1/π)·Si(π) − 1/2 = 0.0894898722…
 const GIBBS: f64 = 0.089_489_872_236;

@@ -5,8 +5,8 @@ mod sampling_common;
 use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit};
 use artefact_mri::coils::{rss_noise_mean, rss_noise_variance};
 use artefact_mri::noise::{foreground_signal, Noise, NoiseParams};
-use sampling_common::*;
 use ndarray::Array2;
+use sampling_common::*;
 use std::f64::consts::PI;
 
 fn p(snr: f64, seed: u64, coils: usize) -> NoiseParams {

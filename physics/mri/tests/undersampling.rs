@@ -12,9 +12,9 @@ use artefact_mri::masks::{
 use artefact_mri::nufft::{golden_angle_radial, ndft_forward, Nufft2d};
 use artefact_mri::undersampling::{MaskKind, Undersampling, UndersamplingParams};
 use artefact_mri::PhaseEncode;
-use sampling_common::*;
 use ndarray::Array2;
 use rand::Rng;
+use sampling_common::*;
 
 /// Reference output of fastMRI 0.3 (`fastmri/data/subsample.py`), for every offset:
 /// `(n, center_fraction, R, kind, n_low, centre start, [(count, Σ idx, Σ idx²) per offset])`.
@@ -503,10 +503,16 @@ fn nufft_forward_matches_exact_ndft() {
     );
     assert!(e_default < 1e-4, "σ=2, W=6: {e_default}");
     let e_mid = rel_err(
-        &Nufft2d::new((30, 26), &om, 1.5, 6).unwrap().forward(&x).unwrap(),
+        &Nufft2d::new((30, 26), &om, 1.5, 6)
+            .unwrap()
+            .forward(&x)
+            .unwrap(),
         &exact,
     );
-    assert!(e_mid < 2e-4, "σ=1.5, W=6 (the radial operator's setting): {e_mid}");
+    assert!(
+        e_mid < 2e-4,
+        "σ=1.5, W=6 (the radial operator's setting): {e_mid}"
+    );
     let e_low = rel_err(
         &Nufft2d::new((30, 26), &om, 1.25, 6)
             .unwrap()
