@@ -1,10 +1,11 @@
 //! Physics tests of `mri.bias_field`: range, zero background, order 0, TorchIO agreement.
 
+mod real;
+
 use artefact_core::metrics::ssim;
 use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit};
 use artefact_mri::bias_field::{BiasField, BiasFieldParams, BiasMode};
 use ndarray::Array2;
-use std::path::Path;
 
 fn mr(data: Array2<f32>) -> Image {
     Image::new(data, [1.0, 1.0], Modality::Mr, Unit::Arbitrary).unwrap()
@@ -177,22 +178,10 @@ fn errors_are_reported() {
     assert_eq!(BiasField::info().name, "mri.bias_field");
 }
 
-fn data_path(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(rel)
-}
-
 #[test]
 fn real_images_mild_vs_severe() {
-    let mni = artefact_io::load_volume(&data_path("nifti/mni152_t1_1mm.nii.gz")).unwrap();
-    let mid = mni.volume.shape().0 / 2;
-    let mr_small = artefact_io::load_volume(&data_path("dicom/MR_small.dcm")).unwrap();
     let coeffs = vec![0.0, 0.5, -0.3, 0.8, 0.2, -0.6, 0.4, 0.1, -0.2, 0.3];
-    for img in [
-        mni.volume.slice(0, mid).unwrap(),
-        mr_small.volume.slice(0, 0).unwrap(),
-    ] {
+    for img in real::mri_slices() {
         let r = img.finite_range().unwrap();
         let dr = (r.1 - r.0) as f64;
         let mild = BiasField::apply(&poly(3, coeffs.clone(), Some(1.2)), &img).unwrap();

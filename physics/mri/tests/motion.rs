@@ -1,5 +1,8 @@
 //! Physics tests of `mri.motion` (2-D) and `motion::apply_volume` (3-D).
 
+mod real;
+use real::data_path;
+
 use artefact_core::metrics::ssim;
 use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit, Volume};
 use artefact_mri::motion::{
@@ -8,7 +11,6 @@ use artefact_mri::motion::{
 };
 use artefact_mri::PhaseEncode;
 use ndarray::{Array2, Array3, Axis};
-use std::path::Path;
 
 /// Head-like phantom: skull ring, brain ellipse, a few inner structures (values 0..1).
 fn phantom(n0: usize, n1: usize) -> Array2<f32> {
@@ -411,21 +413,9 @@ fn volume_motion_centre_vs_periphery_and_thread_independence() {
     assert!(((r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt() - 3.0).abs() < 1e-9);
 }
 
-fn data_path(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(rel)
-}
-
 #[test]
 fn real_images_mild_vs_severe() {
-    let mni = artefact_io::load_volume(&data_path("nifti/mni152_t1_1mm.nii.gz")).unwrap();
-    let mid = mni.volume.shape().0 / 2;
-    let mr_small = artefact_io::load_volume(&data_path("dicom/MR_small.dcm")).unwrap();
-    for img in [
-        mni.volume.slice(0, mid).unwrap(),
-        mr_small.volume.slice(0, 0).unwrap(),
-    ] {
+    for img in real::mri_slices() {
         let range = img.finite_range().unwrap();
         let dr = (range.1 - range.0) as f64;
         let run = |t: f64, r: f64, t0: f64| {

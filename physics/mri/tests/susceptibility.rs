@@ -2,6 +2,8 @@
 //! model against a full 3-D computation, distortion along phase encode only, Jacobian
 //! intensity, dephasing loss.
 
+mod real;
+
 use artefact_core::metrics::ssim;
 use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit};
 use artefact_mri::susceptibility::{
@@ -10,7 +12,6 @@ use artefact_mri::susceptibility::{
 };
 use artefact_mri::PhaseEncode;
 use ndarray::{s, Array2, Array3, Axis};
-use std::path::Path;
 
 fn mr(data: Array2<f32>) -> Image {
     Image::new(data, [1.0, 1.0], Modality::Mr, Unit::Arbitrary).unwrap()
@@ -295,21 +296,9 @@ fn severity_grows_with_echo_spacing_and_sampling_is_seeded() {
     assert_eq!(Susceptibility::info().name, "mri.susceptibility");
 }
 
-fn data_path(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(rel)
-}
-
 #[test]
 fn real_images_mild_vs_severe() {
-    let mni = artefact_io::load_volume(&data_path("nifti/mni152_t1_1mm.nii.gz")).unwrap();
-    let mid = mni.volume.shape().0 / 2;
-    let mr_small = artefact_io::load_volume(&data_path("dicom/MR_small.dcm")).unwrap();
-    for img in [
-        mni.volume.slice(0, mid).unwrap(),
-        mr_small.volume.slice(0, 0).unwrap(),
-    ] {
+    for img in real::mri_slices() {
         let r = img.finite_range().unwrap();
         let dr = (r.1 - r.0) as f64;
         let mild = Susceptibility::apply(

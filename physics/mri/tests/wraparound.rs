@@ -1,12 +1,13 @@
 //! Physics tests of `mri.wraparound`: fold-over positions and the k-space sampling view.
 
+mod real;
+
 use artefact_core::metrics::ssim;
 use artefact_core::{Complex32, Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit};
 use artefact_mri::kspace::{magnitude_image, to_kspace};
 use artefact_mri::wraparound::{Wraparound, WraparoundParams};
 use artefact_mri::PhaseEncode;
 use ndarray::{s, Array2};
-use std::path::Path;
 
 fn mr(data: Array2<f32>) -> Image {
     Image::new(data, [1.0, 1.0], Modality::Mr, Unit::Arbitrary).unwrap()
@@ -117,21 +118,9 @@ fn sampling_and_errors() {
     assert_eq!(Wraparound::info().name, "mri.wraparound");
 }
 
-fn data_path(rel: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data")
-        .join(rel)
-}
-
 #[test]
 fn real_images_mild_vs_severe() {
-    let mni = artefact_io::load_volume(&data_path("nifti/mni152_t1_1mm.nii.gz")).unwrap();
-    let mid = mni.volume.shape().0 / 2;
-    let mr_small = artefact_io::load_volume(&data_path("dicom/MR_small.dcm")).unwrap();
-    for img in [
-        mni.volume.slice(0, mid).unwrap(),
-        mr_small.volume.slice(0, 0).unwrap(),
-    ] {
+    for img in real::mri_slices() {
         let r = img.finite_range().unwrap();
         let dr = (r.1 - r.0) as f64;
         let mild = Wraparound::apply(&wp(PhaseEncode::Rows, 0.9, 0.0), &img).unwrap();
