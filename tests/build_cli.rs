@@ -206,11 +206,12 @@ fn recipes_check_accepts_bundled_and_locates_errors() {
     let src =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("recipes/ct/ring.toml"))
             .unwrap();
-    std::fs::write(
-        &bad,
-        src.replace("gain_std = [0.01, 0.03]", "gain_std = [0.01, 3.0]"),
-    )
-    .unwrap();
+    let broken = src.replace("gain_std = [0.006, 0.012]", "gain_std = [0.006, 3.0]");
+    assert_ne!(
+        broken, src,
+        "recipes/ct/ring.toml changed: update this test's edit"
+    );
+    std::fs::write(&bad, broken).unwrap();
     let out = artefact()
         .args(["recipes", "check"])
         .arg(&bad)

@@ -4,6 +4,7 @@
 //! the library, prints, and returns the process exit code. Behaviour lives in the libraries.
 
 mod build;
+mod calibrate;
 mod degrade;
 mod inspect;
 mod recipes;

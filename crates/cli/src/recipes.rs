@@ -22,10 +22,14 @@ pub enum RecipesCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Render every attribute's mild and severe levels on a benchmark's slices and print the
+    /// SSIM/PSNR spread (and contact sheets with --sheets): checks a recipe's calibration.
+    Calibrate(crate::calibrate::CalibrateArgs),
 }
 
 pub fn run(args: &RecipesArgs, registry: &Registry) -> u8 {
     match &args.command {
+        RecipesCommand::Calibrate(a) => crate::calibrate::run(a, registry),
         RecipesCommand::Ops => {
             print!("{}", registry.markdown());
             0

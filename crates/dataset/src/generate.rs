@@ -133,6 +133,21 @@ pub fn clean_render(
     Ok((chain, img))
 }
 
+/// The clean slice as displayed (values in [0, 1]), exactly as `render` shows it.
+pub fn clean_display(
+    bench: &BenchmarkRecipe,
+    registry: &Registry,
+    slice: &SourceSlice,
+) -> Result<Array2<f32>, DatasetError> {
+    let shared = shared_render_spec(bench, slice);
+    let (_, img) =
+        clean_render(registry, slice, &shared).map_err(|reason| DatasetError::Sample {
+            id: crate::plan::slice_id(slice),
+            reason,
+        })?;
+    Ok(slice.display.apply(&img.data))
+}
+
 /// Render a planned image; returns its manifest row and PNG bytes.
 pub fn render(
     bench: &BenchmarkRecipe,
@@ -140,6 +155,16 @@ pub fn render(
     slice: &SourceSlice,
     item: &PlannedImage,
 ) -> Result<(ManifestRow, Vec<u8>), DatasetError> {
+    render_with_display(bench, registry, slice, item).map(|(row, png, _)| (row, png))
+}
+
+/// [`render`], also returning the display image in [0, 1] (before 8-bit quantisation).
+pub fn render_with_display(
+    bench: &BenchmarkRecipe,
+    registry: &Registry,
+    slice: &SourceSlice,
+    item: &PlannedImage,
+) -> Result<(ManifestRow, Vec<u8>, Array2<f32>), DatasetError> {
     let fail = |reason: String| DatasetError::Sample {
         id: item.id.clone(),
         reason,
@@ -255,7 +280,7 @@ pub fn render(
         recipe_hash,
         png_sha256: artefact_recipe::content_hash(&png),
     };
-    Ok((row, png))
+    Ok((row, png, disp))
 }
 
 /// Re-render a manifest row from its recorded params (for `artefact replay`).

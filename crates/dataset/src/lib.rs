@@ -12,6 +12,7 @@
 //! no patient name, ID or birth date is ever written.
 
 pub mod build;
+pub mod calibrate;
 pub mod degrade;
 pub mod error;
 pub mod export;

@@ -16,9 +16,11 @@ pub fn grade_option(g: QualityGrade) -> &'static str {
     }
 }
 
+/// Option word of a "how severe" question. Not "None": pandas (and so VLMEvalKit's TSV loader)
+/// reads a bare `None` cell as a missing value.
 pub fn severity_option(s: Severity) -> &'static str {
     match s {
-        Severity::None => "None",
+        Severity::None => "Not present",
         Severity::Mild => "Mild",
         Severity::Severe => "Severe",
     }
@@ -66,4 +68,33 @@ pub fn describe_pair(modality: Modality, first: &str, second: &str, first_better
         second,
         if first_better { "first" } else { "second" }
     )
+}
+
+/// Cell texts that `pandas.read_csv` turns into NaN by default (its `na_values` list); no
+/// option, question or description may be exactly one of these.
+pub const PANDAS_NA_TOKENS: &[&str] = &[
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_option_words_survive_pandas() {
+        let mut words = vec![NO_ARTIFACT, "Yes", "No"];
+        words.extend([Severity::None, Severity::Mild, Severity::Severe].map(severity_option));
+        words.extend(
+            [
+                QualityGrade::Good,
+                QualityGrade::Usable,
+                QualityGrade::Reject,
+            ]
+            .map(grade_option),
+        );
+        for w in words {
+            assert!(!PANDAS_NA_TOKENS.contains(&w), "{w:?} would load as NaN");
+        }
+    }
 }

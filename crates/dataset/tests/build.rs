@@ -380,7 +380,12 @@ fn builds_consistent_balanced_reproducible_outputs() {
                     } else {
                         Severity::None
                     };
-                    assert_eq!(ans.to_lowercase(), expect.as_str(), "{}", q.question);
+                    assert_eq!(
+                        ans,
+                        artefact_dataset::text::severity_option(expect),
+                        "{}",
+                        q.question
+                    );
                 }
             }
             t => panic!("unknown type {t}"),
@@ -445,6 +450,15 @@ fn builds_consistent_balanced_reproducible_outputs() {
                 std::fs::read(out1.join(&by_id[q.image_id.as_str()].file_name)).unwrap()
             );
             assert_eq!(cells[7], q.answer);
+            // the answer's option is present and no cell reads as NaN in pandas/VLMEvalKit
+            let letter = (q.answer.as_bytes()[0] - b'A') as usize;
+            assert!(!cells[3 + letter].is_empty());
+            for c in [2, 3, 4, 8, 9, 10, 11] {
+                assert!(
+                    !artefact_dataset::text::PANDAS_NA_TOKENS.contains(&cells[c]),
+                    "cell {c} of {l:.80} loads as NaN"
+                );
+            }
         }
         let d = std::fs::read_to_string(
             out1.join(format!("vlmevalkit/artefact_description_{split}.tsv")),
@@ -594,4 +608,49 @@ fn unreadable_sources_fail_or_are_skipped_with_keep_going() {
     assert_eq!(s.skipped_sources, 1);
     let sk = std::fs::read_to_string(dir.path().join("o2/skipped.jsonl")).unwrap();
     assert!(sk.contains("broken.nii"));
+}
+
+#[test]
+fn calibration_is_jobs_independent_and_orders_severities() {
+    use artefact_dataset::calibrate::calibrate;
+    let (_dir, bench) = setup(2);
+    let (slices, _) = artefact_dataset::source::collect_slices(&bench, b"k", false).unwrap();
+    let reg = registry();
+    let a = calibrate(&bench, &reg, &slices, 3, 1, true).unwrap();
+    let b = calibrate(&bench, &reg, &slices, 3, 2, true).unwrap();
+    assert_eq!(a.rows, b.rows);
+    assert_eq!(a.sheets, b.sheets);
+    // two attributes × {mild, severe}, each over every slice × 3 samples
+    assert_eq!(a.rows.len(), 4);
+    for r in &a.rows {
+        assert_eq!(r.images, slices.len() * 3, "{r:?}");
+        assert!(r.ssim.min <= r.ssim.median && r.ssim.median <= r.ssim.max);
+    }
+    for pair in a.rows.chunks(2) {
+        let (mild, severe) = (&pair[0], &pair[1]);
+        assert_eq!(mild.attribute, severe.attribute);
+        assert!(
+            severe.ssim.median < mild.ssim.median,
+            "{}: severe must be worse than mild",
+            mild.attribute
+        );
+    }
+    // the noise recipe has an SSIM band for mild only; blur has none
+    let noise_mild = a.rows.iter().find(|r| r.attribute == "noise").unwrap();
+    assert_eq!(noise_mild.band_met.map(|(_, n)| n), Some(noise_mild.images));
+    assert!(a
+        .rows
+        .iter()
+        .filter(|r| r.attribute == "blur")
+        .all(|r| r.band_met.is_none()));
+    // one sheet per attribute: rows = slices, columns = clean + 3 mild + 3 severe
+    assert_eq!(a.sheets.len(), 2);
+    let img = image::load_from_memory(&a.sheets[0].1).unwrap();
+    let n = bench.image_size;
+    assert_eq!(img.width() as usize, 7 * n + 6 * 4);
+    assert_eq!(
+        img.height() as usize,
+        slices.len() * n + (slices.len() - 1) * 4
+    );
+    assert!(calibrate(&bench, &reg, &slices, 0, 1, false).is_err());
 }

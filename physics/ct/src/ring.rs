@@ -18,7 +18,8 @@
 //!
 //! # Typical severities
 //! mild: `gain_std` 0.002–0.005, no dead elements (faint thin rings);
-//! severe: `gain_std` 0.01–0.03 and 1–2 dead elements (strong rings across the body).
+//! severe: `gain_std` 0.006–0.012 (strong rings across the body); a dead element adds a
+//! very bright ring and a dark offset inside it, more than the bundled recipes use.
 //!
 //! # References
 //! - J. Hsieh, *Computed Tomography*, 2nd ed., SPIE 2009, §7.4 (ring artefacts).
