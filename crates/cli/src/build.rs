@@ -46,14 +46,20 @@ pub fn default_recipe() -> PathBuf {
     }
 }
 
+/// Load the given benchmark recipe (default: the demo); prints the error and returns `None`.
+pub fn load_benchmark(
+    recipe: Option<&std::path::Path>,
+    registry: &Registry,
+) -> Option<BenchmarkRecipe> {
+    let path = recipe.map_or_else(default_recipe, PathBuf::from);
+    BenchmarkRecipe::load(&path, registry)
+        .map_err(|e| eprintln!("error: {e}"))
+        .ok()
+}
+
 pub fn run(args: &BuildArgs, registry: &Registry) -> u8 {
-    let path = args.recipe.clone().unwrap_or_else(default_recipe);
-    let bench = match BenchmarkRecipe::load(&path, registry) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+    let Some(bench) = load_benchmark(args.recipe.as_deref(), registry) else {
+        return 2;
     };
     let mut opts = BuildOptions::new(&args.out);
     opts.jobs = args.jobs;

@@ -1,12 +1,12 @@
 //! `artefact recipes calibrate [BENCHMARK.toml]`: metric spread of every attribute's mild and
 //! severe levels on the benchmark's own slices, with optional contact sheets.
 
-use crate::build::default_recipe;
+use crate::build::load_benchmark;
 use artefact_dataset::calibrate::{calibrate, table};
 use artefact_dataset::fsutil::write_atomic;
 use artefact_dataset::source::collect_slices;
 use artefact_dataset::BuildOptions;
-use artefact_recipe::{BenchmarkRecipe, Registry};
+use artefact_recipe::Registry;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -29,13 +29,8 @@ pub struct CalibrateArgs {
 }
 
 pub fn run(args: &CalibrateArgs, registry: &Registry) -> u8 {
-    let path = args.recipe.clone().unwrap_or_else(default_recipe);
-    let bench = match BenchmarkRecipe::load(&path, registry) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+    let Some(bench) = load_benchmark(args.recipe.as_deref(), registry) else {
+        return 2;
     };
     let secret = BuildOptions::new(".").key_secret;
     let slices = match collect_slices(&bench, &secret, false) {
