@@ -436,6 +436,7 @@ impl Sim {
         let range = (-h, (g.n_b - 1) as f64 + h);
         let n_r = g.n_r;
         let mut spans: Vec<(usize, usize, usize, Complex32)> = Vec::new();
+        let mut scale: Vec<f32> = Vec::new();
         for_each_scatterer_batch(
             g,
             self.density,
@@ -459,9 +460,15 @@ impl Sim {
                 // batch first, then the adds), which keeps several scatterers in flight;
                 // same arithmetic as `deposit`
                 spans.clear();
-                for ((&r, &b), &a) in rs.iter().zip(bs).zip(amps) {
+                scale.clear();
+                scale.extend(
+                    rs.iter()
+                        .zip(bs)
+                        .zip(amps)
+                        .map(|((&r, &b), &a)| a * self.amp_at(r, b + h)),
+                );
+                for ((&r, &b), &s) in rs.iter().zip(bs).zip(&scale) {
                     let u = b + h;
-                    let s = a * self.amp_at(r, u);
                     let un = (u.max(0.0) + 0.5) as usize;
                     if s == 0.0 || un >= self.n_ext {
                         continue;
