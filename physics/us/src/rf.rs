@@ -294,7 +294,8 @@ impl Sim {
                 }
                 let pi = pi.clamp(0.0, (rows - 1) as f64);
                 let pj = pj.clamp(0.0, (cols - 1) as f64);
-                let (i0, j0) = (pi.floor() as usize, pj.floor() as usize);
+                // pi, pj ≥ 0 here: truncation = floor (no libm call)
+                let (i0, j0) = (pi as usize, pj as usize);
                 let (i1, j1) = ((i0 + 1).min(rows - 1), (j0 + 1).min(cols - 1));
                 let (fi, fj) = ((pi - i0 as f64) as f32, (pj - j0 as f64) as f32);
                 let a = data[i0 * cols + j0] * (1.0 - fj) + data[i0 * cols + j1] * fj;

@@ -46,8 +46,9 @@ impl Lut {
                 let Some((m, b)) = geom.to_grid(x, y) else {
                     continue;
                 };
-                let m0 = (m.floor() as usize).min(n_r - 1);
-                let b0 = (b.floor() as usize).min(n_b - 1);
+                // m, b ≥ 0 (clamped by `to_grid`): truncation = floor
+                let m0 = (m as usize).min(n_r - 1);
+                let b0 = (b as usize).min(n_b - 1);
                 let p = i * geom.cols + j;
                 lut.index[p] = (m0 * n_b + b0) as u32;
                 lut.frac[p] = [(m - m0 as f64) as f32, (b - b0 as f64) as f32];
