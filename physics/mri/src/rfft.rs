@@ -56,15 +56,66 @@ pub fn shift_phasors_natural(n: usize, s: f64) -> Vec<Complex32> {
     p
 }
 
+/// Natural-order phasors of a shear: row `r` moves by `coeff·(r − h)` pixels. Rows are produced
+/// in order by a per-frequency recurrence across rows in f64 (vectorisable, one trig pair per
+/// frequency in total), with the real Nyquist factor `cos(π s)` for even `n`.
+pub struct ShearPhasors {
+    n: usize,
+    coeff: f64,
+    h: f64,
+    cur: Vec<(f64, f64)>,
+    step: Vec<(f64, f64)>,
+    next_row: usize,
+}
+
+impl ShearPhasors {
+    pub fn new(n: usize, coeff: f64, h: f64) -> Self {
+        let angle = |f: i64, s: f64| -2.0 * PI * f as f64 * s / n as f64;
+        let cur = (0..n)
+            .map(|k| {
+                let a = angle(signed_freq(k, n), -coeff * h);
+                (a.cos(), a.sin())
+            })
+            .collect();
+        let step = (0..n)
+            .map(|k| {
+                let a = angle(signed_freq(k, n), coeff);
+                (a.cos(), a.sin())
+            })
+            .collect();
+        ShearPhasors {
+            n,
+            coeff,
+            h,
+            cur,
+            step,
+            next_row: 0,
+        }
+    }
+
+    /// Phasors of the next row (rows must be requested in order `0, 1, 2, …`).
+    pub fn next_into(&mut self, out: &mut [Complex32]) {
+        for ((o, c), st) in out.iter_mut().zip(self.cur.iter_mut()).zip(&self.step) {
+            *o = Complex32::new(c.0 as f32, c.1 as f32);
+            *c = (c.0 * st.0 - c.1 * st.1, c.0 * st.1 + c.1 * st.0);
+        }
+        if self.n % 2 == 0 && self.n > 0 {
+            let s = self.coeff * (self.next_row as f64 - self.h);
+            out[self.n / 2] = Complex32::new((PI * s).cos() as f32, 0.0);
+        }
+        self.next_row += 1;
+    }
+}
+
 /// Plain (natural order, unnormalised) forward DFT of the real rows of `src` (`rows × n`,
 /// row major), two rows per complex FFT. Writes the non-negative-frequency half spectra
-/// (`rows × (n/2 + 1)`) to `out`. If `mult` is given, half spectrum of row `r` is multiplied by
-/// `mult(r)` (natural order, length ≥ `n/2 + 1`).
+/// (`rows × (n/2 + 1)`) to `out`. If `shear` is given, the half spectrum of each row is
+/// multiplied by that row's phasors (rows taken in order).
 pub fn rfft_rows(
     src: &[f32],
     n: usize,
     out: &mut [Complex32],
-    mult: Option<&dyn Fn(usize) -> Vec<Complex32>>,
+    mut shear: Option<&mut ShearPhasors>,
 ) {
     if n == 0 {
         return;
@@ -75,6 +126,7 @@ pub fn rfft_rows(
     let fft = plan(n, Direction::Forward);
     let mut buf = vec![Complex32::default(); n];
     let mut scratch = vec![Complex32::default(); fft.get_inplace_scratch_len()];
+    let (mut ma, mut mb) = (vec![Complex32::default(); n], vec![Complex32::default(); n]);
     let mut r = 0;
     while r < rows {
         let pair = r + 1 < rows;
@@ -90,21 +142,26 @@ pub fn rfft_rows(
             }
         }
         fft.process_with_scratch(&mut buf, &mut scratch);
-        let ma = mult.map(|m| m(r));
-        let mb = if pair { mult.map(|m| m(r + 1)) } else { None };
+        let sh = shear.is_some();
+        if let Some(p) = shear.as_deref_mut() {
+            p.next_into(&mut ma);
+            if pair {
+                p.next_into(&mut mb);
+            }
+        }
         for k in 0..nh {
             let zk = buf[k];
-            let zm = buf[(n - k) % n].conj();
+            let zm = buf[if k == 0 { 0 } else { n - k }].conj();
             let mut va = (zk + zm) * 0.5;
-            if let Some(m) = &ma {
-                va *= m[k];
+            if sh {
+                va *= ma[k];
             }
             out[r * nh + k] = va;
             if pair {
                 let d = zk - zm;
                 let mut vb = Complex32::new(0.5 * d.im, -0.5 * d.re);
-                if let Some(m) = &mb {
-                    vb *= m[k];
+                if sh {
+                    vb *= mb[k];
                 }
                 out[(r + 1) * nh + k] = vb;
             }
@@ -113,15 +170,16 @@ pub fn rfft_rows(
     }
 }
 
-/// Band-limited circular shift of every real row `r` of `x` (`rows × n`, row major) by
-/// `shifts[r]` pixels along the row (Fourier shift with the real Nyquist factor), two rows per
-/// complex FFT. Rows with a zero shift are untouched when their partner is too.
-pub fn shift_rows_real(x: &mut [f32], n: usize, shifts: &[f64]) {
+/// Band-limited circular shear of the real rows of `x` (`rows × n`, row major): row `r` moves
+/// by `coeff·(r − h)` pixels along the row (Fourier shift with the real Nyquist factor), two
+/// rows per complex FFT.
+pub fn shear_rows_real(x: &mut [f32], n: usize, coeff: f64, h: f64) {
     if n == 0 {
         return;
     }
     let rows = x.len() / n;
-    debug_assert_eq!(shifts.len(), rows);
+    let mut ph = ShearPhasors::new(n, coeff, h);
+    let (mut pa, mut pb) = (vec![Complex32::default(); n], vec![Complex32::default(); n]);
     let fwd = plan(n, Direction::Forward);
     let inv = plan(n, Direction::Inverse);
     let mut buf = vec![Complex32::default(); n];
@@ -135,11 +193,11 @@ pub fn shift_rows_real(x: &mut [f32], n: usize, shifts: &[f64]) {
     let mut r = 0;
     while r < rows {
         let pair = r + 1 < rows;
-        let sa = shifts[r];
-        let sb = if pair { shifts[r + 1] } else { 0.0 };
-        if sa == 0.0 && sb == 0.0 {
-            r += 2;
-            continue;
+        ph.next_into(&mut pa);
+        if pair {
+            ph.next_into(&mut pb);
+        } else {
+            pb.fill(Complex32::new(1.0, 0.0));
         }
         {
             let a = &x[r * n..(r + 1) * n];
@@ -155,17 +213,12 @@ pub fn shift_rows_real(x: &mut [f32], n: usize, shifts: &[f64]) {
             }
         }
         fwd.process_with_scratch(&mut buf, &mut scratch);
-        let pa = shift_phasors_natural(n, sa);
-        let pb = shift_phasors_natural(n, sb);
         for k in 0..n {
             let zk = buf[k];
-            let zm = buf[(n - k) % n].conj();
-            let a = (zk + zm) * 0.5;
-            let d = zk - zm;
-            let b = Complex32::new(0.5 * d.im, -0.5 * d.re);
-            let bq = b * pb[k];
-            // A·p + i·(B·q)
-            y[k] = a * pa[k] + Complex32::new(-bq.im, bq.re);
+            let zm = buf[if k == 0 { 0 } else { n - k }].conj();
+            // A·p + i·B·q = Z·(p + q)/2 + conj Z[−k]·(p − q)/2
+            let (p, q) = (pa[k], pb[k]);
+            y[k] = zk * ((p + q) * 0.5) + zm * ((p - q) * 0.5);
         }
         inv.process_with_scratch(&mut y, &mut scratch);
         for (o, z) in x[r * n..(r + 1) * n].iter_mut().zip(&y) {
@@ -223,7 +276,7 @@ pub fn kspace2_real(
     x: &[f32],
     rows: usize,
     cols: usize,
-    row_mult: Option<&dyn Fn(usize) -> Vec<Complex32>>,
+    shear: Option<&mut ShearPhasors>,
 ) -> Array2<Complex32> {
     let nh = cols / 2 + 1;
     let mut half = Array2::<Complex32>::zeros((rows, nh));
@@ -231,7 +284,7 @@ pub fn kspace2_real(
         x,
         cols,
         half.as_slice_mut().expect("standard layout"),
-        row_mult,
+        shear,
     );
     let cphase = centring_half(cols);
     for mut row in half.axis_iter_mut(Axis(0)) {
@@ -240,15 +293,16 @@ pub fn kspace2_real(
     fftc_axis(&mut half.view_mut(), 0, Direction::Forward);
     let h1 = cols / 2;
     let mut k = Array2::<Complex32>::zeros((rows, cols));
-    for k0 in 0..rows {
-        let m0 = mirror(k0, rows);
-        for k1 in 0..cols {
-            let f = k1 as i64 - h1 as i64;
-            k[[k0, k1]] = if f >= 0 {
-                half[[k0, f as usize]]
-            } else {
-                half[[m0, (-f) as usize]].conj()
-            };
+    for (k0, mut row) in k.axis_iter_mut(Axis(0)).enumerate() {
+        let row = row.as_slice_mut().expect("standard layout");
+        let direct = half.row(k0);
+        let direct = direct.as_slice().expect("standard layout");
+        let mirrored = half.row(mirror(k0, rows));
+        let mirrored = mirrored.as_slice().expect("standard layout");
+        let (neg, pos) = row.split_at_mut(h1);
+        pos.copy_from_slice(&direct[..cols - h1]);
+        for (j, d) in neg.iter_mut().enumerate() {
+            *d = mirrored[h1 - j].conj();
         }
     }
     k
@@ -296,9 +350,10 @@ mod tests {
     fn row_shifts_match_per_row_complex_shifts() {
         for (rows, n) in [(5usize, 8usize), (4, 9), (3, 6)] {
             let x = real_img(rows, n);
-            let shifts: Vec<f64> = (0..rows).map(|r| 0.37 * r as f64 - 0.6).collect();
+            let (coeff, h) = (0.37, 1.6);
+            let shifts: Vec<f64> = (0..rows).map(|r| coeff * (r as f64 - h)).collect();
             let mut fast = x.clone();
-            shift_rows_real(fast.as_slice_mut().unwrap(), n, &shifts);
+            shear_rows_real(fast.as_slice_mut().unwrap(), n, coeff, h);
             for r in 0..rows {
                 // slow: direct DFT, multiply, inverse DFT in f64
                 let row: Vec<f64> = x.row(r).iter().map(|&v| v as f64).collect();

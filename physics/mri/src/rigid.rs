@@ -26,7 +26,7 @@
 //! passes over a volume of 8.7 M voxels, while trilinear interpolation is a single pass and its
 //! mild low-pass is confined to the k-space lines acquired in the moved pose.
 
-use crate::rfft::{kspace2_real, shift_phasors_natural, shift_rows_real, transpose};
+use crate::rfft::{kspace2_real, shear_rows_real, transpose, ShearPhasors};
 use artefact_core::fft::{fftc_axis, Direction};
 use artefact_core::Complex32;
 use ndarray::{Array2, Array3, Axis};
@@ -134,16 +134,14 @@ pub fn rotated_kspace_real(img: &Array2<f32>, theta: f64, spacing: [f64; 2]) -> 
     let (a, b, c) = shear_factors(theta, spacing);
     let (h0, h1) = ((n0 / 2) as f64, (n1 / 2) as f64);
     // L(c): row r moves by c·(r − h0) along the columns
-    let sc: Vec<f64> = (0..n0).map(|r| c * (r as f64 - h0)).collect();
-    shift_rows_real(&mut x, n1, &sc);
+    shear_rows_real(&mut x, n1, c, h0);
     // U(b): column j moves by b·(j − h1) along the rows
     let mut xt = transpose(&x, n0, n1);
-    let sb: Vec<f64> = (0..n1).map(|j| b * (j as f64 - h1)).collect();
-    shift_rows_real(&mut xt, n0, &sb);
+    shear_rows_real(&mut xt, n0, b, h1);
     let x = transpose(&xt, n1, n0);
     // L(a) fused with the 2-D transform
-    let mult = move |r: usize| shift_phasors_natural(n1, a * (r as f64 - h0));
-    kspace2_real(&x, n0, n1, Some(&mult))
+    let mut third = ShearPhasors::new(n1, a, h0);
+    kspace2_real(&x, n0, n1, Some(&mut third))
 }
 
 /// Image `img` rotated by `theta` radians about the FFT centre (band-limited, three shears).
