@@ -13,7 +13,8 @@
 //!
 //! Implementation: `Fᴴ(F(s_c x) + n_c) = s_c x + Fᴴ n_c`, so only the noise is transformed (one
 //! inverse FFT per coil instead of a forward and an inverse); the noise itself is drawn in
-//! k-space from the params' seed (ChaCha8, standard normal via the ziggurat of `rand_distr`).
+//! k-space from the params' seed (ChaCha8, standard normal via the ziggurat of `rand_distr`);
+//! with one coil `|x + Fᴴn|` is formed in a single pass without an intermediate complex image.
 //!
 //! # SNR definition
 //! `SNR = S / σ`, where `S` is the mean of the clean image over its foreground (pixels above
@@ -186,7 +187,7 @@ impl Operator for Noise {
             let n = image_noise(image.data.dim(), sigma, &mut rng);
             let out = ndarray::Zip::from(&image.data)
                 .and(&n)
-                .map_collect(|&x, &z| (Complex32::new(x, 0.0) + z).norm());
+                .map_collect(|&x, &z| crate::kspace::abs_c(Complex32::new(x, 0.0) + z));
             return Ok(image.with_data(out)?);
         }
         simulate_rss(image, params.coils, |c, mut x| {

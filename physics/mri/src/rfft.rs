@@ -360,14 +360,14 @@ mod tests {
                 let p = shift_phasors_natural(n, shifts[r]);
                 for m in 0..n {
                     let mut acc = (0.0f64, 0.0f64);
-                    for k in 0..n {
+                    for (k, pk) in p.iter().enumerate() {
                         let (mut re, mut im) = (0.0, 0.0);
                         for (j, &v) in row.iter().enumerate() {
                             let ph = -2.0 * PI * (k * j) as f64 / n as f64;
                             re += v * ph.cos();
                             im += v * ph.sin();
                         }
-                        let (pr, pi) = (p[k].re as f64, p[k].im as f64);
+                        let (pr, pi) = (pk.re as f64, pk.im as f64);
                         let (yr, yi) = (re * pr - im * pi, re * pi + im * pr);
                         let ph = 2.0 * PI * (k * m) as f64 / n as f64;
                         acc.0 += yr * ph.cos() - yi * ph.sin();
