@@ -283,6 +283,27 @@ impl BiasFieldParams {
     }
 }
 
+/// Minimum and maximum of finite values with eight independent accumulators (min/max are
+/// exact, so the result equals a sequential fold).
+fn min_max(v: &[f64]) -> (f64, f64) {
+    let mut lo = [f64::INFINITY; 8];
+    let mut hi = [f64::NEG_INFINITY; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            lo[i] = lo[i].min(c[i]);
+            hi[i] = hi[i].max(c[i]);
+        }
+    }
+    let mut lo = lo.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut hi = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for &x in chunks.remainder() {
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    (lo, hi)
+}
+
 impl Operator for BiasField {
     type Params = BiasFieldParams;
     type Error = MriError;
@@ -347,23 +368,20 @@ impl Operator for BiasField {
         // where the pixel is non-zero (the field is finite and positive here, so a zero pixel
         // stays exactly zero)
         let l = params.log_field(image.shape())?;
-        let (lo, hi) = l
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v), b.max(v))
-            });
+        let (lo, hi) = min_max(l.as_slice().expect("standard layout"));
         let spread = hi - lo;
         if spread <= 1e-12 {
             return Ok(image.clone());
         }
         let mid = 0.5 * (hi + lo);
         let k = r.ln() / spread;
-        let mut out = image.data.clone();
-        ndarray::Zip::from(&mut out).and(&l).for_each(|x, &v| {
+        let mut out = image.data.as_standard_layout().into_owned();
+        let o = out.as_slice_mut().expect("standard layout");
+        for (x, &v) in o.iter_mut().zip(l.as_slice().expect("standard layout")) {
             if *x != 0.0 {
                 *x *= (((v - mid) * k) as f32).exp();
             }
-        });
+        }
         Ok(image.with_data(out)?)
     }
 }
