@@ -225,15 +225,19 @@ impl BiasFieldParams {
                         }
                     }
                 }
-                Array2::from_shape_fn((n0, n1), |(i, j)| {
-                    let mut s = 0.0;
+                // row by row, the same sum Σ_a u_i^a·w_a[j] in the same order (vectorises over j)
+                let mut out = Array2::<f64>::zeros((n0, n1));
+                for (mut row, &ui) in out.axis_iter_mut(ndarray::Axis(0)).zip(u.iter()) {
+                    let row = row.as_slice_mut().expect("standard layout");
                     let mut p = 1.0;
                     for wa in &w {
-                        s += p * wa[j];
-                        p *= u[i];
+                        for (s, &x) in row.iter_mut().zip(wa.iter()) {
+                            *s += p * x;
+                        }
+                        p *= ui;
                     }
-                    s
-                })
+                }
+                out
             }
             BiasMode::Grid => {
                 let g = self.grid;
@@ -277,6 +281,27 @@ impl BiasFieldParams {
             None => l.mapv(|v| (v as f32).exp()),
         })
     }
+}
+
+/// Minimum and maximum of finite values with eight independent accumulators (min/max are
+/// exact, so the result equals a sequential fold).
+fn min_max(v: &[f64]) -> (f64, f64) {
+    let mut lo = [f64::INFINITY; 8];
+    let mut hi = [f64::NEG_INFINITY; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            lo[i] = lo[i].min(c[i]);
+            hi[i] = hi[i].max(c[i]);
+        }
+    }
+    let mut lo = lo.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut hi = hi.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for &x in chunks.remainder() {
+        lo = lo.min(x);
+        hi = hi.max(x);
+    }
+    (lo, hi)
 }
 
 impl Operator for BiasField {
@@ -335,7 +360,28 @@ impl Operator for BiasField {
 
     fn apply(params: &BiasFieldParams, image: &Image) -> Result<Image> {
         check_finite(image)?;
-        let b = params.field(image.shape())?;
-        Ok(image.with_data(&image.data * &b)?)
+        let Some(r) = params.range else {
+            let b = params.field(image.shape())?;
+            return Ok(image.with_data(&image.data * &b)?);
+        };
+        // fused `x · field`: the same f32 factor as [`BiasFieldParams::field`], evaluated only
+        // where the pixel is non-zero (the field is finite and positive here, so a zero pixel
+        // stays exactly zero)
+        let l = params.log_field(image.shape())?;
+        let (lo, hi) = min_max(l.as_slice().expect("standard layout"));
+        let spread = hi - lo;
+        if spread <= 1e-12 {
+            return Ok(image.clone());
+        }
+        let mid = 0.5 * (hi + lo);
+        let k = r.ln() / spread;
+        let mut out = image.data.as_standard_layout().into_owned();
+        let o = out.as_slice_mut().expect("standard layout");
+        for (x, &v) in o.iter_mut().zip(l.as_slice().expect("standard layout")) {
+            if *x != 0.0 {
+                *x *= (((v - mid) * k) as f32).exp();
+            }
+        }
+        Ok(image.with_data(out)?)
     }
 }

@@ -165,7 +165,7 @@ where
     if coils == 1 {
         let out = corrupt(0, image.data.mapv(|v| Complex32::new(v, 0.0)))?;
         check_shape(&out, image)?;
-        return Ok(image.with_data(out.mapv(|z| z.norm()))?);
+        return Ok(image.with_data(out.mapv(crate::kspace::abs_c))?);
     }
     let maps = cached_birdcage(coils, rows, cols)?;
     let mut acc = Array2::<f64>::zeros((rows, cols));

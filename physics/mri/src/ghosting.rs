@@ -219,8 +219,9 @@ impl Operator for Ghosting {
                 dst.zip_mut_with(&src, |d, s| *d += s);
             }
         }
-        let mut y: Array2<Complex32> =
-            Array2::from_shape_fn(x.dim(), |ix| Complex32::new(x[ix], 0.0) + g * sum[ix]);
+        let mut y: Array2<Complex32> = ndarray::Zip::from(x)
+            .and(&sum)
+            .map_collect(|&v, &s| Complex32::new(v, 0.0) + g * s);
         // restore kept lines: subtract (m − 1) × their image-domain contribution
         let norm = 1.0 / n as f64;
         for &k in &kept {
@@ -246,7 +247,7 @@ impl Operator for Ghosting {
                 line.zip_mut_with(&a, |d, &v| *d -= c * v);
             }
         }
-        Ok(image.with_data(y.mapv(|z| z.norm()))?)
+        Ok(image.with_data(y.mapv(crate::kspace::abs_c))?)
     }
 }
 

@@ -23,6 +23,7 @@ pub mod masks;
 pub mod motion;
 pub mod noise;
 pub mod nufft;
+pub mod rfft;
 pub mod rigid;
 pub mod spike;
 pub mod susceptibility;

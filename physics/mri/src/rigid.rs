@@ -26,6 +26,7 @@
 //! passes over a volume of 8.7 M voxels, while trilinear interpolation is a single pass and its
 //! mild low-pass is confined to the k-space lines acquired in the moved pose.
 
+use crate::rfft::{kspace2_real, shear_rows_real, transpose, ShearPhasors};
 use artefact_core::fft::{fftc_axis, Direction};
 use artefact_core::Complex32;
 use ndarray::{Array2, Array3, Axis};
@@ -118,6 +119,31 @@ pub fn rotated_kspace(img: &Array2<Complex32>, theta: f64, spacing: [f64; 2]) ->
     x
 }
 
+/// Fast path of [`rotated_kspace`] for a real image (same model, same shears): the first two
+/// shears run on real rows two per complex FFT (the column shear on the transposed image), the
+/// third shear is fused into the real row transform of [`crate::rfft::kspace2_real`], and the
+/// column transform covers only the non-negative readout frequencies (Hermitian symmetry
+/// gives the rest). About 2.5× fewer FFT operations than [`rotated_kspace`], which is kept as
+/// the reference it is tested against.
+pub fn rotated_kspace_real(img: &Array2<f32>, theta: f64, spacing: [f64; 2]) -> Array2<Complex32> {
+    let (n0, n1) = img.dim();
+    let mut x: Vec<f32> = img.iter().copied().collect();
+    if theta == 0.0 {
+        return kspace2_real(&x, n0, n1, None);
+    }
+    let (a, b, c) = shear_factors(theta, spacing);
+    let (h0, h1) = ((n0 / 2) as f64, (n1 / 2) as f64);
+    // L(c): row r moves by c·(r − h0) along the columns
+    shear_rows_real(&mut x, n1, c, h0);
+    // U(b): column j moves by b·(j − h1) along the rows
+    let mut xt = transpose(&x, n0, n1);
+    shear_rows_real(&mut xt, n0, b, h1);
+    let x = transpose(&xt, n1, n0);
+    // L(a) fused with the 2-D transform
+    let mut third = ShearPhasors::new(n1, a, h0);
+    kspace2_real(&x, n0, n1, Some(&mut third))
+}
+
 /// Image `img` rotated by `theta` radians about the FFT centre (band-limited, three shears).
 pub fn rotate_fourier(img: &Array2<Complex32>, theta: f64, spacing: [f64; 2]) -> Array2<Complex32> {
     let mut k = rotated_kspace(img, theta, spacing);
@@ -198,7 +224,7 @@ pub fn rotate_trilinear(vol: &Array3<f32>, rot: [[f64; 3]; 3], spacing: [f64; 3]
                         base[1] + a[1][2] * d2,
                         base[2] + a[2][2] * d2,
                     ];
-                    let f = [p[0].floor(), p[1].floor(), p[2].floor()];
+                    let f = [floor(p[0]), floor(p[1]), floor(p[2])];
                     if f[0] < -1.0
                         || f[1] < -1.0
                         || f[2] < -1.0
@@ -269,6 +295,18 @@ pub fn rotate_trilinear(vol: &Array3<f32>, rot: [[f64; 3]; 3], spacing: [f64; 3]
             }
         });
     out
+}
+
+/// `x.floor()` for `|x| < 2⁶³` without the libm call (baseline x86-64 has no `roundsd`): the
+/// same value, inlined. Sample coordinates here are bounded by a few times the array size.
+#[inline]
+fn floor(x: f64) -> f64 {
+    let t = (x as i64) as f64;
+    if t > x {
+        t - 1.0
+    } else {
+        t
+    }
 }
 
 /// Centred orthonormal FFT of a 3-D array along `axes` (in that order), lanes spread over the
@@ -347,6 +385,60 @@ mod tests {
         assert!(err < 0.03, "max error {err}");
         let ident = rotate_trilinear(&want, rotation_matrix3([0.0; 3]), [1.0; 3]);
         assert_eq!(ident, want);
+    }
+
+    #[test]
+    fn real_rotated_kspace_matches_the_complex_reference() {
+        for &(n0, n1, sp) in &[
+            (32usize, 32usize, [1.0, 1.0]),
+            (31, 24, [1.0, 1.3]),
+            (20, 27, [0.8, 1.0]),
+        ] {
+            let img = Array2::from_shape_fn((n0, n1), |(i, j)| {
+                let r2 =
+                    (i as f64 - n0 as f64 * 0.45).powi(2) + (j as f64 - n1 as f64 * 0.55).powi(2);
+                ((-r2 / 30.0).exp() + 0.2 * ((i * 3 + j * 5) % 7) as f64 / 7.0) as f32
+            });
+            let cx = img.mapv(|v| Complex32::new(v, 0.0));
+            for deg in [0.0f64, 3.0, -7.5, 20.0, 45.0, -45.0] {
+                let t = deg.to_radians();
+                let slow = rotated_kspace(&cx, t, sp);
+                let fast = rotated_kspace_real(&img, t, sp);
+                let scale = slow.iter().map(|z| z.norm()).fold(0.0f32, f32::max);
+                let err = fast
+                    .iter()
+                    .zip(slow.iter())
+                    .map(|(a, b)| (a - b).norm())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    err <= 2e-5 * scale,
+                    "{n0}x{n1} {deg}°: {err} (scale {scale})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn inline_floor_matches_std() {
+        for &x in &[
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.999_999,
+            -2.000_001,
+            1e6 + 0.25,
+            -1e6 - 0.75,
+        ] {
+            assert_eq!(floor(x), x.floor(), "{x}");
+        }
+        let mut v = -300.0;
+        while v < 300.0 {
+            assert_eq!(floor(v), v.floor());
+            v += 0.012_345;
+        }
     }
 
     #[test]

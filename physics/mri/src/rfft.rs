@@ -1,0 +1,384 @@
+//! Real-input FFT helpers for the motion simulators: two real lanes share one complex FFT
+//! ("2-for-1" packing), band-limited row shifts of real data, and the centred orthonormal 2-D
+//! k-space of a real slice computed from half spectra plus Hermitian symmetry.
+//!
+//! # Conventions
+//! Natural-order DFT index `k` of a length-`n` transform has the signed frequency
+//! `f = k` for `k < n − n/2` and `f = k − n` otherwise ([`signed_freq`]), which is the frequency
+//! range `[−n/2, n − 1 − n/2]` of the centred transform of [`artefact_core::fft`] (for even `n`
+//! the unpaired Nyquist bin is `−n/2`). The centred orthonormal transform relates to the plain
+//! DFT of the unshifted lane by `X_c[f] = e^{2πi f h/n}/√n · DFT(x)[f mod n]`, `h = n/2`.
+//!
+//! Packing: with `z = a + i b` (`a`, `b` real) and `Z = DFT(z)`,
+//! `A[k] = (Z[k] + conj Z[−k])/2` and `B[k] = (Z[k] − conj Z[−k])/(2i)`; a real-preserving
+//! (Hermitian) multiplier applied to each and recombined as `A·p + i B·q` transforms back to
+//! `a' + i b'` with both parts real. Every lane pair is processed independently, so parallel
+//! callers get the same bytes for any thread count.
+
+use artefact_core::fft::{fftc_axis, plan, Direction};
+use artefact_core::Complex32;
+use ndarray::{Array2, Axis};
+use std::f64::consts::PI;
+
+/// Signed frequency of natural-order DFT index `k` for length `n` (see the module docs).
+pub fn signed_freq(k: usize, n: usize) -> i64 {
+    if k < n - n / 2 {
+        k as i64
+    } else {
+        k as i64 - n as i64
+    }
+}
+
+/// Natural-order factors `exp(−2πi f s / n)` moving a lane by `s` pixels, with the unpaired
+/// Nyquist bin of an even `n` given the real factor `cos(π s)` so real lanes stay real.
+pub fn shift_phasors_natural(n: usize, s: f64) -> Vec<Complex32> {
+    let mut p = vec![Complex32::new(1.0, 0.0); n];
+    if n == 0 || s == 0.0 {
+        return p;
+    }
+    let h = n / 2;
+    let d = -2.0 * PI * s / n as f64;
+    let (cr, ci) = (d.cos(), d.sin());
+    let (mut re, mut im) = (1.0f64, 0.0f64);
+    // f = 0 ..= n − 1 − h by a recurrence in f64, the negative frequencies by conjugation
+    for k in 0..(n - h) {
+        p[k] = Complex32::new(re as f32, im as f32);
+        if k > 0 && n - k > k {
+            p[n - k] = Complex32::new(re as f32, -im as f32);
+        }
+        let t = re * cr - im * ci;
+        im = re * ci + im * cr;
+        re = t;
+    }
+    if n % 2 == 0 {
+        p[h] = Complex32::new((PI * s).cos() as f32, 0.0);
+    }
+    p
+}
+
+/// Natural-order phasors of a shear: row `r` moves by `coeff·(r − h)` pixels. Rows are produced
+/// in order by a per-frequency recurrence across rows in f64 (vectorisable, one trig pair per
+/// frequency in total), with the real Nyquist factor `cos(π s)` for even `n`.
+pub struct ShearPhasors {
+    n: usize,
+    coeff: f64,
+    h: f64,
+    cur: Vec<(f64, f64)>,
+    step: Vec<(f64, f64)>,
+    next_row: usize,
+}
+
+impl ShearPhasors {
+    pub fn new(n: usize, coeff: f64, h: f64) -> Self {
+        let angle = |f: i64, s: f64| -2.0 * PI * f as f64 * s / n as f64;
+        let cur = (0..n)
+            .map(|k| {
+                let a = angle(signed_freq(k, n), -coeff * h);
+                (a.cos(), a.sin())
+            })
+            .collect();
+        let step = (0..n)
+            .map(|k| {
+                let a = angle(signed_freq(k, n), coeff);
+                (a.cos(), a.sin())
+            })
+            .collect();
+        ShearPhasors {
+            n,
+            coeff,
+            h,
+            cur,
+            step,
+            next_row: 0,
+        }
+    }
+
+    /// Phasors of the next row (rows must be requested in order `0, 1, 2, …`).
+    pub fn next_into(&mut self, out: &mut [Complex32]) {
+        for ((o, c), st) in out.iter_mut().zip(self.cur.iter_mut()).zip(&self.step) {
+            *o = Complex32::new(c.0 as f32, c.1 as f32);
+            *c = (c.0 * st.0 - c.1 * st.1, c.0 * st.1 + c.1 * st.0);
+        }
+        if self.n % 2 == 0 && self.n > 0 {
+            let s = self.coeff * (self.next_row as f64 - self.h);
+            out[self.n / 2] = Complex32::new((PI * s).cos() as f32, 0.0);
+        }
+        self.next_row += 1;
+    }
+}
+
+/// Plain (natural order, unnormalised) forward DFT of the real rows of `src` (`rows × n`,
+/// row major), two rows per complex FFT. Writes the non-negative-frequency half spectra
+/// (`rows × (n/2 + 1)`) to `out`. If `shear` is given, the half spectrum of each row is
+/// multiplied by that row's phasors (rows taken in order).
+pub fn rfft_rows(
+    src: &[f32],
+    n: usize,
+    out: &mut [Complex32],
+    mut shear: Option<&mut ShearPhasors>,
+) {
+    if n == 0 {
+        return;
+    }
+    let nh = n / 2 + 1;
+    let rows = src.len() / n;
+    debug_assert_eq!(out.len(), rows * nh);
+    let fft = plan(n, Direction::Forward);
+    let mut buf = vec![Complex32::default(); n];
+    let mut scratch = vec![Complex32::default(); fft.get_inplace_scratch_len()];
+    let (mut ma, mut mb) = (vec![Complex32::default(); n], vec![Complex32::default(); n]);
+    let mut r = 0;
+    while r < rows {
+        let pair = r + 1 < rows;
+        let a = &src[r * n..(r + 1) * n];
+        if pair {
+            let b = &src[(r + 1) * n..(r + 2) * n];
+            for ((z, &x), &y) in buf.iter_mut().zip(a).zip(b) {
+                *z = Complex32::new(x, y);
+            }
+        } else {
+            for (z, &x) in buf.iter_mut().zip(a) {
+                *z = Complex32::new(x, 0.0);
+            }
+        }
+        fft.process_with_scratch(&mut buf, &mut scratch);
+        let sh = shear.is_some();
+        if let Some(p) = shear.as_deref_mut() {
+            p.next_into(&mut ma);
+            if pair {
+                p.next_into(&mut mb);
+            }
+        }
+        for k in 0..nh {
+            let zk = buf[k];
+            let zm = buf[if k == 0 { 0 } else { n - k }].conj();
+            let mut va = (zk + zm) * 0.5;
+            if sh {
+                va *= ma[k];
+            }
+            out[r * nh + k] = va;
+            if pair {
+                let d = zk - zm;
+                let mut vb = Complex32::new(0.5 * d.im, -0.5 * d.re);
+                if sh {
+                    vb *= mb[k];
+                }
+                out[(r + 1) * nh + k] = vb;
+            }
+        }
+        r += 2;
+    }
+}
+
+/// Band-limited circular shear of the real rows of `x` (`rows × n`, row major): row `r` moves
+/// by `coeff·(r − h)` pixels along the row (Fourier shift with the real Nyquist factor), two
+/// rows per complex FFT.
+pub fn shear_rows_real(x: &mut [f32], n: usize, coeff: f64, h: f64) {
+    if n == 0 {
+        return;
+    }
+    let rows = x.len() / n;
+    let mut ph = ShearPhasors::new(n, coeff, h);
+    let (mut pa, mut pb) = (vec![Complex32::default(); n], vec![Complex32::default(); n]);
+    let fwd = plan(n, Direction::Forward);
+    let inv = plan(n, Direction::Inverse);
+    let mut buf = vec![Complex32::default(); n];
+    let mut y = vec![Complex32::default(); n];
+    let mut scratch = vec![
+        Complex32::default();
+        fwd.get_inplace_scratch_len()
+            .max(inv.get_inplace_scratch_len())
+    ];
+    let scale = 1.0 / n as f32;
+    let mut r = 0;
+    while r < rows {
+        let pair = r + 1 < rows;
+        ph.next_into(&mut pa);
+        if pair {
+            ph.next_into(&mut pb);
+        } else {
+            pb.fill(Complex32::new(1.0, 0.0));
+        }
+        {
+            let a = &x[r * n..(r + 1) * n];
+            if pair {
+                let b = &x[(r + 1) * n..(r + 2) * n];
+                for ((z, &u), &v) in buf.iter_mut().zip(a).zip(b) {
+                    *z = Complex32::new(u, v);
+                }
+            } else {
+                for (z, &u) in buf.iter_mut().zip(a) {
+                    *z = Complex32::new(u, 0.0);
+                }
+            }
+        }
+        fwd.process_with_scratch(&mut buf, &mut scratch);
+        for k in 0..n {
+            let zk = buf[k];
+            let zm = buf[if k == 0 { 0 } else { n - k }].conj();
+            // A·p + i·B·q = Z·(p + q)/2 + conj Z[−k]·(p − q)/2
+            let (p, q) = (pa[k], pb[k]);
+            y[k] = zk * ((p + q) * 0.5) + zm * ((p - q) * 0.5);
+        }
+        inv.process_with_scratch(&mut y, &mut scratch);
+        for (o, z) in x[r * n..(r + 1) * n].iter_mut().zip(&y) {
+            *o = z.re * scale;
+        }
+        if pair {
+            for (o, z) in x[(r + 1) * n..(r + 2) * n].iter_mut().zip(&y) {
+                *o = z.im * scale;
+            }
+        }
+        r += 2;
+    }
+}
+
+/// `(rows × cols)` row-major → `(cols × rows)` row-major, in cache blocks.
+pub fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; rows * cols];
+    const B: usize = 32;
+    for i0 in (0..rows).step_by(B) {
+        for j0 in (0..cols).step_by(B) {
+            for i in i0..(i0 + B).min(rows) {
+                for j in j0..(j0 + B).min(cols) {
+                    out[j * rows + i] = src[i * cols + j];
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Centring phase `e^{2πi f h/n}/√n` of the non-negative frequencies `f = 0..=n/2`.
+pub fn centring_half(n: usize) -> Vec<Complex32> {
+    let h = (n / 2) as f64;
+    let norm = 1.0 / (n as f64).sqrt();
+    (0..n / 2 + 1)
+        .map(|f| {
+            let ph = 2.0 * PI * f as f64 * h / n as f64;
+            Complex32::new((ph.cos() * norm) as f32, (ph.sin() * norm) as f32)
+        })
+        .collect()
+}
+
+/// Index of the centred frequency mirrored through DC: `(2h − k) mod n`.
+#[inline]
+pub fn mirror(k: usize, n: usize) -> usize {
+    (2 * (n / 2) + n - k) % n
+}
+
+/// Centred orthonormal 2-D k-space of the real slice `x` (`rows × cols`, row major), where row
+/// `r`'s half spectrum is first multiplied by `row_mult(r)` (natural order; it must be a
+/// Hermitian multiplier, e.g. [`shift_phasors_natural`], so the row stays real). Rows are
+/// transformed two per complex FFT, columns only for the `cols/2 + 1` non-negative
+/// frequencies; the rest follows from Hermitian symmetry.
+pub fn kspace2_real(
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    shear: Option<&mut ShearPhasors>,
+) -> Array2<Complex32> {
+    let nh = cols / 2 + 1;
+    let mut half = Array2::<Complex32>::zeros((rows, nh));
+    rfft_rows(
+        x,
+        cols,
+        half.as_slice_mut().expect("standard layout"),
+        shear,
+    );
+    let cphase = centring_half(cols);
+    for mut row in half.axis_iter_mut(Axis(0)) {
+        row.iter_mut().zip(&cphase).for_each(|(z, p)| *z *= p);
+    }
+    fftc_axis(&mut half.view_mut(), 0, Direction::Forward);
+    let h1 = cols / 2;
+    let mut k = Array2::<Complex32>::zeros((rows, cols));
+    for (k0, mut row) in k.axis_iter_mut(Axis(0)).enumerate() {
+        let row = row.as_slice_mut().expect("standard layout");
+        let direct = half.row(k0);
+        let direct = direct.as_slice().expect("standard layout");
+        let mirrored = half.row(mirror(k0, rows));
+        let mirrored = mirrored.as_slice().expect("standard layout");
+        let (neg, pos) = row.split_at_mut(h1);
+        pos.copy_from_slice(&direct[..cols - h1]);
+        for (j, d) in neg.iter_mut().enumerate() {
+            *d = mirrored[h1 - j].conj();
+        }
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use artefact_core::fft::fft2c;
+
+    fn real_img(r: usize, c: usize) -> Array2<f32> {
+        Array2::from_shape_fn((r, c), |(i, j)| {
+            ((i * 7 + j * 13) % 17) as f32 * 0.3 - 1.0 + (i as f32 * 0.2).sin()
+        })
+    }
+
+    #[test]
+    fn signed_freq_matches_the_centred_range() {
+        for n in [1usize, 2, 5, 8, 9] {
+            let mut f: Vec<i64> = (0..n).map(|k| signed_freq(k, n)).collect();
+            f.sort();
+            let h = (n / 2) as i64;
+            let want: Vec<i64> = (0..n as i64).map(|k| k - h).collect();
+            assert_eq!(f, want);
+        }
+    }
+
+    #[test]
+    fn real_kspace_matches_the_complex_fft() {
+        for (r, c) in [(8, 8), (7, 9), (6, 5), (1, 4), (5, 1), (16, 12)] {
+            let x = real_img(r, c);
+            let fast = kspace2_real(x.as_slice().unwrap(), r, c, None);
+            let mut slow = x.mapv(|v| Complex32::new(v, 0.0));
+            fft2c(&mut slow);
+            let err = fast
+                .iter()
+                .zip(slow.iter())
+                .map(|(a, b)| (a - b).norm())
+                .fold(0.0f32, f32::max);
+            assert!(err < 1e-5, "{r}x{c}: {err}");
+        }
+    }
+
+    #[test]
+    fn row_shifts_match_per_row_complex_shifts() {
+        for (rows, n) in [(5usize, 8usize), (4, 9), (3, 6)] {
+            let x = real_img(rows, n);
+            let (coeff, h) = (0.37, 1.6);
+            let shifts: Vec<f64> = (0..rows).map(|r| coeff * (r as f64 - h)).collect();
+            let mut fast = x.clone();
+            shear_rows_real(fast.as_slice_mut().unwrap(), n, coeff, h);
+            for r in 0..rows {
+                // slow: direct DFT, multiply, inverse DFT in f64
+                let row: Vec<f64> = x.row(r).iter().map(|&v| v as f64).collect();
+                let p = shift_phasors_natural(n, shifts[r]);
+                for m in 0..n {
+                    let mut acc = (0.0f64, 0.0f64);
+                    for (k, pk) in p.iter().enumerate() {
+                        let (mut re, mut im) = (0.0, 0.0);
+                        for (j, &v) in row.iter().enumerate() {
+                            let ph = -2.0 * PI * (k * j) as f64 / n as f64;
+                            re += v * ph.cos();
+                            im += v * ph.sin();
+                        }
+                        let (pr, pi) = (pk.re as f64, pk.im as f64);
+                        let (yr, yi) = (re * pr - im * pi, re * pi + im * pr);
+                        let ph = 2.0 * PI * (k * m) as f64 / n as f64;
+                        acc.0 += yr * ph.cos() - yi * ph.sin();
+                        acc.1 += yr * ph.sin() + yi * ph.cos();
+                    }
+                    let want = acc.0 / n as f64;
+                    assert!(acc.1.abs() / (n as f64) < 1e-4, "imaginary residue");
+                    let got = fast[[r, m]] as f64;
+                    assert!((got - want).abs() < 1e-4, "row {r} m {m}: {got} vs {want}");
+                }
+            }
+        }
+    }
+}
