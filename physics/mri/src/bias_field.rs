@@ -12,9 +12,13 @@
 //!   of N4's B-spline bias model.
 //!
 //! With `range = Some(r)` the log-field is rescaled and centred so that the field's maximum over
-//! the image divided by its minimum is exactly `r`, with geometric mid-range 1
-//! (`b ∈ [r^−½, r^½]`), so the mean brightness is kept; a constant log-field then becomes
-//! `b = 1`. With `range = None` the raw `exp(L)` is used (order 0 is the constant `exp(c₀₀)`).
+//! the **object** divided by its minimum there is exactly `r`, with geometric mid-range 1
+//! (`b ∈ [r^−½, r^½]` on the object), so the object's overall brightness is kept and the clean
+//! image's display window still fits; a constant log-field then becomes `b = 1`. The object is
+//! the support of the clean image: pixels above its Otsu threshold (all pixels for a constant
+//! image). Normalising over the whole field of view instead would let a head that fills half of
+//! it sit entirely on the bright (or dark) side of the field. Outside the object the field may
+//! leave `[r^−½, r^½]`; the signal there is background. With `range = None` the raw `exp(L)` is used (order 0 is the constant `exp(c₀₀)`).
 //! The field multiplies the magnitude, so zero background stays zero. No Fourier transform is
 //! needed: a receive-sensitivity profile multiplies the image, which is the same as convolving
 //! k-space with the field's spectrum.
@@ -259,14 +263,18 @@ impl BiasFieldParams {
         })
     }
 
-    /// The multiplicative field `b` on a `(rows, cols)` grid (after range normalisation).
+    /// The multiplicative field `b` on a `(rows, cols)` grid, range-normalised over the whole
+    /// grid (see [`Self::field_on`]).
     pub fn field(&self, shape: (usize, usize)) -> Result<Array2<f32>> {
+        self.field_on(shape, None)
+    }
+
+    /// The multiplicative field `b` on a `(rows, cols)` grid, range-normalised over the pixels
+    /// where `support` is true (row-major, one flag per pixel; `None` or no true flag: all).
+    /// This is the field [`BiasField::apply`] multiplies with, given the image's support.
+    pub fn field_on(&self, shape: (usize, usize), support: Option<&[bool]>) -> Result<Array2<f32>> {
         let l = self.log_field(shape)?;
-        let (lo, hi) = l
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-                (a.min(v), b.max(v))
-            });
+        let (lo, hi) = support_min_max(l.as_slice().expect("standard layout"), support);
         Ok(match self.range {
             Some(r) => {
                 let spread = hi - lo;
@@ -281,6 +289,27 @@ impl BiasFieldParams {
             None => l.mapv(|v| (v as f32).exp()),
         })
     }
+}
+
+/// Min and max of `v` over the flagged entries (all entries without flags or with none set).
+fn support_min_max(v: &[f64], support: Option<&[bool]>) -> (f64, f64) {
+    match support {
+        Some(m) if m.len() == v.len() && m.iter().any(|&f| f) => v
+            .iter()
+            .zip(m)
+            .filter(|(_, &f)| f)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (&x, _)| {
+                (a.min(x), b.max(x))
+            }),
+        _ => min_max(v),
+    }
+}
+
+/// The object of an image for range normalisation: pixels above its Otsu threshold (`None`
+/// for a constant image: the whole grid).
+pub fn object_support(image: &Image) -> Option<Vec<bool>> {
+    let t = image.otsu_threshold()?;
+    Some(image.data.iter().map(|&v| v > t).collect())
 }
 
 /// Minimum and maximum of finite values with eight independent accumulators (min/max are
@@ -368,7 +397,8 @@ impl Operator for BiasField {
         // where the pixel is non-zero (the field is finite and positive here, so a zero pixel
         // stays exactly zero)
         let l = params.log_field(image.shape())?;
-        let (lo, hi) = min_max(l.as_slice().expect("standard layout"));
+        let support = object_support(image);
+        let (lo, hi) = support_min_max(l.as_slice().expect("standard layout"), support.as_deref());
         let spread = hi - lo;
         if spread <= 1e-12 {
             return Ok(image.clone());

@@ -4,7 +4,7 @@ mod real;
 
 use artefact_core::metrics::ssim;
 use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit};
-use artefact_mri::bias_field::{BiasField, BiasFieldParams, BiasMode};
+use artefact_mri::bias_field::{object_support, BiasField, BiasFieldParams, BiasMode};
 use ndarray::Array2;
 
 fn mr(data: Array2<f32>) -> Image {
@@ -89,10 +89,19 @@ fn requested_range_is_achieved_and_background_stays_zero() {
             .with("range", SpecValue::Number(r));
         let p = BiasField::sample(&spec, &mut rng).unwrap();
         assert_eq!(p.mode, mode);
-        let f = p.field(img.shape()).unwrap();
+        // the range holds over the object (the disc), where apply normalises it
+        let support = object_support(&img).unwrap();
+        assert_eq!(support.iter().filter(|&&f| f).count(), {
+            img.data.iter().filter(|&&v| v > 0.0).count()
+        });
+        let f = p.field_on(img.shape(), Some(&support)).unwrap();
         let (lo, hi) = f
             .iter()
-            .fold((f32::INFINITY, 0.0f32), |(a, b), &v| (a.min(v), b.max(v)));
+            .zip(&support)
+            .filter(|(_, &s)| s)
+            .fold((f32::INFINITY, 0.0f32), |(a, b), (&v, _)| {
+                (a.min(v), b.max(v))
+            });
         assert!(
             ((hi / lo) as f64 - r).abs() < 1e-4 * r,
             "{mode:?}: {} vs {r}",
@@ -111,7 +120,47 @@ fn requested_range_is_achieved_and_background_stays_zero() {
                 assert!(ratio >= lo * 0.9999 && ratio <= hi * 1.0001);
             }
         }
+        // normalising over the whole grid gives a different (wider-support) field
+        let whole = p.field(img.shape()).unwrap();
+        assert_ne!(whole, f);
     }
+}
+
+#[test]
+fn object_off_centre_keeps_its_brightness() {
+    // a small object in one corner: over the whole field of view a strong linear field would
+    // put it entirely on one side; normalised over the object its geometric mean stays ≈ 1
+    let img = mr(Array2::from_shape_fn((64, 64), |(i, j)| {
+        if i < 16 && j < 16 {
+            1.0
+        } else {
+            0.0
+        }
+    }));
+    let p = poly(1, vec![0.0, 1.0, 1.0], Some(2.0));
+    let out = BiasField::apply(&p, &img).unwrap();
+    let logs: Vec<f64> = out
+        .data
+        .iter()
+        .filter(|&&v| v > 0.0)
+        .map(|&v| (v as f64).ln())
+        .collect();
+    let (lo, hi) = logs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    assert!((hi - lo - 2f64.ln()).abs() < 1e-5, "range over the object");
+    assert!(
+        (hi + lo).abs() < 1e-5,
+        "geometric mid-range 1 over the object"
+    );
+    let whole = p.field(img.shape()).unwrap();
+    let corner = whole[[8, 8]];
+    assert!(
+        corner < 0.8,
+        "over the whole grid the corner would be darkened: {corner}"
+    );
 }
 
 #[test]
@@ -226,7 +275,8 @@ fn fused_apply_equals_image_times_field() {
         grid,
     ] {
         let fast = BiasField::apply(&p, &img).unwrap();
-        let slow = &img.data * &p.field(img.shape()).unwrap();
+        let support = object_support(&img);
+        let slow = &img.data * &p.field_on(img.shape(), support.as_deref()).unwrap();
         assert_eq!(fast.data, slow);
     }
 }
