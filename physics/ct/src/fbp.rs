@@ -583,32 +583,55 @@ fn bp_fan_impl<const ARC: bool>(
                     // along = R_s + P·d0, across = P·e ; d0 = (−s, c), e = (c, s)
                     let along0 = (rs + y * c) as f32;
                     let across0 = (y * s) as f32;
-                    for (j, o) in row.iter_mut().enumerate() {
-                        let xj = x0 + j as f32;
-                        let along = along0 + xj * along1;
-                        let across = across0 + xj * across1;
-                        let (coord, wgt) = if ARC {
-                            (
-                                atan2_pos(across, along),
-                                1.0 / (along * along + across * across),
-                            )
-                        } else {
-                            let inv = 1.0 / along;
-                            let u = rs32 * inv;
-                            (across * u, u * u)
-                        };
-                        let x = (coord * scale + shift).max(0.0).min(kmax);
-                        let k = (x as i32 as usize).min(last);
-                        let f = x - k as f32;
-                        let v0 = l0[k];
-                        let v1 = l1[k];
-                        *o += wgt * (v0 + f * (v1 - v0));
+                    // two passes per chunk of CHUNK pixels: the geometry (divisions, atan
+                    // polynomial, float→int) in a loop without loads, which vectorises, then
+                    // the gather-and-accumulate
+                    let mut ks = [0u32; CHUNK];
+                    let mut fs = [0.0f32; CHUNK];
+                    let mut ws = [0.0f32; CHUNK];
+                    for (c, orow) in row.chunks_mut(CHUNK).enumerate() {
+                        let j0 = c * CHUNK;
+                        for (m, ((kk, ff), ww)) in ks
+                            .iter_mut()
+                            .zip(fs.iter_mut())
+                            .zip(ws.iter_mut())
+                            .enumerate()
+                        {
+                            let xj = x0 + (j0 + m) as f32;
+                            let along = along0 + xj * along1;
+                            let across = across0 + xj * across1;
+                            let (coord, wgt) = if ARC {
+                                (
+                                    atan2_pos(across, along),
+                                    1.0 / (along * along + across * across),
+                                )
+                            } else {
+                                let inv = 1.0 / along;
+                                let u = rs32 * inv;
+                                (across * u, u * u)
+                            };
+                            let x = (coord * scale + shift).max(0.0).min(kmax);
+                            let k = x as i32;
+                            *kk = k as u32;
+                            *ff = x - k as f32;
+                            *ww = wgt;
+                        }
+                        for (o, ((&k, &f), &w)) in orow.iter_mut().zip(ks.iter().zip(&fs).zip(&ws))
+                        {
+                            let k = (k as usize).min(last);
+                            let v0 = l0[k];
+                            let v1 = l1[k];
+                            *o += w * (v0 + f * (v1 - v0));
+                        }
                     }
                 }
             }
         });
     out
 }
+
+/// Pixels per vectorised geometry pass of [`bp_fan_impl`].
+const CHUNK: usize = 64;
 
 /// `atan2(y, x)` for `x > 0` (the source lies outside the grid, so every pixel is in front of
 /// it), branch-free (selects only) so that it vectorises; same polynomial as [`fast_atan2`].
