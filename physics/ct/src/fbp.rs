@@ -453,31 +453,88 @@ fn bp_parallel(q: &Array2<f32>, geom: &Geometry, grid: &Grid, vw: &[f32]) -> Arr
         .par_chunks_mut(cols * TILE)
         .enumerate()
         .for_each(|(ti, tile)| {
-            for (v, &(a, bi, cj)) in coef.iter().enumerate() {
-                let line = &qp[v * stride..(v + 1) * stride];
-                // line[k] and line[k + 1] as two equally long windows; the clamp below never
-                // changes an index on the valid range and lets the compiler drop bounds checks
-                let (l0, l1) = (&line[..stride - 1], &line[1..]);
-                let last = l0.len() - 1;
-                let step = cj as f32;
-                for (r, row) in tile.chunks_mut(cols).enumerate() {
-                    let i = ti * TILE + r;
+            // views in pairs: a pixel seen by both adds them in the same order as one view at a
+            // time, `(o + a) + b`, but loads and stores its accumulator once
+            for (pv, pair) in coef.chunks(2).enumerate() {
+                let setup = |m: usize, i: usize| {
+                    let v = 2 * pv + m;
+                    let (a, bi, cj) = pair[m];
+                    let line = &qp[v * stride..(v + 1) * stride];
+                    // line[k] and line[k + 1] as two equally long windows (see `interp`)
                     let base = (a + bi * i as f64) as f32;
+                    let step = cj as f32;
                     // j range where 0 ≤ base + j·step < nd+1
                     let (lo, hi) = j_range(base, step, kmax, cols);
+                    BpLine {
+                        l0: &line[..stride - 1],
+                        l1: &line[1..],
+                        base,
+                        step,
+                        lo,
+                        hi,
+                    }
+                };
+                for (r, row) in tile.chunks_mut(cols).enumerate() {
+                    let i = ti * TILE + r;
+                    let la = setup(0, i);
+                    if pair.len() == 1 {
+                        la.add(row, la.lo, la.hi);
+                        continue;
+                    }
+                    let lb = setup(1, i);
+                    let (lo, hi) = (la.lo.max(lb.lo), la.hi.min(lb.hi));
+                    if lo >= hi {
+                        la.add(row, la.lo, la.hi);
+                        lb.add(row, lb.lo, lb.hi);
+                        continue;
+                    }
+                    // pixels seen by one view only
+                    la.add(row, la.lo, lo);
+                    la.add(row, hi.max(lo), la.hi);
+                    lb.add(row, lb.lo, lo);
+                    lb.add(row, hi.max(lo), lb.hi);
                     for (j, o) in (lo..hi).zip(row[lo..hi].iter_mut()) {
-                        let x = base + j as f32 * step;
-                        // x ≥ 0 on the range: the i32 truncation equals `x as usize`
-                        let k = (x as i32 as usize).min(last);
-                        let f = x - k as f32;
-                        let v0 = l0[k];
-                        let v1 = l1[k];
-                        *o += v0 + f * (v1 - v0);
+                        *o = (*o + la.interp(j)) + lb.interp(j);
                     }
                 }
             }
         });
     out
+}
+
+/// One view's filtered row as seen from one image row (parallel-beam back-projection).
+struct BpLine<'a> {
+    l0: &'a [f32],
+    l1: &'a [f32],
+    base: f32,
+    step: f32,
+    lo: usize,
+    hi: usize,
+}
+
+impl BpLine<'_> {
+    /// Linearly interpolated value at column `j ∈ [lo, hi)`. The index clamp never changes an
+    /// index on that range and lets the compiler drop the bounds checks.
+    #[inline(always)]
+    fn interp(&self, j: usize) -> f32 {
+        let x = self.base + j as f32 * self.step;
+        // x ≥ 0 on the range: the i32 truncation equals `x as usize`
+        let k = (x as i32 as usize).min(self.l0.len() - 1);
+        let f = x - k as f32;
+        let v0 = self.l0[k];
+        let v1 = self.l1[..self.l0.len()][k];
+        v0 + f * (v1 - v0)
+    }
+
+    /// `row[j] += interp(j)` for `j ∈ [j0, j1)` (empty if `j0 ≥ j1`).
+    #[inline(always)]
+    fn add(&self, row: &mut [f32], j0: usize, j1: usize) {
+        if j0 < j1 {
+            for (j, o) in (j0..j1).zip(row[j0..j1].iter_mut()) {
+                *o += self.interp(j);
+            }
+        }
+    }
 }
 
 /// Image rows per back-projection task.
