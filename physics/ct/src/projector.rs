@@ -16,10 +16,13 @@
 //!
 //! # Determinism and parallelism
 //! The forward projection runs in parallel over views (each sinogram row is computed by one
-//! task in a fixed order). The backprojection never reduces over views in parallel: it runs in
+//! task in a fixed order). Within a view, groups of 8 neighbouring rays are traced in lock step
+//! over their common range (independent accumulators), each ray still summing its steps in
+//! increasing order, so the result equals the one-ray-at-a-time reference bit for bit. The
+//! backprojection never reduces over views in parallel: it runs in
 //! parallel over image columns (for column-stepped rays) and over image rows (for row-stepped
-//! rays), each output pixel accumulating its views and rays in a fixed order; for parallel beam
-//! a pixel-driven formulation of the same transpose is used. Results do not depend on the
+//! rays), each output pixel accumulating its views and rays in a fixed order. Results do not
+//! depend on the
 //! number of threads.
 //!
 //! # References
