@@ -19,11 +19,10 @@
 //! task in a fixed order). Within a view, groups of 8 neighbouring rays are traced in lock step
 //! over their common range (independent accumulators), each ray still summing its steps in
 //! increasing order, so the result equals the one-ray-at-a-time reference bit for bit. The
-//! backprojection never reduces over views in parallel: it runs in
-//! parallel over image columns (for column-stepped rays) and over image rows (for row-stepped
-//! rays), each output pixel accumulating its views and rays in a fixed order. Results do not
-//! depend on the
-//! number of threads.
+//! backprojection never reduces over views in parallel: it runs in parallel over image columns
+//! (for column-stepped rays) and over image rows (for row-stepped rays), each output pixel
+//! accumulating its views and rays in a fixed order. Results do not depend on the number of
+//! threads.
 //!
 //! # References
 //! - P. M. Joseph, "An improved algorithm for reprojecting rays through pixel images",
