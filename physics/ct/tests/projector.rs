@@ -150,19 +150,21 @@ fn deterministic_across_thread_counts() {
                 })
         };
         let (f1, b1) = run(1);
-        let (f3, b3) = run(3);
-        assert!(
-            f1.iter()
-                .zip(f3.iter())
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{name} forward"
-        );
-        assert!(
-            b1.iter()
-                .zip(b3.iter())
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{name} back"
-        );
+        for n in [2, 3] {
+            let (fm, bm) = run(n);
+            assert!(
+                f1.iter()
+                    .zip(fm.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{name} forward, {n} threads"
+            );
+            assert!(
+                b1.iter()
+                    .zip(bm.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{name} back, {n} threads"
+            );
+        }
     }
 }
 
