@@ -13,7 +13,7 @@
 use crate::error::DatasetError;
 use crate::export::{jsonl, write_exports, Description};
 use crate::fsutil::write_atomic;
-use crate::generate::{render, ManifestRow, TOOL_VERSION};
+use crate::generate::{clean_view, render_with_display, CleanView, ManifestRow, TOOL_VERSION};
 use crate::pairs::make_pairs;
 use crate::plan::plan;
 use crate::questions::make_questions;
@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 /// How to build.
 #[derive(Clone, Debug)]
@@ -201,6 +202,10 @@ pub fn build(
         .num_threads(opts.jobs)
         .build()
         .map_err(|e| DatasetError::Plan(format!("cannot start worker threads: {e}")))?;
+    // one clean view per slice, computed by whichever sample needs it first (a pure function
+    // of the slice, so the bytes do not depend on which thread computes it)
+    let cleans: Vec<OnceLock<Result<CleanView, String>>> =
+        slices.iter().map(|_| OnceLock::new()).collect();
     let rows: Vec<Result<ManifestRow, DatasetError>> = pool.install(|| {
         items
             .par_iter()
@@ -217,7 +222,12 @@ pub fn build(
                         return Ok(row);
                     }
                 }
-                let (row, png) = render(bench, registry, &slices[item.slice], item)?;
+                let sl = &slices[item.slice];
+                let clean = cleans[item.slice]
+                    .get_or_init(|| clean_view(bench, registry, sl).map_err(|e| e.to_string()))
+                    .as_ref()
+                    .map_err(|e| DatasetError::Plan(e.clone()))?;
+                let (row, png, _) = render_with_display(bench, registry, sl, clean, item)?;
                 write_atomic(&png_path, &png)?;
                 write_atomic(&record, &serde_json::to_vec(&row).expect("row"))?;
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);

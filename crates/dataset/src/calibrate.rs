@@ -10,7 +10,7 @@
 //! mild is visible but usable and severe clearly degraded. Results do not depend on `jobs`.
 
 use crate::error::DatasetError;
-use crate::generate::{render_with_display, Metrics};
+use crate::generate::{clean_view, render_with_display, Metrics};
 use crate::plan::{slice_id, PlannedImage};
 use crate::render::{encode_png, to_u8};
 use crate::source::SourceSlice;
@@ -120,6 +120,13 @@ pub fn calibrate(
         .build()
         .map_err(|e| DatasetError::Plan(format!("thread pool: {e}")))?;
     let keep = samples.min(3);
+    // the clean view of each slice once (a full B-mode simulation for ultrasound)
+    let cleans: Vec<_> = pool.install(|| {
+        slices
+            .par_iter()
+            .map(|sl| clean_view(bench, registry, sl))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
     let results: Vec<Result<Rendered, DatasetError>> = pool.install(|| {
         tasks
             .par_iter()
@@ -139,7 +146,8 @@ pub fn calibrate(
                     severity: t.severity,
                     split: "calibrate".into(),
                 };
-                let (row, _, disp) = render_with_display(bench, registry, sl, &item)?;
+                let (row, _, disp) =
+                    render_with_display(bench, registry, sl, &cleans[t.slice], &item)?;
                 let disp = (with_sheets && t.sample < keep).then_some(disp);
                 Ok((row.metrics, row.band.map(|b| b.met), disp))
             })
@@ -183,8 +191,7 @@ pub fn calibrate(
                 if sl.modality != attr.modality {
                     continue;
                 }
-                let clean = crate::generate::clean_display(bench, registry, sl)?;
-                let mut row = vec![clean];
+                let mut row = vec![cleans[si].display.clone()];
                 for severity in [Severity::Mild, Severity::Severe] {
                     for (i, t) in tasks.iter().enumerate() {
                         if t.slice == si && t.attribute == ai && t.severity == severity {

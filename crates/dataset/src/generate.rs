@@ -133,19 +133,31 @@ pub fn clean_render(
     Ok((chain, img))
 }
 
-/// The clean slice as displayed (values in [0, 1]), exactly as `render` shows it.
-pub fn clean_display(
+/// The clean image of a slice as every render of it compares against: its recorded chain and
+/// its display intensities in [0, 1]. For ultrasound this is a full B-mode simulation, so it is
+/// computed once per slice and shared by all of the slice's renders.
+#[derive(Clone, Debug)]
+pub struct CleanView {
+    pub chain: Vec<AppliedOp>,
+    pub display: Array2<f32>,
+}
+
+/// The [`CleanView`] of a slice.
+pub fn clean_view(
     bench: &BenchmarkRecipe,
     registry: &Registry,
     slice: &SourceSlice,
-) -> Result<Array2<f32>, DatasetError> {
+) -> Result<CleanView, DatasetError> {
     let shared = shared_render_spec(bench, slice);
-    let (_, img) =
+    let (chain, img) =
         clean_render(registry, slice, &shared).map_err(|reason| DatasetError::Sample {
             id: crate::plan::slice_id(slice),
             reason,
         })?;
-    Ok(slice.display.apply(&img.data))
+    Ok(CleanView {
+        chain,
+        display: slice.display.apply(&img.data),
+    })
 }
 
 /// Render a planned image; returns its manifest row and PNG bytes.
@@ -155,14 +167,17 @@ pub fn render(
     slice: &SourceSlice,
     item: &PlannedImage,
 ) -> Result<(ManifestRow, Vec<u8>), DatasetError> {
-    render_with_display(bench, registry, slice, item).map(|(row, png, _)| (row, png))
+    let clean = clean_view(bench, registry, slice)?;
+    render_with_display(bench, registry, slice, &clean, item).map(|(row, png, _)| (row, png))
 }
 
-/// [`render`], also returning the display image in [0, 1] (before 8-bit quantisation).
+/// [`render`] against a precomputed [`CleanView`] of the slice, also returning the display
+/// image in [0, 1] (before 8-bit quantisation).
 pub fn render_with_display(
     bench: &BenchmarkRecipe,
     registry: &Registry,
     slice: &SourceSlice,
+    clean: &CleanView,
     item: &PlannedImage,
 ) -> Result<(ManifestRow, Vec<u8>, Array2<f32>), DatasetError> {
     let fail = |reason: String| DatasetError::Sample {
@@ -170,13 +185,12 @@ pub fn render_with_display(
         reason,
     };
     let overrides = shared_render_spec(bench, slice);
-    let (clean_chain, clean_img) = clean_render(registry, slice, &overrides).map_err(fail)?;
-    let clean_disp = slice.display.apply(&clean_img.data);
+    let clean_disp = &clean.display;
     let (chain, disp, m, band, grade, attrs, recipe_hash) = match item.attribute {
         None => {
-            let m = metrics(&clean_disp, &clean_disp).map_err(fail)?;
+            let m = metrics(clean_disp, clean_disp).map_err(fail)?;
             (
-                clean_chain,
+                clean.chain.clone(),
                 clean_disp.clone(),
                 m,
                 None,
@@ -212,7 +226,7 @@ pub fn render_with_display(
                     ));
                 }
                 let disp = slice.display.apply(&out.data);
-                let m = metrics(&clean_disp, &disp).map_err(fail)?;
+                let m = metrics(clean_disp, &disp).map_err(fail)?;
                 let dist = match band_spec {
                     None => 0.0,
                     Some((kind, [lo, hi], _)) => {
