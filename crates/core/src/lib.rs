@@ -27,6 +27,7 @@
 //!   arXiv:1811.08839, 2018 (centred FFT convention).
 
 pub mod error;
+pub mod fastmath;
 pub mod fft;
 pub mod image;
 pub mod metrics;

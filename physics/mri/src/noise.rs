@@ -11,10 +11,13 @@
 //! with mean `σ√(π/2)` and variance `(2 − π/2)σ²`. For `N` coils with normalised maps the RSS
 //! background is central χ with `2N` degrees of freedom (mean `σ√2·Γ(N+½)/Γ(N)`).
 //!
-//! Implementation: `Fᴴ(F(s_c x) + n_c) = s_c x + Fᴴ n_c`, so only the noise is transformed (one
-//! inverse FFT per coil instead of a forward and an inverse); the noise itself is drawn in
-//! k-space from the params' seed (ChaCha8, standard normal via the ziggurat of `rand_distr`);
-//! with one coil `|x + Fᴴn|` is formed in a single pass without an intermediate complex image.
+//! Implementation: `Fᴴ(F(s_c x) + n_c) = s_c x + Fᴴ n_c`, and because `Fᴴ` is unitary, `Fᴴ n_c`
+//! is again white complex Gaussian with the same σ per channel — the same distribution as
+//! `n_c` itself. The noise is therefore drawn directly in the image domain (no FFT; the
+//! realisation differs from a k-space draw, the distribution does not): per pixel one complex
+//! standard normal from 64 bits of the params' seed stream (ChaCha8) by Box–Muller
+//! ([`artefact_core::fastmath::normal_pair`]). With one coil `|x + σn|` is formed in the same
+//! pass, without an intermediate complex image.
 //!
 //! # SNR definition
 //! `SNR = S / σ`, where `S` is the mean of the clean image over its foreground (pixels above
@@ -30,14 +33,12 @@
 use crate::coils::{check_coils, simulate_rss};
 use crate::kspace::check_finite;
 use crate::{MriError, Result};
-use artefact_core::fft::ifft2c;
 use artefact_core::{
     Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
     Seed,
 };
 use ndarray::Array2;
 use rand::Rng;
-use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
 fn one() -> usize {
@@ -140,15 +141,38 @@ impl Noise {
     }
 }
 
-/// White complex Gaussian noise of σ per channel, drawn in k-space and transformed to the image.
-fn image_noise(shape: (usize, usize), sigma: f32, rng: &mut SampleRng) -> Array2<Complex32> {
-    let mut n = Array2::from_shape_simple_fn(shape, || {
-        let re: f32 = rng.sample(StandardNormal);
-        let im: f32 = rng.sample(StandardNormal);
-        Complex32::new(re * sigma, im * sigma)
-    });
-    ifft2c(&mut n);
-    n
+/// Pixels whose noise bits are drawn per block from the seed stream.
+const BLOCK: usize = 4096;
+
+/// Calls `f(start, re, im)` for consecutive blocks of white complex Gaussian noise of σ per
+/// channel covering pixels `start..start + re.len()` in row-major order: one
+/// [`normal_pair`](artefact_core::fastmath::normal_pair) per pixel from 64 bits of `rng`
+/// (drawn in blocks; the stream is the same whatever the block size).
+fn for_each_noise_block(
+    n: usize,
+    sigma: f32,
+    rng: &mut SampleRng,
+    mut f: impl FnMut(usize, &[f32], &[f32]),
+) {
+    let b = BLOCK.min(n);
+    // 64 bits per pixel as two little-endian 32-bit words: the same stream as `u64` draws
+    let (mut bits, mut re, mut im) = (vec![0u32; 2 * b], vec![0f32; b], vec![0f32; b]);
+    let mut start = 0;
+    while start < n {
+        let len = BLOCK.min(n - start);
+        rng.fill(&mut bits[..2 * len]);
+        for ((w, r), m) in bits[..2 * len]
+            .chunks_exact(2)
+            .zip(&mut re[..len])
+            .zip(&mut im[..len])
+        {
+            let (a, b) = artefact_core::fastmath::normal_pair_words(w[0], w[1]);
+            *r = a * sigma;
+            *m = b * sigma;
+        }
+        f(start, &re[..len], &im[..len]);
+        start += len;
+    }
 }
 
 impl Operator for Noise {
@@ -181,19 +205,35 @@ impl Operator for Noise {
         let sigma = Self::sigma(params, image)? as f32;
         let seed = Seed::from_u64(params.seed);
         if params.coils == 1 {
-            // single coil: |x + Fᴴn| in one pass (the same values as `simulate_rss` with one
+            // single coil: |x + n| in one pass (the same values as `simulate_rss` with one
             // coil, without the intermediate complex image)
             let mut rng = seed.child("coil-0").rng();
-            let n = image_noise(image.data.dim(), sigma, &mut rng);
-            let out = ndarray::Zip::from(&image.data)
-                .and(&n)
-                .map_collect(|&x, &z| crate::kspace::abs_c(Complex32::new(x, 0.0) + z));
+            let x = image.data.as_standard_layout();
+            let x = x.as_slice().expect("standard layout");
+            let mut out = vec![0f32; x.len()];
+            for_each_noise_block(x.len(), sigma, &mut rng, |start, re, im| {
+                let o = &mut out[start..start + re.len()];
+                let x = &x[start..start + re.len()];
+                for (((o, &x), &r), &m) in o.iter_mut().zip(x).zip(re).zip(im) {
+                    *o = crate::kspace::abs_c(Complex32::new(x + r, m));
+                }
+            });
+            let out = Array2::from_shape_vec(image.data.dim(), out).expect("shape");
             return Ok(image.with_data(out)?);
         }
-        simulate_rss(image, params.coils, |c, mut x| {
+        simulate_rss(image, params.coils, |c, x| {
             let mut rng = seed.child(&format!("coil-{c}")).rng();
-            let n = image_noise(x.dim(), sigma, &mut rng);
-            x += &n;
+            let mut x = if x.is_standard_layout() {
+                x
+            } else {
+                x.as_standard_layout().into_owned()
+            };
+            let xs = x.as_slice_mut().expect("standard layout");
+            for_each_noise_block(xs.len(), sigma, &mut rng, |start, re, im| {
+                for ((z, &r), &m) in xs[start..start + re.len()].iter_mut().zip(re).zip(im) {
+                    *z += Complex32::new(r, m);
+                }
+            });
             Ok(x)
         })
     }
@@ -243,10 +283,33 @@ mod tests {
         let seed = Seed::from_u64(p.seed);
         let slow = simulate_rss(&img, 1, |c, mut x| {
             let mut rng = seed.child(&format!("coil-{c}")).rng();
-            x += &image_noise(x.dim(), sigma, &mut rng);
+            let xs = x.as_slice_mut().unwrap();
+            for_each_noise_block(xs.len(), sigma, &mut rng, |start, re, im| {
+                for ((z, &r), &m) in xs[start..].iter_mut().zip(re).zip(im) {
+                    *z += Complex32::new(r, m);
+                }
+            });
             Ok(x)
         })
         .unwrap();
         assert_eq!(fast, slow);
+    }
+
+    /// The block size of the bit draws does not change the realisation.
+    #[test]
+    fn noise_stream_does_not_depend_on_the_block_size() {
+        let n = BLOCK * 2 + 77;
+        let mut a = Vec::new();
+        for_each_noise_block(n, 1.5, &mut Seed::from_u64(3).rng(), |_, re, im| {
+            a.extend(re.iter().copied().zip(im.iter().copied()))
+        });
+        let mut rng = Seed::from_u64(3).rng();
+        let mut b = Vec::new();
+        for _ in 0..n {
+            let bits: u64 = rng.random();
+            let (re, im) = artefact_core::fastmath::normal_pair(bits);
+            b.push((re * 1.5, im * 1.5));
+        }
+        assert_eq!(a, b);
     }
 }

@@ -60,7 +60,6 @@ pub mod bmode;
 pub mod echogenicity;
 pub mod envelope;
 pub mod error;
-mod fastmath;
 pub mod gain;
 pub mod geometry;
 pub mod haze;

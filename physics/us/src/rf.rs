@@ -113,7 +113,7 @@ pub struct Sim {
 }
 
 /// `(sin φ, cos φ)` in f32 after an exact f64 reduction of `φ ≥ 0` to turns in `[0, 1)`
-/// (polynomial sin/cos, |error| < 5e-7; see [`crate::fastmath::sin_cos_turns`]).
+/// (polynomial sin/cos, |error| < 5e-7; see [`artefact_core::fastmath::sin_cos_turns`]).
 #[inline]
 pub(crate) fn phase(phi: f64) -> (f32, f32) {
     // truncating casts instead of `rem_euclid`/`floor` (libm calls on baseline x86-64)
@@ -122,7 +122,7 @@ pub(crate) fn phase(phi: f64) -> (f32, f32) {
     if t < 0.0 {
         t += 1.0;
     }
-    crate::fastmath::sin_cos_turns(t as f32)
+    artefact_core::fastmath::sin_cos_turns(t as f32)
 }
 
 /// Lateral energy factor of one unit scatterer per unit beam width, `∫ |lateral response|² du`

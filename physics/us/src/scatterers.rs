@@ -177,7 +177,7 @@ pub fn for_each_scatterer_batch(
 #[inline]
 pub(crate) fn gaussian(x: u32, y: u32) -> f32 {
     let v = (y >> 8) as f32 * (1.0 / 16_777_216.0);
-    std::f32::consts::SQRT_2 * rayleigh(x) * crate::fastmath::sin_cos_turns(v).1
+    std::f32::consts::SQRT_2 * rayleigh(x) * artefact_core::fastmath::sin_cos_turns(v).1
 }
 
 /// `2^-32`.
@@ -189,7 +189,7 @@ const U32_TO_UNIT: f64 = 1.0 / 4_294_967_296.0;
 #[inline]
 pub(crate) fn rayleigh(v: u32) -> f32 {
     let w = ((v >> 9) as f32 + 0.5) * (1.0 / 8_388_608.0);
-    (-crate::fastmath::ln(w)).sqrt()
+    (-artefact_core::fastmath::ln(w)).sqrt()
 }
 
 #[cfg(test)]

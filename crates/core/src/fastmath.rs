@@ -1,0 +1,141 @@
+//! Branch-light f32 `ln` and `sin_cos`, and Box–Muller normals built on them, for inner loops
+//! that draw millions of random numbers (ultrasound scatterers, MRI thermal noise); libm's
+//! `logf` and `sincosf` are not inlined and do not vectorise.
+//!
+//! Accuracy (tested against `std` on `(0, 1]` and on `[0, 1]` turns): `ln` within 4e-7
+//! relative (absolute where |ln x| < 1), `sin_cos` within 5e-7 absolute. The normals are exact
+//! Box–Muller transforms of 24-bit uniforms, so their tail is cut where the uniform's resolution
+//! ends (|z| ≤ 5.77, beyond which a true normal pair lies with probability 6e-8).
+
+/// Natural logarithm of a positive, finite, normal `x`.
+///
+/// `x = 2^e · m` with `m ∈ [√½, √2)`, then `ln m = 2·atanh(s)`, `s = (m − 1)/(m + 1)`
+/// (`|s| ≤ 0.172`), by its odd series to `s⁹` (truncation < 3e-10).
+#[inline]
+pub fn ln(x: f32) -> f32 {
+    let bits = x.to_bits();
+    // shift the mantissa range to [√½, √2): subtract the bit pattern of √½ before taking e
+    let t = bits.wrapping_sub(0x3f35_04f3);
+    let e = (t as i32) >> 23;
+    let m = f32::from_bits(bits.wrapping_sub((e as u32) << 23));
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let p = s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0))));
+    let lnm = 2.0 * s + 2.0 * s * p;
+    e as f32 * std::f32::consts::LN_2 + lnm
+}
+
+/// `(sin 2πt, cos 2πt)` for a phase in turns `t ∈ [0, 1]`.
+///
+/// Reduction to the nearest quarter turn, then Taylor polynomials on `|x| ≤ π/4`
+/// (truncation < 3.2e-7 for sin, < 2.5e-8 for cos) and a quadrant rotation.
+#[inline]
+pub fn sin_cos_turns(t: f32) -> (f32, f32) {
+    let q = (t * 4.0 + 0.5) as i32; // nearest quarter turn, t ≥ 0
+    let x = (t - q as f32 * 0.25) * std::f32::consts::TAU; // |x| ≤ π/4
+    let x2 = x * x;
+    let s = x * (1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5040.0))));
+    let c = 1.0 + x2 * (-0.5 + x2 * (1.0 / 24.0 + x2 * (-1.0 / 720.0 + x2 * (1.0 / 40320.0))));
+    // quadrant rotation without branches (the quadrant of a random phase is unpredictable):
+    // q = 0: (s, c), 1: (c, −s), 2: (−s, −c), 3: (−c, s)
+    let odd = 0u32.wrapping_sub((q & 1) as u32); // all ones for odd q
+    let (sb, cb) = (s.to_bits(), c.to_bits());
+    let sin_b = (sb & !odd) | (cb & odd);
+    let cos_b = (cb & !odd) | (sb & odd);
+    let sin_sign = ((q as u32) & 2) << 30;
+    let cos_sign = ((q as u32).wrapping_add(1) & 2) << 30;
+    (
+        f32::from_bits(sin_b ^ sin_sign),
+        f32::from_bits(cos_b ^ cos_sign),
+    )
+}
+
+/// A pair of independent standard normals from 64 random bits (Box–Muller):
+/// `r = √(−2 ln w)`, `(r·cos 2πv, r·sin 2πv)`, with `w = (u₁ + ½)·2⁻²⁴ ∈ (0, 1)` from the top 24
+/// bits of the low word and `v` from the top 24 bits of the high word. `|z| ≤ √(2 ln 2²⁴) ≈ 5.77`.
+#[inline]
+pub fn normal_pair(bits: u64) -> (f32, f32) {
+    normal_pair_words(bits as u32, (bits >> 32) as u32)
+}
+
+/// [`normal_pair`] of the 64 bits `lo | hi << 32` given as two 32-bit words (the form that
+/// vectorises over a `&[u32]` filled from a generator).
+#[inline]
+pub fn normal_pair_words(lo: u32, hi: u32) -> (f32, f32) {
+    let w = ((lo >> 8) as i32 as f32 + 0.5) * (1.0 / 16_777_216.0);
+    let v = ((hi >> 8) as i32 as f32) * (1.0 / 16_777_216.0);
+    let r = (-2.0 * ln(w)).sqrt();
+    let (s, c) = sin_cos_turns(v);
+    (r * c, r * s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_matches_std() {
+        let mut worst = 0f32;
+        let mut x = 1e-30f32;
+        while x <= 1.0 {
+            let d = (ln(x) - x.ln()).abs() / x.ln().abs().max(1.0);
+            worst = worst.max(d);
+            x *= 1.000_37;
+        }
+        for i in 1..=(1 << 16) {
+            let x = i as f32 / (1 << 16) as f32;
+            let d = (ln(x) - x.ln()).abs();
+            worst = worst.max(d / x.ln().abs().max(1.0));
+        }
+        assert!(worst < 4e-7, "worst relative error {worst}");
+    }
+
+    #[test]
+    fn sin_cos_matches_std() {
+        let mut worst = 0f64;
+        for i in 0..=100_000 {
+            let t = i as f32 / 100_000.0;
+            let (s, c) = sin_cos_turns(t);
+            let (se, ce) = (std::f64::consts::TAU * t as f64).sin_cos();
+            worst = worst.max((s as f64 - se).abs()).max((c as f64 - ce).abs());
+        }
+        assert!(worst < 5e-7, "worst absolute error {worst}");
+    }
+
+    /// Moments and a coarse shape check of the Box–Muller pairs on a counter-based bit stream:
+    /// mean 0, variance 1, no correlation between the two members, fourth moment 3, and the
+    /// fraction beyond 1σ and 2σ as for a normal (0.3173, 0.0455).
+    #[test]
+    fn normal_pairs_are_standard_normal() {
+        let n = 400_000u64;
+        let (mut s1, mut s2, mut s4, mut sxy, mut out1, mut out2) =
+            (0f64, 0f64, 0f64, 0f64, 0u64, 0u64);
+        for i in 0..n {
+            // splitmix64 as the bit source (independent of the generator used by callers)
+            let mut z = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let (a, b) = normal_pair(z);
+            for v in [a as f64, b as f64] {
+                s1 += v;
+                s2 += v * v;
+                s4 += v * v * v * v;
+                out1 += (v.abs() > 1.0) as u64;
+                out2 += (v.abs() > 2.0) as u64;
+            }
+            sxy += a as f64 * b as f64;
+        }
+        let m = 2.0 * n as f64;
+        assert!((s1 / m).abs() < 0.005, "mean {}", s1 / m);
+        assert!((s2 / m - 1.0).abs() < 0.01, "variance {}", s2 / m);
+        assert!((s4 / m - 3.0).abs() < 0.05, "fourth moment {}", s4 / m);
+        assert!(
+            (sxy / n as f64).abs() < 0.01,
+            "correlation {}",
+            sxy / n as f64
+        );
+        assert!((out1 as f64 / m - 0.3173).abs() < 0.003);
+        assert!((out2 as f64 / m - 0.0455).abs() < 0.001);
+    }
+}
