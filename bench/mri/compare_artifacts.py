@@ -108,11 +108,17 @@ def main():
                 degrees=5, translation=5, num_transforms=2)(subj2d),
         },
         "ghosting": {
+            # fixed ranges: a bare `num_ghosts=4` draws the count from {0..4} and
+            # `intensity=0.5` from (-0.5, 0.5), so some calls do no work; artefact's bench
+            # applies exactly R = 4, intensity 0.5, 2 % kept centre
             "TorchIO RandomGhosting": lambda: tio.RandomGhosting(
-                num_ghosts=4, axes=(0,), intensity=0.5)(subj2d),
+                num_ghosts=(4, 4), axes=(0,), intensity=(0.5, 0.5), restore=0.02)(subj2d),
         },
         "spike": {
-            "TorchIO RandomSpike": lambda: tio.RandomSpike(num_spikes=1, intensity=0.5)(subj2d),
+            # fixed ranges (a bare `num_spikes=1` draws 0 or 1 spikes): one spike of
+            # 0.1 × the spectrum maximum, as in artefact's bench
+            "TorchIO RandomSpike": lambda: tio.RandomSpike(
+                num_spikes=(1, 1), intensity=(0.1, 0.1))(subj2d),
             "MONAI RandKSpaceSpikeNoise": lambda: mt.RandKSpaceSpikeNoise(prob=1.0)(arr2d),
         },
         "bias_field": {
