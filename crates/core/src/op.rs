@@ -239,6 +239,19 @@ pub trait Operator {
 
     /// Apply the parameters to a clean slice. Deterministic: same params, same bytes.
     fn apply(params: &Self::Params, image: &Image) -> std::result::Result<Image, Self::Error>;
+
+    /// The params as they should be recorded for an application to `image`. By default they
+    /// are returned unchanged; an operator whose outcome depends on the image in a way worth
+    /// recording (e.g. the acceleration a sampling mask achieves on this matrix) fills those
+    /// informative fields here. Applying the resolved params must give the same bytes as
+    /// applying the original ones.
+    fn resolve(
+        params: &Self::Params,
+        image: &Image,
+    ) -> std::result::Result<Self::Params, Self::Error> {
+        let _ = image;
+        Ok(params.clone())
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::render::{encode_png, to_u8, DisplayMap};
 use crate::source::to_echogenicity;
 use artefact_core::{Modality, Seed, Severity, Volume};
 use artefact_io::{load_volume_with, LoadOptions};
-use artefact_recipe::attribute::{apply_chain, AppliedOp};
+use artefact_recipe::attribute::{apply_chain_resolving, AppliedOp};
 use artefact_recipe::benchmark::Window;
 use artefact_recipe::{AttributeRecipe, Registry};
 use std::path::{Path, PathBuf};
@@ -59,16 +59,18 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
         .map_err(|e| DatasetError::file(&req.input, e))?;
     let key = format!("degrade/{}/{}/{}", req.recipe.name, req.severity, index);
     let mut rng = Seed::derive(req.seed, &key).rng();
-    let chain = req
+    let mut chain = req
         .recipe
         .sample_chain(req.severity, &mut rng)
         .map_err(|reason| DatasetError::Sample {
             id: key.clone(),
             reason,
         })?;
-    let out = apply_chain(registry, &chain, &clean).map_err(|reason| DatasetError::Sample {
-        id: key.clone(),
-        reason,
+    let out = apply_chain_resolving(registry, &mut chain, &clean).map_err(|reason| {
+        DatasetError::Sample {
+            id: key.clone(),
+            reason,
+        }
     })?;
     let ext = req
         .output

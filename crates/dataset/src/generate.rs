@@ -11,7 +11,7 @@ use crate::render::{encode_png, to_u8, DisplayMap};
 use crate::source::SourceSlice;
 use artefact_core::metrics::{nrmse, psnr, ssim};
 use artefact_core::{Modality, ParamSpec, QualityGrade, Seed, Severity, SpecValue};
-use artefact_recipe::attribute::{apply_chain, AppliedOp};
+use artefact_recipe::attribute::{apply_chain, apply_chain_resolving, AppliedOp};
 use artefact_recipe::{BenchmarkRecipe, MetricKind, Registry};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -209,10 +209,11 @@ pub fn render_with_display(
             let mut best: Option<Attempt> = None;
             for t in 0..tries {
                 let mut rng = Seed::derive(bench.seed, &format!("{}/try{t}", item.id)).rng();
-                let chain = attr
+                let mut chain = attr
                     .sample_chain_with(item.severity, &mut rng, &overrides)
                     .map_err(fail)?;
-                let out = apply_chain(registry, &chain, &slice.image).map_err(fail)?;
+                let out =
+                    apply_chain_resolving(registry, &mut chain, &slice.image).map_err(fail)?;
                 if out.shape() != slice.image.shape() {
                     return Err(fail(format!(
                         "operator chain changed the image size from {:?} to {:?}",

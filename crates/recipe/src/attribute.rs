@@ -479,6 +479,26 @@ pub fn apply_chain(
     Ok(img)
 }
 
+/// Apply a freshly sampled chain to a clean image, replacing each step's params by their
+/// resolved form for the image that step received ([`artefact_core::Operator::resolve`]), so
+/// that the record carries the derived values (replaying it gives the same bytes).
+pub fn apply_chain_resolving(
+    registry: &Registry,
+    chain: &mut [AppliedOp],
+    image: &Image,
+) -> std::result::Result<Image, String> {
+    let mut img = image.clone();
+    for step in chain.iter_mut() {
+        let entry = registry
+            .get(&step.op)
+            .ok_or_else(|| format!("unknown operator `{}` in chain", step.op))?;
+        step.params =
+            (entry.resolve)(&step.params, &img).map_err(|e| format!("{}: {e}", step.op))?;
+        img = (entry.apply)(&step.params, &img).map_err(|e| format!("{}: {e}", step.op))?;
+    }
+    Ok(img)
+}
+
 fn validate_params(
     src: &str,
     path: &Path,

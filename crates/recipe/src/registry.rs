@@ -12,6 +12,8 @@ use serde_json::Value;
 pub type SampleFn = fn(&ParamSpec, &mut SampleRng) -> Result<Value, String>;
 /// Apply params (as JSON) to a clean slice.
 pub type ApplyFn = fn(&Value, &Image) -> Result<Image, String>;
+/// Complete params (as JSON) with what applying them to this image derives (for the record).
+pub type ResolveFn = fn(&Value, &Image) -> Result<Value, String>;
 
 /// One registered operator.
 #[derive(Clone, Copy)]
@@ -19,6 +21,7 @@ pub struct OpEntry {
     pub info: &'static OpInfo,
     pub sample: SampleFn,
     pub apply: ApplyFn,
+    pub resolve: ResolveFn,
 }
 
 impl std::fmt::Debug for OpEntry {
@@ -40,6 +43,13 @@ fn apply_json<O: Operator>(params: &Value, image: &Image) -> Result<Image, Strin
     O::apply(&p, image).map_err(|e| e.to_string())
 }
 
+fn resolve_json<O: Operator>(params: &Value, image: &Image) -> Result<Value, String> {
+    let p: O::Params = serde_json::from_value(params.clone())
+        .map_err(|e| format!("params do not fit {}: {e}", O::info().name))?;
+    let r = O::resolve(&p, image).map_err(|e| e.to_string())?;
+    serde_json::to_value(&r).map_err(|e| format!("cannot record params of {}: {e}", O::info().name))
+}
+
 impl OpEntry {
     /// Type-erase an operator.
     pub fn of<O: Operator>() -> OpEntry {
@@ -47,6 +57,7 @@ impl OpEntry {
             info: O::info(),
             sample: sample_json::<O>,
             apply: apply_json::<O>,
+            resolve: resolve_json::<O>,
         }
     }
 }

@@ -4,7 +4,7 @@ use artefact_core::{
     CoreError, Image, Modality, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec,
     SampleRng, Seed, Severity, Unit,
 };
-use artefact_recipe::attribute::apply_chain;
+use artefact_recipe::attribute::{apply_chain, apply_chain_resolving, AppliedOp};
 use artefact_recipe::{AttributeRecipe, OpEntry, Registry};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -134,6 +134,14 @@ fn valid_recipe_parses_and_replays() {
     assert_eq!(p.offset, 5.0);
     assert!((2..=3).contains(&p.repeats) && p.flag);
     let out = apply_chain(&registry(), &chain, &img).unwrap();
+    // the default `resolve` records the params unchanged
+    let mut resolved = chain.clone();
+    let out2 = apply_chain_resolving(&registry(), &mut resolved, &img).unwrap();
+    assert_eq!(out2, out);
+    assert_eq!(
+        serde_json::to_string(&resolved).unwrap(),
+        serde_json::to_string(&chain).unwrap()
+    );
     // replay from the recorded JSON text gives the same bytes
     let text = serde_json::to_string(&chain).unwrap();
     let again = apply_chain(
@@ -284,4 +292,82 @@ fn markdown_table_lists_every_parameter() {
     ] {
         assert!(md.contains(p), "{p} missing from\n{md}");
     }
+}
+
+/// Test operator with a derived, informative field: `resolve` records the width of the image
+/// it is applied to (as `mri.undersampling` records its achieved acceleration).
+struct Tagged;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct TagParams {
+    scale: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width: Option<usize>,
+}
+
+static TAG_INFO: OpInfo = OpInfo {
+    name: "test.tagged",
+    modality: "MR",
+    doc: "scales the image; records the width it saw",
+    params: &[],
+};
+
+impl Operator for Tagged {
+    type Params = TagParams;
+    type Error = CoreError;
+    fn info() -> &'static OpInfo {
+        &TAG_INFO
+    }
+    fn sample(_: &ParamSpec, _: &mut SampleRng) -> Result<TagParams, CoreError> {
+        Ok(TagParams {
+            scale: 2.0,
+            width: None,
+        })
+    }
+    fn apply(p: &TagParams, image: &Image) -> Result<Image, CoreError> {
+        image.with_data(image.data.mapv(|v| v * p.scale as f32))
+    }
+    fn resolve(p: &TagParams, image: &Image) -> Result<TagParams, CoreError> {
+        Ok(TagParams {
+            width: Some(image.shape().1),
+            ..p.clone()
+        })
+    }
+}
+
+/// `apply_chain_resolving` records each step's derived values for the image that step received,
+/// and replaying the recorded chain gives the same bytes.
+#[test]
+fn resolving_records_derived_values_and_replays_identically() {
+    let reg = Registry::new(vec![OpEntry::of::<AddOffset>(), OpEntry::of::<Tagged>()]);
+    let img = Image::new(
+        Array2::from_shape_fn((3, 5), |(i, j)| (i * 5 + j) as f32),
+        [1.0, 1.0],
+        Modality::Mr,
+        Unit::Arbitrary,
+    )
+    .unwrap();
+    let mut chain = vec![
+        AppliedOp {
+            op: "test.add".into(),
+            params: serde_json::json!({"offset": 1.0, "repeats": 1, "mode": "plain", "flag": false}),
+        },
+        AppliedOp {
+            op: "test.tagged".into(),
+            params: serde_json::json!({"scale": 2.0}),
+        },
+    ];
+    let plain = apply_chain(&reg, &chain, &img).unwrap();
+    let out = apply_chain_resolving(&reg, &mut chain, &img).unwrap();
+    assert_eq!(out, plain);
+    assert_eq!(chain[1].params["width"], serde_json::json!(5));
+    assert!(chain[0].params.get("width").is_none());
+    let text = serde_json::to_string(&chain).unwrap();
+    let replayed = apply_chain(
+        &reg,
+        &serde_json::from_str::<Vec<AppliedOp>>(&text).unwrap(),
+        &img,
+    )
+    .unwrap();
+    assert_eq!(replayed, out);
 }

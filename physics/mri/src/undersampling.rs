@@ -540,6 +540,11 @@ impl Operator for Undersampling {
     fn apply(params: &UndersamplingParams, image: &Image) -> Result<Image> {
         Self::apply_with_report(params, image).map(|(img, _)| img)
     }
+
+    /// Records the acceleration the mask achieves on this image's matrix.
+    fn resolve(params: &UndersamplingParams, image: &Image) -> Result<UndersamplingParams> {
+        params.resolved(image.shape())
+    }
 }
 
 /// The `seed` param: fixed by the spec, or drawn from the sampling stream.

@@ -698,3 +698,31 @@ fn packed_real_line_path_matches_the_complex_transform() {
         }
     }
 }
+
+/// `resolve` records the acceleration the mask achieves on the image's matrix (within 0.1 of
+/// the target for Poisson, the fastMRI count for lines), and the resolved params give the same
+/// bytes as the original ones.
+#[test]
+fn resolve_records_the_achieved_acceleration_without_changing_the_output() {
+    let im = img(Array2::from_shape_fn((64, 48), |(i, j)| {
+        ((i * 7 + j * 3) % 13) as f32
+    }));
+    for (mask, acc) in [
+        (MaskKind::Random, 4.0),
+        (MaskKind::Poisson, 5.0),
+        (MaskKind::Equispaced, 4.0),
+    ] {
+        let p = params(mask, acc, 0.08, PhaseEncode::Cols);
+        let r = Undersampling::resolve(&p, &im).unwrap();
+        let achieved = r.achieved_acceleration.expect("resolved");
+        let (_, report) = Undersampling::apply_with_report(&p, &im).unwrap();
+        assert_eq!(achieved, report.achieved_acceleration, "{mask:?}");
+        if mask == MaskKind::Poisson {
+            assert!((achieved - acc).abs() <= 0.1, "{mask:?}: {achieved}");
+        }
+        assert_eq!(
+            Undersampling::apply(&r, &im).unwrap(),
+            Undersampling::apply(&p, &im).unwrap()
+        );
+    }
+}
