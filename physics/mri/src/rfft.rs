@@ -308,6 +308,169 @@ pub fn kspace2_real(
     k
 }
 
+/// Smallest `m ≥ n` whose only prime factors are 2, 3 and 5 (`n ≥ 1`).
+pub fn next_smooth(n: usize) -> usize {
+    let mut m = n.max(1);
+    loop {
+        let mut r = m;
+        for p in [2, 3, 5] {
+            while r % p == 0 {
+                r /= p;
+            }
+        }
+        if r == 1 {
+            return m;
+        }
+        m += 1;
+    }
+}
+
+thread_local! {
+    static COLUMN_BUF: std::cell::RefCell<(Vec<Complex32>, Vec<Complex32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Columns gathered per batch by the column transforms (about 256 KiB for n ≈ 200).
+const COLUMN_BATCH: usize = 160;
+
+/// Gathers columns `c0..c1` of `x` (`n × m`) into `buf` (lane `j` at `buf[j·n..(j+1)·n]`),
+/// row by row (sequential reads along each row), applying the ifftshift: centred row `r` goes
+/// to natural index `(r − n/2) mod n`.
+fn gather_columns(
+    x: &ndarray::ArrayView2<'_, Complex32>,
+    c0: usize,
+    c1: usize,
+    buf: &mut [Complex32],
+) {
+    let n = x.nrows();
+    let h = n / 2;
+    let w = c1 - c0;
+    for r in 0..n {
+        let dst = if r >= h { r - h } else { r + n - h };
+        let row = x.row(r);
+        match row.as_slice() {
+            Some(row) => {
+                for (j, v) in row[c0..c1].iter().enumerate() {
+                    buf[j * n + dst] = *v;
+                }
+            }
+            None => {
+                for j in 0..w {
+                    buf[j * n + dst] = row[c0 + j];
+                }
+            }
+        }
+    }
+}
+
+/// Runs `body(fft, buf, scratch)` with this thread's reusable column buffers, sized for `n`.
+fn with_column_buffers<R>(
+    n: usize,
+    m: usize,
+    dir: Direction,
+    body: impl FnOnce(&dyn rustfft::Fft<f32>, &mut [Complex32], &mut [Complex32]) -> R,
+) -> R {
+    let fft = plan(n, dir);
+    COLUMN_BUF.with(|b| {
+        let mut b = b.borrow_mut();
+        let (buf, scratch) = &mut *b;
+        let want = COLUMN_BATCH.min(m) * n;
+        if buf.len() < want {
+            buf.resize(want, Complex32::default());
+        }
+        let sl = fft.get_inplace_scratch_len();
+        if scratch.len() < sl {
+            scratch.resize(sl, Complex32::default());
+        }
+        body(&*fft, &mut buf[..want], &mut scratch[..sl])
+    })
+}
+
+/// Centred index of natural output index `k` of a length-`n` transform: `(k + n/2) mod n`.
+#[inline]
+fn centred(k: usize, n: usize) -> usize {
+    let c = k + n / 2;
+    if c >= n {
+        c - n
+    } else {
+        c
+    }
+}
+
+/// In-place centred orthonormal FFT (the [`artefact_core::fft`] convention) of every column
+/// of the 2-D view `x` (`n × m`, lanes along axis 0; rows may be strided, each row should be
+/// contiguous for speed). Columns are gathered in batches into a contiguous buffer, so every
+/// column is transformed independently of the others.
+pub fn fftc_columns(x: &mut ndarray::ArrayViewMut2<'_, Complex32>, dir: Direction) {
+    let (n, m) = x.dim();
+    if n == 0 || m == 0 {
+        return;
+    }
+    let scale = 1.0 / (n as f32).sqrt();
+    with_column_buffers(n, m, dir, |fft, buf, scratch| {
+        let mut c0 = 0;
+        while c0 < m {
+            let c1 = (c0 + COLUMN_BATCH).min(m);
+            let w = c1 - c0;
+            gather_columns(&x.view(), c0, c1, buf);
+            fft.process_with_scratch(&mut buf[..w * n], scratch);
+            for k in 0..n {
+                let mut row = x.row_mut(centred(k, n));
+                match row.as_slice_mut() {
+                    Some(row) => {
+                        for (j, d) in row[c0..c1].iter_mut().enumerate() {
+                            *d = buf[j * n + k] * scale;
+                        }
+                    }
+                    None => {
+                        for j in 0..w {
+                            row[c0 + j] = buf[j * n + k] * scale;
+                        }
+                    }
+                }
+            }
+            c0 = c1;
+        }
+    });
+}
+
+/// Inverse centred orthonormal FFT of the columns `cols` of `x` (`n × m`), keeping only the
+/// magnitudes of rows `rows`: `out[[r − rows.start, c − cols.start]] = |ifftc(x[.., c])[r]|`
+/// (evaluated in f64 like [`crate::kspace::abs_c`]).
+pub fn ifftc_columns_abs(
+    x: &ndarray::ArrayView2<'_, Complex32>,
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+    out: &mut ndarray::ArrayViewMut2<'_, f32>,
+) {
+    let n = x.nrows();
+    if n == 0 || cols.is_empty() || rows.is_empty() {
+        return;
+    }
+    let scale = 1.0 / (n as f32).sqrt();
+    let m = cols.len();
+    with_column_buffers(n, m, Direction::Inverse, |fft, buf, scratch| {
+        let mut c0 = 0;
+        while c0 < m {
+            let c1 = (c0 + COLUMN_BATCH).min(m);
+            let w = c1 - c0;
+            gather_columns(x, cols.start + c0, cols.start + c1, buf);
+            fft.process_with_scratch(&mut buf[..w * n], scratch);
+            for k in 0..n {
+                let r = centred(k, n);
+                if !rows.contains(&r) {
+                    continue;
+                }
+                let mut orow = out.row_mut(r - rows.start);
+                for j in 0..w {
+                    orow[c0 + j] = crate::kspace::abs_c(buf[j * n + k] * scale);
+                }
+            }
+            c0 = c1;
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
