@@ -57,13 +57,15 @@
 //!   high-quality rotation of images", IEEE TIP 4(10), 1995.
 
 use crate::kspace::{check_finite, magnitude_image, PhaseEncode};
-use crate::rfft::{centring_half, fftc_columns, ifftc_columns_abs, mirror, next_smooth, rfft_rows};
+use crate::rfft::{
+    centring_half, fftc_columns, ifftc_columns_abs, ifftc_rows_abs, mirror, next_smooth, rfft_rows,
+};
 use crate::rigid::{
-    par_fftc3, rotate_trilinear, rotated_kspace, rotated_kspace_real, rotation_matrix3,
+    par_fftc3, rotate_trilinear, rotated_kspace, rotated_kspace_half_real, rotation_matrix3,
     shift_phasors, trilinear_planes, GridMap,
 };
 use crate::{MriError, Result};
-use artefact_core::fft::{ifft2c, plan, Direction};
+use artefact_core::fft::{plan, Direction};
 use artefact_core::{
     Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
     Volume,
@@ -341,21 +343,18 @@ fn apply_2d(params: &MotionParams, image: &Image, fast: bool) -> Result<Image> {
     if poses.iter().all(|&(t, r)| t == [0.0, 0.0] && r == 0.0) {
         return Ok(image.clone());
     }
-    let x = if fast {
-        None
-    } else {
-        Some(image.data.mapv(|v| Complex32::new(v, 0.0)))
-    };
     let mut angles: Vec<f64> = poses.iter().map(|p| p.1).collect();
     angles.sort_by(f64::total_cmp);
     angles.dedup();
+    if fast {
+        let mag = motion_2d_fast(image, pe, &poses, &angles);
+        return Ok(image.with_data(mag)?);
+    }
+    let x = image.data.mapv(|v| Complex32::new(v, 0.0));
     let mut out = ndarray::Array2::<Complex32>::zeros(image.data.dim());
     let mut ramps: Vec<(u64, Vec<Complex32>)> = Vec::new();
     for &theta in &angles {
-        let k = match &x {
-            None => rotated_kspace_real(&image.data, theta, image.spacing),
-            Some(x) => rotated_kspace(x, theta, image.spacing),
-        };
+        let k = rotated_kspace(&x, theta, image.spacing);
         for (i, &(tr, rot)) in poses.iter().enumerate() {
             if rot != theta {
                 continue;
@@ -382,12 +381,104 @@ fn apply_2d(params: &MotionParams, image: &Image, fast: bool) -> Result<Image> {
             }
         }
     }
-    if !fast {
-        return magnitude_image(out, image);
+    magnitude_image(out, image)
+}
+
+/// Fast backend of [`Motion`]: per angle the half spectrum of the rotated real image
+/// ([`rotated_kspace_half_real`]); each line is completed by Hermitian symmetry and multiplied
+/// by its translation ramps. With phase encode along rows the readout inverse runs on each
+/// line as it is filled and the last (column) inverse is fused with the magnitude; with phase
+/// encode along columns the column inverse runs first and the row inverse is fused with the
+/// magnitude.
+fn motion_2d_fast(
+    image: &Image,
+    pe: usize,
+    poses: &[([f64; 2], f64)],
+    angles: &[f64],
+) -> ndarray::Array2<f32> {
+    let (n0, n1) = image.data.dim();
+    let ro = 1 - pe;
+    let n_pe = [n0, n1][pe];
+    let n_ro = [n0, n1][ro];
+    let h1 = n1 / 2;
+    let mut out = ndarray::Array2::<Complex32>::zeros((n0, n1));
+    let mut ramps: Vec<(u64, Vec<Complex32>)> = Vec::new();
+    let mut line = vec![Complex32::default(); n_ro];
+    let ifft = plan(n_ro, Direction::Inverse);
+    let mut scratch = vec![Complex32::default(); ifft.get_inplace_scratch_len()];
+    let h_ro = n_ro / 2;
+    let scale = 1.0 / (n_ro as f32).sqrt();
+    for &theta in angles {
+        let half = rotated_kspace_half_real(&image.data, theta, image.spacing);
+        for (i, &(tr, rot)) in poses.iter().enumerate() {
+            if rot != theta {
+                continue;
+            }
+            // the centred line i, in centred readout order
+            if pe == 0 {
+                let direct = half.row(i);
+                let mirrored = half.row(mirror(i, n0));
+                for (k1, d) in line.iter_mut().enumerate() {
+                    *d = if k1 >= h1 {
+                        direct[k1 - h1]
+                    } else {
+                        mirrored[h1 - k1].conj()
+                    };
+                }
+            } else if i >= h1 {
+                line.iter_mut()
+                    .zip(half.column(i - h1))
+                    .for_each(|(d, v)| *d = *v);
+            } else {
+                let col = half.column(h1 - i);
+                for (k0, d) in line.iter_mut().enumerate() {
+                    *d = col[mirror(k0, n0)].conj();
+                }
+            }
+            if tr != [0.0, 0.0] {
+                let key = tr[ro].to_bits();
+                let at = match ramps.iter().position(|(k, _)| *k == key) {
+                    Some(at) => at,
+                    None => {
+                        ramps.push((key, shift_phasors(n_ro, tr[ro])));
+                        ramps.len() - 1
+                    }
+                };
+                let ph = -2.0 * PI * (i as f64 - (n_pe / 2) as f64) * tr[pe] / n_pe as f64;
+                let pe_ph = Complex32::new(ph.cos() as f32, ph.sin() as f32);
+                for (d, p) in line.iter_mut().zip(ramps[at].1.iter()) {
+                    *d = *d * p * pe_ph;
+                }
+            }
+            if pe == 0 {
+                // readout inverse now: ifftshift, transform, fftshift into the hybrid row
+                line.rotate_left(h_ro);
+                ifft.process_with_scratch(&mut line, &mut scratch);
+                let mut dst = out.row_mut(i);
+                let dst = dst.as_slice_mut().expect("standard layout");
+                let (dneg, dpos) = dst.split_at_mut(h_ro);
+                for (d, z) in dpos.iter_mut().zip(&line[..n_ro - h_ro]) {
+                    *d = z * scale;
+                }
+                for (d, z) in dneg.iter_mut().zip(&line[n_ro - h_ro..]) {
+                    *d = z * scale;
+                }
+            } else {
+                out.column_mut(i)
+                    .iter_mut()
+                    .zip(&line)
+                    .for_each(|(d, v)| *d = *v);
+            }
+        }
     }
-    ifft2c(&mut out);
-    let mag = out.mapv(crate::kspace::abs_c);
-    Ok(image.with_data(mag)?)
+    let mut mag = ndarray::Array2::<f32>::zeros((n0, n1));
+    if pe == 0 {
+        ifftc_columns_abs(&out.view(), 0..n0, 0..n1, &mut mag.view_mut());
+    } else {
+        fftc_columns(&mut out.view_mut(), Direction::Inverse);
+        ifftc_rows_abs(&out, &mut mag);
+    }
+    mag
 }
 
 /// One 6-DoF rigid displacement of a volume during `start ≤ t < end`.

@@ -26,7 +26,7 @@
 //! passes over a volume of 8.7 M voxels, while trilinear interpolation is a single pass and its
 //! mild low-pass is confined to the k-space lines acquired in the moved pose.
 
-use crate::rfft::{kspace2_real, shear_rows_real, transpose, ShearPhasors};
+use crate::rfft::{kspace2_real_half, shear_cols_real, shear_rows_real, ShearPhasors};
 use artefact_core::fft::{fftc_axis, Direction};
 use artefact_core::Complex32;
 use ndarray::{Array2, Array3, Axis};
@@ -127,21 +127,42 @@ pub fn rotated_kspace(img: &Array2<Complex32>, theta: f64, spacing: [f64; 2]) ->
 /// the reference it is tested against.
 pub fn rotated_kspace_real(img: &Array2<f32>, theta: f64, spacing: [f64; 2]) -> Array2<Complex32> {
     let (n0, n1) = img.dim();
-    let mut x: Vec<f32> = img.iter().copied().collect();
+    let half = rotated_kspace_half_real(img, theta, spacing);
+    let h1 = n1 / 2;
+    Array2::from_shape_fn((n0, n1), |(k0, k1)| {
+        if k1 >= h1 {
+            half[[k0, k1 - h1]]
+        } else {
+            half[[crate::rfft::mirror(k0, n0), h1 - k1]].conj()
+        }
+    })
+}
+
+/// The non-negative column frequencies of [`rotated_kspace_real`] (layout of
+/// [`crate::rfft::kspace2_real_half`]). The column shear runs on adjacent column pairs
+/// gathered in batches ([`crate::rfft::shear_cols_real`]), so the image is never transposed.
+pub fn rotated_kspace_half_real(
+    img: &Array2<f32>,
+    theta: f64,
+    spacing: [f64; 2],
+) -> Array2<Complex32> {
+    let (n0, n1) = img.dim();
+    let mut x: Vec<f32> = match img.as_slice() {
+        Some(s) => s.to_vec(),
+        None => img.iter().copied().collect(),
+    };
     if theta == 0.0 {
-        return kspace2_real(&x, n0, n1, None);
+        return kspace2_real_half(&x, n0, n1, None);
     }
     let (a, b, c) = shear_factors(theta, spacing);
     let (h0, h1) = ((n0 / 2) as f64, (n1 / 2) as f64);
     // L(c): row r moves by c·(r − h0) along the columns
     shear_rows_real(&mut x, n1, c, h0);
     // U(b): column j moves by b·(j − h1) along the rows
-    let mut xt = transpose(&x, n0, n1);
-    shear_rows_real(&mut xt, n0, b, h1);
-    let x = transpose(&xt, n1, n0);
+    shear_cols_real(&mut x, n0, n1, b, h1);
     // L(a) fused with the 2-D transform
     let mut third = ShearPhasors::new(n1, a, h0);
-    kspace2_real(&x, n0, n1, Some(&mut third))
+    kspace2_real_half(&x, n0, n1, Some(&mut third))
 }
 
 /// Image `img` rotated by `theta` radians about the FFT centre (band-limited, three shears).
