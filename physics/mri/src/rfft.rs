@@ -102,9 +102,16 @@ impl ShearPhasors {
 
     /// Phasors of the next row (rows must be requested in order `0, 1, 2, …`).
     pub fn next_into(&mut self, out: &mut [Complex32]) {
-        for ((o, c), st) in out.iter_mut().zip(self.cur.iter_mut()).zip(&self.step) {
+        // non-negative frequencies by the recurrence, the negative ones by conjugation (the
+        // multiplier is Hermitian)
+        let np = self.n - self.n / 2;
+        let (cur, step) = (&mut self.cur[..np], &self.step[..np]);
+        for ((o, c), st) in out[..np].iter_mut().zip(cur.iter_mut()).zip(step) {
             *o = Complex32::new(c.0 as f32, c.1 as f32);
             *c = (c.0 * st.0 - c.1 * st.1, c.0 * st.1 + c.1 * st.0);
+        }
+        for f in 1..np {
+            out[self.n - f] = out[f].conj();
         }
         if self.n % 2 == 0 && self.n > 0 {
             let s = self.coeff * (self.next_row as f64 - self.h);
@@ -682,6 +689,57 @@ mod tests {
         Array2::from_shape_fn((r, c), |(i, j)| {
             ((i * 7 + j * 13) % 17) as f32 * 0.3 - 1.0 + (i as f32 * 0.2).sin()
         })
+    }
+
+    #[test]
+    fn column_transforms_match_the_core_fft() {
+        use artefact_core::fft::fftc_axis;
+        for (r, c) in [(8usize, 21usize), (7, 9), (16, 3), (5, 1)] {
+            let x = Array2::from_shape_fn((r, c), |(i, j)| {
+                Complex32::new(((i * 5 + j * 3) % 7) as f32 - 3.0, (i as f32 * 0.7).cos())
+            });
+            for dir in [Direction::Forward, Direction::Inverse] {
+                let mut a = x.clone();
+                fftc_axis(&mut a.view_mut(), 0, dir);
+                let mut b = x.clone();
+                fftc_columns(&mut b.view_mut(), dir);
+                assert_eq!(a, b, "{r}x{c} {dir:?}");
+            }
+            let mut want = x.clone();
+            fftc_axis(&mut want.view_mut(), 0, Direction::Inverse);
+            let (rows, cols) = (1..r, c / 3..c);
+            let mut got = Array2::<f32>::zeros((rows.len(), cols.len()));
+            ifftc_columns_abs(&x.view(), rows.clone(), cols.clone(), &mut got.view_mut());
+            for ((i, j), v) in got.indexed_iter() {
+                assert_eq!(
+                    *v,
+                    crate::kspace::abs_c(want[[i + rows.start, j + cols.start]])
+                );
+            }
+            let mut want = x.clone();
+            fftc_axis(&mut want.view_mut(), 1, Direction::Inverse);
+            let mut got = Array2::<f32>::zeros((r, c));
+            ifftc_rows_abs(&x, &mut got);
+            assert_eq!(got, want.mapv(crate::kspace::abs_c), "{r}x{c} rows");
+        }
+    }
+
+    #[test]
+    fn column_shear_is_the_row_shear_of_the_transpose() {
+        for (rows, cols) in [(9usize, 7usize), (8, 20), (5, 1)] {
+            let x = real_img(rows, cols);
+            let (coeff, h) = (0.29, 3.0);
+            let mut a = x.clone();
+            shear_cols_real(a.as_slice_mut().unwrap(), rows, cols, coeff, h);
+            let mut t = x.t().as_standard_layout().into_owned();
+            shear_rows_real(t.as_slice_mut().unwrap(), rows, coeff, h);
+            let err = a
+                .iter()
+                .zip(t.t().iter())
+                .map(|(u, v)| (u - v).abs())
+                .fold(0.0f32, f32::max);
+            assert!(err < 1e-5, "{rows}x{cols}: {err}");
+        }
     }
 
     #[test]
