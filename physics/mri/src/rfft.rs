@@ -102,16 +102,9 @@ impl ShearPhasors {
 
     /// Phasors of the next row (rows must be requested in order `0, 1, 2, …`).
     pub fn next_into(&mut self, out: &mut [Complex32]) {
-        // non-negative frequencies by the recurrence, the negative ones by conjugation (the
-        // multiplier is Hermitian)
-        let np = self.n - self.n / 2;
-        let (cur, step) = (&mut self.cur[..np], &self.step[..np]);
-        for ((o, c), st) in out[..np].iter_mut().zip(cur.iter_mut()).zip(step) {
+        for ((o, c), st) in out.iter_mut().zip(self.cur.iter_mut()).zip(&self.step) {
             *o = Complex32::new(c.0 as f32, c.1 as f32);
             *c = (c.0 * st.0 - c.1 * st.1, c.0 * st.1 + c.1 * st.0);
-        }
-        for f in 1..np {
-            out[self.n - f] = out[f].conj();
         }
         if self.n % 2 == 0 && self.n > 0 {
             let s = self.coeff * (self.next_row as f64 - self.h);
@@ -439,7 +432,7 @@ thread_local! {
 }
 
 /// Columns gathered per batch by the column transforms (about 256 KiB for n ≈ 200).
-const COLUMN_BATCH: usize = 8;
+const COLUMN_BATCH: usize = 32;
 
 /// Gathers columns `c0..c1` of `x` (`n × m`) into `buf` (lane `j` at `buf[j·n..(j+1)·n]`),
 /// row by row (sequential reads along each row), applying the ifftshift: centred row `r` goes
@@ -478,7 +471,7 @@ fn gather_columns(
 }
 
 /// Lanes moved together by the column gathers and scatters.
-const TILE: usize = 8;
+const TILE: usize = 32;
 
 /// Distance between lanes in the column buffers: `n` plus one cache line of padding.
 fn lane_stride(n: usize) -> usize {
