@@ -37,14 +37,45 @@
 //! centre-out order by normalised k-radius); rotation by trilinear resampling, translation by
 //! phase ramps; FFTs and resampling are spread over rayon with scheduling-independent results.
 //!
-//! Implementation: the image is real, so every FFT works on real data two lanes per complex
-//! transform ([`crate::rfft`]): in 2-D the first two shears run on packed rows (the second on
-//! the transposed image) and the third is fused into the real 2-D transform, which computes
-//! only the non-negative readout frequencies and fills the rest by Hermitian symmetry. In 3-D
-//! each rotated volume is transformed along readout (packed, non-negative frequencies), along
-//! the partition axis, and along phase encode only on the partition planes the pose supplies.
-//! [`apply_reference`] and [`apply_volume_reference`] are the direct complex versions, kept
-//! and tested against (relative error < 1e-4; same bytes for any rayon thread count).
+//! # Acquisition matrix (3-D)
+//! [`VolumeMotionParams::matrix`] chooses the k-space matrix of the simulated scan:
+//! - `fft_friendly` (**the default**): every axis is enlarged to the next length whose prime
+//!   factors are 2, 3 and 5 only (MNI 197 × 233 × 189 → 200 × 240 × 192). This is the
+//!   acquisition a scanner would make: matrices are chosen FFT-friendly and the field of view
+//!   (FOV) is set somewhat larger than the anatomy. The voxel size is unchanged, the added
+//!   voxels are air (zero) around the object, the input's centre voxel `n/2` sits on the matrix
+//!   centre `N/2` (the isocentre, about which rotations act), and the magnitude is cropped back
+//!   to the input grid. The physics is that of the larger FOV: k-space line spacing is 1/FOV of
+//!   the larger FOV, so ghost spacing along phase encode scales with it, translations wrap
+//!   around the larger FOV (content shifted past the input's edge lands in the margin and is
+//!   cropped instead of reappearing on the other side), the line timing is that of the larger
+//!   number of lines, and object parts rotated out of the input grid are kept in the margin.
+//!   Zero motion returns the input unchanged.
+//! - `input`: the input grid is the acquisition matrix (FOV = the input's extent). Prime axis
+//!   lengths such as 197 and 233 then need Rader/Bluestein FFTs, several times slower than
+//!   5-smooth lengths (the whole MNI simulation about 1.5× slower).
+//!
+//! The two differ only where the larger FOV matters (wrap-around of translated or rotated
+//! content, ghost positions at the scale of the few added voxels). Before this option existed
+//! the 3-D simulator always used the input matrix; results on the default matrix differ from
+//! earlier versions accordingly. The 2-D operator [`Motion`] always uses the input grid.
+//!
+//! # Implementation
+//! The image is real, so every FFT works on real data two lanes per complex transform
+//! ([`crate::rfft`]). In 2-D the first shear runs on packed rows, the second on packed
+//! adjacent column pairs gathered in batches, and the third is fused into the real 2-D
+//! transform, which computes only the non-negative readout frequencies (half spectrum); each
+//! line is completed from it by Hermitian symmetry, multiplied by its translation ramps and
+//! (phase encode along rows) inverse transformed along readout at once, and the last inverse
+//! is fused with the magnitude. In 3-D each moved volume is resampled a few planes at a time
+//! straight into its readout half spectrum, transformed along the partition axis and along
+//! phase encode only on the partition planes the pose supplies; its lines are completed,
+//! ramped and inverse transformed along readout as they are filled, so the combined data is
+//! kept in the hybrid `(kz, ky, x)` domain and the final inverse needs only the phase-encode
+//! and partition passes, the last fused with the magnitude and the crop.
+//! [`apply_reference`] and [`apply_volume_reference`] are the direct complex versions (on the
+//! same acquisition matrix), kept and tested against (relative error < 1e-4; same bytes for
+//! any rayon thread count).
 //!
 //! Units: translations in mm, rotations in degrees, times as fractions of the scan.
 //!
@@ -569,7 +600,8 @@ pub fn line_times_3d(n_pe: usize, n_par: usize, ordering: PeOrdering) -> ndarray
 }
 
 /// Sample [`VolumeMotionParams`] from the same spec keys as [`Motion`] plus
-/// `phase_encode_axis` (default 1) and `partition_axis` (default 0). Translation directions are
+/// `phase_encode_axis` (default 1), `partition_axis` (default 0) and `matrix` (`input` or
+/// `fft_friendly`, default `fft_friendly`). Translation directions are
 /// uniform on the sphere; rotation angles are `r·u` for a random unit axis `u`.
 pub fn sample_volume(spec: &ParamSpec, rng: &mut SampleRng) -> Result<VolumeMotionParams> {
     let pe = spec.int("phase_encode_axis", 1, rng)?;
@@ -618,18 +650,22 @@ fn check_axes(p: &VolumeMotionParams) -> Result<usize> {
     Ok(3 - a - b)
 }
 
-/// 3-D rigid (6-DoF) motion during a 3-D Cartesian acquisition (see the module docs).
+/// 3-D rigid (6-DoF) motion during a 3-D Cartesian acquisition on the acquisition matrix
+/// `params.matrix` (see the module docs).
 ///
 /// Fast path: per rotation, the real moved volume is transformed along readout two lanes per
 /// complex FFT (non-negative readout frequencies only), then along the partition axis, and
 /// along the phase-encode axis only for the partition planes whose lines this pose supplies
 /// (or their Hermitian mirrors); the other half of each line follows from Hermitian symmetry.
-/// [`apply_volume_reference`] is the straightforward version it is tested against.
+/// Lines are accumulated after their readout inverse (hybrid domain), so the final inverse has
+/// two passes. [`apply_volume_reference`] is the straightforward version it is tested against.
 pub fn apply_volume(params: &VolumeMotionParams, vol: &Volume) -> Result<Volume> {
     apply_volume_impl(params, vol, true)
 }
 
-/// Slow reference of [`apply_volume`]: one full complex 3-D FFT per rotation.
+/// Slow reference of [`apply_volume`]: the volume placed on the same acquisition matrix, one
+/// full complex 3-D FFT per rotation (with [`crate::rigid::rotate_trilinear`]), one full
+/// inverse, magnitude cropped to the input grid.
 pub fn apply_volume_reference(params: &VolumeMotionParams, vol: &Volume) -> Result<Volume> {
     apply_volume_impl(params, vol, false)
 }

@@ -1,6 +1,8 @@
 //! Real-input FFT helpers for the motion simulators: two real lanes share one complex FFT
-//! ("2-for-1" packing), band-limited row shifts of real data, and the centred orthonormal 2-D
-//! k-space of a real slice computed from half spectra plus Hermitian symmetry.
+//! ("2-for-1" packing), band-limited row and column shifts of real data, the centred
+//! orthonormal 2-D k-space of a real slice computed from half spectra plus Hermitian symmetry,
+//! and centred column transforms of strided 2-D views (lanes gathered in batches into a padded
+//! buffer; the inverse optionally fused with the magnitude).
 //!
 //! # Conventions
 //! Natural-order DFT index `k` of a length-`n` transform has the signed frequency
@@ -446,7 +448,7 @@ fn gather_columns(
     let n = x.nrows();
     let ls = lane_stride(n);
     let h = n / 2;
-    // per row one cache line is read and TILE lanes advance together; lanes are
+    // per row a segment of TILE values is read and TILE lanes advance together; lanes are
     // `lane_stride(n)` apart, not n, so that power-of-two lengths do not put every lane into
     // the same few cache sets
     for t0 in (c0..c1).step_by(TILE) {

@@ -25,6 +25,9 @@
 //! outside the field of view): a 6-DoF band-limited rotation needs four or more 3-D shear
 //! passes over a volume of 8.7 M voxels, while trilinear interpolation is a single pass and its
 //! mild low-pass is confined to the k-space lines acquired in the moved pose.
+//! [`trilinear_planes`] is the fast form used by the motion simulator (the same interpolation
+//! onto a possibly larger, axis-permuted grid, stepped in fixed point along each row);
+//! [`rotate_trilinear`] is its reference.
 
 use crate::rfft::{kspace2_real_half, shear_cols_real, shear_rows_real, ShearPhasors};
 use artefact_core::fft::{fftc_axis, Direction};
