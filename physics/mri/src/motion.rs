@@ -445,28 +445,7 @@ fn motion_2d_fast(
             if rot != theta {
                 continue;
             }
-            // the centred line i, in centred readout order
-            if pe == 0 {
-                let direct = half.row(i);
-                let mirrored = half.row(mirror(i, n0));
-                for (k1, d) in line.iter_mut().enumerate() {
-                    *d = if k1 >= h1 {
-                        direct[k1 - h1]
-                    } else {
-                        mirrored[h1 - k1].conj()
-                    };
-                }
-            } else if i >= h1 {
-                line.iter_mut()
-                    .zip(half.column(i - h1))
-                    .for_each(|(d, v)| *d = *v);
-            } else {
-                let col = half.column(h1 - i);
-                for (k0, d) in line.iter_mut().enumerate() {
-                    *d = col[mirror(k0, n0)].conj();
-                }
-            }
-            if tr != [0.0, 0.0] {
+            let ramp = if tr != [0.0, 0.0] {
                 let key = tr[ro].to_bits();
                 let at = match ramps.iter().position(|(k, _)| *k == key) {
                     Some(at) => at,
@@ -476,15 +455,34 @@ fn motion_2d_fast(
                     }
                 };
                 let ph = -2.0 * PI * (i as f64 - (n_pe / 2) as f64) * tr[pe] / n_pe as f64;
-                let pe_ph = Complex32::new(ph.cos() as f32, ph.sin() as f32);
-                for (d, p) in line.iter_mut().zip(ramps[at].1.iter()) {
-                    *d = *d * p * pe_ph;
-                }
-            }
+                Some((at, Complex32::new(ph.cos() as f32, ph.sin() as f32)))
+            } else {
+                None
+            };
             if pe == 0 {
-                // readout inverse now: ifftshift, transform, fftshift into the hybrid row
-                line.rotate_left(h_ro);
+                // line i in natural readout order (index m holds frequency f(m)) for the
+                // readout inverse: f ≥ 0 directly, f < 0 from the Hermitian mirror
+                let direct = half.row(i);
+                let direct = direct.as_slice().expect("standard layout");
+                let mirrored = half.row(mirror(i, n0));
+                let mirrored = mirrored.as_slice().expect("standard layout");
+                let (pos, neg) = line.split_at_mut(n_ro - h_ro);
+                pos.copy_from_slice(&direct[..n_ro - h_ro]);
+                for (j, d) in neg.iter_mut().enumerate() {
+                    *d = mirrored[h_ro - j].conj();
+                }
+                if let Some((at, c)) = ramp {
+                    // ramp is in centred order: frequency f at index f + h
+                    let (rneg, rpos) = ramps[at].1.split_at(h_ro);
+                    for (d, p) in pos.iter_mut().zip(rpos) {
+                        *d = *d * p * c;
+                    }
+                    for (d, p) in neg.iter_mut().zip(rneg) {
+                        *d = *d * p * c;
+                    }
+                }
                 ifft.process_with_scratch(&mut line, &mut scratch);
+                // fftshift into the hybrid row: natural output k to centred (k + h) mod n
                 let mut dst = out.row_mut(i);
                 let dst = dst.as_slice_mut().expect("standard layout");
                 let (dneg, dpos) = dst.split_at_mut(h_ro);
@@ -495,6 +493,22 @@ fn motion_2d_fast(
                     *d = z * scale;
                 }
             } else {
+                // column i in centred order
+                if i >= h1 {
+                    line.iter_mut()
+                        .zip(half.column(i - h1))
+                        .for_each(|(d, v)| *d = *v);
+                } else {
+                    let col = half.column(h1 - i);
+                    for (k0, d) in line.iter_mut().enumerate() {
+                        *d = col[mirror(k0, n0)].conj();
+                    }
+                }
+                if let Some((at, c)) = ramp {
+                    for (d, p) in line.iter_mut().zip(ramps[at].1.iter()) {
+                        *d = *d * p * c;
+                    }
+                }
                 out.column_mut(i)
                     .iter_mut()
                     .zip(&line)
