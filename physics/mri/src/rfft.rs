@@ -625,28 +625,6 @@ pub fn ifftc_columns_abs(
     });
 }
 
-/// In-place centred orthonormal inverse FFT of every row of `x` (rows contiguous).
-pub fn ifftc_rows(x: &mut Array2<Complex32>) {
-    let (rows, n) = x.dim();
-    if n == 0 || rows == 0 {
-        return;
-    }
-    let fft = plan(n, Direction::Inverse);
-    let mut scratch = vec![Complex32::default(); fft.get_inplace_scratch_len()];
-    let h = n / 2;
-    let scale = 1.0 / (n as f32).sqrt();
-    let data = x.as_slice_mut().expect("standard layout");
-    // ifftshift in place (rotate left by h), transform all rows at once, fftshift + scale
-    for row in data.chunks_exact_mut(n) {
-        row.rotate_left(h);
-    }
-    fft.process_with_scratch(data, &mut scratch);
-    for row in data.chunks_exact_mut(n) {
-        row.rotate_right(h);
-        row.iter_mut().for_each(|z| *z *= scale);
-    }
-}
-
 /// `out[r][c] = |ifftc(x[r, ..])[c]|`: centred orthonormal inverse FFT of every row, then the
 /// magnitude (evaluated in f64 like [`crate::kspace::abs_c`]).
 pub fn ifftc_rows_abs(x: &Array2<Complex32>, out: &mut Array2<f32>) {
