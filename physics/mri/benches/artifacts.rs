@@ -4,14 +4,15 @@
 //! Input: the middle axial slice of `tests/data/nifti/mni152_t1_1mm.nii.gz` (233×197),
 //! zero-padded (centred) to 256×256 — the same input `bench/mri/compare_artifacts.py` builds.
 //! The 2-D simulators are single-threaded; 3-D motion is timed with the default rayon pool and
-//! with a one-thread pool.
+//! with a one-thread pool, on the default (`fft_friendly`) acquisition matrix and on the input
+//! matrix (`motion3d_input_matrix_*`).
 
 use artefact_core::{Image, Operator, Volume};
 use artefact_mri::bias_field::{BiasField, BiasFieldParams, BiasMode};
 use artefact_mri::ghosting::{Ghosting, GhostingParams};
 use artefact_mri::motion::{
-    apply_volume, Motion, MotionEvent, MotionParams, PeOrdering, VolumeMotionEvent,
-    VolumeMotionParams,
+    apply_volume, AcquisitionMatrix, Motion, MotionEvent, MotionParams, PeOrdering,
+    VolumeMotionEvent, VolumeMotionParams,
 };
 use artefact_mri::spike::{Spike, SpikeParams, SpikeSpec};
 use artefact_mri::susceptibility::{B0Direction, Susceptibility, SusceptibilityParams};
@@ -59,8 +60,9 @@ fn two_events_2d() -> MotionParams {
     }
 }
 
-fn two_events_3d() -> VolumeMotionParams {
+fn two_events_3d(matrix: AcquisitionMatrix) -> VolumeMotionParams {
     VolumeMotionParams {
+        matrix,
         phase_encode_axis: 1,
         partition_axis: 0,
         ordering: PeOrdering::Sequential,
@@ -149,19 +151,26 @@ fn bench_2d(c: &mut Criterion) {
 
 fn bench_3d(c: &mut Criterion) {
     let vol = mni();
-    let p = two_events_3d();
     let mut g = c.benchmark_group("mri_motion_3d_mni");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
-    g.bench_function("motion3d_default_threads", |b| {
-        b.iter(|| apply_volume(black_box(&p), &vol).unwrap())
-    });
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .unwrap();
-    g.bench_function("motion3d_1_thread", |b| {
-        b.iter(|| one.install(|| apply_volume(black_box(&p), &vol).unwrap()))
-    });
+    // the default acquisition matrix (fft_friendly) under the names bench/mri reads, and the
+    // input matrix for comparison
+    for (tag, matrix) in [
+        ("", AcquisitionMatrix::FftFriendly),
+        ("input_matrix_", AcquisitionMatrix::Input),
+    ] {
+        let p = two_events_3d(matrix);
+        g.bench_function(format!("motion3d_{tag}default_threads"), |b| {
+            b.iter(|| apply_volume(black_box(&p), &vol).unwrap())
+        });
+        g.bench_function(format!("motion3d_{tag}1_thread"), |b| {
+            b.iter(|| one.install(|| apply_volume(black_box(&p), &vol).unwrap()))
+        });
+    }
     g.finish();
 }
 

@@ -37,14 +37,45 @@
 //! centre-out order by normalised k-radius); rotation by trilinear resampling, translation by
 //! phase ramps; FFTs and resampling are spread over rayon with scheduling-independent results.
 //!
-//! Implementation: the image is real, so every FFT works on real data two lanes per complex
-//! transform ([`crate::rfft`]): in 2-D the first two shears run on packed rows (the second on
-//! the transposed image) and the third is fused into the real 2-D transform, which computes
-//! only the non-negative readout frequencies and fills the rest by Hermitian symmetry. In 3-D
-//! each rotated volume is transformed along readout (packed, non-negative frequencies), along
-//! the partition axis, and along phase encode only on the partition planes the pose supplies.
-//! [`apply_reference`] and [`apply_volume_reference`] are the direct complex versions, kept
-//! and tested against (relative error < 1e-4; same bytes for any rayon thread count).
+//! # Acquisition matrix (3-D)
+//! [`VolumeMotionParams::matrix`] chooses the k-space matrix of the simulated scan:
+//! - `fft_friendly` (**the default**): every axis is enlarged to the next length whose prime
+//!   factors are 2, 3 and 5 only (MNI 197 × 233 × 189 → 200 × 240 × 192). This is the
+//!   acquisition a scanner would make: matrices are chosen FFT-friendly and the field of view
+//!   (FOV) is set somewhat larger than the anatomy. The voxel size is unchanged, the added
+//!   voxels are air (zero) around the object, the input's centre voxel `n/2` sits on the matrix
+//!   centre `N/2` (the isocentre, about which rotations act), and the magnitude is cropped back
+//!   to the input grid. The physics is that of the larger FOV: k-space line spacing is 1/FOV of
+//!   the larger FOV, so ghost spacing along phase encode scales with it, translations wrap
+//!   around the larger FOV (content shifted past the input's edge lands in the margin and is
+//!   cropped instead of reappearing on the other side), the line timing is that of the larger
+//!   number of lines, and object parts rotated out of the input grid are kept in the margin.
+//!   Zero motion returns the input unchanged.
+//! - `input`: the input grid is the acquisition matrix (FOV = the input's extent). Prime axis
+//!   lengths such as 197 and 233 then need Rader/Bluestein FFTs, several times slower than
+//!   5-smooth lengths (the whole MNI simulation about 1.5× slower).
+//!
+//! The two differ only where the larger FOV matters (wrap-around of translated or rotated
+//! content, ghost positions at the scale of the few added voxels). Before this option existed
+//! the 3-D simulator always used the input matrix; results on the default matrix differ from
+//! earlier versions accordingly. The 2-D operator [`Motion`] always uses the input grid.
+//!
+//! # Implementation
+//! The image is real, so every FFT works on real data two lanes per complex transform
+//! ([`crate::rfft`]). In 2-D the first shear runs on packed rows, the second on packed
+//! adjacent column pairs gathered in batches, and the third is fused into the real 2-D
+//! transform, which computes only the non-negative readout frequencies (half spectrum); each
+//! line is completed from it by Hermitian symmetry, multiplied by its translation ramps and
+//! (phase encode along rows) inverse transformed along readout at once, and the last inverse
+//! is fused with the magnitude. In 3-D each moved volume is resampled a few planes at a time
+//! straight into its readout half spectrum, transformed along the partition axis and along
+//! phase encode only on the partition planes the pose supplies; its lines are completed,
+//! ramped and inverse transformed along readout as they are filled, so the combined data is
+//! kept in the hybrid `(kz, ky, x)` domain and the final inverse needs only the phase-encode
+//! and partition passes, the last fused with the magnitude and the crop.
+//! [`apply_reference`] and [`apply_volume_reference`] are the direct complex versions (on the
+//! same acquisition matrix), kept and tested against (relative error < 1e-4; same bytes for
+//! any rayon thread count).
 //!
 //! Units: translations in mm, rotations in degrees, times as fractions of the scan.
 //!
@@ -57,13 +88,15 @@
 //!   high-quality rotation of images", IEEE TIP 4(10), 1995.
 
 use crate::kspace::{check_finite, magnitude_image, PhaseEncode};
-use crate::rfft::{centring_half, mirror, rfft_rows};
+use crate::rfft::{
+    centring_half, fftc_columns, ifftc_columns_abs, ifftc_rows_abs, mirror, next_smooth, rfft_rows,
+};
 use crate::rigid::{
-    par_fftc3, rotate_trilinear, rotated_kspace, rotated_kspace_real, rotation_matrix3,
-    shift_phasors,
+    par_fftc3, rotate_trilinear, rotated_kspace, rotated_kspace_half_real, rotation_matrix3,
+    shift_phasors, trilinear_planes, GridMap,
 };
 use crate::{MriError, Result};
-use artefact_core::fft::{fftc_axis, ifft2c, Direction};
+use artefact_core::fft::{plan, Direction};
 use artefact_core::{
     Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
     Volume,
@@ -341,21 +374,18 @@ fn apply_2d(params: &MotionParams, image: &Image, fast: bool) -> Result<Image> {
     if poses.iter().all(|&(t, r)| t == [0.0, 0.0] && r == 0.0) {
         return Ok(image.clone());
     }
-    let x = if fast {
-        None
-    } else {
-        Some(image.data.mapv(|v| Complex32::new(v, 0.0)))
-    };
     let mut angles: Vec<f64> = poses.iter().map(|p| p.1).collect();
     angles.sort_by(f64::total_cmp);
     angles.dedup();
+    if fast {
+        let mag = motion_2d_fast(image, pe, &poses, &angles);
+        return Ok(image.with_data(mag)?);
+    }
+    let x = image.data.mapv(|v| Complex32::new(v, 0.0));
     let mut out = ndarray::Array2::<Complex32>::zeros(image.data.dim());
     let mut ramps: Vec<(u64, Vec<Complex32>)> = Vec::new();
     for &theta in &angles {
-        let k = match &x {
-            None => rotated_kspace_real(&image.data, theta, image.spacing),
-            Some(x) => rotated_kspace(x, theta, image.spacing),
-        };
+        let k = rotated_kspace(&x, theta, image.spacing);
         for (i, &(tr, rot)) in poses.iter().enumerate() {
             if rot != theta {
                 continue;
@@ -382,12 +412,118 @@ fn apply_2d(params: &MotionParams, image: &Image, fast: bool) -> Result<Image> {
             }
         }
     }
-    if !fast {
-        return magnitude_image(out, image);
+    magnitude_image(out, image)
+}
+
+/// Fast backend of [`Motion`]: per angle the half spectrum of the rotated real image
+/// ([`rotated_kspace_half_real`]); each line is completed by Hermitian symmetry and multiplied
+/// by its translation ramps. With phase encode along rows the readout inverse runs on each
+/// line as it is filled and the last (column) inverse is fused with the magnitude; with phase
+/// encode along columns the column inverse runs first and the row inverse is fused with the
+/// magnitude.
+fn motion_2d_fast(
+    image: &Image,
+    pe: usize,
+    poses: &[([f64; 2], f64)],
+    angles: &[f64],
+) -> ndarray::Array2<f32> {
+    let (n0, n1) = image.data.dim();
+    let ro = 1 - pe;
+    let n_pe = [n0, n1][pe];
+    let n_ro = [n0, n1][ro];
+    let h1 = n1 / 2;
+    let mut out = ndarray::Array2::<Complex32>::zeros((n0, n1));
+    let mut ramps: Vec<(u64, Vec<Complex32>)> = Vec::new();
+    let mut line = vec![Complex32::default(); n_ro];
+    let ifft = plan(n_ro, Direction::Inverse);
+    let mut scratch = vec![Complex32::default(); ifft.get_inplace_scratch_len()];
+    let h_ro = n_ro / 2;
+    let scale = 1.0 / (n_ro as f32).sqrt();
+    for &theta in angles {
+        let half = rotated_kspace_half_real(&image.data, theta, image.spacing);
+        for (i, &(tr, rot)) in poses.iter().enumerate() {
+            if rot != theta {
+                continue;
+            }
+            let ramp = if tr != [0.0, 0.0] {
+                let key = tr[ro].to_bits();
+                let at = match ramps.iter().position(|(k, _)| *k == key) {
+                    Some(at) => at,
+                    None => {
+                        ramps.push((key, shift_phasors(n_ro, tr[ro])));
+                        ramps.len() - 1
+                    }
+                };
+                let ph = -2.0 * PI * (i as f64 - (n_pe / 2) as f64) * tr[pe] / n_pe as f64;
+                Some((at, Complex32::new(ph.cos() as f32, ph.sin() as f32)))
+            } else {
+                None
+            };
+            if pe == 0 {
+                // line i in natural readout order (index m holds frequency f(m)) for the
+                // readout inverse: f ≥ 0 directly, f < 0 from the Hermitian mirror
+                let direct = half.row(i);
+                let direct = direct.as_slice().expect("standard layout");
+                let mirrored = half.row(mirror(i, n0));
+                let mirrored = mirrored.as_slice().expect("standard layout");
+                let (pos, neg) = line.split_at_mut(n_ro - h_ro);
+                pos.copy_from_slice(&direct[..n_ro - h_ro]);
+                for (j, d) in neg.iter_mut().enumerate() {
+                    *d = mirrored[h_ro - j].conj();
+                }
+                if let Some((at, c)) = ramp {
+                    // ramp is in centred order: frequency f at index f + h
+                    let (rneg, rpos) = ramps[at].1.split_at(h_ro);
+                    for (d, p) in pos.iter_mut().zip(rpos) {
+                        *d = *d * p * c;
+                    }
+                    for (d, p) in neg.iter_mut().zip(rneg) {
+                        *d = *d * p * c;
+                    }
+                }
+                ifft.process_with_scratch(&mut line, &mut scratch);
+                // fftshift into the hybrid row: natural output k to centred (k + h) mod n
+                let mut dst = out.row_mut(i);
+                let dst = dst.as_slice_mut().expect("standard layout");
+                let (dneg, dpos) = dst.split_at_mut(h_ro);
+                for (d, z) in dpos.iter_mut().zip(&line[..n_ro - h_ro]) {
+                    *d = z * scale;
+                }
+                for (d, z) in dneg.iter_mut().zip(&line[n_ro - h_ro..]) {
+                    *d = z * scale;
+                }
+            } else {
+                // column i in centred order
+                if i >= h1 {
+                    line.iter_mut()
+                        .zip(half.column(i - h1))
+                        .for_each(|(d, v)| *d = *v);
+                } else {
+                    let col = half.column(h1 - i);
+                    for (k0, d) in line.iter_mut().enumerate() {
+                        *d = col[mirror(k0, n0)].conj();
+                    }
+                }
+                if let Some((at, c)) = ramp {
+                    for (d, p) in line.iter_mut().zip(ramps[at].1.iter()) {
+                        *d = *d * p * c;
+                    }
+                }
+                out.column_mut(i)
+                    .iter_mut()
+                    .zip(&line)
+                    .for_each(|(d, v)| *d = *v);
+            }
+        }
     }
-    ifft2c(&mut out);
-    let mag = out.mapv(crate::kspace::abs_c);
-    Ok(image.with_data(mag)?)
+    let mut mag = ndarray::Array2::<f32>::zeros((n0, n1));
+    if pe == 0 {
+        ifftc_columns_abs(&out.view(), 0..n0, 0..n1, &mut mag.view_mut());
+    } else {
+        fftc_columns(&mut out.view_mut(), Direction::Inverse);
+        ifftc_rows_abs(&out, &mut mag);
+    }
+    mag
 }
 
 /// One 6-DoF rigid displacement of a volume during `start ≤ t < end`.
@@ -402,6 +538,42 @@ pub struct VolumeMotionEvent {
     pub rotation_deg: [f64; 3],
 }
 
+/// Acquisition matrix of the simulated 3-D scan (see the module docs, "Acquisition matrix").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcquisitionMatrix {
+    /// The input grid is the acquisition matrix (field of view = the input's extent).
+    Input,
+    /// Every axis is enlarged to the next length with prime factors 2, 3, 5 only (same voxel
+    /// size, air around the object, the input centred on the scanner isocentre); the result is
+    /// cropped back to the input grid. The default.
+    #[default]
+    FftFriendly,
+}
+
+impl AcquisitionMatrix {
+    pub const NAMES: &'static [&'static str] = &["input", "fft_friendly"];
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "input" => Ok(AcquisitionMatrix::Input),
+            "fft_friendly" => Ok(AcquisitionMatrix::FftFriendly),
+            _ => Err(MriError::Param {
+                param: "matrix",
+                reason: format!("`{s}` is not allowed (allowed: input, fft_friendly)"),
+            }),
+        }
+    }
+
+    /// Acquisition matrix (k-space size) for an input of `n` voxels along an axis.
+    pub fn size(self, n: usize) -> usize {
+        match self {
+            AcquisitionMatrix::Input => n,
+            AcquisitionMatrix::FftFriendly => next_smooth(n),
+        }
+    }
+}
+
 /// Parameters of [`apply_volume`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VolumeMotionParams {
@@ -411,6 +583,9 @@ pub struct VolumeMotionParams {
     pub partition_axis: usize,
     pub ordering: PeOrdering,
     pub events: Vec<VolumeMotionEvent>,
+    /// Acquisition matrix (default [`AcquisitionMatrix::FftFriendly`]).
+    #[serde(default)]
+    pub matrix: AcquisitionMatrix,
 }
 
 /// Normalised acquisition time of every `(phase-encode index, partition index)` line.
@@ -439,12 +614,14 @@ pub fn line_times_3d(n_pe: usize, n_par: usize, ordering: PeOrdering) -> ndarray
 }
 
 /// Sample [`VolumeMotionParams`] from the same spec keys as [`Motion`] plus
-/// `phase_encode_axis` (default 1) and `partition_axis` (default 0). Translation directions are
+/// `phase_encode_axis` (default 1), `partition_axis` (default 0) and `matrix` (`input` or
+/// `fft_friendly`, default `fft_friendly`). Translation directions are
 /// uniform on the sphere; rotation angles are `r·u` for a random unit axis `u`.
 pub fn sample_volume(spec: &ParamSpec, rng: &mut SampleRng) -> Result<VolumeMotionParams> {
     let pe = spec.int("phase_encode_axis", 1, rng)?;
     let par = spec.int("partition_axis", 0, rng)?;
     let ord = spec.choice("ordering", PeOrdering::NAMES, "sequential", rng)?;
+    let matrix = spec.choice("matrix", AcquisitionMatrix::NAMES, "fft_friendly", rng)?;
     let (n_events, _, _) = sample_magnitudes(spec, rng)?;
     let mut events = Vec::with_capacity(n_events);
     let unit = |rng: &mut SampleRng| -> [f64; 3] {
@@ -470,6 +647,7 @@ pub fn sample_volume(spec: &ParamSpec, rng: &mut SampleRng) -> Result<VolumeMoti
         partition_axis: par.clamp(0, 9) as usize,
         ordering: PeOrdering::parse(&ord)?,
         events,
+        matrix: AcquisitionMatrix::parse(&matrix)?,
     };
     check_axes(&p)?;
     Ok(p)
@@ -486,18 +664,22 @@ fn check_axes(p: &VolumeMotionParams) -> Result<usize> {
     Ok(3 - a - b)
 }
 
-/// 3-D rigid (6-DoF) motion during a 3-D Cartesian acquisition (see the module docs).
+/// 3-D rigid (6-DoF) motion during a 3-D Cartesian acquisition on the acquisition matrix
+/// `params.matrix` (see the module docs).
 ///
 /// Fast path: per rotation, the real moved volume is transformed along readout two lanes per
 /// complex FFT (non-negative readout frequencies only), then along the partition axis, and
 /// along the phase-encode axis only for the partition planes whose lines this pose supplies
 /// (or their Hermitian mirrors); the other half of each line follows from Hermitian symmetry.
-/// [`apply_volume_reference`] is the straightforward version it is tested against.
+/// Lines are accumulated after their readout inverse (hybrid domain), so the final inverse has
+/// two passes. [`apply_volume_reference`] is the straightforward version it is tested against.
 pub fn apply_volume(params: &VolumeMotionParams, vol: &Volume) -> Result<Volume> {
     apply_volume_impl(params, vol, true)
 }
 
-/// Slow reference of [`apply_volume`]: one full complex 3-D FFT per rotation.
+/// Slow reference of [`apply_volume`]: the volume placed on the same acquisition matrix, one
+/// full complex 3-D FFT per rotation (with [`crate::rigid::rotate_trilinear`]), one full
+/// inverse, magnitude cropped to the input grid.
 pub fn apply_volume_reference(params: &VolumeMotionParams, vol: &Volume) -> Result<Volume> {
     apply_volume_impl(params, vol, false)
 }
@@ -532,11 +714,15 @@ fn apply_volume_impl(params: &VolumeMotionParams, vol: &Volume, fast: bool) -> R
         }
     }
     let (pe, par) = (params.phase_encode_axis, params.partition_axis);
-    let dims = [
+    let in_dims = [
         vol.data.len_of(Axis(0)),
         vol.data.len_of(Axis(1)),
         vol.data.len_of(Axis(2)),
     ];
+    // acquisition matrix; the input sits at `offset` so that its centre voxel n/2 is the
+    // matrix centre N/2 (the rotation centre and k-space origin stay on the same voxel)
+    let dims = in_dims.map(|n| params.matrix.size(n));
+    let offset = [0, 1, 2].map(|a| dims[a] / 2 - in_dims[a] / 2);
     let times = line_times_3d(dims[pe], dims[par], params.ordering);
     // pose per (pe, par) line: translation in voxels [3], angles in degrees [3]
     let pose_at = |t: f64| -> Pose3 {
@@ -562,9 +748,22 @@ fn apply_volume_impl(params: &VolumeMotionParams, vol: &Volume, fast: bool) -> R
     });
     rotations.dedup();
     let data = if fast {
-        volume_fast(vol, [pe, par, ro], dims, &poses, &rotations)
+        volume_fast(vol, [pe, par, ro], dims, offset, &poses, &rotations)
     } else {
-        volume_reference(vol, [pe, par, ro], dims, &poses, &rotations)?
+        let crop = ndarray::s![
+            offset[0]..offset[0] + in_dims[0],
+            offset[1]..offset[1] + in_dims[1],
+            offset[2]..offset[2] + in_dims[2]
+        ];
+        let padded = if dims == in_dims {
+            vol.clone()
+        } else {
+            let mut x = Array3::<f32>::zeros((dims[0], dims[1], dims[2]));
+            x.slice_mut(crop).assign(&vol.data);
+            Volume::with_affine(x, vol.spacing, vol.affine, vol.modality, vol.unit)?
+        };
+        let out = volume_reference(&padded, [pe, par, ro], dims, &poses, &rotations)?;
+        out.slice(crop).to_owned()
     };
     Ok(Volume::with_affine(
         data,
@@ -654,19 +853,40 @@ fn volume_reference(
     Ok(data)
 }
 
-/// Fast backend of [`apply_volume`] (see its docs). Works in the `(partition, phase-encode,
-/// readout)` axis order; every parallel step writes disjoint lanes or planes, so the bytes do
-/// not depend on the thread count.
+/// Fast backend of [`apply_volume`] (see its docs). Works on the acquisition matrix `dims`
+/// (the input sits at `offset`) in the `(partition, phase-encode, readout)` axis order; every
+/// parallel step writes disjoint lanes or planes, so the bytes do not depend on the thread
+/// count.
+///
+/// Per rotation: each plane of the moved volume is resampled (or copied) into a buffer and
+/// transformed along readout at once (real rows two per complex FFT, non-negative
+/// frequencies); then the partition axis for every lane, the phase-encode axis only on the
+/// planes the pose needs (directly or as Hermitian mirrors). The pose's lines are completed by
+/// Hermitian symmetry, multiplied by their translation ramps and inverse transformed along
+/// readout right away, so the combined data is held in the hybrid `(kz, ky, x)` domain and the
+/// final inverse needs only the phase-encode and partition passes (the last one fused with the
+/// magnitude and the crop to the input grid).
 fn volume_fast(
     vol: &Volume,
     [pe, par, ro]: [usize; 3],
     dims: [usize; 3],
+    offset: [usize; 3],
     poses: &ndarray::Array2<Pose3>,
     rotations: &[[f64; 3]],
 ) -> Array3<f32> {
     let perm = [par, pe, ro];
     let (nz, ny, nx) = (dims[par], dims[pe], dims[ro]);
     let nh = nx / 2 + 1;
+    let (i0, i1, i2) = vol.data.dim();
+    let in_dims = [i0, i1, i2];
+    let owned;
+    let src: &[f32] = match vol.data.as_slice() {
+        Some(s) => s,
+        None => {
+            owned = vol.data.iter().copied().collect::<Vec<f32>>();
+            &owned
+        }
+    };
     let cphase = centring_half(nx);
     let phase_z: Vec<f64> = (0..nz)
         .map(|k| -2.0 * PI * (k as f64 - (nz / 2) as f64) / nz as f64)
@@ -674,33 +894,50 @@ fn volume_fast(
     let phase_y: Vec<f64> = (0..ny)
         .map(|k| -2.0 * PI * (k as f64 - (ny / 2) as f64) / ny as f64)
         .collect();
+    let hx = nx / 2;
+    let scale_x = 1.0 / (nx as f32).sqrt();
+    // output planes resampled together (see `trilinear_planes`)
+    const PLANES: usize = 8;
+    // combined lines, inverse transformed along readout: (kz, ky, x)
     let mut out = Array3::<Complex32>::zeros((nz, ny, nx));
-    // rows of the real volume per parallel task (even: lane pairs never straddle tasks)
-    const ROWS: usize = 64;
+    let mut g = Array3::<Complex32>::zeros((nz, ny, nh));
     for rot in rotations {
-        let moved = if *rot == [0.0; 3] {
+        let map = if *rot == [0.0; 3] {
             None
         } else {
             let r = rotation_matrix3(rot.map(f64::to_radians));
-            Some(rotate_trilinear(&vol.data, r, vol.spacing))
+            Some(GridMap::rigid(r, vol.spacing, dims, offset, perm))
         };
-        let src = moved.as_ref().unwrap_or(&vol.data);
-        let view = src.view().permuted_axes(perm);
-        let real = view.as_standard_layout();
-        let real = real.as_slice().expect("standard layout");
-        // readout: non-negative frequencies of the centred transform
-        let mut g = vec![Complex32::default(); nz * ny * nh];
-        real.par_chunks(ROWS * nx)
-            .zip(g.par_chunks_mut(ROWS * nh))
-            .for_each(|(s, o)| {
-                rfft_rows(s, nx, o, None);
-                for row in o.chunks_exact_mut(nh) {
-                    row.iter_mut().zip(&cphase).for_each(|(z, p)| *z *= p);
+        // moved volume a few planes at a time, straight into its readout half spectrum
+        let chunks: Vec<_> = g.axis_chunks_iter_mut(Axis(0), PLANES).collect();
+        chunks.into_par_iter().enumerate().for_each(|(ic, mut gc)| {
+            let z0 = ic * PLANES;
+            let k = gc.len_of(Axis(0));
+            let mut planes = vec![0.0f32; k * ny * nx];
+            match &map {
+                Some(m) => trilinear_planes(src, in_dims, m, z0..z0 + k, ny, nx, &mut planes),
+                None => {
+                    for (i, p) in planes.chunks_exact_mut(ny * nx).enumerate() {
+                        copy_plane(src, in_dims, offset, perm, z0 + i, ny, nx, p);
+                    }
                 }
-            });
-        let mut g = Array3::from_shape_vec((nz, ny, nh), g).expect("shape");
+            }
+            let gs = gc.as_slice_mut().expect("standard layout");
+            for (p, o) in planes
+                .chunks_exact(ny * nx)
+                .zip(gs.chunks_exact_mut(ny * nh))
+            {
+                rfft_rows(p, nx, o, None);
+            }
+            for row in gs.chunks_exact_mut(nh) {
+                row.iter_mut().zip(&cphase).for_each(|(z, p)| *z *= p);
+            }
+        });
         // partition axis for every lane
-        par_fftc3(&mut g, &[0], Direction::Forward);
+        let lanes: Vec<_> = g.axis_iter_mut(Axis(1)).collect();
+        lanes
+            .into_par_iter()
+            .for_each(|mut v| fftc_columns(&mut v, Direction::Forward));
         // phase-encode axis only on the planes this pose needs (directly or as a mirror)
         let mut need = vec![false; nz];
         for kz in 0..nz {
@@ -715,9 +952,9 @@ fn volume_fast(
             .filter(|(kz, _)| need[*kz])
             .map(|(_, p)| p)
             .collect();
-        planes.into_par_iter().for_each(|mut p| {
-            fftc_axis(&mut p, 0, Direction::Forward);
-        });
+        planes
+            .into_par_iter()
+            .for_each(|mut p| fftc_columns(&mut p, Direction::Forward));
         // readout ramps of the distinct translations of this rotation
         let mut shifts: Vec<f64> = poses
             .iter()
@@ -727,57 +964,117 @@ fn volume_fast(
         shifts.sort_by(f64::total_cmp);
         shifts.dedup();
         let ramps: Vec<Vec<Complex32>> = shifts.iter().map(|&s| shift_phasors(nx, s)).collect();
-        let hx = (nx / 2) as i64;
         let g = &g;
         let out_planes: Vec<_> = out.axis_iter_mut(Axis(0)).enumerate().collect();
         out_planes.into_par_iter().for_each(|(kz, mut plane)| {
             let mz = mirror(kz, nz);
+            let ifft = plan(nx, Direction::Inverse);
+            let mut scratch = vec![Complex32::default(); ifft.get_inplace_scratch_len()];
+            let mut buf = vec![Complex32::default(); nx];
             for ky in 0..ny {
                 let (tr, r) = poses[[ky, kz]];
                 if r != *rot {
                     continue;
                 }
                 let my = mirror(ky, ny);
-                let mut line = plane.index_axis_mut(Axis(0), ky);
                 let direct = g.slice(ndarray::s![kz, ky, ..]);
+                let direct = direct.as_slice().expect("standard layout");
                 let mirrored = g.slice(ndarray::s![mz, my, ..]);
-                for (kx, d) in line.iter_mut().enumerate() {
-                    let f = kx as i64 - hx;
-                    *d = if f >= 0 {
-                        direct[f as usize]
-                    } else {
-                        mirrored[(-f) as usize].conj()
-                    };
+                let mirrored = mirrored.as_slice().expect("standard layout");
+                // natural order for the inverse transform: index m holds frequency f(m)
+                let (pos, neg) = buf.split_at_mut(nx - hx);
+                pos.copy_from_slice(&direct[..nx - hx]);
+                for (j, d) in neg.iter_mut().enumerate() {
+                    *d = mirrored[hx - j].conj();
                 }
-                if tr == [0.0; 3] {
-                    continue;
+                if tr != [0.0; 3] {
+                    let c = phase_y[ky] * tr[pe] + phase_z[kz] * tr[par];
+                    let c = Complex32::new(c.cos() as f32, c.sin() as f32);
+                    let ramp = &ramps[shifts.partition_point(|&v| v < tr[ro])];
+                    // ramp is in centred order: frequency f at index f + hx
+                    let (rneg, rpos) = ramp.split_at(hx);
+                    for (d, p) in pos.iter_mut().zip(rpos) {
+                        *d = *d * p * c;
+                    }
+                    for (d, p) in neg.iter_mut().zip(rneg) {
+                        *d = *d * p * c;
+                    }
                 }
-                let c = phase_y[ky] * tr[pe] + phase_z[kz] * tr[par];
-                let c = Complex32::new(c.cos() as f32, c.sin() as f32);
-                let ramp = &ramps[shifts.partition_point(|&v| v < tr[ro])];
-                for (d, p) in line.iter_mut().zip(ramp.iter()) {
-                    *d = *d * p * c;
+                ifft.process_with_scratch(&mut buf, &mut scratch);
+                let mut line = plane.index_axis_mut(Axis(0), ky);
+                let line = line.as_slice_mut().expect("standard layout");
+                // fftshift: natural output k goes to centred index (k + hx) mod nx
+                let (lneg, lpos) = line.split_at_mut(hx);
+                for (d, z) in lpos.iter_mut().zip(&buf[..nx - hx]) {
+                    *d = z * scale_x;
+                }
+                for (d, z) in lneg.iter_mut().zip(&buf[nx - hx..]) {
+                    *d = z * scale_x;
                 }
             }
         });
     }
-    par_fftc3(&mut out, &[2, 1, 0], Direction::Inverse);
-    let mag: Vec<f32> = out
-        .as_slice()
-        .expect("standard layout")
-        .par_iter()
-        .map(|&z| crate::kspace::abs_c(z))
-        .collect();
-    let mag = Array3::from_shape_vec((nz, ny, nx), mag).expect("shape");
+    drop(g);
+    // inverse along phase encode on every partition plane
+    let planes: Vec<_> = out.axis_iter_mut(Axis(0)).collect();
+    planes
+        .into_par_iter()
+        .for_each(|mut p| fftc_columns(&mut p, Direction::Inverse));
+    // inverse along partition, magnitude, crop to the input grid
+    let (cz, cy, cx) = (in_dims[par], in_dims[pe], in_dims[ro]);
+    let (oz, oy, ox) = (offset[par], offset[pe], offset[ro]);
+    let mut res = Array3::<f32>::zeros((cz, cy, cx));
+    let rows: Vec<_> = res.axis_iter_mut(Axis(1)).collect();
+    let out = &out;
+    rows.into_par_iter().enumerate().for_each(|(y, mut r)| {
+        let v = out.index_axis(Axis(1), y + oy);
+        ifftc_columns_abs(&v, oz..oz + cz, ox..ox + cx, &mut r);
+    });
     let mut inv = [0usize; 3];
     for (j, &a) in perm.iter().enumerate() {
         inv[a] = j;
     }
-    let back = mag.permuted_axes(inv);
+    let back = res.permuted_axes(inv);
     if back.is_standard_layout() {
         back
     } else {
         back.as_standard_layout().into_owned()
+    }
+}
+
+/// One plane (`q0`, `n1 × n2`) of the input placed at `offset` in the acquisition matrix, in
+/// the permuted axis order `perm` (zero outside the input).
+#[allow(clippy::too_many_arguments)]
+fn copy_plane(
+    src: &[f32],
+    sdims: [usize; 3],
+    offset: [usize; 3],
+    perm: [usize; 3],
+    q0: usize,
+    n1: usize,
+    n2: usize,
+    out: &mut [f32],
+) {
+    out.fill(0.0);
+    let strides = [sdims[1] * sdims[2], sdims[2], 1];
+    let inside = |a: usize, q: usize| q.checked_sub(offset[a]).filter(|&i| i < sdims[a]);
+    let Some(j0) = inside(perm[0], q0) else {
+        return;
+    };
+    let (st, o2, len) = (strides[perm[2]], offset[perm[2]], sdims[perm[2]]);
+    for q1 in 0..n1 {
+        let Some(j1) = inside(perm[1], q1) else {
+            continue;
+        };
+        let base = j0 * strides[perm[0]] + j1 * strides[perm[1]];
+        let row = &mut out[q1 * n2 + o2..q1 * n2 + o2 + len];
+        if st == 1 {
+            row.copy_from_slice(&src[base..base + len]);
+        } else {
+            for (i, v) in row.iter_mut().enumerate() {
+                *v = src[base + i * st];
+            }
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Real-input FFT helpers for the motion simulators: two real lanes share one complex FFT
-//! ("2-for-1" packing), band-limited row shifts of real data, and the centred orthonormal 2-D
-//! k-space of a real slice computed from half spectra plus Hermitian symmetry.
+//! ("2-for-1" packing), band-limited row and column shifts of real data, the centred
+//! orthonormal 2-D k-space of a real slice computed from half spectra plus Hermitian symmetry,
+//! and centred column transforms of strided 2-D views (lanes gathered in batches into a padded
+//! buffer; the inverse optionally fused with the magnitude).
 //!
 //! # Conventions
 //! Natural-order DFT index `k` of a length-`n` transform has the signed frequency
@@ -15,7 +17,7 @@
 //! `a' + i b'` with both parts real. Every lane pair is processed independently, so parallel
 //! callers get the same bytes for any thread count.
 
-use artefact_core::fft::{fftc_axis, plan, Direction};
+use artefact_core::fft::{plan, Direction};
 use artefact_core::Complex32;
 use ndarray::{Array2, Axis};
 use std::f64::consts::PI;
@@ -70,25 +72,32 @@ pub struct ShearPhasors {
 
 impl ShearPhasors {
     pub fn new(n: usize, coeff: f64, h: f64) -> Self {
-        let angle = |f: i64, s: f64| -2.0 * PI * f as f64 * s / n as f64;
-        let cur = (0..n)
-            .map(|k| {
-                let a = angle(signed_freq(k, n), -coeff * h);
-                (a.cos(), a.sin())
-            })
-            .collect();
-        let step = (0..n)
-            .map(|k| {
-                let a = angle(signed_freq(k, n), coeff);
-                (a.cos(), a.sin())
-            })
-            .collect();
+        // exp(−2πi f s / n) for the signed frequency f of every natural index, by a
+        // recurrence over |f| in f64 (two trig pairs per table instead of one per frequency)
+        let table = |s: f64| -> Vec<(f64, f64)> {
+            let mut t = vec![(1.0, 0.0); n];
+            let a = -2.0 * PI * s / n as f64;
+            let (cr, ci) = (a.cos(), a.sin());
+            let (mut re, mut im) = (1.0f64, 0.0f64);
+            for f in 0..=n / 2 {
+                if f < n - n / 2 {
+                    t[f] = (re, im);
+                }
+                if f > 0 && n - f >= n - n / 2 {
+                    t[n - f] = (re, -im);
+                }
+                let r = re * cr - im * ci;
+                im = re * ci + im * cr;
+                re = r;
+            }
+            t
+        };
         ShearPhasors {
             n,
             coeff,
             h,
-            cur,
-            step,
+            cur: table(-coeff * h),
+            step: table(coeff),
             next_row: 0,
         }
     }
@@ -233,6 +242,87 @@ pub fn shear_rows_real(x: &mut [f32], n: usize, coeff: f64, h: f64) {
     }
 }
 
+/// Band-limited circular shear of the real columns of `x` (`rows × cols`, row major): column
+/// `j` moves by `coeff·(j − h)` pixels along the columns (the same Fourier shift as
+/// [`shear_rows_real`], applied to columns). Adjacent columns are packed two per complex FFT
+/// and gathered in batches, so no transpose of the image is needed.
+pub fn shear_cols_real(x: &mut [f32], rows: usize, cols: usize, coeff: f64, h: f64) {
+    let n = rows;
+    if n == 0 || cols == 0 {
+        return;
+    }
+    const PAIRS: usize = 8;
+    let mut ph = ShearPhasors::new(n, coeff, h);
+    let (mut pa, mut pb) = (vec![Complex32::default(); n], vec![Complex32::default(); n]);
+    let fwd = plan(n, Direction::Forward);
+    let inv = plan(n, Direction::Inverse);
+    let ls = lane_stride(n);
+    let mut buf = vec![Complex32::default(); PAIRS * ls];
+    let mut scratch = vec![
+        Complex32::default();
+        fwd.get_inplace_scratch_len()
+            .max(inv.get_inplace_scratch_len())
+    ];
+    let mut y = vec![Complex32::default(); n];
+    let scale = 1.0 / n as f32;
+    let mut c0 = 0;
+    while c0 < cols {
+        let c1 = (c0 + 2 * PAIRS).min(cols);
+        let lanes = (c1 - c0).div_ceil(2);
+        // gather: lane l holds columns c0 + 2l (real part) and c0 + 2l + 1 (imaginary part)
+        for t0 in (c0..c1).step_by(2 * TILE) {
+            let t1 = (t0 + 2 * TILE).min(c1);
+            let l0 = (t0 - c0) / 2;
+            for r in 0..n {
+                let row = &x[r * cols + t0..r * cols + t1];
+                let mut it = row.chunks_exact(2);
+                for (l, p) in (l0..).zip(it.by_ref()) {
+                    buf[l * ls + r] = Complex32::new(p[0], p[1]);
+                }
+                if let [last] = it.remainder() {
+                    buf[(lanes - 1) * ls + r] = Complex32::new(*last, 0.0);
+                }
+            }
+        }
+        process_lanes(&*fwd, &mut buf, lanes, n, &mut scratch);
+        for l in 0..lanes {
+            let pair = c0 + 2 * l + 1 < c1;
+            ph.next_into(&mut pa);
+            if pair {
+                ph.next_into(&mut pb);
+            } else {
+                pb.fill(Complex32::new(1.0, 0.0));
+            }
+            let z = &buf[l * ls..l * ls + n];
+            for k in 0..n {
+                let zk = z[k];
+                let zm = z[if k == 0 { 0 } else { n - k }].conj();
+                let (p, q) = (pa[k], pb[k]);
+                y[k] = zk * ((p + q) * 0.5) + zm * ((p - q) * 0.5);
+            }
+            buf[l * ls..l * ls + n].copy_from_slice(&y);
+        }
+        process_lanes(&*inv, &mut buf, lanes, n, &mut scratch);
+        for t0 in (c0..c1).step_by(2 * TILE) {
+            let t1 = (t0 + 2 * TILE).min(c1);
+            let l0 = (t0 - c0) / 2;
+            for r in 0..n {
+                let row = &mut x[r * cols + t0..r * cols + t1];
+                let mut it = row.chunks_exact_mut(2);
+                for (l, p) in (l0..).zip(it.by_ref()) {
+                    let v = buf[l * ls + r];
+                    p[0] = v.re * scale;
+                    p[1] = v.im * scale;
+                }
+                if let [last] = it.into_remainder() {
+                    *last = buf[(lanes - 1) * ls + r].re * scale;
+                }
+            }
+        }
+        c0 = c1;
+    }
+}
+
 /// `(rows × cols)` row-major → `(cols × rows)` row-major, in cache blocks.
 pub fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; rows * cols];
@@ -278,19 +368,7 @@ pub fn kspace2_real(
     cols: usize,
     shear: Option<&mut ShearPhasors>,
 ) -> Array2<Complex32> {
-    let nh = cols / 2 + 1;
-    let mut half = Array2::<Complex32>::zeros((rows, nh));
-    rfft_rows(
-        x,
-        cols,
-        half.as_slice_mut().expect("standard layout"),
-        shear,
-    );
-    let cphase = centring_half(cols);
-    for mut row in half.axis_iter_mut(Axis(0)) {
-        row.iter_mut().zip(&cphase).for_each(|(z, p)| *z *= p);
-    }
-    fftc_axis(&mut half.view_mut(), 0, Direction::Forward);
+    let half = kspace2_real_half(x, rows, cols, shear);
     let h1 = cols / 2;
     let mut k = Array2::<Complex32>::zeros((rows, cols));
     for (k0, mut row) in k.axis_iter_mut(Axis(0)).enumerate() {
@@ -308,6 +386,273 @@ pub fn kspace2_real(
     k
 }
 
+/// The non-negative column frequencies of [`kspace2_real`]: `(rows × (cols/2 + 1))`, rows in
+/// centred order, column `f` holding frequency `f`. The value at centred `(k0, k1)` is
+/// `half[k0][k1 − h1]` for `k1 ≥ h1`, else `conj(half[mirror(k0)][h1 − k1])` (`h1 = cols/2`).
+pub fn kspace2_real_half(
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    shear: Option<&mut ShearPhasors>,
+) -> Array2<Complex32> {
+    let nh = cols / 2 + 1;
+    let mut half = Array2::<Complex32>::zeros((rows, nh));
+    rfft_rows(
+        x,
+        cols,
+        half.as_slice_mut().expect("standard layout"),
+        shear,
+    );
+    let cphase = centring_half(cols);
+    for mut row in half.axis_iter_mut(Axis(0)) {
+        row.iter_mut().zip(&cphase).for_each(|(z, p)| *z *= p);
+    }
+    fftc_columns(&mut half.view_mut(), Direction::Forward);
+    half
+}
+
+/// Smallest `m ≥ n` whose only prime factors are 2, 3 and 5 (`n ≥ 1`).
+pub fn next_smooth(n: usize) -> usize {
+    let mut m = n.max(1);
+    loop {
+        let mut r = m;
+        for p in [2, 3, 5] {
+            while r % p == 0 {
+                r /= p;
+            }
+        }
+        if r == 1 {
+            return m;
+        }
+        m += 1;
+    }
+}
+
+thread_local! {
+    static COLUMN_BUF: std::cell::RefCell<(Vec<Complex32>, Vec<Complex32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Columns gathered per batch by the column transforms (about 256 KiB for n ≈ 200).
+const COLUMN_BATCH: usize = 32;
+
+/// Gathers columns `c0..c1` of `x` (`n × m`) into `buf` (lane `j` at `buf[j·n..(j+1)·n]`),
+/// row by row (sequential reads along each row), applying the ifftshift: centred row `r` goes
+/// to natural index `(r − n/2) mod n`.
+fn gather_columns(
+    x: &ndarray::ArrayView2<'_, Complex32>,
+    c0: usize,
+    c1: usize,
+    buf: &mut [Complex32],
+) {
+    let n = x.nrows();
+    let ls = lane_stride(n);
+    let h = n / 2;
+    // per row a segment of TILE values is read and TILE lanes advance together; lanes are
+    // `lane_stride(n)` apart, not n, so that power-of-two lengths do not put every lane into
+    // the same few cache sets
+    for t0 in (c0..c1).step_by(TILE) {
+        let t1 = (t0 + TILE).min(c1);
+        for r in 0..n {
+            let dst = if r >= h { r - h } else { r + n - h };
+            let row = x.row(r);
+            match row.as_slice() {
+                Some(row) => {
+                    for (j, v) in (t0 - c0..).zip(&row[t0..t1]) {
+                        buf[j * ls + dst] = *v;
+                    }
+                }
+                None => {
+                    for j in t0..t1 {
+                        buf[(j - c0) * ls + dst] = row[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Lanes moved together by the column gathers and scatters.
+const TILE: usize = 32;
+
+/// Distance between lanes in the column buffers: `n` plus one cache line of padding.
+fn lane_stride(n: usize) -> usize {
+    n + 8
+}
+
+/// Transforms lanes `0..w` of `buf` (lane `j` at `buf[j·ls..j·ls + n]`) one by one.
+fn process_lanes(
+    fft: &dyn rustfft::Fft<f32>,
+    buf: &mut [Complex32],
+    w: usize,
+    n: usize,
+    scratch: &mut [Complex32],
+) {
+    let ls = lane_stride(n);
+    for j in 0..w {
+        fft.process_with_scratch(&mut buf[j * ls..j * ls + n], scratch);
+    }
+}
+
+/// Runs `body(fft, buf, scratch)` with this thread's reusable column buffers, sized for `n`.
+fn with_column_buffers<R>(
+    n: usize,
+    m: usize,
+    dir: Direction,
+    body: impl FnOnce(&dyn rustfft::Fft<f32>, &mut [Complex32], &mut [Complex32]) -> R,
+) -> R {
+    let fft = plan(n, dir);
+    COLUMN_BUF.with(|b| {
+        let mut b = b.borrow_mut();
+        let (buf, scratch) = &mut *b;
+        let want = COLUMN_BATCH.min(m) * lane_stride(n);
+        if buf.len() < want {
+            buf.resize(want, Complex32::default());
+        }
+        let sl = fft.get_inplace_scratch_len();
+        if scratch.len() < sl {
+            scratch.resize(sl, Complex32::default());
+        }
+        body(&*fft, &mut buf[..want], &mut scratch[..sl])
+    })
+}
+
+/// Centred index of natural output index `k` of a length-`n` transform: `(k + n/2) mod n`.
+#[inline]
+fn centred(k: usize, n: usize) -> usize {
+    let c = k + n / 2;
+    if c >= n {
+        c - n
+    } else {
+        c
+    }
+}
+
+/// In-place centred orthonormal FFT (the [`artefact_core::fft`] convention) of every column
+/// of the 2-D view `x` (`n × m`, lanes along axis 0; rows may be strided, each row should be
+/// contiguous for speed). Columns are gathered in batches into a contiguous buffer, so every
+/// column is transformed independently of the others.
+pub fn fftc_columns(x: &mut ndarray::ArrayViewMut2<'_, Complex32>, dir: Direction) {
+    let (n, m) = x.dim();
+    if n == 0 || m == 0 {
+        return;
+    }
+    let scale = 1.0 / (n as f32).sqrt();
+    let ls = lane_stride(n);
+    with_column_buffers(n, m, dir, |fft, buf, scratch| {
+        let mut c0 = 0;
+        while c0 < m {
+            let c1 = (c0 + COLUMN_BATCH).min(m);
+            let w = c1 - c0;
+            gather_columns(&x.view(), c0, c1, buf);
+            process_lanes(fft, buf, w, n, scratch);
+            for t0 in (0..w).step_by(TILE) {
+                let t1 = (t0 + TILE).min(w);
+                for k in 0..n {
+                    let mut row = x.row_mut(centred(k, n));
+                    match row.as_slice_mut() {
+                        Some(row) => {
+                            for (j, d) in (t0..).zip(row[c0 + t0..c0 + t1].iter_mut()) {
+                                *d = buf[j * ls + k] * scale;
+                            }
+                        }
+                        None => {
+                            for j in t0..t1 {
+                                row[c0 + j] = buf[j * ls + k] * scale;
+                            }
+                        }
+                    }
+                }
+            }
+            c0 = c1;
+        }
+    });
+}
+
+/// Inverse centred orthonormal FFT of the columns `cols` of `x` (`n × m`), keeping only the
+/// magnitudes of rows `rows`: `out[[r − rows.start, c − cols.start]] = |ifftc(x[.., c])[r]|`
+/// (evaluated in f64 like [`crate::kspace::abs_c`]).
+pub fn ifftc_columns_abs(
+    x: &ndarray::ArrayView2<'_, Complex32>,
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+    out: &mut ndarray::ArrayViewMut2<'_, f32>,
+) {
+    let n = x.nrows();
+    if n == 0 || cols.is_empty() || rows.is_empty() {
+        return;
+    }
+    let scale = 1.0 / (n as f32).sqrt();
+    let m = cols.len();
+    let ls = lane_stride(n);
+    with_column_buffers(n, m, Direction::Inverse, |fft, buf, scratch| {
+        let mut c0 = 0;
+        while c0 < m {
+            let c1 = (c0 + COLUMN_BATCH).min(m);
+            let w = c1 - c0;
+            gather_columns(x, cols.start + c0, cols.start + c1, buf);
+            process_lanes(fft, buf, w, n, scratch);
+            // magnitudes lane by lane (contiguous, vectorisable), in place in the real parts
+            for lane in buf.chunks_mut(ls).take(w) {
+                for z in lane[..n].iter_mut() {
+                    z.re = crate::kspace::abs_c(*z * scale);
+                }
+            }
+            for t0 in (0..w).step_by(TILE) {
+                let t1 = (t0 + TILE).min(w);
+                for k in 0..n {
+                    let r = centred(k, n);
+                    if !rows.contains(&r) {
+                        continue;
+                    }
+                    let mut orow = out.row_mut(r - rows.start);
+                    match orow.as_slice_mut() {
+                        Some(orow) => {
+                            for (j, d) in (t0..).zip(orow[c0 + t0..c0 + t1].iter_mut()) {
+                                *d = buf[j * ls + k].re;
+                            }
+                        }
+                        None => {
+                            for j in t0..t1 {
+                                orow[c0 + j] = buf[j * ls + k].re;
+                            }
+                        }
+                    }
+                }
+            }
+            c0 = c1;
+        }
+    });
+}
+
+/// `out[r][c] = |ifftc(x[r, ..])[c]|`: centred orthonormal inverse FFT of every row, then the
+/// magnitude (evaluated in f64 like [`crate::kspace::abs_c`]).
+pub fn ifftc_rows_abs(x: &Array2<Complex32>, out: &mut Array2<f32>) {
+    let (rows, n) = x.dim();
+    if n == 0 || rows == 0 {
+        return;
+    }
+    let fft = plan(n, Direction::Inverse);
+    let mut scratch = vec![Complex32::default(); fft.get_inplace_scratch_len()];
+    let h = n / 2;
+    let scale = 1.0 / (n as f32).sqrt();
+    let mut buf = vec![Complex32::default(); n];
+    for (src, mut dst) in x.axis_iter(Axis(0)).zip(out.axis_iter_mut(Axis(0))) {
+        let src = src.as_slice().expect("standard layout");
+        buf[..n - h].copy_from_slice(&src[h..]);
+        buf[n - h..].copy_from_slice(&src[..h]);
+        fft.process_with_scratch(&mut buf, &mut scratch);
+        let dst = dst.as_slice_mut().expect("standard layout");
+        let (dneg, dpos) = dst.split_at_mut(h);
+        for (d, z) in dpos.iter_mut().zip(&buf[..n - h]) {
+            *d = crate::kspace::abs_c(z * scale);
+        }
+        for (d, z) in dneg.iter_mut().zip(&buf[n - h..]) {
+            *d = crate::kspace::abs_c(z * scale);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +662,57 @@ mod tests {
         Array2::from_shape_fn((r, c), |(i, j)| {
             ((i * 7 + j * 13) % 17) as f32 * 0.3 - 1.0 + (i as f32 * 0.2).sin()
         })
+    }
+
+    #[test]
+    fn column_transforms_match_the_core_fft() {
+        use artefact_core::fft::fftc_axis;
+        for (r, c) in [(8usize, 21usize), (7, 9), (16, 3), (5, 1)] {
+            let x = Array2::from_shape_fn((r, c), |(i, j)| {
+                Complex32::new(((i * 5 + j * 3) % 7) as f32 - 3.0, (i as f32 * 0.7).cos())
+            });
+            for dir in [Direction::Forward, Direction::Inverse] {
+                let mut a = x.clone();
+                fftc_axis(&mut a.view_mut(), 0, dir);
+                let mut b = x.clone();
+                fftc_columns(&mut b.view_mut(), dir);
+                assert_eq!(a, b, "{r}x{c} {dir:?}");
+            }
+            let mut want = x.clone();
+            fftc_axis(&mut want.view_mut(), 0, Direction::Inverse);
+            let (rows, cols) = (1..r, c / 3..c);
+            let mut got = Array2::<f32>::zeros((rows.len(), cols.len()));
+            ifftc_columns_abs(&x.view(), rows.clone(), cols.clone(), &mut got.view_mut());
+            for ((i, j), v) in got.indexed_iter() {
+                assert_eq!(
+                    *v,
+                    crate::kspace::abs_c(want[[i + rows.start, j + cols.start]])
+                );
+            }
+            let mut want = x.clone();
+            fftc_axis(&mut want.view_mut(), 1, Direction::Inverse);
+            let mut got = Array2::<f32>::zeros((r, c));
+            ifftc_rows_abs(&x, &mut got);
+            assert_eq!(got, want.mapv(crate::kspace::abs_c), "{r}x{c} rows");
+        }
+    }
+
+    #[test]
+    fn column_shear_is_the_row_shear_of_the_transpose() {
+        for (rows, cols) in [(9usize, 7usize), (8, 20), (5, 1)] {
+            let x = real_img(rows, cols);
+            let (coeff, h) = (0.29, 3.0);
+            let mut a = x.clone();
+            shear_cols_real(a.as_slice_mut().unwrap(), rows, cols, coeff, h);
+            let mut t = x.t().as_standard_layout().into_owned();
+            shear_rows_real(t.as_slice_mut().unwrap(), rows, coeff, h);
+            let err = a
+                .iter()
+                .zip(t.t().iter())
+                .map(|(u, v)| (u - v).abs())
+                .fold(0.0f32, f32::max);
+            assert!(err < 1e-5, "{rows}x{cols}: {err}");
+        }
     }
 
     #[test]

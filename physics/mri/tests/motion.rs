@@ -6,8 +6,8 @@ use real::data_path;
 use artefact_core::metrics::ssim;
 use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit, Volume};
 use artefact_mri::motion::{
-    apply_volume, line_times, line_times_3d, sample_volume, Motion, MotionEvent, MotionParams,
-    PeOrdering, VolumeMotionEvent, VolumeMotionParams,
+    apply_volume, line_times, line_times_3d, sample_volume, AcquisitionMatrix, Motion, MotionEvent,
+    MotionParams, PeOrdering, VolumeMotionEvent, VolumeMotionParams,
 };
 use artefact_mri::PhaseEncode;
 use ndarray::{Array2, Array3, Axis};
@@ -327,6 +327,7 @@ fn vparams(ord: PeOrdering, events: Vec<VolumeMotionEvent>) -> VolumeMotionParam
         partition_axis: 0,
         ordering: ord,
         events,
+        matrix: AcquisitionMatrix::default(),
     }
 }
 
@@ -346,11 +347,13 @@ fn volume_zero_motion_identity_and_exact_shift() {
         apply_volume(&vparams(PeOrdering::Sequential, vec![]), &v).unwrap(),
         v
     );
-    // 2.4 mm = 2 voxels on axis 0, −3 mm = −3 voxels on axis 1, 1.8 mm = 2 voxels on axis 2
-    let p = vparams(
+    // 2.4 mm = 2 voxels on axis 0, −3 mm = −3 voxels on axis 1, 1.8 mm = 2 voxels on axis 2;
+    // on the input matrix the shift is circular on the input grid
+    let mut p = vparams(
         PeOrdering::Centric,
         vec![vev(0.0, 1.0, [2.4, -3.0, 1.8], [0.0; 3])],
     );
+    p.matrix = AcquisitionMatrix::Input;
     let out = apply_volume(&p, &v).unwrap();
     let (n0, n1, n2) = v.shape();
     let want = Array3::from_shape_fn((n0, n1, n2), |(i, j, k)| {
@@ -364,6 +367,68 @@ fn volume_zero_motion_identity_and_exact_shift() {
         .fold(0.0f32, f32::max);
     assert!(err < 2e-5, "3-D shift error {err}");
     assert_eq!(out.affine, v.affine);
+}
+
+#[test]
+fn fft_friendly_matrix_is_a_larger_field_of_view() {
+    // 27 × 21 × 14 → matrix 27 × 24 × 15: the object shifted by whole voxels moves into the
+    // air margin instead of wrapping around the input grid; zero motion is the identity
+    let v = vol(ball_volume((27, 21, 14)));
+    let mut none = vparams(
+        PeOrdering::Sequential,
+        vec![vev(0.0, 1.0, [0.0; 3], [0.0; 3])],
+    );
+    none.matrix = AcquisitionMatrix::FftFriendly;
+    assert_eq!(apply_volume(&none, &v).unwrap(), v);
+    // 1.2 mm = 1 voxel on axis 0, 2 mm = 2 voxels on axis 1, −0.9 mm = −1 voxel on axis 2
+    let p = vparams(
+        PeOrdering::Sequential,
+        vec![vev(0.0, 1.0, [1.2, 2.0, -0.9], [0.0; 3])],
+    );
+    assert_eq!(p.matrix, AcquisitionMatrix::FftFriendly);
+    let out = apply_volume(&p, &v).unwrap();
+    let (n0, n1, n2) = v.shape();
+    // matrix sizes and where the input sits in them (its centre voxel on the matrix centre)
+    let m = [27usize, 24, 15];
+    let off = [m[0] / 2 - n0 / 2, m[1] / 2 - n1 / 2, m[2] / 2 - n2 / 2];
+    let at = |i: usize, j: usize, k: usize| -> f32 {
+        // circular shift on the matrix, then back to input indices
+        let q = [
+            (i + off[0] + m[0] - 1) % m[0],
+            (j + off[1] + m[1] - 2) % m[1],
+            (k + off[2] + 1) % m[2],
+        ];
+        match (
+            q[0].checked_sub(off[0]).filter(|&x| x < n0),
+            q[1].checked_sub(off[1]).filter(|&x| x < n1),
+            q[2].checked_sub(off[2]).filter(|&x| x < n2),
+        ) {
+            (Some(a), Some(b), Some(c)) => v.data[[a, b, c]],
+            _ => 0.0,
+        }
+    };
+    let want = Array3::from_shape_fn((n0, n1, n2), |(i, j, k)| at(i, j, k));
+    let err = out
+        .data
+        .iter()
+        .zip(want.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        err < 2e-5,
+        "3-D shift error on the fft-friendly matrix {err}"
+    );
+    // …which differs from the circular shift on the input grid where the object wraps
+    let mut q = p.clone();
+    q.matrix = AcquisitionMatrix::Input;
+    let circ = apply_volume(&q, &v).unwrap();
+    let d = circ
+        .data
+        .iter()
+        .zip(out.data.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(d > 0.1, "the margin made no difference ({d})");
 }
 
 fn vol_ssim(a: &Volume, b: &Volume) -> f64 {
@@ -443,6 +508,7 @@ fn real_volume_3d_motion() {
         partition_axis: 0,
         ordering: PeOrdering::Sequential,
         events: vec![vev(0.45, 1.0, [2.0, -1.5, 1.0], [1.5, 2.0, -1.0])],
+        matrix: AcquisitionMatrix::default(),
     };
     let out = apply_volume(&p, v).unwrap();
     assert_eq!(out.shape(), v.shape());
@@ -498,29 +564,38 @@ fn fast_3d_motion_matches_the_reference_for_every_axis_order() {
     ];
     for (pe, par) in [(1, 0), (0, 1), (2, 0), (0, 2), (1, 2), (2, 1)] {
         for ord in [PeOrdering::Sequential, PeOrdering::Centric] {
-            let p = VolumeMotionParams {
-                phase_encode_axis: pe,
-                partition_axis: par,
-                ordering: ord,
-                events: evs.clone(),
-            };
-            let fast = apply_volume(&p, &v).unwrap();
-            let slow = apply_volume_reference(&p, &v).unwrap();
-            assert_eq!(fast.data.dim(), slow.data.dim());
-            let e = rel_err(fast.data.iter(), slow.data.iter());
-            assert!(e < 1e-4, "pe {pe} par {par} {ord:?}: relative error {e}");
+            for matrix in [AcquisitionMatrix::Input, AcquisitionMatrix::FftFriendly] {
+                let p = VolumeMotionParams {
+                    phase_encode_axis: pe,
+                    partition_axis: par,
+                    ordering: ord,
+                    events: evs.clone(),
+                    matrix,
+                };
+                let fast = apply_volume(&p, &v).unwrap();
+                let slow = apply_volume_reference(&p, &v).unwrap();
+                assert_eq!(fast.data.dim(), slow.data.dim());
+                let e = rel_err(fast.data.iter(), slow.data.iter());
+                assert!(
+                    e < 1e-4,
+                    "pe {pe} par {par} {ord:?} {matrix:?}: relative error {e}"
+                );
+            }
         }
     }
     // same bytes for any thread count on an even-sized volume too
     let v = vol(ball_volume((16, 20, 14)));
-    let p = vparams(PeOrdering::Centric, evs);
-    let run = |t: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .unwrap()
-            .install(|| apply_volume(&p, &v).unwrap())
-    };
-    assert_eq!(run(1), run(2));
-    assert_eq!(run(1), run(4));
+    for matrix in [AcquisitionMatrix::Input, AcquisitionMatrix::FftFriendly] {
+        let mut p = vparams(PeOrdering::Centric, evs.clone());
+        p.matrix = matrix;
+        let run = |t: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+                .install(|| apply_volume(&p, &v).unwrap())
+        };
+        assert_eq!(run(1), run(2));
+        assert_eq!(run(1), run(4));
+    }
 }
