@@ -77,18 +77,11 @@ fn smooth_even(n: usize) -> usize {
     // smallest even 2·3·5-smooth number ≥ n (FFT friendly)
     let mut m = n.max(2);
     loop {
-        if m % 2 == 0 {
-            let mut r = m;
-            for p in [2, 3, 5] {
-                while r % p == 0 {
-                    r /= p;
-                }
-            }
-            if r == 1 {
-                return m;
-            }
+        let s = crate::rfft::next_smooth(m);
+        if s % 2 == 0 {
+            return s;
         }
-        m += 1;
+        m = s + 1;
     }
 }
 
