@@ -254,7 +254,11 @@ fn seg_continue(
 /// [`LANES`] consecutive rays are traced in lock step over their common driving range (eight
 /// independent accumulators instead of one serial chain); each ray still sums its steps in
 /// increasing `t`, so the result equals [`seg_sum`] bit for bit.
-fn project_segs(out: &mut [f32], segs: &[Seg], img: &[f32], n_drive: usize) {
+///
+/// `avx2`: trace the lock-step groups with the AVX2 kernel (same bytes); ignored unless the
+/// CPU has AVX2 and the image is small enough for its 32-bit lane indices.
+fn project_segs(out: &mut [f32], segs: &[Seg], img: &[f32], n_drive: usize, avx2: bool) {
+    let avx2 = avx2 && crate::simd::avx2_available() && avx2_fp::fits(img.len(), n_drive);
     let (lo, hi) = windows(img, n_drive);
     let hi = &hi[..lo.len()];
     let last = lo.len() - 1;
@@ -275,6 +279,17 @@ fn project_segs(out: &mut [f32], segs: &[Seg], img: &[f32], n_drive: usize) {
         }
         let ra: [f32; LANES] = std::array::from_fn(|l| g[l].a);
         let rb: [f32; LANES] = std::array::from_fn(|l| g[l].b);
+        #[cfg(target_arch = "x86_64")]
+        if avx2 {
+            // SAFETY: the caller checked that AVX2 is available and that the padded image
+            // length fits the kernel's i32 lanes; `hi` is as long as `lo`
+            unsafe { avx2_fp::lock_step(&mut acc, &ra, &rb, lo, hi, n_drive, clo, chi) };
+            for (a, s) in acc.iter().zip(g) {
+                let total = seg_continue(lo, hi, n_drive, s, chi + 1, s.hi as usize + 1, *a);
+                out[s.k as usize] = total * s.w;
+            }
+            continue;
+        }
         for t in clo..=chi {
             let tf = t as f32;
             for l in 0..LANES {
@@ -294,6 +309,66 @@ fn project_segs(out: &mut [f32], segs: &[Seg], img: &[f32], n_drive: usize) {
     }
     for s in groups.remainder() {
         out[s.k as usize] = seg_partial(lo, hi, n_drive, s, s.lo as usize, s.hi as usize + 1) * s.w;
+    }
+}
+
+/// AVX2 kernel of the Joseph forward projector: the 8 rays of a lock-step group in the lanes
+/// of one vector. Per driving index `t`: `r = a + t·b` (multiply then add, no FMA), `q = ⌊r⌋`
+/// by truncation, `f = r − q`, the element index `q·n_drive + t` clamped like the portable
+/// loop, two 8-lane gathers and `acc += v0 + f·(v1 − v0)` — the portable loop's operations in
+/// the same order, so the same bytes.
+#[cfg(target_arch = "x86_64")]
+mod avx2_fp {
+    use std::arch::x86_64::*;
+
+    /// Whether element indices of a padded image of `len` elements and driving indices fit
+    /// the i32 lanes (and `t` is exact in f32).
+    pub(super) fn fits(len: usize, n_drive: usize) -> bool {
+        len < i32::MAX as usize && n_drive < (1 << 24)
+    }
+
+    /// Continue the sums `acc` of 8 rays with intercepts `ra` and slopes `rb` over
+    /// `t ∈ [t0, t1]`, reading `lo[i]` and `hi[i]` (`hi` = `lo` one perpendicular step on).
+    ///
+    /// # Safety
+    /// AVX2 must be available, `hi.len() ≥ lo.len()`, `lo` non-empty and shorter than
+    /// `i32::MAX` (indices are clamped into `[0, lo.len() − 1]`).
+    #[target_feature(enable = "avx2")]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn lock_step(
+        acc: &mut [f32; 8],
+        ra: &[f32; 8],
+        rb: &[f32; 8],
+        lo: &[f32],
+        hi: &[f32],
+        n_drive: usize,
+        t0: usize,
+        t1: usize,
+    ) {
+        debug_assert!(!lo.is_empty() && hi.len() >= lo.len() && lo.len() < i32::MAX as usize);
+        let va = _mm256_loadu_ps(ra.as_ptr());
+        let vb = _mm256_loadu_ps(rb.as_ptr());
+        let mut vacc = _mm256_loadu_ps(acc.as_ptr());
+        let nd = _mm256_set1_epi32(n_drive as i32);
+        let last = _mm256_set1_epi32((lo.len() - 1) as i32);
+        let zero = _mm256_setzero_si256();
+        let (plo, phi) = (lo.as_ptr(), hi.as_ptr());
+        for t in t0..=t1 {
+            let r = _mm256_add_ps(va, _mm256_mul_ps(_mm256_set1_ps(t as f32), vb));
+            let q = _mm256_cvttps_epi32(r);
+            let f = _mm256_sub_ps(r, _mm256_cvtepi32_ps(q));
+            let i0 = _mm256_add_epi32(_mm256_mullo_epi32(q, nd), _mm256_set1_epi32(t as i32));
+            // the portable loop clamps to `last` only; on the valid range i0 ≥ 0 anyway, the
+            // lower clamp keeps the gathers in bounds whatever the input
+            let i0 = _mm256_max_epi32(_mm256_min_epi32(i0, last), zero);
+            let v0 = _mm256_i32gather_ps::<4>(plo, i0);
+            let v1 = _mm256_i32gather_ps::<4>(phi, i0);
+            vacc = _mm256_add_ps(
+                vacc,
+                _mm256_add_ps(v0, _mm256_mul_ps(f, _mm256_sub_ps(v1, v0))),
+            );
+        }
+        _mm256_storeu_ps(acc.as_mut_ptr(), vacc);
     }
 }
 
@@ -322,6 +397,17 @@ pub fn forward(mu: ArrayView2<f32>, grid: &Grid, geom: &Geometry) -> Array2<f32>
 
 /// Forward projection with validation of the grid, geometry and image shape.
 pub fn try_forward(mu: ArrayView2<f32>, grid: &Grid, geom: &Geometry) -> Result<Array2<f32>> {
+    try_forward_with(mu, grid, geom, crate::simd::avx2())
+}
+
+/// [`try_forward`] with the kernel chosen by the caller (`avx2` is ignored where AVX2 is not
+/// available).
+fn try_forward_with(
+    mu: ArrayView2<f32>,
+    grid: &Grid,
+    geom: &Geometry,
+    avx2: bool,
+) -> Result<Array2<f32>> {
     check(grid, geom)?;
     if mu.dim() != (grid.rows, grid.cols) {
         return Err(param(
@@ -343,8 +429,8 @@ pub fn try_forward(mu: ArrayView2<f32>, grid: &Grid, geom: &Geometry) -> Result<
         .par_chunks_mut(geom.n_det)
         .zip(table.par_iter())
         .for_each(|(out, view)| {
-            project_segs(out, &view.col, &for_col, cols);
-            project_segs(out, &view.row, &for_row, rows);
+            project_segs(out, &view.col, &for_col, cols, avx2);
+            project_segs(out, &view.row, &for_row, rows, avx2);
         });
     Ok(sino)
 }
@@ -459,13 +545,42 @@ mod tests {
         let wide = Geometry::parallel(300, 0.4, 19, 180.0);
         let grid = Grid::new(64, 48, 1.7);
         let x = random((grid.rows, grid.cols), 11);
-        for geom in [par, flat, arc.clone(), arc.short_scan(30), wide] {
-            let fast = forward(x.view(), &grid, &geom);
-            let slow = forward_reference(x.view(), &grid, &geom);
-            assert!(fast.iter().any(|&v| v != 0.0));
-            for (a, b) in fast.iter().zip(slow.iter()) {
-                assert_eq!(a.to_bits(), b.to_bits(), "{:?}: {a} vs {b}", geom.beam);
+        // angles in all four quadrants and on the axes
+        let mut rng = artefact_core::Seed::from_u64(12).rng();
+        let mut angles: Vec<f64> = (0..23)
+            .map(|_| rng.random::<f64>() * 4.0 * std::f64::consts::PI - 2.0 * std::f64::consts::PI)
+            .collect();
+        angles.extend([0.0, 1.0, 2.0, 3.0, 4.0].map(|q| q * std::f64::consts::FRAC_PI_2));
+        let quadrants = par.with_angles(angles.clone());
+        let fan_quadrants = arc.with_angles(angles);
+        // an odd-sized grid with a wide parallel detector too
+        let odd = Grid::new(37, 29, 0.9);
+        let y = random((odd.rows, odd.cols), 13);
+        for (grid, x, geom) in [
+            (&grid, &x, par),
+            (&grid, &x, flat),
+            (&grid, &x, arc.clone()),
+            (&grid, &x, arc.short_scan(30)),
+            (&grid, &x, wide.clone()),
+            (&grid, &x, quadrants.clone()),
+            (&grid, &x, fan_quadrants),
+            (&odd, &y, wide),
+            (&odd, &y, quadrants),
+        ] {
+            let slow = forward_reference(x.view(), grid, &geom);
+            assert!(slow.iter().any(|&v| v != 0.0));
+            let default = forward(x.view(), grid, &geom);
+            let portable = try_forward_with(x.view(), grid, &geom, false).unwrap();
+            // with AVX2 where the CPU has it (else the portable path again)
+            let simd = try_forward_with(x.view(), grid, &geom, true).unwrap();
+            for fast in [default, portable, simd] {
+                for (a, b) in fast.iter().zip(slow.iter()) {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{:?}: {a} vs {b}", geom.beam);
+                }
             }
+        }
+        if !crate::simd::avx2_available() {
+            eprintln!("no AVX2 on this CPU: only the portable path is exercised");
         }
     }
 
