@@ -530,12 +530,20 @@ fn bp_parallel_with(
 ///
 /// Same tiles of [`TILE`] image rows as the portable code, [`avx2_bp::VIEWS`] views per pass
 /// over a row, 8 pixels per vector: `x = base + j·step` (a multiply and an add, no FMA, as in
-/// [`BpLine::interp`]), clamped into `[0, n_det + 1]`, truncated to the index `k`, two 8-lane
-/// gathers of the padded row at `k` and `k + 1`, `v0 + f·(v1 − v0)`, and the views added one
-/// after another to the pixel, `((o + a) + b) + …`. Inside a view's detector range the clamp
-/// changes nothing, so every value equals the portable one; outside it the clamped position
-/// reads the zero padding and the value is ±0, and adding ±0 leaves a pixel unchanged (a sum
-/// that starts at +0 is never −0). Hence the bytes equal the portable path's.
+/// [`BpLine::interp`]), clamped into `[0, n_det + 1]`, truncated to the index `k`,
+/// `f = x − k`, the value `v0 + f·d` with `v0 = q[k]` and `d = q[k+1] − q[k]` (the difference
+/// precomputed per view: the same subtraction of the same two numbers), and the views added
+/// one after another to the pixel, `((o + a) + b) + …`.
+///
+/// Fetching `q[k]` and `d[k]`: when `|step| ≤ 1` the 8 indices of a chunk lie within
+/// `k_first + [0, 8]` (`k` is monotonic along the row and spans at most `7·|step| + 1`), so
+/// two 16-float loads at `k_first` and in-register permutes (`vpermps`, two halves blended)
+/// replace the gathers; steeper views use two 8-lane gathers.
+///
+/// Inside a view's detector range the clamp changes nothing, so every value equals the
+/// portable one; outside it the clamped position reads the zero padding and the value is ±0,
+/// and adding ±0 leaves a pixel unchanged (a sum that starts at +0 is never −0). Hence the
+/// bytes equal the portable path's.
 #[cfg(target_arch = "x86_64")]
 mod avx2_bp {
     use super::TILE;
@@ -547,10 +555,27 @@ mod avx2_bp {
     /// Views added per pass over a row.
     pub(super) const VIEWS: usize = 4;
 
+    /// Zeros behind the detector row (index `n_det + 1` onwards): positions are clamped into
+    /// `[0, n_det + 1]` and 16 values are loaded from there.
+    const BEHIND: usize = 17;
+
     /// Whether the kernel's 32-bit lane arithmetic covers this size (column index exact in
     /// f32, detector index in i32).
     pub(super) fn fits(grid: &Grid, n_det: usize) -> bool {
         grid.cols < (1 << 24) && n_det < (1 << 24)
+    }
+
+    /// One view as seen from one image row.
+    #[derive(Clone, Copy)]
+    struct Line<'a> {
+        /// padded weighted filtered row: `q[k + 1]` for bin `k`, zeros around
+        q: &'a [f32],
+        /// `d[i] = q[i + 1] − q[i]`
+        d: &'a [f32],
+        base: f32,
+        step: f32,
+        lo: usize,
+        hi: usize,
     }
 
     /// See the module notes; `qp` holds the weighted filtered rows, `stride = n_det + 3`
@@ -565,6 +590,21 @@ mod avx2_bp {
     ) -> Array2<f32> {
         assert!(stride == n_det + 3 && qp.len() == coef.len() * stride);
         let (rows, cols) = (grid.rows, grid.cols);
+        let nv = coef.len();
+        // rows with more zeros behind, and their differences
+        let s2 = n_det + 1 + BEHIND;
+        let mut q2 = vec![0.0f32; nv * s2];
+        let mut d2 = vec![0.0f32; nv * s2];
+        for v in 0..nv {
+            let (src, dst) = (
+                &qp[v * stride..(v + 1) * stride],
+                &mut q2[v * s2..(v + 1) * s2],
+            );
+            dst[..stride].copy_from_slice(src);
+            for (d, w) in d2[v * s2..(v + 1) * s2].iter_mut().zip(dst.windows(2)) {
+                *d = w[1] - w[0];
+            }
+        }
         let kmax = (n_det + 1) as f32;
         let step: Vec<f32> = coef.iter().map(|c| c.2 as f32).collect();
         // 1/step (0 for a step too small to matter: the whole row is then visited)
@@ -572,7 +612,6 @@ mod avx2_bp {
             .iter()
             .map(|&s| if s.abs() < 1e-20 { 0.0 } else { 1.0 / s as f64 })
             .collect();
-        let nv = coef.len();
         let mut out = Array2::<f32>::zeros((rows, cols));
         out.as_slice_mut()
             .expect("standard")
@@ -584,34 +623,28 @@ mod avx2_bp {
                     let n = (nv - v0).min(VIEWS);
                     for (r, row) in tile.chunks_mut(cols).enumerate() {
                         let i = (ti * TILE + r) as f64;
-                        let view = |v: usize| {
+                        let line = |v: usize| {
                             let (a, bi, _) = coef[v];
                             let base = (a + bi * i) as f32;
                             let (lo, hi) = cover(base, inv[v], kmax, cols);
-                            (&qp[v * stride..(v + 1) * stride], base, step[v], lo, hi)
+                            Line {
+                                q: &q2[v * s2..(v + 1) * s2],
+                                d: &d2[v * s2..(v + 1) * s2],
+                                base,
+                                step: step[v],
+                                lo,
+                                hi,
+                            }
                         };
                         if n == VIEWS {
-                            let vs: [_; VIEWS] = std::array::from_fn(|m| view(v0 + m));
-                            let lo = vs.iter().map(|v| v.3).min().unwrap_or(0);
-                            let hi = vs.iter().map(|v| v.4).max().unwrap_or(0);
+                            let ls: [Line; VIEWS] = std::array::from_fn(|m| line(v0 + m));
                             // SAFETY: AVX2 is available (checked by the caller); every line
-                            // has n_det + 3 = kmax + 2 elements
-                            unsafe {
-                                add_views(
-                                    row,
-                                    vs.map(|v| v.0),
-                                    vs.map(|v| v.1),
-                                    vs.map(|v| v.2),
-                                    kmax,
-                                    lo,
-                                    hi,
-                                )
-                            };
+                            // has n_det + 1 + BEHIND = kmax + BEHIND elements
+                            unsafe { add_views(row, ls, kmax) };
                         } else {
                             for m in 0..n {
-                                let (line, base, st, lo, hi) = view(v0 + m);
                                 // SAFETY: as above
-                                unsafe { add_views(row, [line], [base], [st], kmax, lo, hi) };
+                                unsafe { add_views(row, [line(v0 + m)], kmax) };
                             }
                         }
                     }
@@ -636,38 +669,37 @@ mod avx2_bp {
         (lo, hi)
     }
 
-    /// `row[j] += Σ_m interp_m(j)` (views in order) for the 8-pixel chunks covering
-    /// `[lo, hi)`.
+    /// `row[j] += Σ_m interp_m(j)` (views in order) for the 8-pixel chunks covering the
+    /// union of the views' `[lo, hi)`.
     ///
     /// # Safety
-    /// AVX2 must be available, and every `lines[m]` must hold at least `kmax as usize + 2`
-    /// elements (positions are clamped into `[0, kmax]`, index `k + 1` is read).
+    /// AVX2 must be available, and every line must hold at least `kmax as usize + BEHIND`
+    /// elements in `q` and `d` (positions are clamped into `[0, kmax]`).
     #[target_feature(enable = "avx2")]
-    unsafe fn add_views<const N: usize>(
-        row: &mut [f32],
-        lines: [&[f32]; N],
-        base: [f32; N],
-        step: [f32; N],
-        kmax: f32,
-        lo: usize,
-        hi: usize,
-    ) {
+    unsafe fn add_views<const N: usize>(row: &mut [f32], lines: [Line; N], kmax: f32) {
         let cols = row.len();
-        let hi = hi.min(cols);
+        let lo = lines.iter().map(|l| l.lo).min().unwrap_or(0);
+        let hi = lines.iter().map(|l| l.hi).max().unwrap_or(0).min(cols);
         if lo >= hi {
             return;
         }
         for l in &lines {
-            debug_assert!(l.len() >= kmax as usize + 2);
+            assert!(l.q.len() >= kmax as usize + BEHIND && l.d.len() >= kmax as usize + BEHIND);
         }
         let zero = _mm256_setzero_ps();
         let vkmax = _mm256_set1_ps(kmax);
         let lane = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
         let lane_i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let vb: [__m256; N] = std::array::from_fn(|m| _mm256_set1_ps(base[m]));
-        let vs: [__m256; N] = std::array::from_fn(|m| _mm256_set1_ps(step[m]));
-        let p0: [*const f32; N] = std::array::from_fn(|m| lines[m].as_ptr());
-        let p1: [*const f32; N] = std::array::from_fn(|m| lines[m].as_ptr().add(1));
+        let seven = _mm256_set1_epi32(7);
+        let vb: [__m256; N] = std::array::from_fn(|m| _mm256_set1_ps(lines[m].base));
+        let vs: [__m256; N] = std::array::from_fn(|m| _mm256_set1_ps(lines[m].step));
+        // permutes instead of gathers if every view moves by at most one bin per pixel
+        let permute = lines.iter().all(|l| l.step.abs() <= 1.0);
+        // lane holding the smallest index of a chunk: the first for an increasing position
+        let first: [__m256i; N] =
+            std::array::from_fn(|m| _mm256_set1_epi32(if lines[m].step >= 0.0 { 0 } else { 7 }));
+        let pq: [*const f32; N] = std::array::from_fn(|m| lines[m].q.as_ptr());
+        let pd: [*const f32; N] = std::array::from_fn(|m| lines[m].d.as_ptr());
         let mut j = lo & !7;
         let out = row.as_mut_ptr();
         while j < hi {
@@ -685,9 +717,31 @@ mod avx2_bp {
                 let x = _mm256_min_ps(_mm256_max_ps(x, zero), vkmax);
                 let k = _mm256_cvttps_epi32(x);
                 let f = _mm256_sub_ps(x, _mm256_cvtepi32_ps(k));
-                let v0 = _mm256_i32gather_ps::<4>(p0[m], k);
-                let v1 = _mm256_i32gather_ps::<4>(p1[m], k);
-                let val = _mm256_add_ps(v0, _mm256_mul_ps(f, _mm256_sub_ps(v1, v0)));
+                let (v0, d) = if permute {
+                    let kb = _mm256_permutevar8x32_epi32(k, first[m]);
+                    let k0 = _mm256_cvtsi256_si32(kb) as usize;
+                    // 0 ≤ kr ≤ 8: entries 0–7 from the first load, 8 from the second
+                    let kr = _mm256_sub_epi32(k, kb);
+                    let second = _mm256_castsi256_ps(_mm256_cmpgt_epi32(kr, seven));
+                    let (q, d) = (pq[m].add(k0), pd[m].add(k0));
+                    let v0 = _mm256_blendv_ps(
+                        _mm256_permutevar8x32_ps(_mm256_loadu_ps(q), kr),
+                        _mm256_permutevar8x32_ps(_mm256_loadu_ps(q.add(8)), kr),
+                        second,
+                    );
+                    let d = _mm256_blendv_ps(
+                        _mm256_permutevar8x32_ps(_mm256_loadu_ps(d), kr),
+                        _mm256_permutevar8x32_ps(_mm256_loadu_ps(d.add(8)), kr),
+                        second,
+                    );
+                    (v0, d)
+                } else {
+                    (
+                        _mm256_i32gather_ps::<4>(pq[m], k),
+                        _mm256_i32gather_ps::<4>(pd[m], k),
+                    )
+                };
+                let val = _mm256_add_ps(v0, _mm256_mul_ps(f, d));
                 acc = _mm256_add_ps(acc, val);
             }
             if full {

@@ -255,10 +255,15 @@ fn seg_continue(
 /// independent accumulators instead of one serial chain); each ray still sums its steps in
 /// increasing `t`, so the result equals [`seg_sum`] bit for bit.
 ///
-/// `avx2`: trace the lock-step groups with the AVX2 kernel (same bytes); ignored unless the
-/// CPU has AVX2 and the image is small enough for its 32-bit lane indices.
-fn project_segs(out: &mut [f32], segs: &[Seg], img: &[f32], n_drive: usize, avx2: bool) {
-    let avx2 = avx2 && crate::simd::avx2_available() && avx2_fp::fits(img.len(), n_drive);
+/// `dm`: the same padded image driving-major (see [`avx2_fp::DrivingMajor`]); if given, the
+/// lock-step groups are traced with the AVX2 kernel (same bytes).
+fn project_segs(
+    out: &mut [f32],
+    segs: &[Seg],
+    img: &[f32],
+    n_drive: usize,
+    dm: Option<&avx2_fp::DrivingMajor>,
+) {
     let (lo, hi) = windows(img, n_drive);
     let hi = &hi[..lo.len()];
     let last = lo.len() - 1;
@@ -279,11 +284,8 @@ fn project_segs(out: &mut [f32], segs: &[Seg], img: &[f32], n_drive: usize, avx2
         }
         let ra: [f32; LANES] = std::array::from_fn(|l| g[l].a);
         let rb: [f32; LANES] = std::array::from_fn(|l| g[l].b);
-        #[cfg(target_arch = "x86_64")]
-        if avx2 {
-            // SAFETY: the caller checked that AVX2 is available and that the padded image
-            // length fits the kernel's i32 lanes; `hi` is as long as `lo`
-            unsafe { avx2_fp::lock_step(&mut acc, &ra, &rb, lo, hi, n_drive, clo, chi) };
+        if let Some(dm) = dm {
+            dm.lock_step(&mut acc, &ra, &rb, clo, chi);
             for (a, s) in acc.iter().zip(g) {
                 let total = seg_continue(lo, hi, n_drive, s, chi + 1, s.hi as usize + 1, *a);
                 out[s.k as usize] = total * s.w;
@@ -313,56 +315,195 @@ fn project_segs(out: &mut [f32], segs: &[Seg], img: &[f32], n_drive: usize, avx2
 }
 
 /// AVX2 kernel of the Joseph forward projector: the 8 rays of a lock-step group in the lanes
-/// of one vector. Per driving index `t`: `r = a + t·b` (multiply then add, no FMA), `q = ⌊r⌋`
-/// by truncation, `f = r − q`, the element index `q·n_drive + t` clamped like the portable
-/// loop, two 8-lane gathers and `acc += v0 + f·(v1 − v0)` — the portable loop's operations in
-/// the same order, so the same bytes.
-#[cfg(target_arch = "x86_64")]
+/// of one vector, on a driving-major copy of the padded image (at a fixed driving index the
+/// 8 neighbouring rays read neighbouring elements). Per driving index `t`: `r = a + t·b`
+/// (multiply then add, no FMA), `q = ⌊r⌋` by truncation, `f = r − q`, the values at `q` and
+/// `q + 1` and `acc += v0 + f·(v1 − v0)` — the portable loop's operations in the same order,
+/// so the same bytes.
+///
+/// The values are picked from a 16-element window of the image line `t` loaded at
+/// `k0 = q_first − 1` (`q_first`: the lane with the smallest intercept) with in-register
+/// permutes, if the group's rays stay ordered and within 12 elements of each other over
+/// their common range (checked in f64 at both ends, the spread being affine in `t`);
+/// otherwise (widely spaced or crossing rays) with 8-lane gathers.
 mod avx2_fp {
+    #[cfg(target_arch = "x86_64")]
     use std::arch::x86_64::*;
 
-    /// Whether element indices of a padded image of `len` elements and driving indices fit
-    /// the i32 lanes (and `t` is exact in f32).
-    pub(super) fn fits(len: usize, n_drive: usize) -> bool {
-        len < i32::MAX as usize && n_drive < (1 << 24)
+    /// Zeros behind the padded perpendicular axis of a driving-major line (16-element
+    /// windows start at most at the last valid index).
+    const BEHIND: usize = 16;
+
+    /// Padded image stored driving-major: element `(perpendicular q, driving t)` at
+    /// `t·stride + q`, `q ∈ [0, n_perp + 1]` (zero rows around the image), then zeros up to
+    /// `stride = n_perp + 2 + BEHIND`.
+    pub(super) struct DrivingMajor {
+        data: Vec<f32>,
+        stride: usize,
     }
 
-    /// Continue the sums `acc` of 8 rays with intercepts `ra` and slopes `rb` over
-    /// `t ∈ [t0, t1]`, reading `lo[i]` and `hi[i]` (`hi` = `lo` one perpendicular step on).
+    impl DrivingMajor {
+        /// The driving-major copy of a padded perpendicular-major image `img`
+        /// (`(n_perp + 2) × n_drive`), or `None` if AVX2 is not available or the sizes do not
+        /// fit the kernel's 32-bit lanes.
+        pub(super) fn new(img: &[f32], n_drive: usize, use_avx2: bool) -> Option<Self> {
+            if !(use_avx2 && crate::simd::avx2_available()) || n_drive == 0 {
+                return None;
+            }
+            let n_pad = img.len() / n_drive; // n_perp + 2
+            let stride = n_pad + BEHIND;
+            if n_drive >= (1 << 24) || n_drive.checked_mul(stride)? >= i32::MAX as usize {
+                return None;
+            }
+            let mut data = vec![0.0f32; n_drive * stride];
+            for (q, line) in img.chunks_exact(n_drive).enumerate() {
+                for (t, &x) in line.iter().enumerate() {
+                    data[t * stride + q] = x;
+                }
+            }
+            Some(DrivingMajor { data, stride })
+        }
+
+        /// Continue the sums `acc` of 8 rays with intercepts `ra` and slopes `rb` (padded
+        /// perpendicular index `a + t·b`) over `t ∈ [t0, t1]`, which must lie in every ray's
+        /// valid range.
+        #[allow(unused_variables)]
+        pub(super) fn lock_step(
+            &self,
+            acc: &mut [f32; 8],
+            ra: &[f32; 8],
+            rb: &[f32; 8],
+            t0: usize,
+            t1: usize,
+        ) {
+            let n_drive = self.data.len() / self.stride;
+            assert!(t1 < n_drive);
+            #[cfg(target_arch = "x86_64")]
+            {
+                let first = window_lane(ra, rb, t0, t1);
+                // SAFETY: `new` only succeeds with AVX2 available and sizes that fit the i32
+                // lanes; t1 < n_drive
+                unsafe {
+                    match first {
+                        Some(first) => {
+                            lock_step_window(acc, ra, rb, &self.data, self.stride, t0, t1, first)
+                        }
+                        None => lock_step_gather(acc, ra, rb, &self.data, self.stride, t0, t1),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The lane to anchor the 16-element window on (the smallest intercept), if every lane
+    /// stays within `[−0.5, 12]` of it over `[t0, t1]`.
+    #[cfg(target_arch = "x86_64")]
+    fn window_lane(ra: &[f32; 8], rb: &[f32; 8], t0: usize, t1: usize) -> Option<i32> {
+        let at = |l: usize, t: usize| ra[l] as f64 + t as f64 * rb[l] as f64;
+        let first = if at(0, t0) <= at(7, t0) { 0 } else { 7 };
+        for t in [t0, t1] {
+            let r0 = at(first, t);
+            for l in 0..8 {
+                let d = at(l, t) - r0;
+                if !(-0.5..=12.0).contains(&d) {
+                    return None;
+                }
+            }
+        }
+        Some(first as i32)
+    }
+
+    /// See [`DrivingMajor::lock_step`]; window variant.
     ///
     /// # Safety
-    /// AVX2 must be available, `hi.len() ≥ lo.len()`, `lo` non-empty and shorter than
-    /// `i32::MAX` (indices are clamped into `[0, lo.len() − 1]`).
+    /// AVX2 available, `t1 < data.len() / stride`, `data.len() < i32::MAX`, and on `[t0, t1]`
+    /// every lane's `a + t·b` lies in `[0, stride − BEHIND − 1)` and within `[−0.5, 12]` of
+    /// lane `first`'s.
+    #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn lock_step(
+    unsafe fn lock_step_window(
         acc: &mut [f32; 8],
         ra: &[f32; 8],
         rb: &[f32; 8],
-        lo: &[f32],
-        hi: &[f32],
-        n_drive: usize,
+        data: &[f32],
+        stride: usize,
         t0: usize,
         t1: usize,
+        first: i32,
     ) {
-        debug_assert!(!lo.is_empty() && hi.len() >= lo.len() && lo.len() < i32::MAX as usize);
         let va = _mm256_loadu_ps(ra.as_ptr());
         let vb = _mm256_loadu_ps(rb.as_ptr());
         let mut vacc = _mm256_loadu_ps(acc.as_ptr());
-        let nd = _mm256_set1_epi32(n_drive as i32);
-        let last = _mm256_set1_epi32((lo.len() - 1) as i32);
+        let vfirst = _mm256_set1_epi32(first);
+        let one = _mm256_set1_epi32(1);
+        let seven = _mm256_set1_epi32(7);
         let zero = _mm256_setzero_si256();
-        let (plo, phi) = (lo.as_ptr(), hi.as_ptr());
+        // highest window start that keeps the 16 loaded elements inside a line
+        let kcap = _mm256_set1_epi32((stride - 16) as i32);
+        let k14 = _mm256_set1_epi32(14);
         for t in t0..=t1 {
             let r = _mm256_add_ps(va, _mm256_mul_ps(_mm256_set1_ps(t as f32), vb));
             let q = _mm256_cvttps_epi32(r);
             let f = _mm256_sub_ps(r, _mm256_cvtepi32_ps(q));
-            let i0 = _mm256_add_epi32(_mm256_mullo_epi32(q, nd), _mm256_set1_epi32(t as i32));
-            // the portable loop clamps to `last` only; on the valid range i0 ≥ 0 anyway, the
-            // lower clamp keeps the gathers in bounds whatever the input
-            let i0 = _mm256_max_epi32(_mm256_min_epi32(i0, last), zero);
-            let v0 = _mm256_i32gather_ps::<4>(plo, i0);
-            let v1 = _mm256_i32gather_ps::<4>(phi, i0);
+            let kb = _mm256_permutevar8x32_epi32(q, vfirst);
+            let kb = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(kb, one), zero), kcap);
+            let k0 = _mm256_cvtsi256_si32(kb) as usize;
+            // offsets in the window; the clamp only guards the registers (never active when
+            // the preconditions hold)
+            let kr = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(q, kb), zero), k14);
+            let kr1 = _mm256_add_epi32(kr, one);
+            let p = data.as_ptr().add(t * stride + k0);
+            let w0 = _mm256_loadu_ps(p);
+            let w1 = _mm256_loadu_ps(p.add(8));
+            let v0 = _mm256_blendv_ps(
+                _mm256_permutevar8x32_ps(w0, kr),
+                _mm256_permutevar8x32_ps(w1, kr),
+                _mm256_castsi256_ps(_mm256_cmpgt_epi32(kr, seven)),
+            );
+            let v1 = _mm256_blendv_ps(
+                _mm256_permutevar8x32_ps(w0, kr1),
+                _mm256_permutevar8x32_ps(w1, kr1),
+                _mm256_castsi256_ps(_mm256_cmpgt_epi32(kr1, seven)),
+            );
+            vacc = _mm256_add_ps(
+                vacc,
+                _mm256_add_ps(v0, _mm256_mul_ps(f, _mm256_sub_ps(v1, v0))),
+            );
+        }
+        _mm256_storeu_ps(acc.as_mut_ptr(), vacc);
+    }
+
+    /// See [`DrivingMajor::lock_step`]; gather variant.
+    ///
+    /// # Safety
+    /// AVX2 available, `t1 < data.len() / stride`, `data.len() < i32::MAX`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lock_step_gather(
+        acc: &mut [f32; 8],
+        ra: &[f32; 8],
+        rb: &[f32; 8],
+        data: &[f32],
+        stride: usize,
+        t0: usize,
+        t1: usize,
+    ) {
+        let va = _mm256_loadu_ps(ra.as_ptr());
+        let vb = _mm256_loadu_ps(rb.as_ptr());
+        let mut vacc = _mm256_loadu_ps(acc.as_ptr());
+        let zero = _mm256_setzero_si256();
+        // q + 1 stays inside the line: q ≤ stride − 2 (never active on a valid range)
+        let qcap = _mm256_set1_epi32((stride - 2) as i32);
+        let p = data.as_ptr();
+        for t in t0..=t1 {
+            let r = _mm256_add_ps(va, _mm256_mul_ps(_mm256_set1_ps(t as f32), vb));
+            let q = _mm256_cvttps_epi32(r);
+            let f = _mm256_sub_ps(r, _mm256_cvtepi32_ps(q));
+            let qc = _mm256_min_epi32(_mm256_max_epi32(q, zero), qcap);
+            let i0 = _mm256_add_epi32(qc, _mm256_set1_epi32((t * stride) as i32));
+            let v0 = _mm256_i32gather_ps::<4>(p, i0);
+            let v1 = _mm256_i32gather_ps::<4>(p.add(1), i0);
             vacc = _mm256_add_ps(
                 vacc,
                 _mm256_add_ps(v0, _mm256_mul_ps(f, _mm256_sub_ps(v1, v0))),
@@ -423,14 +564,16 @@ fn try_forward_with(
     let table = ray_table(grid, geom);
     let (for_col, for_row) = padded_copies(mu);
     let (rows, cols) = (grid.rows, grid.cols);
+    let dm_col = avx2_fp::DrivingMajor::new(&for_col, cols, avx2);
+    let dm_row = avx2_fp::DrivingMajor::new(&for_row, rows, avx2);
     let mut sino = Array2::<f32>::zeros((geom.n_views(), geom.n_det));
     sino.as_slice_mut()
         .expect("standard layout")
         .par_chunks_mut(geom.n_det)
         .zip(table.par_iter())
         .for_each(|(out, view)| {
-            project_segs(out, &view.col, &for_col, cols, avx2);
-            project_segs(out, &view.row, &for_row, rows, avx2);
+            project_segs(out, &view.col, &for_col, cols, dm_col.as_ref());
+            project_segs(out, &view.row, &for_row, rows, dm_row.as_ref());
         });
     Ok(sino)
 }
@@ -543,6 +686,10 @@ mod tests {
         let arc = Geometry::fan_arc(110, 1.4, 160.0, 90.0, 29, 360.0);
         // detector much wider than the grid (many rays miss it) and much finer than the pixels
         let wide = Geometry::parallel(300, 0.4, 19, 180.0);
+        // bins coarser than the pixels: 8 neighbouring rays spread over more than the AVX2
+        // kernel's 16-element window (its gather variant)
+        let coarse = Geometry::parallel(40, 3.0, 23, 180.0);
+        let coarse_fan = Geometry::fan_arc(40, 4.0, 160.0, 90.0, 23, 360.0);
         let grid = Grid::new(64, 48, 1.7);
         let x = random((grid.rows, grid.cols), 11);
         // angles in all four quadrants and on the axes
@@ -564,6 +711,8 @@ mod tests {
             (&grid, &x, wide.clone()),
             (&grid, &x, quadrants.clone()),
             (&grid, &x, fan_quadrants),
+            (&grid, &x, coarse),
+            (&grid, &x, coarse_fan),
             (&odd, &y, wide),
             (&odd, &y, quadrants),
         ] {
