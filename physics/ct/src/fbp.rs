@@ -535,10 +535,11 @@ fn bp_parallel_with(
 /// precomputed per view: the same subtraction of the same two numbers), and the views added
 /// one after another to the pixel, `((o + a) + b) + …`.
 ///
-/// Fetching `q[k]` and `d[k]`: when `|step| ≤ 1` the 8 indices of a chunk lie within
-/// `k_first + [0, 8]` (`k` is monotonic along the row and spans at most `7·|step| + 1`), so
-/// two 16-float loads at `k_first` and in-register permutes (`vpermps`, two halves blended)
-/// replace the gathers; steeper views use two 8-lane gathers.
+/// Fetching `q[k]` and `d[k]`: `k` is monotonic along the row, and the 8 indices of a chunk
+/// span at most `⌊7·|step| + rounding⌋ + 1`. For `|step| < 1` (less a rounding margin) they
+/// lie within `k_first + [0, 7]`: one 8-float load each at `k_first` and an in-register
+/// permute (`vpermps`) replace the gathers; for `|step| ≤ 1` within `k_first + [0, 8]` (two
+/// loads, two permutes, a blend); steeper views use two 8-lane gathers.
 ///
 /// Inside a view's detector range the clamp changes nothing, so every value equals the
 /// portable one; outside it the clamped position reads the zero padding and the value is ±0,
@@ -677,6 +678,40 @@ mod avx2_bp {
     /// elements in `q` and `d` (positions are clamped into `[0, kmax]`).
     #[target_feature(enable = "avx2")]
     unsafe fn add_views<const N: usize>(row: &mut [f32], lines: [Line; N], kmax: f32) {
+        // the 8 positions of a chunk span at most 7·|step| plus rounding (a few ulp of
+        // positions ≤ kmax + 8, bounded generously by `slack`); the indices then span at most
+        // ⌊that⌋ + 1 … so one register of 8 values suffices below 7, two below 8
+        let slack = (kmax as f64 + 16.0) * 1e-6;
+        let span = lines
+            .iter()
+            .map(|l| 7.0 * l.step.abs() as f64)
+            .fold(0.0, f64::max)
+            + slack;
+        if span < 7.0 {
+            add_views_mode::<N, ONE_REGISTER>(row, lines, kmax)
+        } else if span < 8.0 {
+            add_views_mode::<N, TWO_REGISTERS>(row, lines, kmax)
+        } else {
+            add_views_mode::<N, GATHER>(row, lines, kmax)
+        }
+    }
+
+    /// How [`add_views_mode`] fetches `q[k]` and `d[k]`.
+    const ONE_REGISTER: u8 = 1;
+    const TWO_REGISTERS: u8 = 2;
+    const GATHER: u8 = 0;
+
+    /// [`add_views`] with the fetch chosen: permutes of one or two 8-float loads (the chunk's
+    /// indices must span at most 7, resp. 8), or gathers.
+    ///
+    /// # Safety
+    /// As [`add_views`], and the span condition of `MODE`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn add_views_mode<const N: usize, const MODE: u8>(
+        row: &mut [f32],
+        lines: [Line; N],
+        kmax: f32,
+    ) {
         let cols = row.len();
         let lo = lines.iter().map(|l| l.lo).min().unwrap_or(0);
         let hi = lines.iter().map(|l| l.hi).max().unwrap_or(0).min(cols);
@@ -693,8 +728,6 @@ mod avx2_bp {
         let seven = _mm256_set1_epi32(7);
         let vb: [__m256; N] = std::array::from_fn(|m| _mm256_set1_ps(lines[m].base));
         let vs: [__m256; N] = std::array::from_fn(|m| _mm256_set1_ps(lines[m].step));
-        // permutes instead of gathers if every view moves by at most one bin per pixel
-        let permute = lines.iter().all(|l| l.step.abs() <= 1.0);
         // lane holding the smallest index of a chunk: the first for an increasing position
         let first: [__m256i; N] =
             std::array::from_fn(|m| _mm256_set1_epi32(if lines[m].step >= 0.0 { 0 } else { 7 }));
@@ -717,7 +750,16 @@ mod avx2_bp {
                 let x = _mm256_min_ps(_mm256_max_ps(x, zero), vkmax);
                 let k = _mm256_cvttps_epi32(x);
                 let f = _mm256_sub_ps(x, _mm256_cvtepi32_ps(k));
-                let (v0, d) = if permute {
+                let (v0, d) = if MODE == ONE_REGISTER {
+                    let kb = _mm256_permutevar8x32_epi32(k, first[m]);
+                    let k0 = _mm256_cvtsi256_si32(kb) as usize;
+                    // 0 ≤ kr ≤ 7
+                    let kr = _mm256_sub_epi32(k, kb);
+                    (
+                        _mm256_permutevar8x32_ps(_mm256_loadu_ps(pq[m].add(k0)), kr),
+                        _mm256_permutevar8x32_ps(_mm256_loadu_ps(pd[m].add(k0)), kr),
+                    )
+                } else if MODE == TWO_REGISTERS {
                     let kb = _mm256_permutevar8x32_epi32(k, first[m]);
                     let k0 = _mm256_cvtsi256_si32(kb) as usize;
                     // 0 ≤ kr ≤ 8: entries 0–7 from the first load, 8 from the second
@@ -1227,6 +1269,9 @@ mod tests {
             (50, 70, 40, 1.1, -2.0, 1.0),
             (23, 41, 200, 0.13, 1.7, 0.9),
             (9, 3, 5, 1.0, 0.0, 1.0),
+            // |step| = 1 at 0 and 180° with positions crossing 512, 1024 and 2048, where
+            // rounding can widen a chunk's index span to 8
+            (3, 2100, 2101, 1.0, 0.37, 1.0),
         ] {
             let grid = Grid::new(rows, cols, pix);
             let mut geom = Geometry::parallel(nd, pitch, 45, 180.0);

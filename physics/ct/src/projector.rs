@@ -268,6 +268,15 @@ fn project_segs(
     let hi = &hi[..lo.len()];
     let last = lo.len() - 1;
     let mut groups = segs.chunks_exact(LANES);
+    type Pending<'a> = (
+        &'a [Seg],
+        usize,
+        usize,
+        [f32; LANES],
+        [f32; LANES],
+        [f32; LANES],
+    );
+    let mut pending: Vec<Pending> = Vec::new();
     for g in &mut groups {
         let clo = g.iter().map(|s| s.lo).max().unwrap_or(0) as usize;
         let chi = g.iter().map(|s| s.hi).min().unwrap_or(0) as usize;
@@ -284,12 +293,9 @@ fn project_segs(
         }
         let ra: [f32; LANES] = std::array::from_fn(|l| g[l].a);
         let rb: [f32; LANES] = std::array::from_fn(|l| g[l].b);
-        if let Some(dm) = dm {
-            dm.lock_step(&mut acc, &ra, &rb, clo, chi);
-            for (a, s) in acc.iter().zip(g) {
-                let total = seg_continue(lo, hi, n_drive, s, chi + 1, s.hi as usize + 1, *a);
-                out[s.k as usize] = total * s.w;
-            }
+        if dm.is_some() {
+            // traced below, all groups together
+            pending.push((g, clo, chi, acc, ra, rb));
             continue;
         }
         for t in clo..=chi {
@@ -312,7 +318,31 @@ fn project_segs(
     for s in groups.remainder() {
         out[s.k as usize] = seg_partial(lo, hi, n_drive, s, s.lo as usize, s.hi as usize + 1) * s.w;
     }
+    if let Some(dm) = dm {
+        // AVX2: every group advances through the same block of T_BLOCK driving indices before
+        // any goes on, so the image lines of a block are reused from cache by all the groups
+        // (each ray still sums its steps in increasing t)
+        let start = pending.iter().map(|p| p.1).min().unwrap_or(0);
+        let end = pending.iter().map(|p| p.2 + 1).max().unwrap_or(0);
+        for t in (start..end).step_by(T_BLOCK) {
+            for (_, clo, chi, acc, ra, rb) in pending.iter_mut() {
+                let (t0, t1) = (t.max(*clo), (t + T_BLOCK - 1).min(*chi));
+                if t0 <= t1 {
+                    dm.lock_step(acc, ra, rb, t0, t1);
+                }
+            }
+        }
+        for (g, _, chi, acc, _, _) in pending {
+            for (a, s) in acc.iter().zip(g) {
+                let total = seg_continue(lo, hi, n_drive, s, chi + 1, s.hi as usize + 1, *a);
+                out[s.k as usize] = total * s.w;
+            }
+        }
+    }
 }
+
+/// Driving indices per block of the AVX2 forward projection (see [`project_segs`]).
+const T_BLOCK: usize = 64;
 
 /// AVX2 kernel of the Joseph forward projector: the 8 rays of a lock-step group in the lanes
 /// of one vector, on a driving-major copy of the padded image (at a fixed driving index the
