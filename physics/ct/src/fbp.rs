@@ -596,16 +596,15 @@ mod avx2_bp {
         let s2 = n_det + 1 + BEHIND;
         let mut q2 = vec![0.0f32; nv * s2];
         let mut d2 = vec![0.0f32; nv * s2];
-        for v in 0..nv {
-            let (src, dst) = (
-                &qp[v * stride..(v + 1) * stride],
-                &mut q2[v * s2..(v + 1) * s2],
-            );
-            dst[..stride].copy_from_slice(src);
-            for (d, w) in d2[v * s2..(v + 1) * s2].iter_mut().zip(dst.windows(2)) {
-                *d = w[1] - w[0];
-            }
-        }
+        q2.par_chunks_mut(s2)
+            .zip(d2.par_chunks_mut(s2))
+            .zip(qp.par_chunks(stride))
+            .for_each(|((dst, diff), src)| {
+                dst[..stride].copy_from_slice(src);
+                for (d, w) in diff.iter_mut().zip(dst.windows(2)) {
+                    *d = w[1] - w[0];
+                }
+            });
         let kmax = (n_det + 1) as f32;
         let step: Vec<f32> = coef.iter().map(|c| c.2 as f32).collect();
         // 1/step (0 for a step too small to matter: the whole row is then visited)
