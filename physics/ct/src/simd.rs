@@ -1,10 +1,11 @@
 //! Run-time CPU feature selection for the hot loops of the projectors.
 //!
-//! The crate is built for the baseline `x86-64` target (SSE2). The parallel-beam FBP
-//! back-projection and the Joseph forward projector have AVX2 kernels (`vgatherdps`, 8 lanes)
-//! that are chosen at run time when the CPU has AVX2. They use no FMA and keep the portable
-//! code's operation order, so both paths give the same bytes (tested bit for bit); the
-//! portable code is the fallback everywhere else.
+//! The crate is built for the baseline `x86-64` target (SSE2). The FBP back-projections
+//! (parallel and fan beam) and the Joseph forward projector have AVX2 kernels (8 lanes;
+//! in-register permutes of contiguous loads where the indices are close together, `vgatherdps`
+//! otherwise) that are chosen at run time when the CPU has AVX2. They use no FMA and keep the
+//! portable code's operation order, so both paths give the same bytes (tested bit for bit);
+//! the portable code is the fallback everywhere else.
 //!
 //! Setting the environment variable `ARTEFACT_CT_NO_SIMD` (to anything) makes [`avx2`] return
 //! `false` for the whole process (read once), to time the portable code.
