@@ -16,6 +16,7 @@ pub mod geometry;
 pub mod phantom;
 pub mod pipeline;
 pub mod projector;
+mod simd;
 pub mod units;
 
 pub mod limited_angle;
