@@ -142,6 +142,10 @@ fn wave(n: usize, o: i64, sign: f64) -> Vec<Complex32> {
         .collect()
 }
 
+/// One plane-wave term: amplitude, row factors, and the column factors split into real and
+/// imaginary parts.
+type SplitTerm = (Complex32, Vec<Complex32>, Vec<f32>, Vec<f32>);
+
 impl Operator for Spike {
     type Params = SpikeParams;
     type Error = MriError;
@@ -221,7 +225,7 @@ impl Operator for Spike {
         // row by row: z = x + Σ_terms v·wr·wc (same additions in the same order), then |z|
         // split complex rows (re, im) so the per-term update vectorises; the arithmetic is
         // the same as `z += (v·wr[i])·wc[j]` on `Complex32`, in the same order
-        let terms: Vec<(Complex32, Vec<Complex32>, Vec<f32>, Vec<f32>)> = terms
+        let terms: Vec<SplitTerm> = terms
             .into_iter()
             .map(|(v, wr, wc)| {
                 let (cr, ci) = wc.iter().map(|c| (c.re, c.im)).unzip();

@@ -132,7 +132,7 @@ pub struct UndersamplingParams {
 impl UndersamplingParams {
     /// A copy with `achieved_acceleration` computed for an image of `shape`.
     pub fn resolved(&self, shape: (usize, usize)) -> Result<Self> {
-        let plan = Undersampling::plan(self, shape)?;
+        let plan = cached_plan(self, shape)?;
         Ok(UndersamplingParams {
             achieved_acceleration: Some(plan.achieved_acceleration()),
             ..self.clone()
@@ -245,10 +245,11 @@ pub fn zero_filled_lines_real(x: &Array2<f32>, sampled: &[bool], axis: usize) ->
         return x.clone();
     }
     // lanes as contiguous rows
+    let xt = x.t();
     let lanes = if axis == 1 {
-        x.as_standard_layout().into_owned()
+        x.as_standard_layout()
     } else {
-        x.t().as_standard_layout().into_owned()
+        xt.as_standard_layout()
     };
     let rows = lanes.nrows();
     let src = lanes.as_slice().expect("standard layout");
@@ -311,6 +312,60 @@ pub fn zero_filled_lines_real(x: &Array2<f32>, sampled: &[bool], axis: usize) ->
     } else {
         out.t().as_standard_layout().into_owned()
     }
+}
+
+/// What a [`SamplingPlan`] is a pure function of: every param except the informative
+/// `achieved_acceleration` and `coils`, plus the image shape (floats by their bits).
+type PlanKey = (
+    MaskKind,
+    u64,
+    u64,
+    PhaseEncode,
+    u64,
+    Option<usize>,
+    u64,
+    (usize, usize),
+);
+
+fn plan_key(p: &UndersamplingParams, shape: (usize, usize)) -> PlanKey {
+    (
+        p.mask,
+        p.acceleration.to_bits(),
+        p.center_fraction.to_bits(),
+        p.phase_encode,
+        p.seed,
+        p.offset,
+        p.vd_slope.to_bits(),
+        shape,
+    )
+}
+
+thread_local! {
+    /// The last plan built on this thread. `resolve` followed by `apply` (what the dataset
+    /// builder does) would otherwise build a Poisson-disc mask or a NUFFT plan twice; a plan
+    /// is a pure function of its key, so the cache cannot change any output.
+    static LAST_PLAN: std::cell::RefCell<Option<(PlanKey, std::rc::Rc<SamplingPlan>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// [`Undersampling::plan`] through the one-entry per-thread cache.
+fn cached_plan(
+    p: &UndersamplingParams,
+    shape: (usize, usize),
+) -> Result<std::rc::Rc<SamplingPlan>> {
+    p.validate()?;
+    let key = plan_key(p, shape);
+    if let Some(plan) = LAST_PLAN.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, plan)| plan.clone())
+    }) {
+        return Ok(plan);
+    }
+    let plan = std::rc::Rc::new(Undersampling::plan(p, shape)?);
+    LAST_PLAN.with(|c| *c.borrow_mut() = Some((key, plan.clone())));
+    Ok(plan)
 }
 
 /// Report of one application.
@@ -456,15 +511,15 @@ impl Undersampling {
         image: &Image,
     ) -> Result<(Image, UndersamplingReport)> {
         check_finite(image)?;
-        let plan = Self::plan(params, image.shape())?;
-        let out = match &plan {
+        let plan = cached_plan(params, image.shape())?;
+        let out = match &*plan {
             SamplingPlan::Lines { mask, axis } if params.coils == 1 => {
                 image.with_data(zero_filled_lines_real(&image.data, &mask.sampled, *axis))?
             }
             _ => simulate_rss(image, params.coils, |_, x| plan.reconstruct(x))?,
         };
         let (rows, cols) = image.shape();
-        let report = match &plan {
+        let report = match &*plan {
             SamplingPlan::Lines { mask, .. } => UndersamplingReport {
                 achieved_acceleration: plan.achieved_acceleration(),
                 acquired: mask.count(),
