@@ -26,6 +26,7 @@
 //! - J. Zbontar et al., "fastMRI: An open dataset and benchmarks for accelerated MRI",
 //!   arXiv:1811.08839, 2018 (centred FFT convention).
 
+pub mod bigbuf;
 pub mod error;
 pub mod fastmath;
 pub mod fft;

@@ -96,6 +96,7 @@ use crate::rigid::{
     shift_phasors, trilinear_planes, GridMap,
 };
 use crate::{MriError, Result};
+use artefact_core::bigbuf::zeroed;
 use artefact_core::fft::{plan, Direction};
 use artefact_core::{
     Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
@@ -899,8 +900,11 @@ fn volume_fast(
     // output planes resampled together (see `trilinear_planes`)
     const PLANES: usize = 8;
     // combined lines, inverse transformed along readout: (kz, ky, x)
-    let mut out = Array3::<Complex32>::zeros((nz, ny, nx));
-    let mut g = Array3::<Complex32>::zeros((nz, ny, nh));
+    let big = |shape: (usize, usize, usize)| {
+        Array3::from_shape_vec(shape, zeroed(shape.0 * shape.1 * shape.2)).expect("same shape")
+    };
+    let mut out: Array3<Complex32> = big((nz, ny, nx));
+    let mut g: Array3<Complex32> = big((nz, ny, nh));
     for rot in rotations {
         let map = if *rot == [0.0; 3] {
             None
@@ -1023,7 +1027,8 @@ fn volume_fast(
     // inverse along partition, magnitude, crop to the input grid
     let (cz, cy, cx) = (in_dims[par], in_dims[pe], in_dims[ro]);
     let (oz, oy, ox) = (offset[par], offset[pe], offset[ro]);
-    let mut res = Array3::<f32>::zeros((cz, cy, cx));
+    let mut res =
+        Array3::from_shape_vec((cz, cy, cx), zeroed::<f32>(cz * cy * cx)).expect("same shape");
     let rows: Vec<_> = res.axis_iter_mut(Axis(1)).collect();
     let out = &out;
     rows.into_par_iter().enumerate().for_each(|(y, mut r)| {
