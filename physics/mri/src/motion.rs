@@ -880,14 +880,25 @@ fn volume_fast(
     let nh = nx / 2 + 1;
     let (i0, i1, i2) = vol.data.dim();
     let in_dims = [i0, i1, i2];
-    let owned;
-    let src: &[f32] = match vol.data.as_slice() {
-        Some(s) => s,
-        None => {
-            owned = vol.data.iter().copied().collect::<Vec<f32>>();
-            &owned
-        }
-    };
+    // the moved volumes are resampled from the bounding box of the object's non-zero voxels:
+    // outside it the input is zero, as it is outside the input grid, so this gives the same
+    // samples while the loops skip the empty margin (most of a skull-stripped or masked
+    // volume); `offset` then locates the box in the acquisition matrix
+    let (bbox_lo, bbox) = nonzero_box(&vol.data);
+    if bbox[0] == 0 {
+        // all zero: every line is zero whatever the pose
+        return Array3::zeros((i0, i1, i2));
+    }
+    let boxed = vol
+        .data
+        .slice(ndarray::s![
+            bbox_lo[0]..bbox_lo[0] + bbox[0],
+            bbox_lo[1]..bbox_lo[1] + bbox[1],
+            bbox_lo[2]..bbox_lo[2] + bbox[2]
+        ])
+        .to_owned();
+    let src: &[f32] = boxed.as_slice().expect("standard layout");
+    let box_offset = [0, 1, 2].map(|a| offset[a] + bbox_lo[a]);
     let cphase = centring_half(nx);
     let phase_z: Vec<f64> = (0..nz)
         .map(|k| -2.0 * PI * (k as f64 - (nz / 2) as f64) / nz as f64)
@@ -910,35 +921,57 @@ fn volume_fast(
             None
         } else {
             let r = rotation_matrix3(rot.map(f64::to_radians));
-            Some(GridMap::rigid(r, vol.spacing, dims, offset, perm))
+            Some(GridMap::rigid(r, vol.spacing, dims, box_offset, perm))
         };
         // moved volume a few planes at a time, straight into its readout half spectrum
         let chunks: Vec<_> = g.axis_chunks_iter_mut(Axis(0), PLANES).collect();
-        chunks.into_par_iter().enumerate().for_each(|(ic, mut gc)| {
-            let z0 = ic * PLANES;
-            let k = gc.len_of(Axis(0));
-            let mut planes = vec![0.0f32; k * ny * nx];
-            match &map {
-                Some(m) => trilinear_planes(src, in_dims, m, z0..z0 + k, ny, nx, &mut planes),
-                None => {
-                    for (i, p) in planes.chunks_exact_mut(ny * nx).enumerate() {
-                        copy_plane(src, in_dims, offset, perm, z0 + i, ny, nx, p);
+        // rows (phase-encode index) that are non-zero in some plane of the moved volume
+        let live: Vec<bool> = chunks
+            .into_par_iter()
+            .enumerate()
+            .map(|(ic, mut gc)| {
+                let z0 = ic * PLANES;
+                let k = gc.len_of(Axis(0));
+                let mut planes = vec![0.0f32; k * ny * nx];
+                match &map {
+                    Some(m) => trilinear_planes(src, bbox, m, z0..z0 + k, ny, nx, &mut planes),
+                    None => {
+                        for (i, p) in planes.chunks_exact_mut(ny * nx).enumerate() {
+                            copy_plane(src, bbox, box_offset, perm, z0 + i, ny, nx, p);
+                        }
                     }
                 }
-            }
-            let gs = gc.as_slice_mut().expect("standard layout");
-            for (p, o) in planes
-                .chunks_exact(ny * nx)
-                .zip(gs.chunks_exact_mut(ny * nh))
-            {
-                rfft_rows(p, nx, o, None);
-            }
-            for row in gs.chunks_exact_mut(nh) {
-                row.iter_mut().zip(&cphase).for_each(|(z, p)| *z *= p);
-            }
-        });
-        // partition axis for every lane
-        let lanes: Vec<_> = g.axis_iter_mut(Axis(1)).collect();
+                let mut live = vec![false; ny];
+                let gs = gc.as_slice_mut().expect("standard layout");
+                for (p, o) in planes
+                    .chunks_exact(ny * nx)
+                    .zip(gs.chunks_exact_mut(ny * nh))
+                {
+                    rfft_rows(p, nx, o, None);
+                    for ((row, l), out) in p
+                        .chunks_exact(nx)
+                        .zip(&mut live)
+                        .zip(o.chunks_exact_mut(nh))
+                    {
+                        if row.iter().any(|&v| v != 0.0) {
+                            *l = true;
+                            out.iter_mut().zip(&cphase).for_each(|(z, p)| *z *= p);
+                        }
+                    }
+                }
+                live
+            })
+            .reduce(
+                || vec![false; ny],
+                |a, b| a.iter().zip(&b).map(|(x, y)| *x || *y).collect(),
+            );
+        // partition axis for every lane with data (the others are zero and stay zero)
+        let lanes: Vec<_> = g
+            .axis_iter_mut(Axis(1))
+            .zip(&live)
+            .filter(|(_, l)| **l)
+            .map(|(v, _)| v)
+            .collect();
         lanes
             .into_par_iter()
             .for_each(|mut v| fftc_columns(&mut v, Direction::Forward));
@@ -1045,6 +1078,43 @@ fn volume_fast(
     } else {
         back.as_standard_layout().into_owned()
     }
+}
+
+/// Bounding box of the non-zero voxels of `x` as `(first index, extent)` per axis; a box of
+/// extent 0 on every axis if `x` is all zero.
+fn nonzero_box(x: &Array3<f32>) -> ([usize; 3], [usize; 3]) {
+    let (n0, _, n2) = x.dim();
+    // per plane: (first row, end row, first column, end column) of its non-zero voxels
+    let per_plane: Vec<Option<[usize; 4]>> = (0..n0)
+        .into_par_iter()
+        .map(|i| {
+            let p = x.index_axis(Axis(0), i);
+            let mut b: Option<[usize; 4]> = None;
+            for (j, row) in p.outer_iter().enumerate() {
+                let first = row.iter().position(|&v| v != 0.0);
+                if let Some(f) = first {
+                    let l = n2 - row.iter().rev().position(|&v| v != 0.0).unwrap_or(0);
+                    b = Some(match b {
+                        None => [j, j + 1, f, l],
+                        Some(c) => [c[0], j + 1, c[2].min(f), c[3].max(l)],
+                    });
+                }
+            }
+            b
+        })
+        .collect();
+    let mut lo = [usize::MAX; 3];
+    let mut hi = [0usize; 3];
+    for (i, b) in per_plane.iter().enumerate() {
+        if let Some(b) = b {
+            lo = [lo[0].min(i), lo[1].min(b[0]), lo[2].min(b[2])];
+            hi = [hi[0].max(i + 1), hi[1].max(b[1]), hi[2].max(b[3])];
+        }
+    }
+    if hi[0] == 0 {
+        return ([0; 3], [0; 3]);
+    }
+    (lo, [0, 1, 2].map(|a| hi[a] - lo[a]))
 }
 
 /// One plane (`q0`, `n1 × n2`) of the input placed at `offset` in the acquisition matrix, in

@@ -140,6 +140,20 @@ pub fn rfft_rows(
     while r < rows {
         let pair = r + 1 < rows;
         let a = &src[r * n..(r + 1) * n];
+        let b_zero = !pair || src[(r + 1) * n..(r + 2) * n].iter().all(|&v| v == 0.0);
+        if b_zero && a.iter().all(|&v| v == 0.0) {
+            // zero rows have zero spectra (sheared or not): no transform needed
+            let end = if pair { r + 2 } else { r + 1 };
+            out[r * nh..end * nh].fill(Complex32::default());
+            if let Some(p) = shear.as_deref_mut() {
+                p.next_into(&mut ma);
+                if pair {
+                    p.next_into(&mut mb);
+                }
+            }
+            r += 2;
+            continue;
+        }
         if pair {
             let b = &src[(r + 1) * n..(r + 2) * n];
             for ((z, &x), &y) in buf.iter_mut().zip(a).zip(b) {
