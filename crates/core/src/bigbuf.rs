@@ -52,6 +52,84 @@ pub fn zeroed<T: Zeroable>(n: usize) -> Vec<T> {
     unsafe { Vec::from_raw_parts(ptr, n, n) }
 }
 
+/// A small cache of large work buffers kept between calls, so that a simulator called again
+/// on a volume of the same size reuses its memory instead of faulting in (and having the
+/// kernel clear) fresh pages each time; on a virtual machine that first touch is a sizeable
+/// part of a 3-D simulation.
+///
+/// [`Pool::take`] hands out a buffer of the requested length whose **contents are
+/// unspecified** (zeros or values of an earlier call): callers must write every element before
+/// reading it. [`Pool::give`] returns it; at most `slots` buffers are kept (the largest are
+/// dropped first) and [`Pool::clear`] frees them all.
+pub struct Pool<T> {
+    slots: std::sync::Mutex<Vec<Vec<T>>>,
+    max_slots: usize,
+}
+
+impl<T: Zeroable> Pool<T> {
+    /// An empty pool that keeps at most `max_slots` buffers.
+    pub const fn new(max_slots: usize) -> Self {
+        Pool {
+            slots: std::sync::Mutex::new(Vec::new()),
+            max_slots,
+        }
+    }
+
+    /// A buffer of length `n`: the smallest kept one with enough capacity, else a new
+    /// [`zeroed`] one. Contents unspecified (see the type docs).
+    pub fn take(&self, n: usize) -> Vec<T> {
+        let kept = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            let best = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.capacity() >= n)
+                .min_by_key(|(_, v)| v.capacity())
+                .map(|(i, _)| i);
+            best.map(|i| slots.swap_remove(i))
+        };
+        match kept {
+            Some(mut v) => {
+                if v.len() >= n {
+                    v.truncate(n);
+                } else {
+                    // SAFETY: all-zero bytes are a valid `T` (`Zeroable`)
+                    v.resize(n, unsafe { std::mem::zeroed() });
+                }
+                v
+            }
+            None => zeroed(n),
+        }
+    }
+
+    /// Keeps `v` for a later [`Pool::take`] (dropping the largest buffers beyond the limit).
+    pub fn give(&self, v: Vec<T>) {
+        if self.max_slots == 0 || v.capacity() == 0 {
+            return;
+        }
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.push(v);
+        if slots.len() > self.max_slots {
+            slots.sort_by_key(|v| v.capacity());
+            slots.truncate(self.max_slots);
+        }
+    }
+
+    /// Frees every kept buffer.
+    pub fn clear(&self) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Bytes held by the kept buffers.
+    pub fn held_bytes(&self) -> usize {
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .iter()
+            .map(|v| v.capacity() * std::mem::size_of::<T>())
+            .sum()
+    }
+}
+
 /// Marks the 2 MiB-aligned interior of `[ptr, ptr + len)` for transparent huge pages.
 #[cfg(target_os = "linux")]
 fn advise_huge(ptr: *mut u8, len: usize) {
@@ -95,5 +173,34 @@ mod tests {
         }
         let w: Vec<f64> = zeroed(HUGE_MIN_BYTES / 8 * 3);
         assert!(w.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn pool_reuses_and_bounds_its_buffers() {
+        let pool: Pool<f32> = Pool::new(2);
+        let mut a = pool.take(100);
+        assert_eq!(a.len(), 100);
+        assert!(a.iter().all(|&x| x == 0.0));
+        a.fill(7.0);
+        let pa = a.as_ptr();
+        pool.give(a);
+        // the kept buffer comes back (same memory, old contents allowed), at the new length
+        let b = pool.take(60);
+        assert_eq!((b.len(), b.as_ptr()), (60, pa));
+        // longer than what was kept: extended, no reallocation needed while capacity allows
+        pool.give(b);
+        let c = pool.take(100);
+        assert_eq!(c.len(), 100);
+        assert_eq!(c.as_ptr(), pa);
+        // too large for any kept buffer: a fresh zeroed one
+        let d = pool.take(1000);
+        assert!(d.iter().all(|&x| x == 0.0));
+        pool.give(c);
+        pool.give(d);
+        pool.give(vec![1.0; 10]);
+        // at most two kept: the largest (1000) was dropped
+        assert_eq!(pool.held_bytes(), (100 + 10) * 4);
+        pool.clear();
+        assert_eq!(pool.held_bytes(), 0);
     }
 }

@@ -96,7 +96,7 @@ use crate::rigid::{
     shift_phasors, trilinear_planes, GridMap,
 };
 use crate::{MriError, Result};
-use artefact_core::bigbuf::zeroed;
+use artefact_core::bigbuf::{zeroed, Pool};
 use artefact_core::fft::{plan, Direction};
 use artefact_core::{
     Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
@@ -854,6 +854,16 @@ fn volume_reference(
     Ok(data)
 }
 
+/// Work arrays of [`apply_volume`] kept between calls (see [`release_scratch`]).
+static SCRATCH: Pool<Complex32> = Pool::new(2);
+
+/// Frees the work arrays [`apply_volume`] keeps for its next call (two complex arrays of the
+/// acquisition matrix, 12 bytes per matrix voxel: about 110 MB for the MNI volume). Calls after
+/// this allocate them again.
+pub fn release_scratch() {
+    SCRATCH.clear();
+}
+
 /// Fast backend of [`apply_volume`] (see its docs). Works on the acquisition matrix `dims`
 /// (the input sits at `offset`) in the `(partition, phase-encode, readout)` axis order; every
 /// parallel step writes disjoint lanes or planes, so the bytes do not depend on the thread
@@ -911,8 +921,12 @@ fn volume_fast(
     // output planes resampled together (see `trilinear_planes`)
     const PLANES: usize = 8;
     // combined lines, inverse transformed along readout: (kz, ky, x)
+    // work arrays from the scratch pool (every element is written before it is read: each
+    // line of `out` belongs to exactly one pose, and every row of `g` is transformed anew per
+    // pose)
     let big = |shape: (usize, usize, usize)| {
-        Array3::from_shape_vec(shape, zeroed(shape.0 * shape.1 * shape.2)).expect("same shape")
+        Array3::from_shape_vec(shape, SCRATCH.take(shape.0 * shape.1 * shape.2))
+            .expect("same shape")
     };
     let mut out: Array3<Complex32> = big((nz, ny, nx));
     let mut g: Array3<Complex32> = big((nz, ny, nh));
@@ -1051,7 +1065,7 @@ fn volume_fast(
             }
         });
     }
-    drop(g);
+    SCRATCH.give(g.into_raw_vec_and_offset().0);
     // inverse along phase encode on every partition plane
     let planes: Vec<_> = out.axis_iter_mut(Axis(0)).collect();
     planes
@@ -1063,11 +1077,12 @@ fn volume_fast(
     let mut res =
         Array3::from_shape_vec((cz, cy, cx), zeroed::<f32>(cz * cy * cx)).expect("same shape");
     let rows: Vec<_> = res.axis_iter_mut(Axis(1)).collect();
-    let out = &out;
+    let hybrid = &out;
     rows.into_par_iter().enumerate().for_each(|(y, mut r)| {
-        let v = out.index_axis(Axis(1), y + oy);
+        let v = hybrid.index_axis(Axis(1), y + oy);
         ifftc_columns_abs(&v, oz..oz + cz, ox..ox + cx, &mut r);
     });
+    SCRATCH.give(out.into_raw_vec_and_offset().0);
     let mut inv = [0usize; 3];
     for (j, &a) in perm.iter().enumerate() {
         inv[a] = j;
