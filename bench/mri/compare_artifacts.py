@@ -12,7 +12,9 @@ Usage (not run in CI):
     /work/.venvs/mri/bin/python bench/mri/compare_artifacts.py --criterion /work/target-x/criterion
 
 Peers are called the way a user would (transform objects, probability 1), with parameters
-close to the Rust bench: motion with 2 transforms, 4 ghosts, 1 spike, bias order 3.
+close to the Rust bench: motion with 2 transforms, 4 ghosts, 1 spike, bias order 3. The 2-D
+peers run single-threaded; 3-D motion is timed twice, both sides on one thread and both sides
+on all cores (torch intra-op threads and SimpleITK's resampler threads).
 Peer times are medians over repeated calls after a warm-up.
 """
 import argparse
@@ -165,14 +167,26 @@ def main():
         print(f"{op:<16}{'(no peer implementation)':<30}{'-':>10}{r}{'-':>9}")
 
     if not args.skip3d:
+        # like for like: artefact on one thread against TorchIO with torch and SimpleITK on one
+        # thread, and artefact on its default pool (all cores) against TorchIO on all cores
         subj3d = tio.Subject(img=tio.ScalarImage(tensor=torch.from_numpy(vol)[None]))
         fn = lambda: tio.RandomMotion(degrees=5, translation=5, num_transforms=2)(subj3d)  # noqa: E731
-        t = median_time(fn, args.repeat3d, warmup=1)
-        for label in ("motion3d_default_threads", "motion3d_1_thread"):
+        cores = os.cpu_count() or 1
+        for label, peer_threads in (("motion3d_1_thread", 1), ("motion3d_default_threads", cores)):
+            torch.set_num_threads(peer_threads)
+            if sitk is not None:
+                sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(peer_threads)
+            t = median_time(fn, args.repeat3d, warmup=1)
+            tmin = MIN_TIMES[fn]
             rust = rust_time(args.criterion, "mri_motion_3d_mni", label)
+            rmin = rust_min_time(args.criterion, "mri_motion_3d_mni", label)
             r = f"{rust * 1e3:10.1f}" if rust else f"{'-':>10}"
             ratio = f"{t / rust:8.1f}x" if rust else f"{'-':>9}"
-            print(f"{'motion 3D MNI':<16}{'TorchIO RandomMotion vs ' + label[9:]:<30}{t * 1e3:10.1f}{r}{ratio}")
+            mins = (f"{tmin * 1e3:11.1f}{rmin * 1e3:10.1f}{tmin / rmin:8.1f}x" if rmin
+                    else f"{tmin * 1e3:11.1f}")
+            who = f"TorchIO {peer_threads} thr vs {label[9:]}"
+            print(f"{'motion 3D MNI':<16}{who:<30}{t * 1e3:10.1f}{r}{ratio}{mins}")
+        torch.set_num_threads(1)
     return 0
 
 
