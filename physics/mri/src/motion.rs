@@ -854,6 +854,11 @@ fn volume_reference(
     Ok(data)
 }
 
+thread_local! {
+    /// Per-thread buffer of the moved planes resampled together in [`volume_fast`].
+    static PLANE_BUF: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// Work arrays of [`apply_volume`] kept between calls (see [`release_scratch`]).
 static SCRATCH: Pool<Complex32> = Pool::new(2);
 
@@ -946,7 +951,9 @@ fn volume_fast(
             .map(|(ic, mut gc)| {
                 let z0 = ic * PLANES;
                 let k = gc.len_of(Axis(0));
-                let mut planes = vec![0.0f32; k * ny * nx];
+                // this thread's plane buffer (every element is written below)
+                let mut planes = PLANE_BUF.with(|b| b.take());
+                planes.resize(k * ny * nx, 0.0);
                 match &map {
                     Some(m) => trilinear_planes(src, bbox, m, z0..z0 + k, ny, nx, &mut planes),
                     None => {
@@ -973,6 +980,7 @@ fn volume_fast(
                         }
                     }
                 }
+                PLANE_BUF.with(|b| b.set(planes));
                 live
             })
             .reduce(

@@ -593,14 +593,12 @@ pub fn fftc_columns(x: &mut ndarray::ArrayViewMut2<'_, Complex32>, dir: Directio
                 let mut k = 0;
                 // four output rows at a time: each lane gives four consecutive values (one
                 // 32-byte read)
+                let mut rows: Vec<_> = x.outer_iter_mut().collect();
                 while k + 4 <= n && centred(k + 3, n) == centred(k, n) + 3 {
                     let r = centred(k, n);
-                    let (mut a, mut b, mut c, mut d) = x.multi_slice_mut((
-                        ndarray::s![r, c0 + t0..c0 + t1],
-                        ndarray::s![r + 1, c0 + t0..c0 + t1],
-                        ndarray::s![r + 2, c0 + t0..c0 + t1],
-                        ndarray::s![r + 3, c0 + t0..c0 + t1],
-                    ));
+                    let Ok([a, b, c, d]) = rows.get_disjoint_mut([r, r + 1, r + 2, r + 3]) else {
+                        break;
+                    };
                     let (Some(a), Some(b), Some(c), Some(d)) = (
                         a.as_slice_mut(),
                         b.as_slice_mut(),
@@ -609,6 +607,13 @@ pub fn fftc_columns(x: &mut ndarray::ArrayViewMut2<'_, Complex32>, dir: Directio
                     ) else {
                         break;
                     };
+                    let s = c0 + t0..c0 + t1;
+                    let (a, b, c, d) = (
+                        &mut a[s.clone()],
+                        &mut b[s.clone()],
+                        &mut c[s.clone()],
+                        &mut d[s],
+                    );
                     for (i, j) in (t0..t1).enumerate() {
                         let v = &buf[j * ls + k..j * ls + k + 4];
                         a[i] = v[0] * scale;
@@ -618,6 +623,7 @@ pub fn fftc_columns(x: &mut ndarray::ArrayViewMut2<'_, Complex32>, dir: Directio
                     }
                     k += 4;
                 }
+                drop(rows);
                 for k in k..n {
                     let mut row = x.row_mut(centred(k, n));
                     match row.as_slice_mut() {
