@@ -596,7 +596,7 @@ pub fn fftc_columns(x: &mut ndarray::ArrayViewMut2<'_, Complex32>, dir: Directio
                 let mut rows: Vec<_> = x.outer_iter_mut().collect();
                 while k + 4 <= n && centred(k + 3, n) == centred(k, n) + 3 {
                     let r = centred(k, n);
-                    let Ok([a, b, c, d]) = rows.get_disjoint_mut([r, r + 1, r + 2, r + 3]) else {
+                    let [a, b, c, d] = &mut rows[r..r + 4] else {
                         break;
                     };
                     let (Some(a), Some(b), Some(c), Some(d)) = (
