@@ -165,28 +165,45 @@ pub fn rfft_rows(
             }
         }
         fft.process_with_scratch(&mut buf, &mut scratch);
-        let sh = shear.is_some();
         if let Some(p) = shear.as_deref_mut() {
             p.next_into(&mut ma);
             if pair {
                 p.next_into(&mut mb);
             }
         }
-        for k in 0..nh {
-            let zk = buf[k];
-            let zm = buf[if k == 0 { 0 } else { n - k }].conj();
-            let mut va = (zk + zm) * 0.5;
-            if sh {
-                va *= ma[k];
-            }
-            out[r * nh + k] = va;
-            if pair {
-                let d = zk - zm;
-                let mut vb = Complex32::new(0.5 * d.im, -0.5 * d.re);
+        let sh = shear.is_some();
+        // row a is the even (Hermitian) part of the packed spectrum, row b the odd part over i:
+        // with zk = buf[k] and zm = conj(buf[(n − k) mod n]), a = (zk + zm)/2, b = (zk − zm)/(2i)
+        let (out_a, rest) = out[r * nh..].split_at_mut(nh);
+        let split = |zk: Complex32, zm: Complex32| {
+            let d = zk - zm;
+            ((zk + zm) * 0.5, Complex32::new(0.5 * d.im, -0.5 * d.re))
+        };
+        // k = 0 pairs with itself, k ≥ 1 with n − k (walked backwards)
+        let zms =
+            std::iter::once(buf[0].conj()).chain(buf[n + 1 - nh..].iter().rev().map(|z| z.conj()));
+        let pairs = buf[..nh].iter().copied().zip(zms);
+        if pair {
+            let out_b = &mut rest[..nh];
+            for (k, ((zk, zm), (a, b))) in pairs
+                .zip(out_a.iter_mut().zip(out_b.iter_mut()))
+                .enumerate()
+            {
+                let (mut va, mut vb) = split(zk, zm);
                 if sh {
+                    va *= ma[k];
                     vb *= mb[k];
                 }
-                out[(r + 1) * nh + k] = vb;
+                *a = va;
+                *b = vb;
+            }
+        } else {
+            for (k, ((zk, zm), a)) in pairs.zip(out_a.iter_mut()).enumerate() {
+                let mut va = split(zk, zm).0;
+                if sh {
+                    va *= ma[k];
+                }
+                *a = va;
             }
         }
         r += 2;
