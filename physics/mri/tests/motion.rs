@@ -649,3 +649,20 @@ fn fast_3d_motion_matches_the_reference_for_every_axis_order() {
         assert_eq!(run(1), run(4));
     }
 }
+
+#[test]
+fn non_finite_volumes_are_refused() {
+    let evs = vec![vev(0.2, 0.6, [1.0, 0.0, 0.5], [2.0, 0.0, 1.0])];
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut data = ball_volume((10, 12, 9));
+        data[[7, 3, 8]] = bad;
+        let err = apply_volume(&vparams(PeOrdering::Sequential, evs.clone()), &vol(data));
+        let msg = err.expect_err("non-finite voxel accepted").to_string();
+        assert!(msg.contains("NaN or infinite"), "{msg}");
+    }
+    // the largest finite values and subnormals are fine
+    let mut data = ball_volume((10, 12, 9));
+    data[[1, 1, 1]] = f32::MAX / 1e6;
+    data[[2, 2, 2]] = f32::MIN_POSITIVE / 4.0;
+    assert!(apply_volume(&vparams(PeOrdering::Sequential, evs), &vol(data)).is_ok());
+}
