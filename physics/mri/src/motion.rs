@@ -89,7 +89,8 @@
 
 use crate::kspace::{check_finite, magnitude_image, PhaseEncode};
 use crate::rfft::{
-    centring_half, fftc_columns, ifftc_columns_abs, ifftc_rows_abs, mirror, next_smooth, rfft_rows,
+    all_zero, centring_half, fftc_columns, ifftc_columns_abs, ifftc_rows_abs, mirror, next_smooth,
+    rfft_rows,
 };
 use crate::rigid::{
     par_fftc3, rotate_trilinear, rotated_kspace, rotated_kspace_half_real, rotation_matrix3,
@@ -984,7 +985,7 @@ fn volume_fast(
                         .zip(&mut live)
                         .zip(o.chunks_exact_mut(nh))
                     {
-                        if row.iter().any(|&v| v != 0.0) {
+                        if !all_zero(row) {
                             *l = true;
                             out.iter_mut().zip(&cphase).for_each(|(z, p)| *z *= p);
                         }
@@ -1124,6 +1125,9 @@ fn nonzero_box(x: &Array3<f32>) -> ([usize; 3], [usize; 3]) {
             let p = x.index_axis(Axis(0), i);
             let mut b: Option<[usize; 4]> = None;
             for (j, row) in p.outer_iter().enumerate() {
+                if row.as_slice().is_some_and(all_zero) {
+                    continue;
+                }
                 let first = row.iter().position(|&v| v != 0.0);
                 if let Some(f) = first {
                     let l = n2 - row.iter().rev().position(|&v| v != 0.0).unwrap_or(0);
