@@ -1034,9 +1034,11 @@ fn volume_fast(
         shifts.sort_by(f64::total_cmp);
         shifts.dedup();
         let ramps: Vec<Vec<Complex32>> = shifts.iter().map(|&s| shift_phasors(nx, s)).collect();
-        let g = &g;
+        let gs = g.as_slice().expect("standard layout");
+        let g_line = |kz: usize, ky: usize| &gs[(kz * ny + ky) * nh..(kz * ny + ky + 1) * nh];
         let out_planes: Vec<_> = out.axis_iter_mut(Axis(0)).enumerate().collect();
         out_planes.into_par_iter().for_each(|(kz, mut plane)| {
+            let plane = plane.as_slice_mut().expect("standard layout");
             let mz = mirror(kz, nz);
             let ifft = plan(nx, Direction::Inverse);
             let mut scratch = vec![Complex32::default(); ifft.get_inplace_scratch_len()];
@@ -1047,15 +1049,13 @@ fn volume_fast(
                     continue;
                 }
                 let my = mirror(ky, ny);
-                let direct = g.slice(ndarray::s![kz, ky, ..]);
-                let direct = direct.as_slice().expect("standard layout");
-                let mirrored = g.slice(ndarray::s![mz, my, ..]);
-                let mirrored = mirrored.as_slice().expect("standard layout");
-                // natural order for the inverse transform: index m holds frequency f(m)
+                let (direct, mirrored) = (g_line(kz, ky), g_line(mz, my));
+                // natural order for the inverse transform: index m holds frequency f(m); the
+                // negative frequencies −hx.. −1 are the conjugates of mirrored hx..1
                 let (pos, neg) = buf.split_at_mut(nx - hx);
                 pos.copy_from_slice(&direct[..nx - hx]);
-                for (j, d) in neg.iter_mut().enumerate() {
-                    *d = mirrored[hx - j].conj();
+                for (d, m) in neg.iter_mut().zip(mirrored[1..=hx].iter().rev()) {
+                    *d = m.conj();
                 }
                 if tr != [0.0; 3] {
                     let c = phase_y[ky] * tr[pe] + phase_z[kz] * tr[par];
@@ -1071,8 +1071,7 @@ fn volume_fast(
                     }
                 }
                 ifft.process_with_scratch(&mut buf, &mut scratch);
-                let mut line = plane.index_axis_mut(Axis(0), ky);
-                let line = line.as_slice_mut().expect("standard layout");
+                let line = &mut plane[ky * nx..(ky + 1) * nx];
                 // fftshift: natural output k goes to centred index (k + hx) mod nx
                 let (lneg, lpos) = line.split_at_mut(hx);
                 for (d, z) in lpos.iter_mut().zip(&buf[..nx - hx]) {
