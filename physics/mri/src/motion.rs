@@ -925,6 +925,14 @@ fn volume_fast(
         .to_owned();
     let src: &[f32] = boxed.as_slice().expect("standard layout");
     let box_offset = [0, 1, 2].map(|a| offset[a] + bbox_lo[a]);
+    // the box with a one-voxel zero margin for the resampler: every sample whose neighbours
+    // reach outside it is then exactly zero, so no sample needs bounds checks
+    let pdims = bbox.map(|n| n + 2);
+    let mut padded_box = Array3::<f32>::zeros((pdims[0], pdims[1], pdims[2]));
+    padded_box
+        .slice_mut(ndarray::s![1..=bbox[0], 1..=bbox[1], 1..=bbox[2]])
+        .assign(&boxed);
+    let padded: &[f32] = padded_box.as_slice().expect("standard layout");
     let cphase = centring_half(nx);
     let phase_z: Vec<f64> = (0..nz)
         .map(|k| -2.0 * PI * (k as f64 - (nz / 2) as f64) / nz as f64)
@@ -951,7 +959,10 @@ fn volume_fast(
             None
         } else {
             let r = rotation_matrix3(rot.map(f64::to_radians));
-            Some(GridMap::rigid(r, vol.spacing, dims, box_offset, perm))
+            let mut m = GridMap::rigid(r, vol.spacing, dims, box_offset, perm);
+            // source indices of the padded box are one more than those of the box
+            m.off.iter_mut().for_each(|o| *o += 1.0);
+            Some(m)
         };
         // moved volume a few planes at a time, straight into its readout half spectrum
         let chunks: Vec<_> = g.axis_chunks_iter_mut(Axis(0), PLANES).collect();
@@ -966,7 +977,9 @@ fn volume_fast(
                 let mut planes = PLANE_BUF.with(|b| b.take());
                 planes.resize(k * ny * nx, 0.0);
                 match &map {
-                    Some(m) => trilinear_planes(src, bbox, m, z0..z0 + k, ny, nx, &mut planes),
+                    Some(m) => {
+                        trilinear_planes(padded, pdims, true, m, z0..z0 + k, ny, nx, &mut planes)
+                    }
                     None => {
                         for (i, p) in planes.chunks_exact_mut(ny * nx).enumerate() {
                             copy_plane(src, bbox, box_offset, perm, z0 + i, ny, nx, p);
