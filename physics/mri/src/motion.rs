@@ -872,12 +872,15 @@ thread_local! {
 
 /// Work arrays of [`apply_volume`] kept between calls (see [`release_scratch`]).
 static SCRATCH: Pool<Complex32> = Pool::new(2);
+static SCRATCH_REAL: Pool<f32> = Pool::new(1);
 
 /// Frees the work arrays [`apply_volume`] keeps for its next call (two complex arrays of the
-/// acquisition matrix, 12 bytes per matrix voxel: about 110 MB for the MNI volume). Calls after
+/// acquisition matrix, 12 bytes per matrix voxel, and a copy of the object's bounding box:
+/// about 125 MB for the MNI volume). Calls after
 /// this allocate them again.
 pub fn release_scratch() {
     SCRATCH.clear();
+    SCRATCH_REAL.clear();
 }
 
 /// Fast backend of [`apply_volume`] (see its docs). Works on the acquisition matrix `dims`
@@ -915,24 +918,36 @@ fn volume_fast(
         // all zero: every line is zero whatever the pose
         return Array3::zeros((i0, i1, i2));
     }
-    let boxed = vol
-        .data
-        .slice(ndarray::s![
-            bbox_lo[0]..bbox_lo[0] + bbox[0],
-            bbox_lo[1]..bbox_lo[1] + bbox[1],
-            bbox_lo[2]..bbox_lo[2] + bbox[2]
-        ])
-        .to_owned();
-    let src: &[f32] = boxed.as_slice().expect("standard layout");
+    let owned;
+    let src: &[f32] = match vol.data.as_slice() {
+        Some(s) => s,
+        None => {
+            owned = vol.data.iter().copied().collect::<Vec<f32>>();
+            &owned
+        }
+    };
     let box_offset = [0, 1, 2].map(|a| offset[a] + bbox_lo[a]);
     // the box with a one-voxel zero margin for the resampler: every sample whose neighbours
-    // reach outside it is then exactly zero, so no sample needs bounds checks
+    // reach outside it is then exactly zero, so no sample needs bounds checks (buffer from the
+    // pool, zeroed, then filled plane by plane in parallel)
     let pdims = bbox.map(|n| n + 2);
-    let mut padded_box = Array3::<f32>::zeros((pdims[0], pdims[1], pdims[2]));
-    padded_box
-        .slice_mut(ndarray::s![1..=bbox[0], 1..=bbox[1], 1..=bbox[2]])
-        .assign(&boxed);
-    let padded: &[f32] = padded_box.as_slice().expect("standard layout");
+    let mut pbuf = SCRATCH_REAL.take(pdims[0] * pdims[1] * pdims[2]);
+    let pplane = pdims[1] * pdims[2];
+    pbuf.par_chunks_mut(pplane)
+        .enumerate()
+        .for_each(|(i, plane)| {
+            plane.fill(0.0);
+            if i == 0 || i > bbox[0] {
+                return;
+            }
+            let z = bbox_lo[0] + i - 1;
+            for y in 0..bbox[1] {
+                let s0 = (z * in_dims[1] + bbox_lo[1] + y) * in_dims[2] + bbox_lo[2];
+                let d0 = (y + 1) * pdims[2] + 1;
+                plane[d0..d0 + bbox[2]].copy_from_slice(&src[s0..s0 + bbox[2]]);
+            }
+        });
+    let padded: &[f32] = &pbuf;
     let cphase = centring_half(nx);
     let phase_z: Vec<f64> = (0..nz)
         .map(|k| -2.0 * PI * (k as f64 - (nz / 2) as f64) / nz as f64)
@@ -982,7 +997,7 @@ fn volume_fast(
                     }
                     None => {
                         for (i, p) in planes.chunks_exact_mut(ny * nx).enumerate() {
-                            copy_plane(src, bbox, box_offset, perm, z0 + i, ny, nx, p);
+                            copy_plane(src, in_dims, offset, perm, z0 + i, ny, nx, p);
                         }
                     }
                 }
@@ -1097,6 +1112,7 @@ fn volume_fast(
         });
     }
     SCRATCH.give(g.into_raw_vec_and_offset().0);
+    SCRATCH_REAL.give(pbuf);
     // inverse along phase encode on every partition plane
     let planes: Vec<_> = out.axis_iter_mut(Axis(0)).collect();
     planes
