@@ -25,6 +25,7 @@ pub mod noise;
 pub mod nufft;
 pub mod rfft;
 pub mod rigid;
+mod simd;
 pub mod spike;
 pub mod susceptibility;
 pub mod undersampling;

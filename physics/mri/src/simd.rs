@@ -1,0 +1,34 @@
+//! Run-time CPU feature selection for the MRI hot loops.
+//!
+//! The crate is built for the baseline `x86-64` target (SSE2). Loops listed here also have an
+//! AVX2 version (8 lanes), chosen at run time when the CPU has AVX2. An AVX2 version uses no
+//! FMA and performs the portable code's f32/f64 operations in the same order, so both paths
+//! give the same bytes (tested bit for bit); the portable code is the fallback everywhere else.
+//!
+//! Loops with an AVX2 version:
+//! - `mri.noise`: the per-pixel Box–Muller draw and, with one coil, `|x + σn|`
+//!   (the same source compiled with `#[target_feature(enable = "avx2")]`; see `noise.rs`).
+//!
+//! Setting the environment variable `ARTEFACT_MRI_NO_SIMD` (to anything) makes [`avx2`] return
+//! `false` for the whole process (read once), to time the portable code.
+
+use std::sync::OnceLock;
+
+/// `true` if the AVX2 kernels are to be used: the CPU has AVX2 and `ARTEFACT_MRI_NO_SIMD` is
+/// not set. Decided once per process.
+pub(crate) fn avx2() -> bool {
+    static USE: OnceLock<bool> = OnceLock::new();
+    *USE.get_or_init(|| std::env::var_os("ARTEFACT_MRI_NO_SIMD").is_none() && avx2_available())
+}
+
+/// `true` if the CPU has AVX2 (detected once; `std` caches the CPUID result).
+pub(crate) fn avx2_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
