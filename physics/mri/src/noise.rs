@@ -15,9 +15,11 @@
 //! is again white complex Gaussian with the same σ per channel — the same distribution as
 //! `n_c` itself. The noise is therefore drawn directly in the image domain (no FFT; the
 //! realisation differs from a k-space draw, the distribution does not): per pixel one complex
-//! standard normal from 64 bits of the params' seed stream (ChaCha8) by Box–Muller
-//! ([`artefact_core::fastmath::normal_pair`]). With one coil `|x + σn|` is formed in the same
-//! pass, without an intermediate complex image.
+//! standard normal by Box–Muller ([`artefact_core::fastmath::normal_pair_words`]) from two
+//! 24-bit uniforms, i.e. 48 bits of the params' seed stream (ChaCha8), drawn in blocks of 4096
+//! pixels (layout: `for_each_bits_block`). With one coil `|x + σn|` is formed in the same pass,
+//! without an intermediate complex image. The per-pixel loops have an AVX2 build chosen at run
+//! time with the same output bytes (module `simd`, switch `ARTEFACT_MRI_NO_SIMD`).
 //!
 //! # SNR definition
 //! `SNR = S / σ`, where `S` is the mean of the clean image over its foreground (pixels above
@@ -234,25 +236,27 @@ impl Noise {
 /// Pixels whose noise bits are drawn per block from the seed stream.
 const BLOCK: usize = 4096;
 
-/// Calls `f(start, bits)` for consecutive blocks of 64 random bits per pixel covering pixels
-/// `start..start + bits.len() / 2` in row-major order: two little-endian 32-bit words per pixel,
-/// the same stream as one `u64` draw per pixel (drawn in blocks; the stream is the same
-/// whatever the block size).
-fn for_each_bits_block(n: usize, rng: &mut SampleRng, mut f: impl FnMut(usize, &[u32])) {
-    let mut bits = vec![0u32; 2 * BLOCK.min(n)];
+/// Calls `f(start, a, b)` for consecutive blocks of 48 random bits per pixel covering pixels
+/// `start..start + a.len()` in row-major order. Each block of `len` pixels draws `len` 32-bit
+/// words `a` and then `len` 16-bit words `b` (`⌈len/2⌉` 32-bit words of the stream, low half
+/// first) from `rng`; pixel `i` of the block uses `a[i]` and `b[i]` (see
+/// [`kernels::normal_pair_48`]). The realisation is a function of the seed and of [`BLOCK`].
+fn for_each_bits_block(n: usize, rng: &mut SampleRng, mut f: impl FnMut(usize, &[u32], &[u16])) {
+    let b = BLOCK.min(n);
+    let (mut a, mut h) = (vec![0u32; b], vec![0u16; b]);
     let mut start = 0;
     while start < n {
         let len = BLOCK.min(n - start);
-        rng.fill(&mut bits[..2 * len]);
-        f(start, &bits[..2 * len]);
+        rng.fill(&mut a[..len]);
+        rng.fill(&mut h[..len]);
+        f(start, &a[..len], &h[..len]);
         start += len;
     }
 }
 
 /// Calls `f(start, re, im)` for consecutive blocks of white complex Gaussian noise of σ per
-/// channel covering pixels `start..start + re.len()` in row-major order: one
-/// [`normal_pair`](artefact_core::fastmath::normal_pair) per pixel from 64 bits of `rng`
-/// (see [`for_each_bits_block`]).
+/// channel covering pixels `start..start + re.len()` in row-major order: one Box–Muller pair
+/// per pixel from 48 bits of `rng` (see [`for_each_bits_block`]).
 fn for_each_noise_block(
     n: usize,
     sigma: f32,
@@ -261,9 +265,9 @@ fn for_each_noise_block(
 ) {
     let b = BLOCK.min(n);
     let (mut re, mut im) = (vec![0f32; b], vec![0f32; b]);
-    for_each_bits_block(n, rng, |start, bits| {
-        let len = bits.len() / 2;
-        kernels::noise(bits, sigma, &mut re[..len], &mut im[..len]);
+    for_each_bits_block(n, rng, |start, a, h| {
+        let len = a.len();
+        kernels::noise(a, h, sigma, &mut re[..len], &mut im[..len]);
         f(start, &re[..len], &im[..len]);
     });
 }
@@ -277,76 +281,98 @@ mod kernels {
     use artefact_core::Complex32;
     use std::mem::MaybeUninit;
 
-    /// `re[i] + i·im[i] = σ·(a + ib)`, `(a, b)` the normal pair of words `bits[2i], bits[2i + 1]`.
+    /// The standard normal pair of a pixel from 48 bits:
+    /// [`normal_pair_words`] with the radius uniform from the top 24 bits of `a` and the phase
+    /// uniform from `b` (top 16 bits) and the low byte of `a` (bottom 8 bits).
     #[inline(always)]
-    fn noise_impl(bits: &[u32], sigma: f32, re: &mut [f32], im: &mut [f32]) {
-        for ((w, r), m) in bits.chunks_exact(2).zip(re.iter_mut()).zip(im.iter_mut()) {
-            let (a, b) = normal_pair_words(w[0], w[1]);
-            *r = a * sigma;
-            *m = b * sigma;
+    pub(super) fn normal_pair_48(a: u32, b: u16) -> (f32, f32) {
+        normal_pair_words(a, ((b as u32) << 16) | ((a & 0xff) << 8))
+    }
+
+    /// `re[i] + i·im[i] = σ·(x + iy)`, `(x, y)` the normal pair of `a[i]`, `b[i]`.
+    #[inline(always)]
+    fn noise_impl(a: &[u32], b: &[u16], sigma: f32, re: &mut [f32], im: &mut [f32]) {
+        for (((&a, &b), r), m) in a.iter().zip(b).zip(re.iter_mut()).zip(im.iter_mut()) {
+            let (x, y) = normal_pair_48(a, b);
+            *r = x * sigma;
+            *m = y * sigma;
         }
     }
 
-    /// `out[i] = |x[i] + σ·(a + ib)|` with the pair of [`noise_impl`]: exactly the values of
+    /// `out[i] = |x[i] + σ·(p + iq)|` with the pair of [`noise_impl`]: exactly the values of
     /// adding [`noise_impl`]'s `re`, `im` to the real `x` and taking [`abs_c`]. (Writes into
     /// uninitialised memory: spares zeroing the output first.)
     #[inline(always)]
-    fn magnitude_impl(bits: &[u32], x: &[f32], sigma: f32, out: &mut [MaybeUninit<f32>]) {
-        for ((w, &x), o) in bits.chunks_exact(2).zip(x).zip(out.iter_mut()) {
-            let (a, b) = normal_pair_words(w[0], w[1]);
-            o.write(abs_c(Complex32::new(x + a * sigma, b * sigma)));
+    fn magnitude_impl(a: &[u32], b: &[u16], x: &[f32], sigma: f32, out: &mut [MaybeUninit<f32>]) {
+        for (((&a, &b), &x), o) in a.iter().zip(b).zip(x).zip(out.iter_mut()) {
+            let (p, q) = normal_pair_48(a, b);
+            o.write(abs_c(Complex32::new(x + p * sigma, q * sigma)));
         }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn noise_avx2(bits: &[u32], sigma: f32, re: &mut [f32], im: &mut [f32]) {
-        noise_impl(bits, sigma, re, im)
+    fn noise_avx2(a: &[u32], b: &[u16], sigma: f32, re: &mut [f32], im: &mut [f32]) {
+        noise_impl(a, b, sigma, re, im)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn magnitude_avx2(bits: &[u32], x: &[f32], sigma: f32, out: &mut [MaybeUninit<f32>]) {
-        magnitude_impl(bits, x, sigma, out)
+    fn magnitude_avx2(a: &[u32], b: &[u16], x: &[f32], sigma: f32, out: &mut [MaybeUninit<f32>]) {
+        magnitude_impl(a, b, x, sigma, out)
     }
 
     /// Complex noise of one block: [`noise_impl`], AVX2 build when [`crate::simd::avx2`].
-    pub(super) fn noise(bits: &[u32], sigma: f32, re: &mut [f32], im: &mut [f32]) {
-        noise_with(bits, sigma, re, im, crate::simd::avx2())
+    pub(super) fn noise(a: &[u32], b: &[u16], sigma: f32, re: &mut [f32], im: &mut [f32]) {
+        noise_with(a, b, sigma, re, im, crate::simd::avx2())
     }
 
     /// Single-coil magnitude of one block: [`magnitude_impl`], AVX2 build when
     /// [`crate::simd::avx2`].
-    pub(super) fn magnitude(bits: &[u32], x: &[f32], sigma: f32, out: &mut [MaybeUninit<f32>]) {
-        magnitude_with(bits, x, sigma, out, crate::simd::avx2())
+    pub(super) fn magnitude(
+        a: &[u32],
+        b: &[u16],
+        x: &[f32],
+        sigma: f32,
+        out: &mut [MaybeUninit<f32>],
+    ) {
+        magnitude_with(a, b, x, sigma, out, crate::simd::avx2())
     }
 
-    pub(super) fn noise_with(bits: &[u32], sigma: f32, re: &mut [f32], im: &mut [f32], avx2: bool) {
+    pub(super) fn noise_with(
+        a: &[u32],
+        b: &[u16],
+        sigma: f32,
+        re: &mut [f32],
+        im: &mut [f32],
+        avx2: bool,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if avx2 && crate::simd::avx2_available() {
             // SAFETY: the CPU has AVX2 (checked above)
-            return unsafe { noise_avx2(bits, sigma, re, im) };
+            return unsafe { noise_avx2(a, b, sigma, re, im) };
         }
         let _ = avx2;
-        noise_impl(bits, sigma, re, im)
+        noise_impl(a, b, sigma, re, im)
     }
 
     pub(super) fn magnitude_with(
-        bits: &[u32],
+        a: &[u32],
+        b: &[u16],
         x: &[f32],
         sigma: f32,
         out: &mut [MaybeUninit<f32>],
         avx2: bool,
     ) {
         // every output value is written (the caller relies on it)
-        assert!(bits.len() == 2 * x.len() && out.len() == x.len());
+        assert!(a.len() == x.len() && b.len() == x.len() && out.len() == x.len());
         #[cfg(target_arch = "x86_64")]
         if avx2 && crate::simd::avx2_available() {
             // SAFETY: the CPU has AVX2 (checked above)
-            return unsafe { magnitude_avx2(bits, x, sigma, out) };
+            return unsafe { magnitude_avx2(a, b, x, sigma, out) };
         }
         let _ = avx2;
-        magnitude_impl(bits, x, sigma, out)
+        magnitude_impl(a, b, x, sigma, out)
     }
 }
 
@@ -387,9 +413,9 @@ impl Operator for Noise {
             let x = x.as_slice().expect("standard layout");
             let mut out = Vec::with_capacity(x.len());
             let spare = &mut out.spare_capacity_mut()[..x.len()];
-            for_each_bits_block(x.len(), &mut rng, |start, bits| {
-                let r = start..start + bits.len() / 2;
-                kernels::magnitude(bits, &x[r.clone()], sigma, &mut spare[r]);
+            for_each_bits_block(x.len(), &mut rng, |start, a, b| {
+                let r = start..start + a.len();
+                kernels::magnitude(a, b, &x[r.clone()], sigma, &mut spare[r]);
             });
             // SAFETY: the blocks cover 0..x.len() and `magnitude` wrote every value of each
             unsafe { out.set_len(x.len()) };
@@ -497,14 +523,13 @@ mod tests {
             BLOCK,
             BLOCK + 13,
         ] {
-            let mut bits = vec![0u32; 2 * len];
-            rng.fill(&mut bits[..]);
+            let (mut a, mut b) = (vec![0u32; len], vec![0u16; len]);
+            rng.fill(&mut a[..]);
+            rng.fill(&mut b[..]);
             // extreme words too: all ones / all zeros in the used bits
-            if len >= 4 {
-                bits[0] = u32::MAX;
-                bits[1] = 0;
-                bits[2] = 0;
-                bits[3] = u32::MAX;
+            if len >= 2 {
+                (a[0], b[0]) = (u32::MAX, 0);
+                (a[1], b[1]) = (0, u16::MAX);
             }
             let x: Vec<f32> = (0..len)
                 .map(|i| match i % 5 {
@@ -518,15 +543,15 @@ mod tests {
             for sigma in [0.0f32, 1e-6, 0.37, 12.5] {
                 let (mut r0, mut i0) = (vec![0f32; len], vec![0f32; len]);
                 let (mut r1, mut i1) = (vec![1f32; len], vec![1f32; len]);
-                kernels::noise_with(&bits, sigma, &mut r0, &mut i0, false);
-                kernels::noise_with(&bits, sigma, &mut r1, &mut i1, true);
+                kernels::noise_with(&a, &b, sigma, &mut r0, &mut i0, false);
+                kernels::noise_with(&a, &b, sigma, &mut r1, &mut i1, true);
                 let bytes = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bytes(&r0), bytes(&r1), "re, len {len}, σ {sigma}");
                 assert_eq!(bytes(&i0), bytes(&i1), "im, len {len}, σ {sigma}");
                 let mut m0 = vec![std::mem::MaybeUninit::new(0f32); len];
                 let mut m1 = vec![std::mem::MaybeUninit::new(1f32); len];
-                kernels::magnitude_with(&bits, &x, sigma, &mut m0, false);
-                kernels::magnitude_with(&bits, &x, sigma, &mut m1, true);
+                kernels::magnitude_with(&a, &b, &x, sigma, &mut m0, false);
+                kernels::magnitude_with(&a, &b, &x, sigma, &mut m1, true);
                 // SAFETY: initialised above (and overwritten by the kernels)
                 let (m0, m1): (Vec<u32>, Vec<u32>) = unsafe {
                     (
@@ -574,9 +599,11 @@ mod tests {
         }
     }
 
-    /// The block size of the bit draws does not change the realisation.
+    /// The realisation follows the documented stream layout: per block `len` words for the
+    /// radius, then `⌈len/2⌉` words split into two 16-bit halves (low first) for the phase,
+    /// a final odd block included.
     #[test]
-    fn noise_stream_does_not_depend_on_the_block_size() {
+    fn noise_stream_follows_the_documented_layout() {
         let n = BLOCK * 2 + 77;
         let mut a = Vec::new();
         for_each_noise_block(n, 1.5, &mut Seed::from_u64(3).rng(), |_, re, im| {
@@ -584,10 +611,24 @@ mod tests {
         });
         let mut rng = Seed::from_u64(3).rng();
         let mut b = Vec::new();
-        for _ in 0..n {
-            let bits: u64 = rng.random();
-            let (re, im) = artefact_core::fastmath::normal_pair(bits);
-            b.push((re * 1.5, im * 1.5));
+        let mut left = n;
+        while left > 0 {
+            let len = BLOCK.min(left);
+            let radius: Vec<u32> = (0..len).map(|_| rng.random()).collect();
+            let phase: Vec<u16> = (0..len.div_ceil(2))
+                .flat_map(|_| {
+                    let w: u32 = rng.random();
+                    [w as u16, (w >> 16) as u16]
+                })
+                .collect();
+            for i in 0..len {
+                // 24 + 24 bits: phase = 16 bits of the half word above the low byte of `a`
+                let lo = radius[i];
+                let hi = ((phase[i] as u32) << 16) | ((lo & 0xff) << 8);
+                let (re, im) = artefact_core::fastmath::normal_pair_words(lo, hi);
+                b.push((re * 1.5, im * 1.5));
+            }
+            left -= len;
         }
         assert_eq!(a, b);
     }
