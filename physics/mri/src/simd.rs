@@ -5,9 +5,10 @@
 //! FMA and performs the portable code's f32/f64 operations in the same order, so both paths
 //! give the same bytes (tested bit for bit); the portable code is the fallback everywhere else.
 //!
-//! Loops with an AVX2 version:
-//! - `mri.noise`: the per-pixel Box–Muller draw and, with one coil, `|x + σn|`
-//!   (the same source compiled with `#[target_feature(enable = "avx2")]`; see `noise.rs`).
+//! Loops with an AVX2 version (the same source compiled with
+//! `#[target_feature(enable = "avx2")]`):
+//! - `mri.noise`: the per-pixel Box–Muller draw and, with one coil, `|x + σn|` (`noise.rs`);
+//! - `mri.bias_field`: the rows of the polynomial log-field (`bias_field.rs`).
 //!
 //! Setting the environment variable `ARTEFACT_MRI_NO_SIMD` (to anything) makes [`avx2`] return
 //! `false` for the whole process (read once), to time the portable code.
