@@ -18,8 +18,11 @@
 //! standard normal by Box–Muller ([`artefact_core::fastmath::normal_pair_words`]) from two
 //! 24-bit uniforms, i.e. 48 bits of the params' seed stream (ChaCha8), drawn in blocks of 4096
 //! pixels (layout: `for_each_bits_block`). With one coil `|x + σn|` is formed in the same pass,
-//! without an intermediate complex image. The per-pixel loops have an AVX2 build chosen at run
-//! time with the same output bytes (module `simd`, switch `ARTEFACT_MRI_NO_SIMD`).
+//! without an intermediate complex image, in f32 (`√(re² + im²)`, within 2 ulp of the correctly
+//! rounded modulus that the multi-coil path and `kspace::abs_c` compute in f64; blocks whose
+//! squares would leave the normal f32 range use the f64 form). The per-pixel loops have an
+//! AVX2 build chosen at run time with the same output bytes (module `simd`, switch
+//! `ARTEFACT_MRI_NO_SIMD`).
 //!
 //! # SNR definition
 //! `SNR = S / σ`, where `S` is the mean of the clean image over its foreground (pixels above
@@ -299,11 +302,42 @@ mod kernels {
         }
     }
 
-    /// `out[i] = |x[i] + σ·(p + iq)|` with the pair of [`noise_impl`]: exactly the values of
-    /// adding [`noise_impl`]'s `re`, `im` to the real `x` and taking [`abs_c`]. (Writes into
-    /// uninitialised memory: spares zeroing the output first.)
+    /// `out[i] = |x[i] + σ·(p + iq)|` with the pair of [`noise_impl`], in f32:
+    /// `√(re² + im²)` rounded at each step (within 2 ulp of [`abs_c`], the correctly rounded
+    /// value; tested). Returns `true` if some `re² + im²` left the range where that holds
+    /// (overflow or near-underflow); the caller then redoes the block with
+    /// [`magnitude_exact_impl`]. (Writes into uninitialised memory: spares zeroing the output
+    /// first.)
     #[inline(always)]
-    fn magnitude_impl(a: &[u32], b: &[u16], x: &[f32], sigma: f32, out: &mut [MaybeUninit<f32>]) {
+    fn magnitude_impl(
+        a: &[u32],
+        b: &[u16],
+        x: &[f32],
+        sigma: f32,
+        out: &mut [MaybeUninit<f32>],
+    ) -> bool {
+        let mut outside = false;
+        for (((&a, &b), &x), o) in a.iter().zip(b).zip(x).zip(out.iter_mut()) {
+            let (p, q) = normal_pair_48(a, b);
+            let (re, im) = (x + p * sigma, q * sigma);
+            let s = re * re + im * im;
+            // s ≥ 2⁻¹⁰⁰: no subnormal squares; s ≤ 2¹²⁶: finite (also catches a NaN/∞)
+            outside |= !(s >= f32::from_bits(0x0d80_0000) && s <= f32::from_bits(0x7e80_0000));
+            o.write(s.sqrt());
+        }
+        outside
+    }
+
+    /// [`magnitude_impl`] with [`abs_c`] (the f64 evaluation, correctly rounded): exactly the
+    /// values of adding [`noise_impl`]'s `re`, `im` to the real `x` and taking [`abs_c`].
+    #[inline(always)]
+    fn magnitude_exact_impl(
+        a: &[u32],
+        b: &[u16],
+        x: &[f32],
+        sigma: f32,
+        out: &mut [MaybeUninit<f32>],
+    ) {
         for (((&a, &b), &x), o) in a.iter().zip(b).zip(x).zip(out.iter_mut()) {
             let (p, q) = normal_pair_48(a, b);
             o.write(abs_c(Complex32::new(x + p * sigma, q * sigma)));
@@ -318,8 +352,26 @@ mod kernels {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn magnitude_avx2(a: &[u32], b: &[u16], x: &[f32], sigma: f32, out: &mut [MaybeUninit<f32>]) {
+    fn magnitude_avx2(
+        a: &[u32],
+        b: &[u16],
+        x: &[f32],
+        sigma: f32,
+        out: &mut [MaybeUninit<f32>],
+    ) -> bool {
         magnitude_impl(a, b, x, sigma, out)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn magnitude_exact_avx2(
+        a: &[u32],
+        b: &[u16],
+        x: &[f32],
+        sigma: f32,
+        out: &mut [MaybeUninit<f32>],
+    ) {
+        magnitude_exact_impl(a, b, x, sigma, out)
     }
 
     /// Complex noise of one block: [`noise_impl`], AVX2 build when [`crate::simd::avx2`].
@@ -369,10 +421,29 @@ mod kernels {
         #[cfg(target_arch = "x86_64")]
         if avx2 && crate::simd::avx2_available() {
             // SAFETY: the CPU has AVX2 (checked above)
-            return unsafe { magnitude_avx2(a, b, x, sigma, out) };
+            unsafe {
+                if magnitude_avx2(a, b, x, sigma, out) {
+                    magnitude_exact_avx2(a, b, x, sigma, out);
+                }
+            }
+            return;
         }
         let _ = avx2;
-        magnitude_impl(a, b, x, sigma, out)
+        if magnitude_impl(a, b, x, sigma, out) {
+            magnitude_exact_impl(a, b, x, sigma, out);
+        }
+    }
+
+    /// [`magnitude_exact_impl`] (the reference of the single-coil magnitude), portable build.
+    #[cfg(test)]
+    pub(super) fn magnitude_exact(
+        a: &[u32],
+        b: &[u16],
+        x: &[f32],
+        sigma: f32,
+        out: &mut [MaybeUninit<f32>],
+    ) {
+        magnitude_exact_impl(a, b, x, sigma, out)
     }
 }
 
@@ -460,40 +531,55 @@ mod tests {
     use artefact_core::{Modality, Unit};
 
     #[test]
-    fn single_coil_fast_path_gives_the_rss_bytes() {
-        let img = Image::new(
-            Array2::from_shape_fn((37, 30), |(i, j)| {
-                if (i as i64 - 18).pow(2) + (j as i64 - 15).pow(2) < 120 {
-                    50.0 + (i * j % 7) as f32
-                } else {
-                    0.0
-                }
-            }),
-            [1.0, 1.0],
-            Modality::Mr,
-            Unit::Arbitrary,
-        )
-        .unwrap();
-        let p = NoiseParams {
-            snr: 12.0,
-            seed: 99,
-            coils: 1,
+    fn single_coil_fast_path_matches_the_rss_path() {
+        let disc = |scale: f32| {
+            Image::new(
+                Array2::from_shape_fn((37, 30), |(i, j)| {
+                    if (i as i64 - 18).pow(2) + (j as i64 - 15).pow(2) < 120 {
+                        (50.0 + (i * j % 7) as f32) * scale
+                    } else {
+                        0.0
+                    }
+                }),
+                [1.0, 1.0],
+                Modality::Mr,
+                Unit::Arbitrary,
+            )
+            .unwrap()
         };
-        let fast = Noise::apply(&p, &img).unwrap();
-        let sigma = Noise::sigma(&p, &img).unwrap() as f32;
-        let seed = Seed::from_u64(p.seed);
-        let slow = simulate_rss(&img, 1, |c, mut x| {
-            let mut rng = seed.child(&format!("coil-{c}")).rng();
-            let xs = x.as_slice_mut().unwrap();
-            for_each_noise_block(xs.len(), sigma, &mut rng, |start, re, im| {
-                for ((z, &r), &m) in xs[start..].iter_mut().zip(re).zip(im) {
-                    *z += Complex32::new(r, m);
-                }
-            });
-            Ok(x)
-        })
-        .unwrap();
-        assert_eq!(fast, slow);
+        // scale 1: the f32 magnitude, within 2 ulp of the RSS path's correctly rounded |z|;
+        // 1e30 and 1e-30: squares out of the f32 range, so the exact (f64) magnitude
+        for (scale, max_ulp) in [(1.0f32, 2i64), (1e30, 0), (1e-30, 0)] {
+            let img = disc(scale);
+            let p = NoiseParams {
+                snr: 12.0,
+                seed: 99,
+                coils: 1,
+            };
+            let fast = Noise::apply(&p, &img).unwrap();
+            let sigma = Noise::sigma(&p, &img).unwrap() as f32;
+            let seed = Seed::from_u64(p.seed);
+            let slow = simulate_rss(&img, 1, |c, mut x| {
+                let mut rng = seed.child(&format!("coil-{c}")).rng();
+                let xs = x.as_slice_mut().unwrap();
+                for_each_noise_block(xs.len(), sigma, &mut rng, |start, re, im| {
+                    for ((z, &r), &m) in xs[start..].iter_mut().zip(re).zip(im) {
+                        *z += Complex32::new(r, m);
+                    }
+                });
+                Ok(x)
+            })
+            .unwrap();
+            assert_eq!(fast.shape(), slow.shape());
+            let worst = fast
+                .data
+                .iter()
+                .zip(slow.data.iter())
+                .map(|(a, b)| (a.to_bits() as i64 - b.to_bits() as i64).abs())
+                .max()
+                .unwrap();
+            assert!(worst <= max_ulp, "scale {scale}: {worst} ulp");
+        }
     }
 
     /// The AVX2 builds of the per-pixel loops give the portable bytes, on block lengths that
@@ -560,11 +646,71 @@ mod tests {
                     )
                 };
                 assert_eq!(m0, m1, "magnitude, len {len}, σ {sigma}");
-                // and the magnitude is |x + re + i·im| of the noise kernel
+                // and the magnitude is |x + re + i·im| of the noise kernel: exactly the f32
+                // formula, within 2 ulp of the correctly rounded value of the exact kernel
+                // (or the exact values if some square is out of the f32 range, e.g. σ = 0)
+                let mut e = vec![std::mem::MaybeUninit::new(0f32); len];
+                kernels::magnitude_exact(&a, &b, &x, sigma, &mut e);
+                let sq = |k: usize| (x[k] + r0[k]).powi(2) + i0[k] * i0[k];
+                let fallback =
+                    (0..len).any(|k| !(sq(k) >= 2f32.powi(-100) && sq(k) <= 2f32.powi(126)));
                 for k in 0..len {
-                    let z = Complex32::new(x[k] + r0[k], i0[k]);
-                    assert_eq!(m0[k], crate::kspace::abs_c(z).to_bits());
+                    let (re, im) = (x[k] + r0[k], i0[k]);
+                    let z = crate::kspace::abs_c(Complex32::new(re, im)).to_bits();
+                    // SAFETY: initialised above
+                    assert_eq!(unsafe { e[k].assume_init() }.to_bits(), z);
+                    if fallback {
+                        assert_eq!(m0[k], z);
+                    } else {
+                        assert_eq!(m0[k], (re * re + im * im).sqrt().to_bits());
+                        assert!((m0[k] as i64 - z as i64).abs() <= 2, "{} vs {z}", m0[k]);
+                    }
                 }
+            }
+        }
+    }
+
+    /// The f32 magnitude stays within 2 ulp of the correctly rounded `|z|` over magnitudes from
+    /// 1e-12 to 1e17 and all ratios of the parts (the range where no square is subnormal or
+    /// infinite), and blocks outside that range fall back to the exact values.
+    #[test]
+    fn f32_magnitude_is_within_2_ulp_and_falls_back_outside_its_range() {
+        let mut rng = Seed::from_u64(5).rng();
+        let n = 4000;
+        let (mut a, mut b) = (vec![0u32; n], vec![0u16; n]);
+        rng.fill(&mut a[..]);
+        rng.fill(&mut b[..]);
+        for scale in [1e-12f32, 1e-3, 1.0, 7.0e3, 1e9, 1e17] {
+            for ratio in [0.0f32, 0.01, 1.0, 3.0, 100.0] {
+                let x: Vec<f32> = (0..n)
+                    .map(|i| scale * ratio * ((i % 13) as f32 - 6.0))
+                    .collect();
+                let mut m = vec![std::mem::MaybeUninit::new(0f32); n];
+                let mut e = vec![std::mem::MaybeUninit::new(0f32); n];
+                kernels::magnitude_with(&a, &b, &x, scale, &mut m, false);
+                kernels::magnitude_exact(&a, &b, &x, scale, &mut e);
+                for k in 0..n {
+                    // SAFETY: initialised above
+                    let (m, e) = unsafe { (m[k].assume_init(), e[k].assume_init()) };
+                    let d = (m.to_bits() as i64 - e.to_bits() as i64).abs();
+                    assert!(d <= 2, "scale {scale} ratio {ratio}: {m} vs {e}");
+                }
+            }
+        }
+        for scale in [1e-25f32, 1e25] {
+            let x: Vec<f32> = (0..n).map(|i| scale * (i % 5) as f32).collect();
+            for avx2 in [false, true] {
+                let mut m = vec![std::mem::MaybeUninit::new(0f32); n];
+                let mut e = vec![std::mem::MaybeUninit::new(0f32); n];
+                kernels::magnitude_with(&a, &b, &x, scale, &mut m, avx2);
+                kernels::magnitude_exact(&a, &b, &x, scale, &mut e);
+                // SAFETY: initialised above
+                let bits = |v: &[std::mem::MaybeUninit<f32>]| {
+                    v.iter()
+                        .map(|m| unsafe { m.assume_init() }.to_bits())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(bits(&m), bits(&e), "scale {scale}");
             }
         }
     }
