@@ -32,6 +32,12 @@ pub fn ln(x: f32) -> f32 {
 #[inline]
 pub fn sin_cos_turns(t: f32) -> (f32, f32) {
     let q = (t * 4.0 + 0.5) as i32; // nearest quarter turn, t ≥ 0
+    sin_cos_quarter(t, q)
+}
+
+/// [`sin_cos_turns`] given its quarter turn `q = ⌊4t + ½⌋`.
+#[inline(always)]
+fn sin_cos_quarter(t: f32, q: i32) -> (f32, f32) {
     let x = (t - q as f32 * 0.25) * std::f32::consts::TAU; // |x| ≤ π/4
     let x2 = x * x;
     let s = x * (1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5040.0))));
@@ -63,10 +69,20 @@ pub fn normal_pair(bits: u64) -> (f32, f32) {
 #[inline]
 pub fn normal_pair_words(lo: u32, hi: u32) -> (f32, f32) {
     let w = ((lo >> 8) as i32 as f32 + 0.5) * (1.0 / 16_777_216.0);
-    let v = ((hi >> 8) as i32 as f32) * (1.0 / 16_777_216.0);
+    let k = hi >> 8;
+    let v = (k as i32 as f32) * (1.0 / 16_777_216.0);
     let r = (-2.0 * ln(w)).sqrt();
-    let (s, c) = sin_cos_turns(v);
+    let (s, c) = sin_cos_quarter(v, quarter_of_word(k));
     (r * c, r * s)
+}
+
+/// The quarter turn `⌊4v + ½⌋` (f32 arithmetic, as in [`sin_cos_turns`]) of `v = k·2⁻²⁴`,
+/// `k < 2²⁴`, computed in integers: the same value for every `k` (tested exhaustively), without
+/// the saturating float→integer cast, which compiles to scalar code and kept the Box–Muller loop
+/// from vectorising fully.
+#[inline(always)]
+fn quarter_of_word(k: u32) -> i32 {
+    ((k + (1 << 21)) >> 22) as i32
 }
 
 #[cfg(test)]
@@ -100,6 +116,31 @@ mod tests {
             worst = worst.max((s as f64 - se).abs()).max((c as f64 - ce).abs());
         }
         assert!(worst < 5e-7, "worst absolute error {worst}");
+    }
+
+    /// The integer quarter turn of [`normal_pair_words`] equals the float formula of
+    /// [`sin_cos_turns`] for every 24-bit phase word.
+    #[test]
+    fn integer_quarter_turn_matches_the_float_formula() {
+        for k in 0..(1u32 << 24) {
+            let v = (k as i32 as f32) * (1.0 / 16_777_216.0);
+            assert_eq!(quarter_of_word(k), (v * 4.0 + 0.5) as i32, "k = {k}");
+        }
+        // so the pairs are those of `sin_cos_turns`
+        for k in (0..(1u32 << 24))
+            .step_by(4099)
+            .chain([(1 << 24) - 1, 1 << 23])
+        {
+            let (lo, hi) = (k.wrapping_mul(2_654_435_761), k << 8);
+            let w = ((lo >> 8) as i32 as f32 + 0.5) * (1.0 / 16_777_216.0);
+            let r = (-2.0 * ln(w)).sqrt();
+            let (s, c) = sin_cos_turns((k as i32 as f32) * (1.0 / 16_777_216.0));
+            let (a, b) = normal_pair_words(lo, hi);
+            assert_eq!(
+                (a.to_bits(), b.to_bits()),
+                ((r * c).to_bits(), (r * s).to_bits())
+            );
+        }
     }
 
     /// Moments and a coarse shape check of the Box–Muller pairs on a counter-based bit stream:

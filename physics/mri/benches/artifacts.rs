@@ -1,5 +1,5 @@
 //! Criterion benchmarks of the MRI artefact simulators (motion, ghosting, spike, bias field,
-//! wrap-around, susceptibility) on a 256×256 slice, and 3-D motion on the MNI volume.
+//! noise, wrap-around, susceptibility) on a 256×256 slice, and 3-D motion on the MNI volume.
 //!
 //! Input: the middle axial slice of `tests/data/nifti/mni152_t1_1mm.nii.gz` (233×197),
 //! zero-padded (centred) to 256×256 — the same input `bench/mri/compare_artifacts.py` builds.
@@ -14,6 +14,7 @@ use artefact_mri::motion::{
     apply_volume, AcquisitionMatrix, Motion, MotionEvent, MotionParams, PeOrdering,
     VolumeMotionEvent, VolumeMotionParams,
 };
+use artefact_mri::noise::{Noise, NoiseParams};
 use artefact_mri::spike::{Spike, SpikeParams, SpikeSpec};
 use artefact_mri::susceptibility::{B0Direction, Susceptibility, SusceptibilityParams};
 use artefact_mri::wraparound::{Wraparound, WraparoundParams};
@@ -122,6 +123,15 @@ fn bench_2d(c: &mut Criterion) {
     };
     g.bench_function("bias_field", |b| {
         b.iter(|| BiasField::apply(black_box(&bias), &img).unwrap())
+    });
+    // SNR 20, one coil (Rician magnitude); `compare_artifacts.py` times TorchIO RandomNoise
+    let noise = NoiseParams {
+        snr: 20.0,
+        seed: 3,
+        coils: 1,
+    };
+    g.bench_function("noise", |b| {
+        b.iter(|| Noise::apply(black_box(&noise), &img).unwrap())
     });
     let wrap = WraparoundParams {
         phase_encode: PhaseEncode::Rows,

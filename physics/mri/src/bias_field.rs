@@ -211,9 +211,22 @@ impl BiasFieldParams {
 
     /// The log-field `L` on a `(rows, cols)` grid (before range normalisation).
     pub fn log_field(&self, shape: (usize, usize)) -> Result<Array2<f64>> {
+        let mut out = Vec::with_capacity(shape.0 * shape.1);
+        self.for_each_log_row(shape, |_, row| out.extend_from_slice(row))?;
+        Ok(Array2::from_shape_vec(shape, out).expect("rows × cols values"))
+    }
+
+    /// Calls `f(i, row)` with the log-field of each row `i` in order (the values of
+    /// [`Self::log_field`], one row at a time in a reused buffer).
+    fn for_each_log_row(
+        &self,
+        shape: (usize, usize),
+        mut f: impl FnMut(usize, &[f64]),
+    ) -> Result<()> {
         self.validate()?;
         let (n0, n1) = shape;
-        Ok(match self.mode {
+        let mut row = vec![0.0f64; n1];
+        match self.mode {
             BiasMode::Polynomial => {
                 let (u, v) = (norm_coords(n0), norm_coords(n1));
                 let o = self.order;
@@ -229,19 +242,12 @@ impl BiasFieldParams {
                         }
                     }
                 }
-                // row by row, the same sum Σ_a u_i^a·w_a[j] in the same order (vectorises over j)
-                let mut out = Array2::<f64>::zeros((n0, n1));
-                for (mut row, &ui) in out.axis_iter_mut(ndarray::Axis(0)).zip(u.iter()) {
-                    let row = row.as_slice_mut().expect("standard layout");
-                    let mut p = 1.0;
-                    for wa in &w {
-                        for (s, &x) in row.iter_mut().zip(wa.iter()) {
-                            *s += p * x;
-                        }
-                        p *= ui;
-                    }
+                // L = Σ_a u_i^a·w_a[j], summed from 0 in the order a = 0, 1, …, o
+                let avx2 = crate::simd::avx2();
+                for (i, &ui) in u.iter().enumerate() {
+                    poly_row(&w, ui, &mut row, avx2);
+                    f(i, &row);
                 }
-                out
             }
             BiasMode::Grid => {
                 let g = self.grid;
@@ -255,12 +261,15 @@ impl BiasFieldParams {
                             .collect()
                     })
                     .collect();
-                Array2::from_shape_fn((n0, n1), |(i, j)| {
-                    let (idx, w) = &tr[i];
-                    (0..4).map(|t| w[t] * tmp[idx[t]][j]).sum()
-                })
+                for (i, (idx, w)) in tr.iter().enumerate() {
+                    for (j, s) in row.iter_mut().enumerate() {
+                        *s = (0..4).map(|t| w[t] * tmp[idx[t]][j]).sum();
+                    }
+                    f(i, &row);
+                }
             }
-        })
+        }
+        Ok(())
     }
 
     /// The multiplicative field `b` on a `(rows, cols)` grid, range-normalised over the whole
@@ -310,6 +319,108 @@ fn support_min_max(v: &[f64], support: Option<&[bool]>) -> (f64, f64) {
 pub fn object_support(image: &Image) -> Option<Vec<bool>> {
     let t = image.otsu_threshold()?;
     Some(image.data.iter().map(|&v| v > t).collect())
+}
+
+/// One row of the polynomial log-field: `row[j] = Σ_a uⁱᵃ·w[a][j]`, summed from 0 in the order
+/// `a = 0, 1, …` (the powers by repeated multiplication): the portable loop or its AVX2 build
+/// (same operations in the same order, so the same values; tested against the first version
+/// of the log-field, bit for bit).
+fn poly_row(w: &[Vec<f64>], ui: f64, row: &mut [f64], avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 && crate::simd::avx2_available() {
+        // SAFETY: the CPU has AVX2 (checked above)
+        return unsafe { poly_row_avx2(w, ui, row) };
+    }
+    let _ = avx2;
+    poly_row_impl(w, ui, row)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn poly_row_avx2(w: &[Vec<f64>], ui: f64, row: &mut [f64]) {
+    poly_row_impl(w, ui, row)
+}
+
+#[inline(always)]
+fn poly_row_impl(w: &[Vec<f64>], ui: f64, row: &mut [f64]) {
+    row.fill(0.0);
+    let mut p = 1.0;
+    for wa in w {
+        for (s, &x) in row.iter_mut().zip(wa.iter()) {
+            *s += p * x;
+        }
+        p *= ui;
+    }
+}
+
+/// Min and max of `l[i]` over `x[i] > t` (`(∞, −∞)` if none) and the count of such `i`:
+/// [`support_min_max`] with the flags `x > t` of [`object_support`], without building them.
+/// Lanes of compare-and-select (SSE2 `minpd`/`maxpd`, which LLVM does not produce from the
+/// portable fold); min and max are exact, so the result is the fold's (up to the sign of a
+/// zero, which cancels in the mid-range and the spread; a NaN never wins either way).
+#[cfg(target_arch = "x86_64")]
+fn masked_min_max(l: &[f64], x: &[f32], t: f32) -> (f64, f64, usize) {
+    use std::arch::x86_64::*;
+    assert_eq!(l.len(), x.len());
+    let n4 = x.len() / 4 * 4;
+    let (mut lo, mut hi) = ([f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+    let mut count = [0u32; 4];
+    // SAFETY: SSE2 is part of the x86-64 baseline; the loads read l[i..i + 4] and x[i..i + 4]
+    // for i + 4 ≤ n4 ≤ len, the stores write 2 f64 into each half of 4-element arrays and
+    // 4 u32 into a 4-element array
+    unsafe {
+        let tv = _mm_set1_ps(t);
+        let (inf, ninf) = (_mm_set1_pd(f64::INFINITY), _mm_set1_pd(f64::NEG_INFINITY));
+        let (mut lo0, mut lo1, mut hi0, mut hi1) = (inf, inf, ninf, ninf);
+        let mut c4 = _mm_setzero_si128();
+        for (xc, lc) in x[..n4].chunks_exact(4).zip(l[..n4].chunks_exact(4)) {
+            let m = _mm_cmpgt_ps(_mm_loadu_ps(xc.as_ptr()), tv);
+            // a mask lane is −1 as an integer (a row has far fewer than 2³² pixels)
+            c4 = _mm_sub_epi32(c4, _mm_castps_si128(m));
+            // the 32-bit lane masks widened to 64 bits
+            let (m0, m1) = (
+                _mm_castps_pd(_mm_unpacklo_ps(m, m)),
+                _mm_castps_pd(_mm_unpackhi_ps(m, m)),
+            );
+            let (a0, a1) = (_mm_loadu_pd(lc.as_ptr()), _mm_loadu_pd(lc.as_ptr().add(2)));
+            let sel = |m: __m128d, a: __m128d, other: __m128d| {
+                _mm_or_pd(_mm_and_pd(m, a), _mm_andnot_pd(m, other))
+            };
+            // minpd(a, m) = a < m ? a : m
+            lo0 = _mm_min_pd(sel(m0, a0, inf), lo0);
+            lo1 = _mm_min_pd(sel(m1, a1, inf), lo1);
+            hi0 = _mm_max_pd(sel(m0, a0, ninf), hi0);
+            hi1 = _mm_max_pd(sel(m1, a1, ninf), hi1);
+        }
+        _mm_storeu_pd(lo.as_mut_ptr(), lo0);
+        _mm_storeu_pd(lo.as_mut_ptr().add(2), lo1);
+        _mm_storeu_pd(hi.as_mut_ptr(), hi0);
+        _mm_storeu_pd(hi.as_mut_ptr().add(2), hi1);
+        _mm_storeu_si128(count.as_mut_ptr().cast(), c4);
+    }
+    let mut n = count.iter().map(|&c| c as usize).sum::<usize>();
+    let (mut a, mut b) = (f64::INFINITY, f64::NEG_INFINITY);
+    for k in 0..4 {
+        a = a.min(lo[k]);
+        b = b.max(hi[k]);
+    }
+    for (&v, &xv) in l[n4..].iter().zip(&x[n4..]) {
+        if xv > t {
+            a = a.min(v);
+            b = b.max(v);
+            n += 1;
+        }
+    }
+    (a, b, n)
+}
+
+/// Portable [`masked_min_max`].
+#[cfg(not(target_arch = "x86_64"))]
+fn masked_min_max(l: &[f64], x: &[f32], t: f32) -> (f64, f64, usize) {
+    l.iter().zip(x).filter(|(_, &xv)| xv > t).fold(
+        (f64::INFINITY, f64::NEG_INFINITY, 0),
+        |(a, b, n), (&v, _)| (a.min(v), b.max(v), n + 1),
+    )
 }
 
 /// Minimum and maximum of finite values with eight independent accumulators (min/max are
@@ -394,24 +505,128 @@ impl Operator for BiasField {
             return Ok(image.with_data(&image.data * &b)?);
         };
         // fused `x · field`: the same f32 factor as [`BiasFieldParams::field`], evaluated only
-        // where the pixel is non-zero (the field is finite and positive here, so a zero pixel
+        // where the pixel is non-zero (the field is finite and positive there, so a zero pixel
         // stays exactly zero)
         let l = params.log_field(image.shape())?;
-        let support = object_support(image);
-        let (lo, hi) = support_min_max(l.as_slice().expect("standard layout"), support.as_deref());
+        let l = l.as_slice().expect("standard layout");
+        let mut out = image.data.as_standard_layout().into_owned();
+        let o = out.as_slice_mut().expect("standard layout");
+        // the range over the object (`object_support`), or over all pixels if it is empty
+        let (lo, hi) = match image.otsu_threshold() {
+            Some(t) => match masked_min_max(l, o, t) {
+                (lo, hi, n) if n > 0 => (lo, hi),
+                _ => min_max(l),
+            },
+            None => min_max(l),
+        };
         let spread = hi - lo;
         if spread <= 1e-12 {
             return Ok(image.clone());
         }
         let mid = 0.5 * (hi + lo);
         let k = r.ln() / spread;
-        let mut out = image.data.as_standard_layout().into_owned();
-        let o = out.as_slice_mut().expect("standard layout");
-        for (x, &v) in o.iter_mut().zip(l.as_slice().expect("standard layout")) {
+        for (x, &v) in o.iter_mut().zip(l) {
             if *x != 0.0 {
                 *x *= (((v - mid) * k) as f32).exp();
             }
         }
         Ok(image.with_data(out)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The polynomial log-field as first written: a zeroed array, then `Σ_a uⁱᵃ·w_a` added pass
+    /// by pass (the reference for the row evaluation and its AVX2 build).
+    fn poly_log_field_reference(p: &BiasFieldParams, (n0, n1): (usize, usize)) -> Array2<f64> {
+        let (u, v) = (norm_coords(n0), norm_coords(n1));
+        let o = p.order;
+        let mut w = vec![vec![0.0; n1]; o + 1];
+        let mut idx = 0;
+        for (a, wa) in w.iter_mut().enumerate() {
+            for b in 0..=(o - a) {
+                let c = p.coefficients[idx];
+                idx += 1;
+                for (x, &vj) in wa.iter_mut().zip(v.iter()) {
+                    *x += c * vj.powi(b as i32);
+                }
+            }
+        }
+        let mut out = Array2::<f64>::zeros((n0, n1));
+        for ((i, j), s) in out.indexed_iter_mut() {
+            let mut p = 1.0;
+            for wa in &w {
+                *s += p * wa[j];
+                p *= u[i];
+            }
+        }
+        out
+    }
+
+    fn poly(order: usize) -> BiasFieldParams {
+        let n = (order + 1) * (order + 2) / 2;
+        BiasFieldParams {
+            mode: BiasMode::Polynomial,
+            order,
+            grid: 4,
+            coefficients: (0..n).map(|i| (i as f64 * 0.37).sin()).collect(),
+            range: Some(2.0),
+        }
+    }
+
+    /// The row evaluation of the log-field, portable and AVX2, gives the reference's bits
+    /// (row lengths with and without vector tails).
+    #[test]
+    fn poly_rows_match_the_reference_bit_for_bit() {
+        for order in [0usize, 1, 3, 5] {
+            let p = poly(order);
+            for shape in [(1, 1), (7, 13), (33, 256), (256, 257)] {
+                let reference = poly_log_field_reference(&p, shape);
+                assert_eq!(p.log_field(shape).unwrap(), reference, "{order} {shape:?}");
+                let (u, v) = (norm_coords(shape.0), norm_coords(shape.1));
+                let mut w = vec![vec![0.0; shape.1]; order + 1];
+                let mut idx = 0;
+                for (a, wa) in w.iter_mut().enumerate() {
+                    for b in 0..=(order - a) {
+                        for (x, &vj) in wa.iter_mut().zip(v.iter()) {
+                            *x += p.coefficients[idx] * vj.powi(b as i32);
+                        }
+                        idx += 1;
+                    }
+                }
+                for (i, &ui) in u.iter().enumerate() {
+                    for avx2 in [false, true] {
+                        let mut row = vec![f64::NAN; shape.1];
+                        poly_row(&w, ui, &mut row, avx2);
+                        let bits = |r: &[f64]| r.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert_eq!(bits(&row), bits(reference.row(i).as_slice().unwrap()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The masked range equals `support_min_max` over `object_support`, including an empty
+    /// object and lengths with a tail.
+    #[test]
+    fn masked_range_matches_the_support_fold() {
+        let l: Vec<f64> = (0..1003)
+            .map(|i| ((i * 7919) % 1009) as f64 * 0.01 - 3.0)
+            .collect();
+        let x: Vec<f32> = (0..1003).map(|i| ((i * 31) % 17) as f32).collect();
+        for n in [0usize, 1, 3, 4, 5, 100, 1003] {
+            for t in [-1.0f32, 0.0, 8.5, 16.0, 100.0] {
+                let flags: Vec<bool> = x[..n].iter().map(|&v| v > t).collect();
+                let (lo, hi, c) = masked_min_max(&l[..n], &x[..n], t);
+                assert_eq!(c, flags.iter().filter(|&&f| f).count());
+                if c > 0 {
+                    assert_eq!((lo, hi), support_min_max(&l[..n], Some(&flags)));
+                } else {
+                    assert_eq!((lo, hi), (f64::INFINITY, f64::NEG_INFINITY));
+                }
+            }
+        }
     }
 }
