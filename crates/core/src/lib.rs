@@ -36,7 +36,7 @@ pub mod op;
 pub mod resample;
 pub mod rng;
 pub mod severity;
-mod simd;
+pub mod simd;
 
 pub use error::CoreError;
 pub use image::{Image, Modality, Unit, Volume};

@@ -1,4 +1,5 @@
-//! Run-time CPU feature selection for core's hot loops.
+//! Run-time CPU feature selection: the switch used by every crate's AVX2 kernels
+//! ([`avx2_unless`], [`avx2_available`]) and core's own hot loops.
 //!
 //! The crate is built for the baseline `x86-64` target (SSE2). The Otsu bin loop
 //! (`Image::otsu_threshold` on contiguous data) also has an AVX2 build of the same source
@@ -14,11 +15,17 @@ use std::sync::OnceLock;
 /// not set. Decided once per process.
 pub(crate) fn avx2() -> bool {
     static USE: OnceLock<bool> = OnceLock::new();
-    *USE.get_or_init(|| std::env::var_os("ARTEFACT_CORE_NO_SIMD").is_none() && avx2_available())
+    avx2_unless("ARTEFACT_CORE_NO_SIMD", &USE)
+}
+
+/// The run-time switch every crate's kernels use: `true` if the CPU has AVX2 and the
+/// environment variable `env` is not set, decided once per process and kept in `cell`.
+pub fn avx2_unless(env: &str, cell: &OnceLock<bool>) -> bool {
+    *cell.get_or_init(|| std::env::var_os(env).is_none() && avx2_available())
 }
 
 /// `true` if the CPU has AVX2 (detected once; `std` caches the CPUID result).
-pub(crate) fn avx2_available() -> bool {
+pub fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2")

@@ -19,21 +19,11 @@
 
 use std::sync::OnceLock;
 
+pub(crate) use artefact_core::simd::avx2_available;
+
 /// `true` if the AVX2 kernels are to be used: the CPU has AVX2 and `ARTEFACT_MRI_NO_SIMD` is
 /// not set. Decided once per process.
 pub(crate) fn avx2() -> bool {
     static USE: OnceLock<bool> = OnceLock::new();
-    *USE.get_or_init(|| std::env::var_os("ARTEFACT_MRI_NO_SIMD").is_none() && avx2_available())
-}
-
-/// `true` if the CPU has AVX2 (detected once; `std` caches the CPUID result).
-pub(crate) fn avx2_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    artefact_core::simd::avx2_unless("ARTEFACT_MRI_NO_SIMD", &USE)
 }
