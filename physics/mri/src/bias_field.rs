@@ -243,9 +243,8 @@ impl BiasFieldParams {
                     }
                 }
                 // L = Σ_a u_i^a·w_a[j], summed from 0 in the order a = 0, 1, …, o
-                let avx2 = crate::simd::avx2();
                 for (i, &ui) in u.iter().enumerate() {
-                    poly_row(&w, ui, &mut row, avx2);
+                    poly_row(&w, ui, &mut row);
                     f(i, &row);
                 }
             }
@@ -322,27 +321,9 @@ pub fn object_support(image: &Image) -> Option<Vec<bool>> {
 }
 
 /// One row of the polynomial log-field: `row[j] = Σ_a uⁱᵃ·w[a][j]`, summed from 0 in the order
-/// `a = 0, 1, …` (the powers by repeated multiplication): the portable loop or its AVX2 build
-/// (same operations in the same order, so the same values; tested against the first version
-/// of the log-field, bit for bit).
-fn poly_row(w: &[Vec<f64>], ui: f64, row: &mut [f64], avx2: bool) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2 && crate::simd::avx2_available() {
-        // SAFETY: the CPU has AVX2 (checked above)
-        return unsafe { poly_row_avx2(w, ui, row) };
-    }
-    let _ = avx2;
-    poly_row_impl(w, ui, row)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn poly_row_avx2(w: &[Vec<f64>], ui: f64, row: &mut [f64]) {
-    poly_row_impl(w, ui, row)
-}
-
-#[inline(always)]
-fn poly_row_impl(w: &[Vec<f64>], ui: f64, row: &mut [f64]) {
+/// `a = 0, 1, …` (the powers by repeated multiplication; tested against the first version of
+/// the log-field, bit for bit).
+fn poly_row(w: &[Vec<f64>], ui: f64, row: &mut [f64]) {
     row.fill(0.0);
     let mut p = 1.0;
     for wa in w {
@@ -539,7 +520,7 @@ mod tests {
     use super::*;
 
     /// The polynomial log-field as first written: a zeroed array, then `Σ_a uⁱᵃ·w_a` added pass
-    /// by pass (the reference for the row evaluation and its AVX2 build).
+    /// by pass (the reference for the row evaluation).
     fn poly_log_field_reference(p: &BiasFieldParams, (n0, n1): (usize, usize)) -> Array2<f64> {
         let (u, v) = (norm_coords(n0), norm_coords(n1));
         let o = p.order;
@@ -576,8 +557,8 @@ mod tests {
         }
     }
 
-    /// The row evaluation of the log-field, portable and AVX2, gives the reference's bits
-    /// (row lengths with and without vector tails).
+    /// The row evaluation of the log-field gives the reference's bits (row lengths with and
+    /// without vector tails).
     #[test]
     fn poly_rows_match_the_reference_bit_for_bit() {
         for order in [0usize, 1, 3, 5] {
@@ -597,12 +578,10 @@ mod tests {
                     }
                 }
                 for (i, &ui) in u.iter().enumerate() {
-                    for avx2 in [false, true] {
-                        let mut row = vec![f64::NAN; shape.1];
-                        poly_row(&w, ui, &mut row, avx2);
-                        let bits = |r: &[f64]| r.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                        assert_eq!(bits(&row), bits(reference.row(i).as_slice().unwrap()));
-                    }
+                    let mut row = vec![f64::NAN; shape.1];
+                    poly_row(&w, ui, &mut row);
+                    let bits = |r: &[f64]| r.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&row), bits(reference.row(i).as_slice().unwrap()));
                 }
             }
         }

@@ -8,7 +8,6 @@
 //! Loops with an AVX2 version (the same source compiled with
 //! `#[target_feature(enable = "avx2")]`):
 //! - `mri.noise`: the per-pixel Box–Muller draw and, with one coil, `|x + σn|` (`noise.rs`);
-//! - `mri.bias_field`: the rows of the polynomial log-field (`bias_field.rs`);
 //!
 //! and one written with AVX2 intrinsics:
 //! - the interior spans of the trilinear resampler of 3-D motion (`rigid.rs`: 8 voxels per
