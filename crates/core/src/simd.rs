@@ -6,7 +6,7 @@
 //! (4 f64 lanes), chosen at run time when the CPU has AVX2. It uses no FMA and performs the
 //! portable code's operations in the same order, so both give the same bins (tested).
 //!
-//! Setting the environment variable `ARTEFACT_CORE_NO_SIMD` (to anything) makes [`avx2`]
+//! Setting the environment variable `ARTEFACT_CORE_NO_SIMD` (to anything) makes `avx2()`
 //! return `false` for the whole process (read once), to time the portable code.
 
 use std::sync::OnceLock;

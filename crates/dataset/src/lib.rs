@@ -5,7 +5,7 @@
 //! slice, splits by pseudonymous subject) → render ([`generate`]: per-sample seeded op chain,
 //! metric-band re-sampling, display with the clean slice's window) → questions ([`questions`]),
 //! descriptions ([`text`]), pairs ([`pairs`]) → manifest and exporters ([`export`]: JSONL,
-//! VLMEvalKit TSVs, Hugging Face imagefolder). [`build`] ties it together with atomic writes,
+//! VLMEvalKit TSVs, Hugging Face imagefolder). [`build()`] ties it together with atomic writes,
 //! `--resume` and `--jobs`-independent bytes.
 //!
 //! Privacy: sources are identified only by keyed hashes (HMAC-SHA-256) of their identifiers;

@@ -5,7 +5,7 @@
 //! boundary. The line integral of one ellipse along a line is `value × chord length`, computed
 //! exactly in the ellipse's own frame (Kak & Slaney eq. 3.?: `2ρab·√(a²(θ) − s²)/a²(θ)`, here in
 //! the equivalent quadratic form), so [`radon`] gives the analytic sinogram of any
-//! [`Geometry`](crate::geometry::Geometry) — parallel, flat fan or arc fan — ray by ray.
+//! [`Geometry`] — parallel, flat fan or arc fan — ray by ray.
 //! [`rasterize`] averages `o × o` point samples per pixel (area-weighted partial volume).
 //!
 //! Coordinates in mm, `x` right and `y` up, isocentre at the origin (see [`crate::geometry`]).

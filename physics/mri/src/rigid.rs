@@ -322,7 +322,7 @@ pub fn rotate_trilinear(vol: &Array3<f32>, rot: [[f64; 3]; 3], spacing: [f64; 3]
 }
 
 /// Affine map from output grid indices `q` to source voxel coordinates `M·q + off`, for
-/// [`trilinear_plane`].
+/// [`trilinear_planes`].
 #[derive(Clone, Copy, Debug)]
 pub struct GridMap {
     pub m: [[f64; 3]; 3],

@@ -229,7 +229,7 @@ impl SamplingPlan {
 
 /// `|Fᴴ M F x|` for a real slice `x` and a 1-D line mask `sampled` along `axis`, two lanes per
 /// complex FFT (the fast path of the single-coil Cartesian case; the same values as
-/// [`SamplingPlan::reconstruct`] up to float rounding, tested).
+/// `SamplingPlan::reconstruct` up to float rounding, tested).
 ///
 /// Only the phase-encode axis is transformed (the readout transforms cancel). With two real
 /// lanes packed as `z = a + i b` and the mask split into its symmetric and antisymmetric parts
