@@ -79,7 +79,7 @@ fn demo_build_is_complete_reproducible_and_replayable() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     // every modality and both degraded severities are present; every PNG exists
-    for m in ["CT", "MR", "US"] {
+    for m in ["CT", "MRI", "ultrasound"] {
         assert!(
             rows.iter()
                 .any(|r| r["modality"] == m && r["severity"] == "severe"),
@@ -99,14 +99,36 @@ fn demo_build_is_complete_reproducible_and_replayable() {
             );
         }
     }
-    // exact VLMEvalKit columns
-    let mcq = std::fs::read_to_string(a.join("vlmevalkit/artefact_mcq_test.tsv")).unwrap();
+    // exact VLMEvalKit columns, under this build's own dataset name
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("build.json")).unwrap()).unwrap();
+    let prefix = info["dataset_prefix"].as_str().unwrap();
+    assert!(
+        prefix.starts_with("demo_") && prefix.len() == "demo_".len() + 8,
+        "{prefix}"
+    );
+    let mcq = std::fs::read_to_string(a.join(format!("vlmevalkit/{prefix}_MCQ_test.tsv"))).unwrap();
     assert_eq!(
         mcq.lines().next().unwrap(),
         "index\timage\tquestion\tA\tB\tC\tD\tanswer\tmodality\tquestion_type\tlevel\tcategory"
     );
+    // no label in any file name or id: only opaque hex, split names and fixed folder names
+    for p in ta.keys() {
+        let s = p.to_string_lossy().to_lowercase();
+        for word in [
+            "clean", "mild", "severe", "metal", "motion", "noise", "-ct-", "mr-", "us-",
+        ] {
+            assert!(!s.contains(word), "label word `{word}` in {s}");
+        }
+    }
+    // the build's audit passed, and `artefact audit --strict` agrees
+    let audit: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(a.join("audit.json")).unwrap()).unwrap();
+    assert_eq!(audit["passed"], true, "{audit:#}");
+    let text = run_ok(artefact().arg("audit").arg(&a).arg("--strict"));
+    assert!(text.contains("audit passed"), "{text}");
     // replay one degraded sample of each modality, and a clean ultrasound one
-    for m in ["CT", "MR", "US"] {
+    for m in ["CT", "MRI", "ultrasound"] {
         let r = rows
             .iter()
             .find(|r| r["modality"] == m && r["severity"] == "mild")
@@ -117,7 +139,7 @@ fn demo_build_is_complete_reproducible_and_replayable() {
     }
     let us_clean = rows
         .iter()
-        .find(|r| r["modality"] == "US" && r["severity"] == "none")
+        .find(|r| r["modality"] == "ultrasound" && r["severity"] == "none")
         .unwrap();
     assert_eq!(
         us_clean["params"][0]["op"], "us.gain",

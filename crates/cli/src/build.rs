@@ -31,6 +31,13 @@ pub struct BuildArgs {
     /// Attributes rendered (mild and severe) per clean slice.
     #[arg(long, default_value_t = 2)]
     pub attributes_per_slice: usize,
+    /// When the images cannot supply the questions or pairs the recipe asks for, write what
+    /// can be made and report the shortfall (stderr and summary.json) instead of stopping.
+    #[arg(long)]
+    pub allow_shortfall: bool,
+    /// Fail the build when its audit (audit.json) fails.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// The bundled demo benchmark: ./recipes/benchmarks/demo.toml, else the source tree's copy.
@@ -67,6 +74,8 @@ pub fn run(args: &BuildArgs, registry: &Registry) -> u8 {
     opts.resume = args.resume;
     opts.keep_going = args.keep_going;
     opts.attributes_per_slice = args.attributes_per_slice;
+    opts.allow_shortfall = args.allow_shortfall;
+    opts.strict_audit = args.strict;
     if let Some(s) = &args.key_secret {
         opts.key_secret = s.as_bytes().to_vec();
     }
@@ -104,6 +113,11 @@ pub fn run(args: &BuildArgs, registry: &Registry) -> u8 {
                     s.skipped_sources
                 );
             }
+            println!(
+                "  audit: {} (artefact audit {} for the table; audit.json)",
+                if s.audit_passed { "passed" } else { "FAILED" },
+                args.out.display()
+            );
             if !s.band_missed.is_empty() {
                 println!(
                     "  {} samples missed their metric band (see summary.json)",

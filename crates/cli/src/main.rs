@@ -3,6 +3,7 @@
 //! One module per subcommand (`inspect.rs`, …); each parses its arguments with clap, calls
 //! the library, prints, and returns the process exit code. Behaviour lives in the libraries.
 
+mod audit;
 mod build;
 mod calibrate;
 mod degrade;
@@ -29,6 +30,9 @@ enum Command {
     Degrade(degrade::DegradeArgs),
     /// List, document and validate recipes.
     Recipes(recipes::RecipesArgs),
+    /// Measure every shortcut of a finished build (label tokens in names, order, balance,
+    /// blind baselines, duplicates, split leaks, render consistency) against chance.
+    Audit(audit::AuditArgs),
     /// Regenerate one sample of a finished build and check it equals the stored image.
     Replay(replay::ReplayArgs),
     /// List the images found in files or directories: format, modality, size, spacing, value
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Audit(args) => audit::run(&args),
         Command::Build(args) => build::run(&args, &artefact_recipe::Registry::builtin()),
         Command::Degrade(args) => degrade::run(&args, &artefact_recipe::Registry::builtin()),
         Command::Recipes(args) => recipes::run(&args, &artefact_recipe::Registry::builtin()),

@@ -10,17 +10,19 @@
 //! `resume` reuses records whose PNG is present with the recorded hash, so a killed build
 //! resumes to the same bytes. `.work/` is removed when the build completes.
 
+use crate::audit::audit;
 use crate::error::DatasetError;
-use crate::export::{jsonl, write_exports, Description};
+use crate::export::{jsonl, write_exports, DatasetNames, Description};
 use crate::fsutil::write_atomic;
 use crate::generate::{clean_view, render_with_display, CleanView, ManifestRow, TOOL_VERSION};
 use crate::pairs::make_pairs;
-use crate::plan::plan;
-use crate::questions::make_questions;
+use crate::plan::{build_key, opaque_id, plan};
+use crate::questions::{make_questions, ImageFacts, Shortfall};
 use crate::source::{collect_slices, SourceSlice};
 use crate::text::{describe, phrase};
 use artefact_core::{Modality, Seed};
 use artefact_recipe::{BenchmarkRecipe, Registry};
+use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -43,6 +45,11 @@ pub struct BuildOptions {
     pub key_secret: Vec<u8>,
     /// Attributes rendered (mild + severe) per clean slice.
     pub attributes_per_slice: usize,
+    /// Write what the images can supply when the recipe asks for more questions or pairs
+    /// (reported on stderr and in `summary.json`) instead of failing.
+    pub allow_shortfall: bool,
+    /// Fail the build when its audit fails.
+    pub strict_audit: bool,
 }
 
 impl BuildOptions {
@@ -55,6 +62,8 @@ impl BuildOptions {
             keep_going: false,
             key_secret: DEFAULT_KEY_SECRET.to_vec(),
             attributes_per_slice: 2,
+            allow_shortfall: false,
+            strict_audit: false,
         }
     }
 }
@@ -73,6 +82,8 @@ pub struct BuildInfo {
     pub seed: u64,
     pub attributes_per_slice: usize,
     pub tool_version: String,
+    /// VLMEvalKit dataset-name prefix of this build (`<benchmark>_<8 hex>`).
+    pub dataset_prefix: String,
 }
 
 /// Counts reported after a build.
@@ -87,6 +98,10 @@ pub struct Summary {
     pub band_missed: Vec<String>,
     pub images_per_split: std::collections::BTreeMap<String, usize>,
     pub reused: usize,
+    /// What the recipe asked for and the images could not supply.
+    pub shortfall: Vec<Shortfall>,
+    /// Did the audit pass (see `audit.json`)?
+    pub audit_passed: bool,
 }
 
 fn check_out_dir(opts: &BuildOptions, info: &BuildInfo) -> Result<(), DatasetError> {
@@ -143,6 +158,7 @@ fn check_out_dir(opts: &BuildOptions, info: &BuildInfo) -> Result<(), DatasetErr
         "skipped.jsonl",
         "summary.json",
         "build.json",
+        "audit.json",
     ] {
         let p = out.join(name);
         let r = if p.is_dir() {
@@ -172,6 +188,8 @@ pub fn build(
     opts: &BuildOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Summary, DatasetError> {
+    let key = build_key(bench, opts.attributes_per_slice, &opts.key_secret);
+    let names = DatasetNames::new(&bench.name, &key);
     let info = BuildInfo {
         benchmark: bench.name.clone(),
         benchmark_path: bench.path.clone(),
@@ -179,13 +197,30 @@ pub fn build(
         seed: bench.seed,
         attributes_per_slice: opts.attributes_per_slice,
         tool_version: TOOL_VERSION.to_string(),
+        dataset_prefix: names.prefix.clone(),
     };
     check_out_dir(opts, &info)?;
     let (slices, skipped) = slices_for(bench, opts)?;
     if slices.is_empty() {
         return Err(DatasetError::Plan("no usable slice in any source".into()));
     }
-    let items = plan(bench, &slices, opts.attributes_per_slice);
+    let items = plan(bench, &slices, opts.attributes_per_slice, &key);
+    // what the plan can supply, before rendering (grades estimated from the severities)
+    if !opts.allow_shortfall {
+        let facts: Vec<ImageFacts> = items
+            .iter()
+            .map(|it| ImageFacts {
+                id: it.id.clone(),
+                split: it.split.clone(),
+                modality: slices[it.slice].modality,
+                attribute: it.attribute.map(|a| bench.attributes[a].name.clone()),
+                severity: it.severity,
+                grade: it.severity.default_grade(),
+            })
+            .collect();
+        let (_, short) = make_questions(bench, &facts, &key);
+        check_shortfall(&short, items.len())?;
+    }
     let out = &opts.out;
     std::fs::create_dir_all(out).map_err(|e| DatasetError::file(out, e))?;
     write_atomic(
@@ -235,13 +270,84 @@ pub fn build(
             })
             .collect()
     });
-    let rows: Vec<ManifestRow> = rows.into_iter().collect::<Result<_, _>>()?;
+    let mut rows: Vec<ManifestRow> = rows.into_iter().collect::<Result<_, _>>()?;
 
-    let questions = make_questions(bench, &rows);
-    let descriptions = make_descriptions(bench, &rows);
-    let pairs = make_pairs(bench, &rows);
+    let facts: Vec<ImageFacts> = rows.iter().map(ImageFacts::of).collect();
+    let (mut questions, mut shortfall) = make_questions(bench, &facts, &key);
+    let mut descriptions = make_descriptions(bench, &rows, &key);
+    let (mut pairs, pair_short) = make_pairs(bench, &rows, &key);
+    shortfall.extend(pair_short);
+    if !opts.allow_shortfall {
+        check_shortfall(&shortfall, rows.len())?;
+    }
+    for s in &shortfall {
+        eprintln!(
+            "shortfall: {} of {} {} {} in split `{}` (the images cannot supply more; see summary.json)",
+            s.made,
+            s.requested,
+            s.kind,
+            if matches!(s.kind.as_str(), "coarse" | "fine") { "pairs" } else { "questions" },
+            s.split
+        );
+    }
+    // row order carries nothing: every table in a seeded random order, indices after it
+    shuffle_rows(&mut rows, bench.seed, "manifest", |r| {
+        (
+            String::new(),
+            vec![
+                r.severity.to_string(),
+                r.attribute.clone().unwrap_or_default(),
+                r.quality_grade.to_string(),
+            ],
+        )
+    });
+    shuffle_rows(&mut questions, bench.seed, "perception", |q| {
+        (
+            format!("{}/{}", q.split, q.question_type),
+            vec![
+                q.answer.clone(),
+                q.level.to_string(),
+                q.question_type.clone(),
+                q.modality.clone(),
+                q.category.clone(),
+            ],
+        )
+    });
+    shuffle_rows(&mut descriptions, bench.seed, "reasoning", |d| {
+        (
+            d.split.clone(),
+            vec![
+                d.level.to_string(),
+                d.quality_grade.to_string(),
+                d.modality.clone(),
+            ],
+        )
+    });
+    shuffle_rows(&mut pairs, bench.seed, "pairs", |p| {
+        (
+            p.split.clone(),
+            vec![p.better.clone(), p.kind.clone(), p.modality.clone()],
+        )
+    });
+    for (i, q) in questions.iter_mut().enumerate() {
+        q.index = i;
+    }
+    for (i, d) in descriptions.iter_mut().enumerate() {
+        d.index = i;
+    }
+    for (i, p) in pairs.iter_mut().enumerate() {
+        p.index = i;
+    }
     let splits: Vec<String> = bench.splits.iter().map(|(n, _)| n.clone()).collect();
-    write_exports(out, &splits, &rows, &questions, &descriptions, &pairs)?;
+    write_exports(
+        out,
+        &splits,
+        &rows,
+        &questions,
+        &descriptions,
+        &pairs,
+        &names,
+    )?;
     write_atomic(&out.join("manifest.jsonl"), &jsonl(&rows))?;
     write_atomic(&out.join("perception.jsonl"), &jsonl(&questions))?;
     write_atomic(&out.join("reasoning.jsonl"), &jsonl(&descriptions))?;
@@ -262,18 +368,97 @@ pub fn build(
             .map(|r| r.id.clone())
             .collect(),
         reused: 0,
+        shortfall,
         ..Summary::default()
     };
     for r in &rows {
         *summary.images_per_split.entry(r.split.clone()).or_default() += 1;
     }
+    let report = audit(out)?;
+    write_atomic(
+        &out.join("audit.json"),
+        &serde_json::to_vec_pretty(&report).expect("audit"),
+    )?;
+    summary.audit_passed = report.passed;
     write_atomic(
         &out.join("summary.json"),
         &serde_json::to_vec_pretty(&summary).expect("summary"),
     )?;
     let _ = std::fs::remove_dir_all(&work);
     summary.reused = reused.load(Ordering::Relaxed);
+    if opts.strict_audit && !report.passed {
+        return Err(DatasetError::Output {
+            path: out.clone(),
+            reason: format!(
+                "the audit failed (--strict): {}; see audit.json",
+                report.failures().join("; ")
+            ),
+        });
+    }
     Ok(summary)
+}
+
+/// Fail when questions or pairs fall short of the recipe's counts.
+fn check_shortfall(short: &[Shortfall], images: usize) -> Result<(), DatasetError> {
+    if short.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = short
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} of {} requested in split `{}`",
+                s.made, s.kind, s.requested, s.split
+            )
+        })
+        .collect();
+    Err(DatasetError::Plan(format!(
+        "the {images} planned images can supply only: {} (each image gets at most one `what` and one `how` question, no (image, question) twice, answers balanced). Lower the counts in the benchmark recipe, add sources or slices, or pass --allow-shortfall to write what can be made",
+        list.join(", ")
+    )))
+}
+
+/// Shuffle `rows` with the build seed. `labels(row)` gives the row's group (e.g. split and
+/// question type: each group becomes its own file or table) and its label columns. Of a few
+/// seeded permutations the one whose order predicts the label columns least — in the whole
+/// table and within every group, by the audit's order rules — is kept, so small tables do not
+/// show a chance pattern either. Deterministic.
+fn shuffle_rows<T>(
+    rows: &mut Vec<T>,
+    seed: u64,
+    table: &str,
+    labels: impl Fn(&T) -> (String, Vec<String>),
+) {
+    let n = rows.len();
+    if n < 2 {
+        return;
+    }
+    let mut best: Option<(f64, Vec<usize>)> = None;
+    for t in 0..16 {
+        let mut perm: Vec<usize> = (0..n).collect();
+        let mut rng = Seed::derive(seed, &format!("order/{table}/{t}")).rng();
+        perm.shuffle(&mut rng);
+        let cols: Vec<(String, Vec<String>)> = perm.iter().map(|&i| labels(&rows[i])).collect();
+        let whole: Vec<Vec<String>> = cols.iter().map(|c| c.1.clone()).collect();
+        let mut score = crate::audit::order_leak(&whole);
+        let mut groups: std::collections::BTreeMap<&str, Vec<Vec<String>>> = Default::default();
+        for (g, c) in &cols {
+            groups.entry(g.as_str()).or_default().push(c.clone());
+        }
+        if groups.len() > 1 {
+            for g in groups.values() {
+                score = score.max(crate::audit::order_leak(g));
+            }
+        }
+        if best.as_ref().is_none_or(|b| score < b.0) {
+            best = Some((score, perm));
+        }
+    }
+    let (_, perm) = best.expect("permutations");
+    let mut slots: Vec<Option<T>> = rows.drain(..).map(Some).collect();
+    for i in perm {
+        rows.push(slots[i].take().expect("a permutation"));
+    }
 }
 
 fn reuse(record: &Path, png: &Path) -> Option<ManifestRow> {
@@ -283,33 +468,38 @@ fn reuse(record: &Path, png: &Path) -> Option<ManifestRow> {
 }
 
 /// One no-reference description per image.
-pub fn make_descriptions(bench: &BenchmarkRecipe, rows: &[ManifestRow]) -> Vec<Description> {
+pub fn make_descriptions(
+    bench: &BenchmarkRecipe,
+    rows: &[ManifestRow],
+    build_key: &str,
+) -> Vec<Description> {
     rows.iter()
-        .enumerate()
-        .map(|(i, r)| {
+        .map(|r| {
             let modality: Modality = r.modality.parse().unwrap_or(Modality::Other);
-            let attr = r.attributes.first().and_then(|n| {
+            let attr = r.attribute.as_ref().and_then(|n| {
                 bench
                     .attributes
                     .iter()
                     .find(|a| &a.name == n && a.modality == modality)
             });
-            let mut rng = Seed::derive(bench.seed, &format!("describe/{}", r.id)).rng();
-            let p = phrase(attr, r.severity, &mut rng);
+            let mut rng = Seed::derive(bench.seed, &format!("describe/{}", r.sample_key)).rng();
+            let p = phrase(modality, attr, r.severity, &mut rng);
             Description {
-                index: i,
-                id: format!("d{i:06}"),
+                index: 0,
+                id: opaque_id(build_key, "description", &r.id),
                 image_id: r.id.clone(),
                 split: r.split.clone(),
                 modality: r.modality.clone(),
                 level: r.severity,
                 quality_grade: r.quality_grade,
-                category: r
-                    .attributes
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "none".into()),
-                description: describe(modality, &p, r.quality_grade),
+                attribute: r.attribute.clone(),
+                description: describe(
+                    modality,
+                    r.anatomy.as_deref(),
+                    &p,
+                    r.quality_grade,
+                    &mut rng,
+                ),
             }
         })
         .collect()

@@ -133,14 +133,16 @@ pub fn calibrate(
             .map(|t| {
                 let sl = &slices[t.slice];
                 let attr = &bench.attributes[t.attribute];
+                let key = format!(
+                    "calibrate/{}/{}/{}/{}",
+                    slice_id(sl),
+                    attr.name,
+                    t.severity.as_str(),
+                    t.sample
+                );
                 let item = PlannedImage {
-                    id: format!(
-                        "calibrate/{}/{}/{}/{}",
-                        slice_id(sl),
-                        attr.name,
-                        t.severity.as_str(),
-                        t.sample
-                    ),
+                    id: key.clone(),
+                    key,
                     slice: t.slice,
                     attribute: Some(t.attribute),
                     severity: t.severity,

@@ -1,13 +1,18 @@
 //! Exporters: JSON Lines, VLMEvalKit TSVs (MedQ-Bench column names) and Hugging Face
-//! `imagefolder` layouts.
+//! `imagefolder` layouts. Model-facing files carry no label outside the scoring columns: ids and
+//! file names are opaque, rows are in the builder's shuffled order.
 //!
-//! VLMEvalKit (`vlmevalkit/`), one file per split:
-//! - `artefact_mcq_<split>.tsv`: `index, image, question, A, B, C, D, answer, modality,
+//! VLMEvalKit (`vlmevalkit/`), one file per task and split, named by the build's unique dataset
+//! names ([`DatasetNames`], e.g. `demo_1a2b3c4d_MCQ_test.tsv`) so that two builds never share
+//! VLMEvalKit's image cache (`LMUData/images/<dataset name>/<index>.png`):
+//! - `<name>_MCQ_<split>.tsv`: `index, image, question, A, B, C, D, answer, modality,
 //!   question_type, level, category` (image = base64 PNG; unused options empty);
-//! - `artefact_description_<split>.tsv`: `index, image, description`;
-//! - `artefact_paired_description_<split>.tsv`: `index, image, description`, with `image` a
+//! - `<name>_Description_<split>.tsv`: `index, image, description`;
+//! - `<name>_PairedDescription_<split>.tsv`: `index, image, description`, with `image` a
 //!   Python list literal `['<base64 A>', '<base64 B>']` (VLMEvalKit evaluates list-valued
-//!   image cells).
+//!   image cells);
+//! - `config.json`: a VLMEvalKit `--config` file naming every TSV as a custom dataset
+//!   (`CustomMCQDataset` / `CustomVQADataset`; copy the TSVs into `$LMUData`).
 //!
 //! Hugging Face (`hf/<task>/<split>/`): `metadata.jsonl` beside an `images/` folder (hard links
 //! to the PNGs): `file_name` for perception and reasoning rows, `image_a_file_name` /
@@ -92,14 +97,41 @@ pub fn jsonl<T: Serialize>(rows: &[T]) -> Vec<u8> {
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Description {
     pub index: usize,
+    /// Opaque id.
     pub id: String,
     pub image_id: String,
     pub split: String,
+    /// Full modality name.
     pub modality: String,
     pub level: artefact_core::Severity,
     pub quality_grade: artefact_core::QualityGrade,
-    pub category: String,
+    /// The image's attribute (`None` for a clean image).
+    pub attribute: Option<String>,
     pub description: String,
+}
+
+/// The VLMEvalKit dataset names of one build: `<benchmark>_<8 hex of the build key>_<task>_<split>`.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct DatasetNames {
+    /// `<benchmark>_<8 hex>`.
+    pub prefix: String,
+}
+
+impl DatasetNames {
+    pub fn new(benchmark: &str, build_key: &str) -> DatasetNames {
+        DatasetNames {
+            prefix: format!("{benchmark}_{}", &build_key[..8.min(build_key.len())]),
+        }
+    }
+    pub fn mcq(&self, split: &str) -> String {
+        format!("{}_MCQ_{split}", self.prefix)
+    }
+    pub fn description(&self, split: &str) -> String {
+        format!("{}_Description_{split}", self.prefix)
+    }
+    pub fn paired(&self, split: &str) -> String {
+        format!("{}_PairedDescription_{split}", self.prefix)
+    }
 }
 
 pub const MCQ_COLUMNS: [&str; 12] = [
@@ -126,6 +158,7 @@ pub fn write_exports(
     questions: &[Question],
     descriptions: &[Description],
     pairs: &[Pair],
+    names: &DatasetNames,
 ) -> Result<(), DatasetError> {
     let by_id: BTreeMap<&str, &ManifestRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut b64_cache: BTreeMap<&str, String> = BTreeMap::new();
@@ -141,6 +174,7 @@ pub fn write_exports(
         Ok(s)
     };
     let vdir = out.join("vlmevalkit");
+    let mut config = serde_json::Map::new();
     for split in splits {
         let mut mcq = Vec::new();
         for q in questions.iter().filter(|q| &q.split == split) {
@@ -158,7 +192,7 @@ pub fn write_exports(
             mcq.push(row);
         }
         write_atomic(
-            &vdir.join(format!("artefact_mcq_{split}.tsv")),
+            &vdir.join(format!("{}.tsv", names.mcq(split))),
             &tsv(&MCQ_COLUMNS, &mcq),
         )?;
         let mut desc = Vec::new();
@@ -170,7 +204,7 @@ pub fn write_exports(
             ]);
         }
         write_atomic(
-            &vdir.join(format!("artefact_description_{split}.tsv")),
+            &vdir.join(format!("{}.tsv", names.description(split))),
             &tsv(&DESCRIPTION_COLUMNS, &desc),
         )?;
         let mut pd = Vec::new();
@@ -181,9 +215,18 @@ pub fn write_exports(
             pd.push(vec![p.index.to_string(), list, p.description.clone()]);
         }
         write_atomic(
-            &vdir.join(format!("artefact_paired_description_{split}.tsv")),
+            &vdir.join(format!("{}.tsv", names.paired(split))),
             &tsv(&DESCRIPTION_COLUMNS, &pd),
         )?;
+        for (name, class, rows) in [
+            (names.mcq(split), "CustomMCQDataset", mcq.len()),
+            (names.description(split), "CustomVQADataset", desc.len()),
+            (names.paired(split), "CustomVQADataset", pd.len()),
+        ] {
+            if rows > 0 {
+                config.insert(name.clone(), json!({"class": class, "dataset": name}));
+            }
+        }
 
         // Hugging Face imagefolder layouts
         let link = |task: &str, id: &str| -> Result<String, DatasetError> {
@@ -201,7 +244,7 @@ pub fn write_exports(
                 "file_name": link("perception", &q.image_id)?,
                 "question_id": q.id, "image_id": q.image_id, "question": q.question,
                 "answer": q.answer, "modality": q.modality, "question_type": q.question_type,
-                "level": q.level, "category": q.category,
+                "level": q.level, "category": q.category, "index": q.index,
             });
             for (i, l) in LETTERS.iter().enumerate() {
                 v[*l] = json!(q.options.get(i).cloned().unwrap_or_default());
@@ -216,8 +259,8 @@ pub fn write_exports(
         for d in descriptions.iter().filter(|d| &d.split == split) {
             meta.push(json!({
                 "file_name": link("reasoning", &d.image_id)?, "image_id": d.image_id,
-                "modality": d.modality, "level": d.level, "quality_grade": d.quality_grade,
-                "category": d.category, "description": d.description,
+                "index": d.index, "modality": d.modality, "level": d.level,
+                "quality_grade": d.quality_grade, "description": d.description,
             }));
         }
         write_atomic(
@@ -228,8 +271,8 @@ pub fn write_exports(
         for p in pairs.iter().filter(|p| &p.split == split) {
             meta.push(json!({
                 "image_a_file_name": link("pairs", &p.image_a)?, "image_b_file_name": link("pairs", &p.image_b)?,
-                "pair_id": p.id, "kind": p.kind, "modality": p.modality, "better": p.better,
-                "description": p.description,
+                "pair_id": p.id, "index": p.index, "kind": p.kind, "modality": p.modality,
+                "better": p.better, "description": p.description,
             }));
         }
         write_atomic(
@@ -237,6 +280,14 @@ pub fn write_exports(
             &jsonl(&meta),
         )?;
     }
+    let cfg = json!({
+        "model": {"REPLACE_WITH_A_VLMEVALKIT_MODEL_NAME": {}},
+        "data": serde_json::Value::Object(config),
+    });
+    write_atomic(
+        &vdir.join("config.json"),
+        &serde_json::to_vec_pretty(&cfg).expect("config"),
+    )?;
     Ok(())
 }
 

@@ -40,14 +40,23 @@ pub struct BandResult {
 /// One row of `manifest.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ManifestRow {
+    /// Opaque public id (carries no label).
     pub id: String,
+    /// Internal sample key (seeds the sample; names slice, attribute and severity): for the
+    /// curator only, never in a model-facing file.
+    pub sample_key: String,
     /// Path of the PNG relative to the output directory.
     pub file_name: String,
     pub split: String,
+    /// Full modality name (`CT`, `MRI`, `ultrasound`, …).
     pub modality: String,
-    pub attributes: Vec<String>,
+    /// The degradation attribute, `None` for a clean image.
+    pub attribute: Option<String>,
     pub severity: Severity,
+    /// Quality grade from the measured quality (the attribute recipe's grading rule).
     pub quality_grade: QualityGrade,
+    /// Body region, when the source names it.
+    pub anatomy: Option<String>,
     pub params: Vec<AppliedOp>,
     pub metrics: Metrics,
     pub band: Option<BandResult>,
@@ -181,7 +190,7 @@ pub fn render_with_display(
     item: &PlannedImage,
 ) -> Result<(ManifestRow, Vec<u8>, Array2<f32>), DatasetError> {
     let fail = |reason: String| DatasetError::Sample {
-        id: item.id.clone(),
+        id: item.key.clone(),
         reason,
     };
     let overrides = shared_render_spec(bench, slice);
@@ -195,7 +204,7 @@ pub fn render_with_display(
                 m,
                 None,
                 QualityGrade::Good,
-                Vec::new(),
+                None,
                 None,
             )
         }
@@ -208,7 +217,7 @@ pub fn render_with_display(
             let tries = band_spec.map_or(1, |(_, _, t)| t);
             let mut best: Option<Attempt> = None;
             for t in 0..tries {
-                let mut rng = Seed::derive(bench.seed, &format!("{}/try{t}", item.id)).rng();
+                let mut rng = Seed::derive(bench.seed, &format!("{}/try{t}", item.key)).rng();
                 let mut chain = attr
                     .sample_chain_with(item.severity, &mut rng, &overrides)
                     .map_err(fail)?;
@@ -258,13 +267,18 @@ pub fn render_with_display(
                 met: dist == 0.0,
                 tries: used,
             });
+            let grade = attr.grade(item.severity, |k| match k {
+                MetricKind::Ssim => Some(m.ssim),
+                MetricKind::Psnr => m.psnr,
+                MetricKind::Nrmse => m.nrmse,
+            });
             (
                 chain,
                 disp,
                 m,
                 band,
-                attr.grade(item.severity),
-                vec![attr.name.clone()],
+                grade,
+                Some(attr.name.clone()),
                 Some(attr.hash.clone()),
             )
         }
@@ -273,12 +287,14 @@ pub fn render_with_display(
     let (h, w) = disp.dim();
     let row = ManifestRow {
         id: item.id.clone(),
+        sample_key: item.key.clone(),
         file_name: format!("images/{}/{}.png", item.split, item.id),
         split: item.split.clone(),
-        modality: slice.modality.code().to_string(),
-        attributes: attrs,
+        modality: slice.modality.display_name().to_string(),
+        attribute: attrs,
         severity: item.severity,
         quality_grade: grade,
+        anatomy: slice.anatomy.clone(),
         params: chain,
         metrics: m,
         band,

@@ -11,6 +11,7 @@
 //! Privacy: sources are identified only by keyed hashes (HMAC-SHA-256) of their identifiers;
 //! no patient name, ID or birth date is ever written.
 
+pub mod audit;
 pub mod build;
 pub mod calibrate;
 pub mod degrade;

@@ -1,24 +1,36 @@
-//! Perception questions (MedQ-Bench style): yes-or-no, what, how.
+//! Perception questions (MedQ-Bench style): yes-or-no, what, how — built so that nothing but
+//! the pixels answers them.
 //!
-//! - yes-or-no: "Is there {noun} in this {modality} image?" — Yes for the image's own attribute,
-//!   No for a clean image or for another attribute of the same modality. Yes and No are
-//!   balanced greedily, and so is the letter of the correct option.
-//! - what: "What is the most prominent quality issue in this {modality} image?" — the image's
-//!   attribute label (or "No obvious artifact") among same-modality distractors.
-//! - how: alternately the overall grade (Good / Usable / Reject) and "How severe is the {noun}
-//!   in this image?" (None / Mild / Severe).
+//! - **yes-or-no** (options `Yes`, `No`): three families — presence ("Are there motion
+//!   artifacts …?"), absence ("Is this image free of motion artifacts?") and acceptability
+//!   ("Is the quality … acceptable for diagnosis?"). Within every stratum (split × modality ×
+//!   level) exactly half of the answers are Yes, so "Yes iff degraded" scores chance; the family
+//!   and target attribute of each question are then chosen to keep Yes and No balanced for every
+//!   (family, attribute) as well, so the question text alone predicts nothing.
+//! - **what** (3–4 options of distinct phenomena, always including [`NO_ARTIFACT`]): one per
+//!   image; the answers are dealt round-robin over the classes (each attribute, and "none"), so
+//!   "No obvious artifact" is never the answer more often than any attribute.
+//! - **how**: one per image, either the overall grade (Good / Usable / Reject) or the level of a
+//!   named attribute (Not present / Mild / Severe), options in ordinal order; answers dealt
+//!   round-robin over the six (family, answer) cells. An image never gets both (their answers
+//!   would be the same mapping).
 //!
-//! Images are drawn per split with the benchmark's severity proportions; questions per split are
-//! allotted by the split's share of images. Everything is seeded.
+//! No (image, question) is asked twice. Counts per split follow the split's share of images;
+//! when the images cannot supply what the recipe asks, the shortfall is reported per type and
+//! split. Everything is seeded; row order is shuffled later by the builder.
 
 use crate::generate::ManifestRow;
-use crate::text::{grade_option, severity_option, NO_ARTIFACT};
-use artefact_core::{Modality, SampleRng, Seed, Severity};
+use crate::plan::opaque_id;
+use crate::text::{
+    grade_option, question, severity_option, Family, Noun, GRADE_OPTIONS, LEVEL_OPTIONS,
+    NO_ARTIFACT, YES_NO_OPTIONS,
+};
+use artefact_core::{Modality, QualityGrade, SampleRng, Seed, Severity};
 use artefact_recipe::{AttributeRecipe, BenchmarkRecipe};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const LETTERS: [&str; 4] = ["A", "B", "C", "D"];
 
@@ -26,21 +38,63 @@ pub const LETTERS: [&str; 4] = ["A", "B", "C", "D"];
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Question {
     pub index: usize,
+    /// Opaque id.
     pub id: String,
     pub image_id: String,
     pub split: String,
+    /// Full modality name.
     pub modality: String,
     /// `yes-or-no`, `what` or `how`.
     pub question_type: String,
     /// Degradation level of the image: none, mild or severe.
     pub level: Severity,
-    /// The image's attribute, or `none` for a clean image.
+    /// MedQ-Bench category: `general` or `modality-specific`.
     pub category: String,
+    /// Question family (presence, absence, acceptable, what, grade, level).
+    pub family: String,
+    /// The image's attribute (`None` for a clean image): curator information.
+    pub attribute: Option<String>,
+    /// The attribute the question names, if any.
+    pub target: Option<String>,
     pub question: String,
     /// Option texts in letter order (2 to 4).
     pub options: Vec<String>,
     /// Letter of the correct option.
     pub answer: String,
+}
+
+/// What the images could not supply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shortfall {
+    /// `yes-or-no`, `what`, `how`, `coarse` or `fine`.
+    pub kind: String,
+    pub split: String,
+    pub requested: usize,
+    pub made: usize,
+}
+
+/// The facts about an image that question and pair generation may use.
+#[derive(Clone, Debug)]
+pub struct ImageFacts {
+    pub id: String,
+    pub split: String,
+    pub modality: Modality,
+    pub attribute: Option<String>,
+    pub severity: Severity,
+    pub grade: QualityGrade,
+}
+
+impl ImageFacts {
+    pub fn of(r: &ManifestRow) -> ImageFacts {
+        ImageFacts {
+            id: r.id.clone(),
+            split: r.split.clone(),
+            modality: r.modality.parse().unwrap_or(Modality::Other),
+            attribute: r.attribute.clone(),
+            severity: r.severity,
+            grade: r.quality_grade,
+        }
+    }
 }
 
 /// Largest-remainder allocation of `total` over `weights`.
@@ -84,198 +138,428 @@ impl LetterBalance {
     }
 }
 
-/// Place `correct` at position `pos` among the shuffled distractors.
-fn arrange(
-    correct: &str,
-    mut distractors: Vec<String>,
-    pos: usize,
-    rng: &mut SampleRng,
-) -> Vec<String> {
-    distractors.shuffle(rng);
-    let mut opts = distractors;
-    opts.insert(pos.min(opts.len()), correct.to_string());
-    opts
-}
-
-fn attrs_of<'a>(bench: &'a BenchmarkRecipe, m: &str) -> Vec<&'a AttributeRecipe> {
+fn attrs_of(bench: &BenchmarkRecipe, m: Modality) -> Vec<&AttributeRecipe> {
     bench
         .attributes
         .iter()
-        .filter(|a| a.modality.code() == m)
+        .filter(|a| a.modality == m)
         .collect()
 }
 
-/// Draw the images a question type is asked about, per split.
-fn draw_images<'a>(
-    bench: &BenchmarkRecipe,
-    rows: &'a [ManifestRow],
-    total: usize,
-    qtype: &str,
-) -> Vec<&'a ManifestRow> {
-    let split_names: Vec<&String> = bench.splits.iter().map(|(n, _)| n).collect();
-    let shares: Vec<f64> = split_names
-        .iter()
-        .map(|s| rows.iter().filter(|r| &&r.split == s).count() as f64)
-        .collect();
-    let per_split = allocate(total, &shares);
-    let mut out = Vec::new();
-    for (si, split) in split_names.iter().enumerate() {
-        let mut by_sev: BTreeMap<Severity, Vec<&ManifestRow>> = BTreeMap::new();
-        for r in rows.iter().filter(|r| &&r.split == split) {
-            by_sev.entry(r.severity).or_default().push(r);
-        }
-        let sevs: Vec<Severity> = Severity::ALL
-            .into_iter()
-            .filter(|s| by_sev.contains_key(s))
-            .collect();
-        let weights: Vec<f64> = sevs.iter().map(|s| bench.severity[s]).collect();
-        let counts = allocate(per_split[si], &weights);
-        for (s, n) in sevs.iter().zip(counts) {
-            let mut pool = by_sev[s].clone();
-            let mut rng = Seed::derive(bench.seed, &format!("questions/{qtype}/{split}/{s}")).rng();
-            pool.shuffle(&mut rng);
-            out.extend((0..n).map(|k| pool[k % pool.len()]));
-        }
-    }
-    out
+fn confusable(a: &AttributeRecipe, b: &AttributeRecipe) -> bool {
+    a.confusable.contains(&b.name) || b.confusable.contains(&a.name)
 }
 
-/// Make all perception questions.
-pub fn make_questions(bench: &BenchmarkRecipe, rows: &[ManifestRow]) -> Vec<Question> {
-    let mut qs = Vec::new();
-    for (qtype, total) in [
-        ("yes-or-no", bench.yes_no),
-        ("what", bench.what),
-        ("how", bench.how),
-    ] {
-        let images = draw_images(bench, rows, total, qtype);
-        let mut rng = Seed::derive(bench.seed, &format!("questions/{qtype}/text")).rng();
-        let mut letters = LetterBalance::default();
-        let (mut yes, mut no) = (0usize, 0usize);
-        for (k, r) in images.into_iter().enumerate() {
-            let modality: Modality = r.modality.parse().unwrap_or(Modality::Other);
-            let mname = modality.display_name();
-            let attrs = attrs_of(bench, &r.modality);
-            let own = r
-                .attributes
-                .first()
-                .and_then(|n| attrs.iter().find(|a| &a.name == n).copied());
-            let others: Vec<&AttributeRecipe> = attrs
-                .iter()
-                .filter(|a| Some(a.name.as_str()) != own.map(|o| o.name.as_str()))
-                .copied()
-                .collect();
-            let (question, correct, distractors): (String, String, Vec<String>) = match qtype {
-                "yes-or-no" => {
-                    let ask_own = own.is_some() && (yes <= no || others.is_empty());
-                    let target = if ask_own {
-                        own
-                    } else {
-                        others
-                            .get(rng.random_range(0..others.len().max(1)))
-                            .copied()
-                    };
-                    let Some(target) = target else { continue };
-                    if ask_own {
-                        yes += 1;
-                    } else {
-                        no += 1;
-                    }
-                    let (c, d) = if ask_own {
-                        ("Yes", "No")
-                    } else {
-                        ("No", "Yes")
-                    };
-                    (
-                        format!("Is there {} in this {mname} image?", target.noun),
-                        c.into(),
-                        vec![d.into()],
-                    )
-                }
-                "what" => {
-                    let mut pool: Vec<String> = others.iter().map(|a| a.label.clone()).collect();
-                    pool.shuffle(&mut rng);
-                    pool.truncate(if own.is_some() { 2 } else { 3 });
-                    let correct = match own {
-                        Some(a) => {
-                            pool.push(NO_ARTIFACT.to_string());
-                            a.label.clone()
-                        }
-                        None => NO_ARTIFACT.to_string(),
-                    };
-                    if pool.is_empty() {
-                        continue;
-                    }
-                    (
-                        format!("What is the most prominent quality issue in this {mname} image?"),
-                        correct,
-                        pool,
-                    )
-                }
-                _ => {
-                    if k % 2 == 0 {
-                        let g = r.quality_grade;
-                        let d = ["Good", "Usable", "Reject"]
-                            .iter()
-                            .filter(|o| **o != grade_option(g))
-                            .map(|s| s.to_string())
-                            .collect();
-                        (
-                            format!(
-                                "How would you rate the overall quality of this {mname} image?"
-                            ),
-                            grade_option(g).into(),
-                            d,
-                        )
-                    } else {
-                        let target = own.or_else(|| {
-                            attrs.get(rng.random_range(0..attrs.len().max(1))).copied()
-                        });
-                        let Some(target) = target else { continue };
-                        let sev = if own.is_some() {
-                            r.severity
-                        } else {
-                            Severity::None
-                        };
-                        let d = Severity::ALL
-                            .iter()
-                            .filter(|s| **s != sev)
-                            .map(|s| severity_option(*s).to_string())
-                            .collect();
-                        (
-                            format!("How severe is the {} in this {mname} image?", target.noun),
-                            severity_option(sev).into(),
-                            d,
-                        )
-                    }
-                }
-            };
-            let pos = letters.pick(distractors.len() + 1, &mut rng);
-            let options = arrange(&correct, distractors, pos, &mut rng);
-            qs.push(Question {
-                index: 0,
-                id: String::new(),
-                image_id: r.id.clone(),
-                split: r.split.clone(),
-                modality: r.modality.clone(),
-                question_type: qtype.to_string(),
-                level: r.severity,
-                category: r
-                    .attributes
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "none".into()),
-                question,
-                options,
-                answer: LETTERS[pos].to_string(),
+struct Maker<'a> {
+    bench: &'a BenchmarkRecipe,
+    build_key: &'a str,
+    out: Vec<Question>,
+    asked: BTreeSet<(String, Family, Option<String>)>,
+}
+
+impl Maker<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        img: &ImageFacts,
+        qtype: &str,
+        family: Family,
+        target: Option<&AttributeRecipe>,
+        options: Vec<String>,
+        correct: usize,
+        rng: &mut SampleRng,
+    ) {
+        let m = img.modality.display_name();
+        let k = rng.random_range(0..family.phrasings());
+        let text = question(family, target.map(Noun::of), m, k);
+        self.asked
+            .insert((img.id.clone(), family, target.map(|t| t.name.clone())));
+        self.out.push(Question {
+            index: 0,
+            id: opaque_id(self.build_key, "question", &format!("{}\0{text}", img.id)),
+            image_id: img.id.clone(),
+            split: img.split.clone(),
+            modality: m.to_string(),
+            question_type: qtype.to_string(),
+            level: img.severity,
+            category: family.category().to_string(),
+            family: format!("{family:?}").to_lowercase(),
+            attribute: img.attribute.clone(),
+            target: target.map(|t| t.name.clone()),
+            question: text,
+            options,
+            answer: LETTERS[correct].to_string(),
+        });
+    }
+
+    fn was_asked(&self, img: &ImageFacts, family: Family, target: Option<&str>) -> bool {
+        self.asked
+            .contains(&(img.id.clone(), family, target.map(|t| t.to_string())))
+    }
+}
+
+/// Images of one split grouped into strata, with the split's share of `total`.
+fn per_split<'a>(
+    bench: &BenchmarkRecipe,
+    images: &'a [ImageFacts],
+    total: usize,
+) -> Vec<(String, usize, Vec<&'a ImageFacts>)> {
+    let names: Vec<&String> = bench.splits.iter().map(|(n, _)| n).collect();
+    let shares: Vec<f64> = names
+        .iter()
+        .map(|s| images.iter().filter(|r| &&r.split == s).count() as f64)
+        .collect();
+    let counts = allocate(total, &shares);
+    names
+        .into_iter()
+        .zip(counts)
+        .map(|(n, c)| {
+            (
+                n.clone(),
+                c,
+                images.iter().filter(|r| &r.split == n).collect(),
+            )
+        })
+        .collect()
+}
+
+/// Make all perception questions; also returns what could not be made.
+pub fn make_questions(
+    bench: &BenchmarkRecipe,
+    images: &[ImageFacts],
+    build_key: &str,
+) -> (Vec<Question>, Vec<Shortfall>) {
+    let mut mk = Maker {
+        bench,
+        build_key,
+        out: Vec::new(),
+        asked: BTreeSet::new(),
+    };
+    let mut short = Vec::new();
+    for (split, n, imgs) in per_split(bench, images, bench.yes_no) {
+        let made = yes_no(&mut mk, &split, n, &imgs);
+        if made < n {
+            short.push(Shortfall {
+                kind: "yes-or-no".into(),
+                split: split.clone(),
+                requested: n,
+                made,
             });
         }
     }
-    for (i, q) in qs.iter_mut().enumerate() {
-        q.index = i;
-        q.id = format!("q{i:06}");
+    for (split, n, imgs) in per_split(bench, images, bench.what) {
+        let made = what(&mut mk, &split, n, &imgs);
+        if made < n {
+            short.push(Shortfall {
+                kind: "what".into(),
+                split: split.clone(),
+                requested: n,
+                made,
+            });
+        }
     }
-    qs
+    for (split, n, imgs) in per_split(bench, images, bench.how) {
+        let made = how(&mut mk, &split, n, &imgs);
+        if made < n {
+            short.push(Shortfall {
+                kind: "how".into(),
+                split: split.clone(),
+                requested: n,
+                made,
+            });
+        }
+    }
+    (mk.out, short)
+}
+
+/// Modalities present in `imgs`, in order.
+fn modalities(imgs: &[&ImageFacts]) -> Vec<Modality> {
+    let s: BTreeSet<Modality> = imgs.iter().map(|r| r.modality).collect();
+    s.into_iter().collect()
+}
+
+/// Split `n` over the modalities by image count.
+fn by_modality<'a>(
+    imgs: &[&'a ImageFacts],
+    n: usize,
+) -> Vec<(Modality, usize, Vec<&'a ImageFacts>)> {
+    let mods = modalities(imgs);
+    let pools: Vec<Vec<&ImageFacts>> = mods
+        .iter()
+        .map(|m| imgs.iter().copied().filter(|r| r.modality == *m).collect())
+        .collect();
+    let w: Vec<f64> = pools.iter().map(|p| p.len() as f64).collect();
+    let counts = allocate(n, &w);
+    mods.into_iter()
+        .zip(counts)
+        .zip(pools)
+        .map(|((m, c), p)| (m, c, p))
+        .collect()
+}
+
+fn yes_no(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usize {
+    let bench = mk.bench;
+    let mut rng = Seed::derive(bench.seed, &format!("questions/yes-or-no/{split}")).rng();
+    // strata: level (by the recipe's severity proportions), then modality (by image count)
+    let levels: Vec<Severity> = Severity::ALL
+        .into_iter()
+        .filter(|s| imgs.iter().any(|r| r.severity == *s))
+        .collect();
+    let w: Vec<f64> = levels.iter().map(|s| bench.severity[s]).collect();
+    let per_level = allocate(n, &w);
+    // balance of Yes − No per family, (modality, family) and (modality, family, attribute)
+    let mut balance: BTreeMap<(Option<Modality>, Family, String), i64> = BTreeMap::new();
+    let mut made = 0;
+    for (lvl, ln) in levels.iter().zip(per_level) {
+        let at_level: Vec<&ImageFacts> = imgs
+            .iter()
+            .copied()
+            .filter(|r| r.severity == *lvl)
+            .collect();
+        for (m, count, mut pool) in by_modality(&at_level, ln) {
+            let attrs = attrs_of(bench, m);
+            if attrs.is_empty() || pool.is_empty() {
+                continue;
+            }
+            pool.shuffle(&mut rng);
+            let mut answers: Vec<bool> = (0..count).map(|i| i < count / 2).collect();
+            if count % 2 == 1 && rng.random_bool(0.5) {
+                answers[count - 1] = true;
+            }
+            answers.shuffle(&mut rng);
+            let mut next = 0usize;
+            for want_yes in answers {
+                let mut placed = false;
+                for step in 0..pool.len() {
+                    let img = pool[(next + step) % pool.len()];
+                    // every (family, target) that gives the wanted answer for this image
+                    let mut cands: Vec<(Family, Option<&AttributeRecipe>)> = Vec::new();
+                    for a in &attrs {
+                        let has = img.attribute.as_deref() == Some(a.name.as_str());
+                        if has == want_yes {
+                            cands.push((Family::Presence, Some(a)));
+                        } else {
+                            cands.push((Family::Absence, Some(a)));
+                        }
+                    }
+                    if (img.grade != QualityGrade::Reject) == want_yes {
+                        cands.push((Family::Acceptable, None));
+                    }
+                    cands.retain(|(f, t)| !mk.was_asked(img, *f, t.map(|a| a.name.as_str())));
+                    if cands.is_empty() {
+                        continue;
+                    }
+                    // the candidate furthest from balance the other way: first by family (so
+                    // the wording of a family says nothing), then by family within the
+                    // modality, then by (family, attribute); ties at random
+                    let sign = if want_yes { 1 } else { -1 };
+                    let keys = |c: &(Family, Option<&AttributeRecipe>)| {
+                        let attr = c.1.map_or(String::new(), |a| a.name.clone());
+                        [
+                            (None, c.0, String::new()),
+                            (Some(m), c.0, String::new()),
+                            (Some(m), c.0, attr),
+                        ]
+                    };
+                    let score = |c: &(Family, Option<&AttributeRecipe>)| {
+                        keys(c).map(|k| sign * balance.get(&k).copied().unwrap_or(0))
+                    };
+                    let best = cands.iter().map(score).min().expect("candidates");
+                    let ties: Vec<_> = cands.iter().filter(|c| score(c) == best).collect();
+                    let chosen = *ties[rng.random_range(0..ties.len())];
+                    for k in keys(&chosen) {
+                        *balance.entry(k).or_default() += sign;
+                    }
+                    let (family, target) = chosen;
+                    let options = YES_NO_OPTIONS.iter().map(|s| s.to_string()).collect();
+                    mk.push(
+                        img,
+                        "yes-or-no",
+                        family,
+                        target,
+                        options,
+                        if want_yes { 0 } else { 1 },
+                        &mut rng,
+                    );
+                    next = (next + step + 1) % pool.len();
+                    placed = true;
+                    made += 1;
+                    break;
+                }
+                if !placed {
+                    break;
+                }
+            }
+        }
+    }
+    made
+}
+
+fn what(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usize {
+    let bench = mk.bench;
+    let mut rng = Seed::derive(bench.seed, &format!("questions/what/{split}")).rng();
+    let mut letters = LetterBalance::default();
+    let mut made = 0;
+    for (m, count, pool) in by_modality(imgs, n) {
+        let attrs = attrs_of(bench, m);
+        if attrs.len() < 2 {
+            continue;
+        }
+        // classes: each attribute, and "none"
+        let mut classes: BTreeMap<Option<String>, Vec<&ImageFacts>> = BTreeMap::new();
+        for r in pool {
+            classes.entry(r.attribute.clone()).or_default().push(r);
+        }
+        for list in classes.values_mut() {
+            list.shuffle(&mut rng);
+        }
+        let mut order: Vec<Option<String>> = classes.keys().cloned().collect();
+        let mut taken = 0;
+        let mut round = 0;
+        'rounds: while taken < count {
+            order.shuffle(&mut rng);
+            let live: Vec<&Option<String>> =
+                order.iter().filter(|c| classes[*c].len() > round).collect();
+            // "none" may only take a turn alongside at least one attribute class
+            if !live.iter().any(|c| c.is_some()) {
+                break;
+            }
+            for c in live {
+                if taken == count {
+                    break 'rounds;
+                }
+                let img = classes[c][round];
+                let own = c
+                    .as_ref()
+                    .and_then(|name| attrs.iter().find(|a| &a.name == name).copied());
+                let mut distractors: Vec<&AttributeRecipe> = attrs
+                    .iter()
+                    .copied()
+                    .filter(|a| own.is_none_or(|o| o.name != a.name && !confusable(o, a)))
+                    .collect();
+                distractors.shuffle(&mut rng);
+                let want = if own.is_some() { 2 } else { 3 };
+                let mut picked: Vec<&AttributeRecipe> = Vec::new();
+                for d in distractors {
+                    if picked.len() == want {
+                        break;
+                    }
+                    if picked.iter().all(|p| !confusable(p, d)) {
+                        picked.push(d);
+                    }
+                }
+                let mut opts: Vec<String> = picked.iter().map(|a| a.label.clone()).collect();
+                let correct = match own {
+                    Some(a) => {
+                        opts.push(NO_ARTIFACT.to_string());
+                        a.label.clone()
+                    }
+                    None => NO_ARTIFACT.to_string(),
+                };
+                if opts.len() < 2 {
+                    continue;
+                }
+                opts.shuffle(&mut rng);
+                let pos = letters.pick(opts.len() + 1, &mut rng);
+                opts.insert(pos, correct);
+                mk.push(img, "what", Family::What, None, opts, pos, &mut rng);
+                taken += 1;
+                made += 1;
+            }
+            round += 1;
+        }
+    }
+    made
+}
+
+fn how(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usize {
+    let bench = mk.bench;
+    let mut rng = Seed::derive(bench.seed, &format!("questions/how/{split}")).rng();
+    let mut made = 0;
+    for (m, count, mut pool) in by_modality(imgs, n) {
+        let attrs = attrs_of(bench, m);
+        pool.shuffle(&mut rng);
+        let mut used: BTreeSet<&str> = BTreeSet::new();
+        // cells: (family, answer index)
+        let mut cells: Vec<(Family, usize)> = (0..3)
+            .map(|i| (Family::Grade, i))
+            .chain((0..3).map(|i| (Family::Level, i)))
+            .collect();
+        let mut cursor: BTreeMap<(Family, usize), usize> = BTreeMap::new();
+        let mut dead: BTreeSet<(Family, usize)> = BTreeSet::new();
+        // "not present" targets: balance the attribute named
+        let mut absent_count: BTreeMap<String, usize> = BTreeMap::new();
+        let mut taken = 0;
+        while taken < count && dead.len() < cells.len() {
+            cells.shuffle(&mut rng);
+            for &cell in &cells {
+                if taken == count {
+                    break;
+                }
+                if dead.contains(&cell) {
+                    continue;
+                }
+                let fits = |r: &ImageFacts| -> bool {
+                    match cell {
+                        (Family::Grade, i) => grade_option(r.grade) == GRADE_OPTIONS[i],
+                        (_, 0) => !attrs.is_empty(),
+                        (_, i) => severity_option(r.severity) == LEVEL_OPTIONS[i],
+                    }
+                };
+                let start = cursor.get(&cell).copied().unwrap_or(0);
+                let found = (start..pool.len())
+                    .find(|&j| !used.contains(pool[j].id.as_str()) && fits(pool[j]));
+                let Some(j) = found else {
+                    dead.insert(cell);
+                    continue;
+                };
+                cursor.insert(cell, j + 1);
+                let img = pool[j];
+                used.insert(img.id.as_str());
+                match cell {
+                    (Family::Grade, i) => {
+                        let opts = GRADE_OPTIONS.iter().map(|s| s.to_string()).collect();
+                        mk.push(img, "how", Family::Grade, None, opts, i, &mut rng);
+                    }
+                    (_, i) => {
+                        let target = if i == 0 {
+                            // an attribute the image does not have, the least asked first
+                            let cands: Vec<&AttributeRecipe> = attrs
+                                .iter()
+                                .copied()
+                                .filter(|a| img.attribute.as_deref() != Some(a.name.as_str()))
+                                .collect();
+                            let least = cands
+                                .iter()
+                                .map(|a| absent_count.get(&a.name).copied().unwrap_or(0))
+                                .min()
+                                .unwrap_or(0);
+                            let ties: Vec<&AttributeRecipe> = cands
+                                .into_iter()
+                                .filter(|a| {
+                                    absent_count.get(&a.name).copied().unwrap_or(0) == least
+                                })
+                                .collect();
+                            let t = ties[rng.random_range(0..ties.len())];
+                            *absent_count.entry(t.name.clone()).or_default() += 1;
+                            t
+                        } else {
+                            let own = img.attribute.as_deref().unwrap_or_default();
+                            match attrs.iter().find(|a| a.name == own) {
+                                Some(a) => a,
+                                None => continue,
+                            }
+                        };
+                        let opts = LEVEL_OPTIONS.iter().map(|s| s.to_string()).collect();
+                        mk.push(img, "how", Family::Level, Some(target), opts, i, &mut rng);
+                    }
+                }
+                taken += 1;
+                made += 1;
+            }
+        }
+    }
+    made
 }
 
 #[cfg(test)]

@@ -28,6 +28,8 @@ pub struct SourceSlice {
     pub image: Image,
     /// Display map computed from the clean slice.
     pub display: DisplayMap,
+    /// Body region (the source's `anatomy`, else DICOM BodyPartExamined), lower case.
+    pub anatomy: Option<String>,
 }
 
 /// A source that could not be used, with the reason (no identifiers, only the path given).
@@ -99,6 +101,10 @@ pub fn collect_slices(
                     continue;
                 }
                 let subject_key = short(&loaded.meta.subject_key(secret));
+                let anatomy = spec
+                    .anatomy
+                    .clone()
+                    .or_else(|| loaded.meta.body_part.as_deref().and_then(body_region));
                 let axis = if volume.len_of(0) == 1 { 0 } else { bench.axis };
                 let picked =
                     pick_slices(&volume, axis, bench.slices_per_volume, bench.min_foreground)
@@ -126,12 +132,22 @@ pub fn collect_slices(
                         index,
                         image,
                         display,
+                        anatomy: anatomy.clone(),
                     });
                 }
             }
         }
     }
     Ok((slices, skipped))
+}
+
+/// A DICOM BodyPartExamined value as a body-region word for descriptions ("HEAD" → "head",
+/// "ABDOMEN" → "abdomen"), or `None` when it is not a plain region name.
+pub fn body_region(code: &str) -> Option<String> {
+    let t = code.trim().to_lowercase().replace('_', " ");
+    let ok =
+        !t.is_empty() && t.len() <= 32 && t.chars().all(|c| c.is_ascii_alphabetic() || c == ' ');
+    ok.then_some(t)
 }
 
 fn short(key: &str) -> String {

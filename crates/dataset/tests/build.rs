@@ -309,7 +309,7 @@ fn builds_consistent_balanced_reproducible_outputs() {
             "every image is 8-bit grey"
         );
         if r.severity == Severity::None {
-            assert!(r.params.is_empty() && r.attributes.is_empty());
+            assert!(r.params.is_empty() && r.attribute.is_none());
             assert!((r.metrics.ssim - 1.0).abs() < 1e-12);
         } else {
             assert_eq!(r.params.len(), 1);
@@ -326,7 +326,7 @@ fn builds_consistent_balanced_reproducible_outputs() {
         let mean = |s: Severity| {
             let v: Vec<f64> = rows
                 .iter()
-                .filter(|r| r.severity == s && r.attributes == [attr])
+                .filter(|r| r.severity == s && r.attribute.as_deref() == Some(attr))
                 .map(|r| r.metrics.ssim)
                 .collect();
             v.iter().sum::<f64>() / v.len() as f64
@@ -334,68 +334,92 @@ fn builds_consistent_balanced_reproducible_outputs() {
         assert!(mean(Severity::Mild) > mean(Severity::Severe), "{attr}");
     }
 
-    // questions: answers consistent with the manifest; letters and yes/no balanced
+    // questions: answers consistent with the manifest; letters and yes/no balanced within
+    // every (split, level, modality) stratum; no (image, question) twice
     let qs: Vec<Question> = read_jsonl(&out1.join("perception.jsonl"));
     let mut letters: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    let (mut yes, mut no) = (0, 0);
-    for q in &qs {
+    let mut strata: BTreeMap<(String, Severity), (i64, i64)> = BTreeMap::new();
+    let mut asked = BTreeSet::new();
+    let label = |a: &str| if a == "noise" { "Noise" } else { "Blurring" };
+    for (i, q) in qs.iter().enumerate() {
+        assert_eq!(q.index, i);
+        assert!(
+            asked.insert((q.image_id.clone(), q.question.clone())),
+            "asked twice: {}",
+            q.question
+        );
         let r = by_id[q.image_id.as_str()];
         assert_eq!(q.split, r.split);
         assert_eq!(q.level, r.severity);
+        assert_eq!(q.attribute, r.attribute);
         let ans = &q.options[(q.answer.as_bytes()[0] - b'A') as usize];
-        match q.question_type.as_str() {
-            "yes-or-no" => {
-                let asked = if q.question.contains("noise") {
-                    "noise"
-                } else {
-                    "blur"
+        let has_target = q.target.is_some() && q.target == r.attribute;
+        match (q.question_type.as_str(), q.family.as_str()) {
+            ("yes-or-no", fam) => {
+                assert_eq!(q.options, ["Yes", "No"]);
+                let yes = match fam {
+                    "presence" => has_target,
+                    "absence" => !has_target,
+                    "acceptable" => r.quality_grade != artefact_core::QualityGrade::Reject,
+                    f => panic!("family {f}"),
                 };
-                let has = r.attributes.iter().any(|a| a == asked);
-                assert_eq!(ans, if has { "Yes" } else { "No" }, "{}", q.question);
-                if has {
-                    yes += 1
+                assert_eq!(ans, if yes { "Yes" } else { "No" }, "{}", q.question);
+                let e = strata.entry((q.split.clone(), q.level)).or_default();
+                if yes {
+                    e.0 += 1
                 } else {
-                    no += 1
+                    e.1 += 1
                 }
             }
-            "what" => {
-                let expect = match r.attributes.first().map(String::as_str) {
-                    Some("noise") => "Noise",
-                    Some("blur") => "Blurring",
-                    _ => "No obvious artifact",
-                };
+            ("what", _) => {
+                let expect = r.attribute.as_deref().map_or("No obvious artifact", label);
                 assert_eq!(ans, expect);
                 assert!(q.options.len() >= 2);
+                assert!(q.options.iter().any(|o| o == "No obvious artifact"));
             }
-            "how" => {
-                if q.question.contains("overall quality") {
-                    assert_eq!(ans.to_lowercase(), r.quality_grade.as_str());
+            ("how", "grade") => {
+                assert_eq!(q.options, ["Good", "Usable", "Reject"], "ordinal order");
+                assert_eq!(ans.to_lowercase(), r.quality_grade.as_str());
+                assert_eq!(q.category, "general");
+            }
+            ("how", "level") => {
+                assert_eq!(
+                    q.options,
+                    ["Not present", "Mild", "Severe"],
+                    "ordinal order"
+                );
+                let expect = if has_target {
+                    r.severity
                 } else {
-                    let asked_own = r.attributes.iter().any(|a| {
-                        q.question
-                            .contains(if a == "noise" { "noise" } else { "blurring" })
-                    });
-                    let expect = if asked_own {
-                        r.severity
-                    } else {
-                        Severity::None
-                    };
-                    assert_eq!(
-                        ans,
-                        artefact_dataset::text::severity_option(expect),
-                        "{}",
-                        q.question
-                    );
-                }
+                    Severity::None
+                };
+                assert_eq!(
+                    ans,
+                    artefact_dataset::text::severity_option(expect),
+                    "{}",
+                    q.question
+                );
+                assert_eq!(q.category, "modality-specific");
             }
-            t => panic!("unknown type {t}"),
+            t => panic!("unknown type {t:?}"),
         }
         *letters
             .entry((q.question_type.as_str(), q.answer.as_str()))
             .or_default() += 1;
     }
-    assert!((yes as i64 - no as i64).abs() <= 2, "yes {yes} no {no}");
-    assert!((letters[&("yes-or-no", "A")] as i64 - letters[&("yes-or-no", "B")] as i64).abs() <= 1);
+    for (k, (yes, no)) in &strata {
+        assert!((yes - no).abs() <= 1, "{k:?}: yes {yes} no {no}");
+    }
+    // one `how` and one `what` per image at most
+    for t in ["how", "what"] {
+        let mut imgs = BTreeSet::new();
+        for q in qs.iter().filter(|q| q.question_type == t) {
+            assert!(
+                imgs.insert(q.image_id.clone()),
+                "two {t} questions for one image"
+            );
+        }
+    }
     let what: Vec<usize> = ["A", "B", "C"]
         .iter()
         .map(|l| letters.get(&("what", *l)).copied().unwrap_or(0))
@@ -405,36 +429,64 @@ fn builds_consistent_balanced_reproducible_outputs() {
         "{what:?}"
     );
 
-    // severity proportions of the questioned images follow the recipe (20/40/40)
-    let none = qs.iter().filter(|q| q.level == Severity::None).count() as f64 / qs.len() as f64;
-    assert!((none - 0.2).abs() < 0.05, "{none}");
-
-    // pairs: better image has the better grade; order balanced
+    // pairs: the better image is the less degraded one with the better measured quality; the
+    // order is drawn per pair, exactly balanced per kind and split
     let pairs: Vec<Pair> = read_jsonl(&out1.join("pairs.jsonl"));
     assert_eq!(pairs.iter().filter(|p| p.kind == "coarse").count(), 12);
     assert_eq!(pairs.iter().filter(|p| p.kind == "fine").count(), 12);
+    let mut first: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
     for p in &pairs {
         let (a, b) = (by_id[p.image_a.as_str()], by_id[p.image_b.as_str()]);
         assert_eq!(
             (a.source_key.as_str(), a.slice_index),
             (b.source_key.as_str(), b.slice_index)
         );
-        let better_a = a.quality_grade < b.quality_grade;
+        let better_a = a.severity < b.severity;
+        assert_eq!(better_a, a.metrics.ssim > b.metrics.ssim);
         assert_eq!(p.better, if better_a { "A" } else { "B" });
-        assert!(p.description.ends_with(if better_a {
-            "the first image has better quality."
+        let which = if better_a { "first" } else { "second" };
+        assert!(
+            p.description
+                .ends_with(&format!("the {which} image has better quality."))
+                || p.description
+                    .ends_with(&format!("The {which} image is of better quality."))
+                || p.description
+                    .ends_with(&format!("the {which} image is better.")),
+            "{}",
+            p.description
+        );
+        let e = first
+            .entry((p.kind.as_str(), p.split.as_str()))
+            .or_default();
+        if better_a {
+            e.0 += 1
         } else {
-            "the second image has better quality."
-        }));
+            e.1 += 1
+        }
     }
-    let a_better = pairs.iter().filter(|p| p.better == "A").count();
-    assert!((a_better as i64 * 2 - pairs.len() as i64).abs() <= 2);
+    for (k, (a, b)) in &first {
+        assert!((a - b).abs() <= 1, "{k:?}: {a} vs {b}");
+    }
+
+    // the build's own audit passed and the ids say nothing
+    let audit = artefact_dataset::audit::audit(&out1).unwrap();
+    assert!(audit.passed, "{}", audit.table(true));
+    for r in &rows {
+        assert_eq!(r.id.len(), 16);
+        assert!(r.id.chars().all(|c| c.is_ascii_hexdigit()), "{}", r.id);
+        assert_eq!(r.file_name, format!("images/{}/{}.png", r.split, r.id));
+    }
+    let info: artefact_dataset::BuildInfo =
+        serde_json::from_slice(&std::fs::read(out1.join("build.json")).unwrap()).unwrap();
+    assert!(info.dataset_prefix.starts_with("unit_") && info.dataset_prefix.len() == 13);
 
     // VLMEvalKit TSVs: exact columns, decodable images equal to the stored PNGs
     for split in ["test", "dev"] {
-        let mcq =
-            std::fs::read_to_string(out1.join(format!("vlmevalkit/artefact_mcq_{split}.tsv")))
-                .unwrap();
+        let mcq = std::fs::read_to_string(out1.join(format!(
+            "vlmevalkit/{}_MCQ_{split}.tsv",
+            info.dataset_prefix
+        )))
+        .unwrap();
         let mut lines = mcq.lines();
         assert_eq!(
             lines.next().unwrap().split('\t').collect::<Vec<_>>(),
@@ -460,9 +512,10 @@ fn builds_consistent_balanced_reproducible_outputs() {
                 );
             }
         }
-        let d = std::fs::read_to_string(
-            out1.join(format!("vlmevalkit/artefact_description_{split}.tsv")),
-        )
+        let d = std::fs::read_to_string(out1.join(format!(
+            "vlmevalkit/{}_Description_{split}.tsv",
+            info.dataset_prefix
+        )))
         .unwrap();
         assert_eq!(
             d.lines().next().unwrap().split('\t').collect::<Vec<_>>(),
@@ -471,14 +524,17 @@ fn builds_consistent_balanced_reproducible_outputs() {
         for l in d.lines().skip(1) {
             let cells: Vec<&str> = l.split('\t').collect();
             assert!(
-                cells[2].ends_with("Overall, the quality of this image is good.")
-                    || cells[2].ends_with("is usable.")
-                    || cells[2].ends_with("is reject.")
+                cells[2].ends_with("good.")
+                    || cells[2].ends_with("usable.")
+                    || cells[2].ends_with("reject."),
+                "{}",
+                cells[2]
             );
             image::load_from_memory(&decode_b64(cells[1])).unwrap();
         }
         let pd = std::fs::read_to_string(out1.join(format!(
-            "vlmevalkit/artefact_paired_description_{split}.tsv"
+            "vlmevalkit/{}_PairedDescription_{split}.tsv",
+            info.dataset_prefix
         )))
         .unwrap();
         for l in pd.lines().skip(1) {
@@ -653,4 +709,55 @@ fn calibration_is_jobs_independent_and_orders_severities() {
         slices.len() * n + (slices.len() - 1) * 4
     );
     assert!(calibrate(&bench, &reg, &slices, 0, 1, false).is_err());
+}
+
+#[test]
+fn shortfall_is_an_error_unless_allowed_and_builds_get_their_own_names() {
+    let (dir, _) = setup(2);
+    // 2 subjects × 2 slices × 5 images = 20 images cannot give 100 `what` questions
+    let text = BENCH.replace("what = 30", "what = 100");
+    std::fs::write(dir.path().join("big.toml"), text).unwrap();
+    let bench = BenchmarkRecipe::load(&dir.path().join("big.toml"), &registry()).unwrap();
+    let out = dir.path().join("short");
+    let e = build(&bench, &registry(), &BuildOptions::new(&out), &|_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("what of") && e.contains("--allow-shortfall"),
+        "{e}"
+    );
+    let mut opts = BuildOptions::new(&out);
+    opts.allow_shortfall = true;
+    opts.force = true;
+    let s = build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
+    assert!(s
+        .shortfall
+        .iter()
+        .any(|x| x.kind == "what" && x.made < x.requested));
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("shortfall"));
+
+    // another seed: other ids and another VLMEvalKit dataset name (no shared image cache)
+    let text = BENCH.replace("seed = 11", "seed = 12");
+    std::fs::write(dir.path().join("other.toml"), text).unwrap();
+    let other = BenchmarkRecipe::load(&dir.path().join("other.toml"), &registry()).unwrap();
+    let (o1, o2) = (dir.path().join("o1"), dir.path().join("o2"));
+    let (_, b1) = setup(2);
+    build(&b1, &registry(), &BuildOptions::new(&o1), &|_, _| {}).unwrap();
+    build(&other, &registry(), &BuildOptions::new(&o2), &|_, _| {}).unwrap();
+    let names = |d: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(d.join("vlmevalkit"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .filter(|n| n.ends_with(".tsv"))
+            .collect()
+    };
+    let (n1, n2) = (names(&o1), names(&o2));
+    assert!(!n1.is_empty() && n1.is_disjoint(&n2), "{n1:?} {n2:?}");
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(o1.join("vlmevalkit/config.json")).unwrap()).unwrap();
+    for n in &n1 {
+        let stem = n.trim_end_matches(".tsv");
+        assert_eq!(cfg["data"][stem]["dataset"], stem, "config names {stem}");
+    }
 }

@@ -9,7 +9,13 @@
 //! region = "global"                     # global | local
 //! description.mild = ["mild ghosting of the head along the phase-encode direction"]
 //! description.severe = ["strong ghosting and blurring that obscure anatomical detail"]
-//! grade.mild = "usable"                 # optional; defaults: mild → usable, severe → reject
+//! number = "plural"                     # grammatical number of `noun`: plural | singular | mass
+//!                                       # (default: inferred from the noun's last word)
+//! confusable = ["ghosting"]             # attributes never offered together in one "what" question
+//! grade.metric = "ssim"                 # quality grade from measured quality (vs the clean image):
+//! grade.reject = 0.70                   #   worse than `reject` → reject,
+//! grade.good = 0.99                     #   at least `good` → good, else usable
+//! # grade.mild = "usable"               # or a fixed grade per severity (not recommended)
 //!
 //! [[ops]]                               # applied in order
 //! op = "mri.motion"                     # a registry name (`artefact recipes ops`)
@@ -88,6 +94,89 @@ impl OpStep {
     }
 }
 
+/// Grammatical number of an attribute's noun, for agreement in question templates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NounNumber {
+    /// "motion artifacts": "Are there …", "… are visible".
+    Plural,
+    /// "bias field": "Is there a …", "… is visible".
+    Singular,
+    /// "noise", "Gibbs ringing": "Is there …", "… is visible".
+    Mass,
+}
+
+impl NounNumber {
+    pub const NAMES: &'static [&'static str] = &["plural", "singular", "mass"];
+
+    /// The number a noun phrase most likely has, from its head word (the last word outside
+    /// parentheses): a regular plural ends in `s` but not `ss`, `us` or `is`.
+    pub fn infer(noun: &str) -> NounNumber {
+        let mut depth = 0i32;
+        let mut outside = String::new();
+        for c in noun.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ if depth == 0 => outside.push(c),
+                _ => {}
+            }
+        }
+        let head = outside
+            .split_whitespace()
+            .last()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let plural = head.len() > 2
+            && head.ends_with('s')
+            && !head.ends_with("ss")
+            && !head.ends_with("us")
+            && !head.ends_with("is");
+        if plural {
+            NounNumber::Plural
+        } else {
+            NounNumber::Mass
+        }
+    }
+}
+
+/// How an image's quality grade is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "rule", rename_all = "lowercase")]
+pub enum Grading {
+    /// A fixed grade per severity (the recipe's `grade.mild` / `grade.severe`).
+    Fixed {
+        mild: QualityGrade,
+        severe: QualityGrade,
+    },
+    /// From the measured quality against the clean image: worse than `reject` → reject, at
+    /// least as good as `good` → good, otherwise usable. For SSIM and PSNR higher is better,
+    /// for NRMSE lower is better.
+    Measured {
+        metric: MetricKind,
+        reject: f64,
+        good: f64,
+    },
+}
+
+impl MetricKind {
+    /// Is `a` at least as good as `b` on this metric?
+    pub fn at_least(self, a: f64, b: f64) -> bool {
+        match self {
+            MetricKind::Ssim | MetricKind::Psnr => a >= b,
+            MetricKind::Nrmse => a <= b,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricKind::Ssim => "ssim",
+            MetricKind::Psnr => "psnr",
+            MetricKind::Nrmse => "nrmse",
+        }
+    }
+}
+
 /// Concrete params of one applied operator (what a manifest records).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AppliedOp {
@@ -105,11 +194,14 @@ pub struct AttributeRecipe {
     pub modality: Modality,
     pub label: String,
     pub noun: String,
+    /// Grammatical number of `noun`.
+    pub number: NounNumber,
+    /// Attributes (same modality) never offered together with this one in a "what" question.
+    pub confusable: Vec<String>,
     pub region: Region,
     pub description_mild: Vec<String>,
     pub description_severe: Vec<String>,
-    pub grade_mild: QualityGrade,
-    pub grade_severe: QualityGrade,
+    pub grading: Grading,
     pub ops: Vec<OpStep>,
     pub metric: Option<MetricBand>,
 }
@@ -129,6 +221,8 @@ struct RawAttr {
     modality: Spanned<String>,
     label: Spanned<String>,
     noun: Option<String>,
+    number: Option<Spanned<String>>,
+    confusable: Option<Vec<String>>,
     region: Option<Spanned<String>>,
     description: Spanned<RawDesc>,
     grade: Option<RawGrade>,
@@ -146,6 +240,9 @@ struct RawDesc {
 struct RawGrade {
     mild: Option<Spanned<String>>,
     severe: Option<Spanned<String>>,
+    metric: Option<Spanned<String>>,
+    reject: Option<Spanned<f64>>,
+    good: Option<Spanned<f64>>,
 }
 
 type RawParams = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
@@ -256,19 +353,85 @@ impl AttributeRecipe {
                 ));
             }
         }
-        let mut grade_mild = Severity::Mild.default_grade();
-        let mut grade_severe = Severity::Severe.default_grade();
-        if let Some(g) = &a.grade {
-            for (key, val, slot) in [
-                ("grade.mild", &g.mild, &mut grade_mild),
-                ("grade.severe", &g.severe, &mut grade_severe),
-            ] {
-                if let Some(v) = val {
-                    *slot = v
-                        .get_ref()
-                        .parse()
-                        .map_err(|m: String| err(v.span(), &format!("attribute.{key}"), m))?;
+        let number = match &a.number {
+            None => NounNumber::infer(&noun),
+            Some(n) => match n.get_ref().as_str() {
+                "plural" => NounNumber::Plural,
+                "singular" => NounNumber::Singular,
+                "mass" => NounNumber::Mass,
+                other => {
+                    return Err(err(
+                        n.span(),
+                        "attribute.number",
+                        format!(
+                            "`{other}` is not allowed (allowed: {})",
+                            NounNumber::NAMES.join(", ")
+                        ),
+                    ))
                 }
+            },
+        };
+        let confusable = a.confusable.clone().unwrap_or_default();
+        let mut grading = Grading::Fixed {
+            mild: Severity::Mild.default_grade(),
+            severe: Severity::Severe.default_grade(),
+        };
+        if let Some(g) = &a.grade {
+            let fixed = g.mild.is_some() || g.severe.is_some();
+            let measured = g.metric.is_some() || g.reject.is_some() || g.good.is_some();
+            if fixed && measured {
+                let span = g.mild.as_ref().or(g.severe.as_ref()).expect("fixed").span();
+                return Err(err(
+                    span,
+                    "attribute.grade",
+                    "give either fixed grades (grade.mild / grade.severe) or measured thresholds (grade.metric, grade.reject, grade.good), not both".into(),
+                ));
+            }
+            if fixed {
+                let (mut mild, mut severe) = (
+                    Severity::Mild.default_grade(),
+                    Severity::Severe.default_grade(),
+                );
+                for (key, val, slot) in [
+                    ("grade.mild", &g.mild, &mut mild),
+                    ("grade.severe", &g.severe, &mut severe),
+                ] {
+                    if let Some(v) = val {
+                        *slot = v
+                            .get_ref()
+                            .parse()
+                            .map_err(|m: String| err(v.span(), &format!("attribute.{key}"), m))?;
+                    }
+                }
+                grading = Grading::Fixed { mild, severe };
+            }
+            if measured {
+                let (Some(m), Some(r), Some(gd)) = (&g.metric, &g.reject, &g.good) else {
+                    return Err(RecipeError::new(
+                        path,
+                        "measured grading needs all of grade.metric, grade.reject and grade.good",
+                    )
+                    .at(src, raw.attribute.span())
+                    .key("attribute.grade"));
+                };
+                let metric = parse_metric_kind(m.get_ref())
+                    .map_err(|e| err(m.span(), "attribute.grade.metric", e))?;
+                let (reject, good) = (*r.get_ref(), *gd.get_ref());
+                if !(reject.is_finite() && good.is_finite()) || !metric.at_least(good, reject) {
+                    return Err(err(
+                        r.span(),
+                        "attribute.grade.reject",
+                        format!(
+                            "thresholds must be finite and `good` ({good}) at least as good as `reject` ({reject}) on {}",
+                            metric.name()
+                        ),
+                    ));
+                }
+                grading = Grading::Measured {
+                    metric,
+                    reject,
+                    good,
+                };
             }
         }
 
@@ -333,18 +496,8 @@ impl AttributeRecipe {
             None => None,
             Some(m) => {
                 let mr = m.get_ref();
-                let kind = match mr.kind.get_ref().as_str() {
-                    "ssim" => MetricKind::Ssim,
-                    "psnr" => MetricKind::Psnr,
-                    "nrmse" => MetricKind::Nrmse,
-                    other => {
-                        return Err(err(
-                            mr.kind.span(),
-                            "metric.kind",
-                            format!("`{other}` is not allowed (allowed: ssim, psnr, nrmse)"),
-                        ))
-                    }
-                };
+                let kind = parse_metric_kind(mr.kind.get_ref())
+                    .map_err(|e| err(mr.kind.span(), "metric.kind", e))?;
                 let band = |b: &Option<Spanned<[f64; 2]>>, key: &str| -> Result<Option<[f64; 2]>> {
                     match b {
                         None => Ok(None),
@@ -397,22 +550,43 @@ impl AttributeRecipe {
             modality,
             label,
             noun,
+            number,
+            confusable,
             region,
             description_mild: desc.mild.get_ref().clone(),
             description_severe: desc.severe.get_ref().clone(),
-            grade_mild,
-            grade_severe,
+            grading,
             ops,
             metric,
         })
     }
 
-    /// Quality grade of an image with this attribute at severity `s`.
-    pub fn grade(&self, s: Severity) -> QualityGrade {
-        match s {
-            Severity::None => QualityGrade::Good,
-            Severity::Mild => self.grade_mild,
-            Severity::Severe => self.grade_severe,
+    /// Quality grade of an image with this attribute at severity `s`, whose measured quality
+    /// against the clean image is `measure(metric)` (SSIM, PSNR in dB or NRMSE; `None` when the
+    /// metric is undefined, e.g. PSNR of an image equal to the clean one, which counts as
+    /// perfect). A clean image is always good.
+    pub fn grade(&self, s: Severity, measure: impl Fn(MetricKind) -> Option<f64>) -> QualityGrade {
+        if s == Severity::None {
+            return QualityGrade::Good;
+        }
+        match self.grading {
+            Grading::Fixed { mild, severe } => {
+                if s == Severity::Mild {
+                    mild
+                } else {
+                    severe
+                }
+            }
+            Grading::Measured {
+                metric,
+                reject,
+                good,
+            } => match measure(metric) {
+                None => QualityGrade::Good,
+                Some(v) if metric.at_least(v, good) => QualityGrade::Good,
+                Some(v) if metric.at_least(v, reject) => QualityGrade::Usable,
+                Some(_) => QualityGrade::Reject,
+            },
         }
     }
 
@@ -497,6 +671,17 @@ pub fn apply_chain_resolving(
         img = (entry.apply)(&step.params, &img).map_err(|e| format!("{}: {e}", step.op))?;
     }
     Ok(img)
+}
+
+fn parse_metric_kind(s: &str) -> std::result::Result<MetricKind, String> {
+    match s {
+        "ssim" => Ok(MetricKind::Ssim),
+        "psnr" => Ok(MetricKind::Psnr),
+        "nrmse" => Ok(MetricKind::Nrmse),
+        other => Err(format!(
+            "`{other}` is not allowed (allowed: ssim, psnr, nrmse)"
+        )),
+    }
 }
 
 fn validate_params(

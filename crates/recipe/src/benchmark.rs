@@ -10,6 +10,7 @@
 //! [[sources]]                       # paths relative to this file; `*` and `?` globs allowed
 //! path = "../../tests/data/dicom/CT_head_512.dcm"
 //! modality = "CT"                   # optional: override (e.g. use a grey image as a US map)
+//! anatomy = "head"                  # optional: body region named in descriptions (default: DICOM BodyPartExamined)
 //!
 //! [selection]
 //! axis = 0                          # array axis perpendicular to the slices (0 = axial for NIfTI/DICOM stacks)
@@ -60,6 +61,9 @@ pub struct SourceSpec {
     /// The pattern as written (relative to the recipe file).
     pub pattern: String,
     pub modality: Option<Modality>,
+    /// Body region shown by this source (used in descriptions); when absent, DICOM
+    /// BodyPartExamined is used where present.
+    pub anatomy: Option<String>,
 }
 
 /// CT display window.
@@ -140,6 +144,7 @@ struct RawBench {
 struct RawSource {
     path: Spanned<String>,
     modality: Option<Spanned<String>>,
+    anatomy: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -327,10 +332,28 @@ impl BenchmarkRecipe {
                         .map_err(|e| err(m.span(), &format!("sources[{i}].modality"), e))?,
                 ),
             };
+            let anatomy = match &s.anatomy {
+                None => None,
+                Some(a) => {
+                    let t = a.get_ref().trim().to_lowercase();
+                    let ok = !t.is_empty()
+                        && t.len() <= 40
+                        && t.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-');
+                    if !ok {
+                        return Err(err(
+                            a.span(),
+                            &format!("sources[{i}].anatomy"),
+                            "anatomy is a short body-region name of letters, spaces and hyphens (e.g. \"head\", \"abdomen\")".into(),
+                        ));
+                    }
+                    Some(t)
+                }
+            };
             sources.push(SourceSpec {
                 paths,
                 pattern,
                 modality,
+                anatomy,
             });
         }
 

@@ -22,7 +22,7 @@ pub mod error;
 pub mod registry;
 mod value;
 
-pub use attribute::{AttributeRecipe, MetricBand, MetricKind, OpStep, Region};
+pub use attribute::{AttributeRecipe, Grading, MetricBand, MetricKind, NounNumber, OpStep, Region};
 pub use benchmark::BenchmarkRecipe;
 pub use error::RecipeError;
 pub use registry::{OpEntry, Registry};

@@ -116,7 +116,7 @@ fn valid_recipe_parses_and_replays() {
     assert_eq!(r.name, "offset");
     assert_eq!(r.modality, Modality::Mr);
     assert_eq!(r.noun, "offset artifacts");
-    assert_eq!(r.grade(Severity::Severe).as_str(), "reject");
+    assert_eq!(r.grade(Severity::Severe, |_| Some(0.5)).as_str(), "reject");
     assert_eq!(r.metric.as_ref().unwrap().max_tries, 8);
     assert_eq!(r.hash.len(), 64);
 
