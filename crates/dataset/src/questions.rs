@@ -4,9 +4,13 @@
 //! - **yes-or-no** (options `Yes`, `No`): three families — presence ("Are there motion
 //!   artifacts …?"), absence ("Is this image free of motion artifacts?") and acceptability
 //!   ("Is the quality … acceptable for diagnosis?"). Within every stratum (split × modality ×
-//!   level) exactly half of the answers are Yes, so "Yes iff degraded" scores chance; the family
-//!   and target attribute of each question are then chosen to keep Yes and No balanced for every
-//!   (family, attribute) as well, so the question text alone predicts nothing.
+//!   level) half of the answers are Yes, so "Yes iff degraded" scores chance; the family and
+//!   target attribute of each question are then chosen so that Yes and No stay balanced (within
+//!   one) for every family, every (modality, family) and every (modality, family, attribute), so
+//!   the question text alone predicts nothing. This caps the yes-or-no questions a set of images
+//!   can supply at about four per degraded image (a degraded image is the only source of a Yes
+//!   to "is there <its attribute>" and of a No to "is it free of <its attribute>") plus the
+//!   acceptability questions; the builder reports a shortfall beyond that.
 //! - **what** (3–4 options of distinct phenomena, always including [`NO_ARTIFACT`]): one per
 //!   image; the answers are dealt round-robin over the classes (each attribute, and "none"), so
 //!   "No obvious artifact" is never the answer more often than any attribute.
@@ -297,19 +301,24 @@ fn by_modality<'a>(
         .collect()
 }
 
+/// Largest imbalance (Yes − No) a yes-or-no family may reach overall, per modality and per
+/// (modality, attribute): small against the counts, so the question text predicts next to
+/// nothing, and enough slack for the strata to lend each other their surplus.
+const YES_NO_TOLERANCE: [i64; 3] = [4, 3, 2];
+
 fn yes_no(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usize {
     let bench = mk.bench;
     let mut rng = Seed::derive(bench.seed, &format!("questions/yes-or-no/{split}")).rng();
-    // strata: level (by the recipe's severity proportions), then modality (by image count)
+    // strata: level (by the recipe's severity proportions), then modality (by image count);
+    // each stratum asks for exactly half Yes
     let levels: Vec<Severity> = Severity::ALL
         .into_iter()
         .filter(|s| imgs.iter().any(|r| r.severity == *s))
         .collect();
     let w: Vec<f64> = levels.iter().map(|s| bench.severity[s]).collect();
     let per_level = allocate(n, &w);
-    // balance of Yes − No per family, (modality, family) and (modality, family, attribute)
-    let mut balance: BTreeMap<(Option<Modality>, Family, String), i64> = BTreeMap::new();
-    let mut made = 0;
+    let mut strata: Vec<(Modality, Vec<&ImageFacts>, Vec<&AttributeRecipe>)> = Vec::new();
+    let mut tasks: Vec<(usize, bool)> = Vec::new();
     for (lvl, ln) in levels.iter().zip(per_level) {
         let at_level: Vec<&ImageFacts> = imgs
             .iter()
@@ -326,73 +335,140 @@ fn yes_no(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> us
             if count % 2 == 1 && rng.random_bool(0.5) {
                 answers[count - 1] = true;
             }
-            answers.shuffle(&mut rng);
-            let mut next = 0usize;
-            for want_yes in answers {
-                let mut placed = false;
-                for step in 0..pool.len() {
-                    let img = pool[(next + step) % pool.len()];
-                    // every (family, target) that gives the wanted answer for this image
-                    let mut cands: Vec<(Family, Option<&AttributeRecipe>)> = Vec::new();
-                    for a in &attrs {
-                        let has = img.attribute.as_deref() == Some(a.name.as_str());
-                        if has == want_yes {
-                            cands.push((Family::Presence, Some(a)));
-                        } else {
-                            cands.push((Family::Absence, Some(a)));
-                        }
-                    }
-                    if (img.grade != QualityGrade::Reject) == want_yes {
-                        cands.push((Family::Acceptable, None));
-                    }
-                    cands.retain(|(f, t)| !mk.was_asked(img, *f, t.map(|a| a.name.as_str())));
-                    if cands.is_empty() {
-                        continue;
-                    }
-                    // the candidate furthest from balance the other way: first by family (so
-                    // the wording of a family says nothing), then by family within the
-                    // modality, then by (family, attribute); ties at random
-                    let sign = if want_yes { 1 } else { -1 };
-                    let keys = |c: &(Family, Option<&AttributeRecipe>)| {
-                        let attr = c.1.map_or(String::new(), |a| a.name.clone());
-                        [
-                            (None, c.0, String::new()),
-                            (Some(m), c.0, String::new()),
-                            (Some(m), c.0, attr),
-                        ]
-                    };
-                    let score = |c: &(Family, Option<&AttributeRecipe>)| {
-                        keys(c).map(|k| sign * balance.get(&k).copied().unwrap_or(0))
-                    };
-                    let best = cands.iter().map(score).min().expect("candidates");
-                    let ties: Vec<_> = cands.iter().filter(|c| score(c) == best).collect();
-                    let chosen = *ties[rng.random_range(0..ties.len())];
-                    for k in keys(&chosen) {
-                        *balance.entry(k).or_default() += sign;
-                    }
-                    let (family, target) = chosen;
-                    let options = YES_NO_OPTIONS.iter().map(|s| s.to_string()).collect();
-                    mk.push(
-                        img,
-                        "yes-or-no",
-                        family,
-                        target,
-                        options,
-                        if want_yes { 0 } else { 1 },
-                        &mut rng,
-                    );
-                    next = (next + step + 1) % pool.len();
-                    placed = true;
-                    made += 1;
-                    break;
-                }
-                if !placed {
-                    break;
-                }
-            }
+            tasks.extend(answers.into_iter().map(|a| (strata.len(), a)));
+            strata.push((m, pool, attrs));
         }
     }
+    // strata interleaved, so that the Yes of one stratum and the No of another balance a
+    // family as they come
+    tasks.shuffle(&mut rng);
+    let mut cursor = vec![0usize; strata.len()];
+    // balance of Yes − No per family, (modality, family) and (modality, family, attribute)
+    let mut balance: Balance = BTreeMap::new();
+    let mut made = 0;
+    // a task that cannot be placed yet (its family has no surplus of the other answer) waits
+    // for a later pass: other tasks may create the surplus
+    let mut queue = tasks;
+    loop {
+        let before = queue.len();
+        let mut waiting = Vec::new();
+        for (si, want_yes) in queue {
+            if place_yes_no(
+                mk,
+                &strata[si],
+                &mut cursor[si],
+                want_yes,
+                &mut balance,
+                &mut rng,
+            ) {
+                made += 1;
+            } else {
+                waiting.push((si, want_yes));
+            }
+        }
+        if waiting.is_empty() || waiting.len() == before {
+            // last resort: the same answer in another stratum of the split (keeps the split's
+            // Yes/No balance; the level mix moves slightly)
+            for (k, (si, want_yes)) in waiting.into_iter().enumerate() {
+                for off in 1..strata.len() {
+                    let sj = (si + off + k) % strata.len();
+                    if place_yes_no(
+                        mk,
+                        &strata[sj],
+                        &mut cursor[sj],
+                        want_yes,
+                        &mut balance,
+                        &mut rng,
+                    ) {
+                        made += 1;
+                        break;
+                    }
+                }
+            }
+            break;
+        }
+        queue = waiting;
+    }
     made
+}
+
+type Balance = BTreeMap<(Option<Modality>, Family, String), i64>;
+
+/// Ask one yes-or-no question with answer `want_yes` of an image of the stratum, within the
+/// balance tolerance. Returns false when no image of the stratum can take it now.
+fn place_yes_no(
+    mk: &mut Maker<'_>,
+    stratum: &(Modality, Vec<&ImageFacts>, Vec<&AttributeRecipe>),
+    cursor: &mut usize,
+    want_yes: bool,
+    balance: &mut Balance,
+    rng: &mut SampleRng,
+) -> bool {
+    {
+        let (m, pool, attrs) = stratum;
+        let m = *m;
+        let sign = if want_yes { 1 } else { -1 };
+        let keys = |c: &(Family, Option<&AttributeRecipe>)| {
+            let attr = c.1.map_or(String::new(), |a| a.name.clone());
+            [
+                (None, c.0, String::new()),
+                (Some(m), c.0, String::new()),
+                (Some(m), c.0, attr),
+            ]
+        };
+        for step in 0..pool.len() {
+            let img = pool[(*cursor + step) % pool.len()];
+            // every (family, target) that gives the wanted answer for this image
+            let mut cands: Vec<(Family, Option<&AttributeRecipe>)> = Vec::new();
+            for a in attrs {
+                let has = img.attribute.as_deref() == Some(a.name.as_str());
+                if has == want_yes {
+                    cands.push((Family::Presence, Some(a)));
+                } else {
+                    cands.push((Family::Absence, Some(a)));
+                }
+            }
+            if (img.grade != QualityGrade::Reject) == want_yes {
+                cands.push((Family::Acceptable, None));
+            }
+            cands.retain(|(f, t)| !mk.was_asked(img, *f, t.map(|a| a.name.as_str())));
+            // within tolerance after the pick, at every level
+            cands.retain(|c| {
+                keys(c)
+                    .iter()
+                    .zip(YES_NO_TOLERANCE)
+                    .all(|(k, t)| sign * balance.get(k).copied().unwrap_or(0) < t)
+            });
+            if cands.is_empty() {
+                continue;
+            }
+            // the candidate furthest from balance the other way: by family, then by family
+            // within the modality, then by (family, attribute); ties at random
+            let score = |c: &(Family, Option<&AttributeRecipe>)| {
+                keys(c).map(|k| sign * balance.get(&k).copied().unwrap_or(0))
+            };
+            let best = cands.iter().map(score).min().expect("candidates");
+            let ties: Vec<_> = cands.iter().filter(|c| score(c) == best).collect();
+            let chosen = *ties[rng.random_range(0..ties.len())];
+            for k in keys(&chosen) {
+                *balance.entry(k).or_default() += sign;
+            }
+            let (family, target) = chosen;
+            let options = YES_NO_OPTIONS.iter().map(|s| s.to_string()).collect();
+            mk.push(
+                img,
+                "yes-or-no",
+                family,
+                target,
+                options,
+                if want_yes { 0 } else { 1 },
+                rng,
+            );
+            *cursor = (*cursor + step + 1) % pool.len();
+            return true;
+        }
+    }
+    false
 }
 
 fn what(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usize {

@@ -168,7 +168,7 @@ pub fn question(family: Family, noun: Option<Noun<'_>>, m: &str, k: usize) -> St
             1 => format!("Is this {m} image free of visible {t}?"),
             2 => format!("Does this {m} image appear free of {t}?"),
             3 => format!("Does this {m} image show no {t}?"),
-            _ => format!("Would you say this {m} image is unaffected by {t}?"),
+            _ => format!("Would you say this {m} image is unaffected by {ind}?"),
         },
         Family::Acceptable => match k {
             0 => format!("Is the quality of this {m} image acceptable for diagnosis?"),

@@ -643,7 +643,7 @@ fn resume_after_a_kill_gives_identical_bytes_and_dirs_are_protected() {
 
 #[test]
 fn unreadable_sources_fail_or_are_skipped_with_keep_going() {
-    let (dir, _) = setup(2);
+    let (dir, _) = setup(4);
     std::fs::write(
         dir.path().join("src/broken.nii"),
         b"not a nifti file at all",
@@ -713,8 +713,8 @@ fn calibration_is_jobs_independent_and_orders_severities() {
 
 #[test]
 fn shortfall_is_an_error_unless_allowed_and_builds_get_their_own_names() {
-    let (dir, _) = setup(2);
-    // 2 subjects × 2 slices × 5 images = 20 images cannot give 100 `what` questions
+    let (dir, _) = setup(4);
+    // 4 subjects × 2 slices × 5 images = 40 images cannot give 100 `what` questions
     let text = BENCH.replace("what = 30", "what = 100");
     std::fs::write(dir.path().join("big.toml"), text).unwrap();
     let bench = BenchmarkRecipe::load(&dir.path().join("big.toml"), &registry()).unwrap();
@@ -742,7 +742,7 @@ fn shortfall_is_an_error_unless_allowed_and_builds_get_their_own_names() {
     std::fs::write(dir.path().join("other.toml"), text).unwrap();
     let other = BenchmarkRecipe::load(&dir.path().join("other.toml"), &registry()).unwrap();
     let (o1, o2) = (dir.path().join("o1"), dir.path().join("o2"));
-    let (_, b1) = setup(2);
+    let b1 = BenchmarkRecipe::load(&dir.path().join("bench.toml"), &registry()).unwrap();
     build(&b1, &registry(), &BuildOptions::new(&o1), &|_, _| {}).unwrap();
     build(&other, &registry(), &BuildOptions::new(&o2), &|_, _| {}).unwrap();
     let names = |d: &Path| -> BTreeSet<String> {
