@@ -63,6 +63,7 @@
 //! | `choice(Enum::Variant)` | an enum declared with [`choice!`](crate::choice!) | name or list of names | |
 //! | `seed` | `u64` | integer ≥ 0 | [`ParamDefault::Sampled`]: drawn by `sample` when absent |
 //! | `required_float([min, max], "unit")` | `f64` | number or range | [`ParamDefault::Required`] |
+//! | `sampled_float([min, max], "unit")` | `f64` | number or range | [`ParamDefault::Sampled`]: uniform in `[min, max)` when absent |
 //! | `derived(expr)` | any | — | recorded but not a recipe parameter: `sample` sets `expr`, no table row |
 //!
 //! What the macro generates for `struct P`:
@@ -108,14 +109,25 @@ fn out_of_range(
     CoreError::spec(name, format!("{v} is outside [{min}, {max}]{unit}"))
 }
 
+/// Default of a [`FloatParam`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FloatDefault {
+    /// This value when the spec does not give the parameter.
+    Value(f64),
+    /// The spec must give it.
+    Required,
+    /// Drawn uniformly from `[min, max)` with the sampling RNG when absent
+    /// ([`ParamDefault::Sampled`]; e.g. a random orientation).
+    Sampled,
+}
+
 /// A floating-point parameter (recorded as `f64`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FloatParam {
     pub name: &'static str,
     pub min: f64,
     pub max: f64,
-    /// `None`: required.
-    pub default: Option<f64>,
+    pub default: FloatDefault,
     pub unit: &'static str,
     pub doc: &'static str,
 }
@@ -129,8 +141,9 @@ impl FloatParam {
                 max: self.max,
             },
             default: match self.default {
-                Some(v) => ParamDefault::Float(v),
-                None => ParamDefault::Required,
+                FloatDefault::Value(v) => ParamDefault::Float(v),
+                FloatDefault::Required => ParamDefault::Required,
+                FloatDefault::Sampled => ParamDefault::Sampled,
             },
             unit: self.unit,
             doc: self.doc,
@@ -139,12 +152,13 @@ impl FloatParam {
 
     /// The fixed value, a uniform draw from the range, or the default; range-checked.
     pub fn sample(&self, spec: &ParamSpec, rng: &mut SampleRng) -> Result<f64> {
-        let v = match self.default {
-            Some(d) => spec.float(self.name, d, rng)?,
-            None if spec.get(self.name).is_none() => {
+        let v = match (self.default, spec.get(self.name)) {
+            (FloatDefault::Value(d), _) => spec.float(self.name, d, rng)?,
+            (FloatDefault::Required, None) => {
                 return Err(CoreError::spec(self.name, "is required"))
             }
-            None => spec.float(self.name, 0.0, rng)?,
+            (FloatDefault::Sampled, None) => rng.random_range(self.min..self.max),
+            (_, Some(_)) => spec.float(self.name, 0.0, rng)?,
         };
         self.check(v)?;
         Ok(v)
@@ -424,14 +438,24 @@ macro_rules! params {
     (@const $f:ident $ty:ty, float ($d:expr, [$min:expr, $max:expr] $(, $unit:literal)?), [$($doc:literal),*]) => {
         #[doc = concat!("" $(, $doc)*)]
         pub const $f: $crate::params::FloatParam = $crate::params::FloatParam {
-            name: stringify!($f), min: $min, max: $max, default: Some($d),
+            name: stringify!($f), min: $min, max: $max,
+            default: $crate::params::FloatDefault::Value($d),
             unit: $crate::params!(@unit $($unit)?), doc: $crate::params::doc_text(concat!("" $(, $doc)*)),
         };
     };
     (@const $f:ident $ty:ty, required_float ([$min:expr, $max:expr] $(, $unit:literal)?), [$($doc:literal),*]) => {
         #[doc = concat!("" $(, $doc)*)]
         pub const $f: $crate::params::FloatParam = $crate::params::FloatParam {
-            name: stringify!($f), min: $min, max: $max, default: None,
+            name: stringify!($f), min: $min, max: $max,
+            default: $crate::params::FloatDefault::Required,
+            unit: $crate::params!(@unit $($unit)?), doc: $crate::params::doc_text(concat!("" $(, $doc)*)),
+        };
+    };
+    (@const $f:ident $ty:ty, sampled_float ([$min:expr, $max:expr] $(, $unit:literal)?), [$($doc:literal),*]) => {
+        #[doc = concat!("" $(, $doc)*)]
+        pub const $f: $crate::params::FloatParam = $crate::params::FloatParam {
+            name: stringify!($f), min: $min, max: $max,
+            default: $crate::params::FloatDefault::Sampled,
             unit: $crate::params!(@unit $($unit)?), doc: $crate::params::doc_text(concat!("" $(, $doc)*)),
         };
     };

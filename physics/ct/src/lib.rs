@@ -38,7 +38,7 @@ artefact_core::operators! {
     low_dose::LowDose,
     sparse_view::SparseView,
     limited_angle::LimitedAngle,
-    metal::MetalArtifact,
+    metal::Metal,
     ring::Ring,
     truncation::Truncation,
     motion::Motion,
