@@ -39,6 +39,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| simulate(black_box(&img), &ScanSettings::default(), |_, _| Ok(())).unwrap())
     });
     let ld = LowDoseParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         dose_fraction: 0.25,
         full_dose_i0: DEFAULT_FULL_DOSE_I0,
         electronic_noise: 3.0,
@@ -66,6 +67,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| SparseView::apply(&sv, black_box(&img)).unwrap())
     });
     let la = LimitedAngleParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         missing_deg: 60.0,
         start_deg: 0.0,
     };
@@ -73,6 +75,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| LimitedAngle::apply(&la, black_box(&img)).unwrap())
     });
     let ring = RingParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         gain_std: 0.01,
         dead_detectors: 1,
         seed: 2,
@@ -88,6 +91,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| Truncation::apply(&tr, black_box(&img)).unwrap())
     });
     let mo = MotionParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         pattern: artefact_ct::motion::Pattern::RaisedCosine,
         translation_mm: 5.0,
         direction_deg: 30.0,
@@ -100,6 +104,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| Motion::apply(&mo, black_box(&img)).unwrap())
     });
     let me = MetalParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         material: artefact_ct::materials::Metal::Iron,
         count: 2,
         radius_mm: 4.0,
