@@ -625,8 +625,7 @@ impl AttributeRecipe {
                         spec.0.insert(k.clone(), v.clone());
                     }
                 }
-                let params = (step.op.sample)(&spec, rng)
-                    .map_err(|e| format!("{}: {e}", step.op.info.name))?;
+                let params = (step.op.sample)(&spec, rng).map_err(|e| e.to_string())?;
                 out.push(AppliedOp {
                     op: step.op.info.name.to_string(),
                     params,
@@ -648,7 +647,7 @@ pub fn apply_chain(
         let entry = registry
             .get(&step.op)
             .ok_or_else(|| format!("unknown operator `{}` in recorded chain", step.op))?;
-        img = (entry.apply)(&step.params, &img).map_err(|e| format!("{}: {e}", step.op))?;
+        img = (entry.apply)(&step.params, &img)?;
     }
     Ok(img)
 }
@@ -666,9 +665,8 @@ pub fn apply_chain_resolving(
         let entry = registry
             .get(&step.op)
             .ok_or_else(|| format!("unknown operator `{}` in chain", step.op))?;
-        step.params =
-            (entry.resolve)(&step.params, &img).map_err(|e| format!("{}: {e}", step.op))?;
-        img = (entry.apply)(&step.params, &img).map_err(|e| format!("{}: {e}", step.op))?;
+        step.params = (entry.resolve)(&step.params, &img)?;
+        img = (entry.apply)(&step.params, &img)?;
     }
     Ok(img)
 }

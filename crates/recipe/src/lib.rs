@@ -25,7 +25,7 @@ mod value;
 pub use attribute::{AttributeRecipe, Grading, MetricBand, MetricKind, NounNumber, OpStep, Region};
 pub use benchmark::BenchmarkRecipe;
 pub use error::RecipeError;
-pub use registry::{OpEntry, Registry};
+pub use registry::{OpEntry, OpError, Registry};
 
 /// Result alias for this crate.
 pub type Result<T, E = RecipeError> = std::result::Result<T, E>;

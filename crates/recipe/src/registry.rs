@@ -5,15 +5,75 @@
 //! serialised (this is what manifests record), `apply` deserialises them and runs the
 //! deterministic operator, so `apply(sample(..))` and a replay from the manifest are identical.
 
-use artefact_core::{Image, OpInfo, Operator, ParamDefault, ParamKind, ParamSpec, SampleRng};
+use artefact_core::{
+    Image, OpInfo, OpVisitor, Operator, ParamDefault, ParamKind, ParamSpec, SampleRng,
+};
+use serde::Deserialize;
 use serde_json::Value;
 
+/// The error of an operator behind the registry, with its source (the physics crate's own
+/// error, e.g. `artefact_mri::MriError`, reachable through [`std::error::Error::source`] and
+/// downcasting) and the operator's name.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// `sample` refused the spec.
+    #[error("{op}: {source}")]
+    Sample {
+        op: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// `apply` (or `resolve`) failed on this image.
+    #[error("{op}: {source}")]
+    Apply {
+        op: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// The params could not be turned into JSON (a bug in the operator's params type).
+    #[error("cannot record params of {op}: {source}")]
+    Record {
+        op: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Recorded params do not deserialise into the operator's params type.
+    #[error("params do not fit {op}: {source}")]
+    Params {
+        op: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// A boxed operator error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl OpError {
+    /// Name of the operator that failed.
+    pub fn op(&self) -> &'static str {
+        match self {
+            OpError::Sample { op, .. }
+            | OpError::Apply { op, .. }
+            | OpError::Record { op, .. }
+            | OpError::Params { op, .. } => op,
+        }
+    }
+}
+
+/// For callers that report errors as text (the message includes the operator and its source).
+impl From<OpError> for String {
+    fn from(e: OpError) -> String {
+        e.to_string()
+    }
+}
+
 /// Draw concrete params (as JSON) from a spec.
-pub type SampleFn = fn(&ParamSpec, &mut SampleRng) -> Result<Value, String>;
+pub type SampleFn = fn(&ParamSpec, &mut SampleRng) -> Result<Value, OpError>;
 /// Apply params (as JSON) to a clean slice.
-pub type ApplyFn = fn(&Value, &Image) -> Result<Image, String>;
+pub type ApplyFn = fn(&Value, &Image) -> Result<Image, OpError>;
 /// Complete params (as JSON) with what applying them to this image derives (for the record).
-pub type ResolveFn = fn(&Value, &Image) -> Result<Value, String>;
+pub type ResolveFn = fn(&Value, &Image) -> Result<Value, OpError>;
 
 /// One registered operator.
 #[derive(Clone, Copy)]
@@ -32,22 +92,38 @@ impl std::fmt::Debug for OpEntry {
     }
 }
 
-fn sample_json<O: Operator>(spec: &ParamSpec, rng: &mut SampleRng) -> Result<Value, String> {
-    let p = O::sample(spec, rng).map_err(|e| e.to_string())?;
-    serde_json::to_value(&p).map_err(|e| format!("cannot record params of {}: {e}", O::info().name))
+fn sample_json<O: Operator>(spec: &ParamSpec, rng: &mut SampleRng) -> Result<Value, OpError> {
+    let op = O::info().name;
+    let p = O::sample(spec, rng).map_err(|e| OpError::Sample {
+        op,
+        source: Box::new(e),
+    })?;
+    serde_json::to_value(&p).map_err(|source| OpError::Record { op, source })
 }
 
-fn apply_json<O: Operator>(params: &Value, image: &Image) -> Result<Image, String> {
-    let p: O::Params = serde_json::from_value(params.clone())
-        .map_err(|e| format!("params do not fit {}: {e}", O::info().name))?;
-    O::apply(&p, image).map_err(|e| e.to_string())
+fn params_of<O: Operator>(params: &Value) -> Result<O::Params, OpError> {
+    O::Params::deserialize(params).map_err(|source| OpError::Params {
+        op: O::info().name,
+        source,
+    })
 }
 
-fn resolve_json<O: Operator>(params: &Value, image: &Image) -> Result<Value, String> {
-    let p: O::Params = serde_json::from_value(params.clone())
-        .map_err(|e| format!("params do not fit {}: {e}", O::info().name))?;
-    let r = O::resolve(&p, image).map_err(|e| e.to_string())?;
-    serde_json::to_value(&r).map_err(|e| format!("cannot record params of {}: {e}", O::info().name))
+fn apply_json<O: Operator>(params: &Value, image: &Image) -> Result<Image, OpError> {
+    let p = params_of::<O>(params)?;
+    O::apply(&p, image).map_err(|e| OpError::Apply {
+        op: O::info().name,
+        source: Box::new(e),
+    })
+}
+
+fn resolve_json<O: Operator>(params: &Value, image: &Image) -> Result<Value, OpError> {
+    let op = O::info().name;
+    let p = params_of::<O>(params)?;
+    let r = O::resolve(&p, image).map_err(|e| OpError::Apply {
+        op,
+        source: Box::new(e),
+    })?;
+    serde_json::to_value(&r).map_err(|source| OpError::Record { op, source })
 }
 
 impl OpEntry {
@@ -59,6 +135,13 @@ impl OpEntry {
             apply: apply_json::<O>,
             resolve: resolve_json::<O>,
         }
+    }
+}
+
+/// Registering operators listed by a physics crate: `artefact_mri::visit_operators(&mut r)`.
+impl OpVisitor for Registry {
+    fn visit<O: Operator + 'static>(&mut self) {
+        self.push(OpEntry::of::<O>());
     }
 }
 
@@ -80,6 +163,30 @@ impl Registry {
             "duplicate operator names in registry"
         );
         Registry { entries }
+    }
+
+    /// Add one entry.
+    ///
+    /// # Panics
+    /// If an operator of that name is already registered (a programming error).
+    pub fn push(&mut self, entry: OpEntry) {
+        assert!(
+            self.get(entry.info.name).is_none(),
+            "duplicate operator name `{}` in registry",
+            entry.info.name
+        );
+        self.entries.push(entry);
+    }
+
+    /// Add an operator (builder style), e.g. `Registry::builtin().with::<MyOp>()`.
+    pub fn with<O: Operator + 'static>(mut self) -> Registry {
+        self.push(OpEntry::of::<O>());
+        self
+    }
+
+    /// Number of registered operators.
+    pub fn len(&self) -> usize {
+        self.entries.len()
     }
 
     pub fn get(&self, name: &str) -> Option<&OpEntry> {

@@ -6,7 +6,7 @@
 use artefact_core::{Image, Modality, Operator, Unit};
 use artefact_ct::limited_angle::{LimitedAngle, LimitedAngleParams};
 use artefact_ct::low_dose::{self, LowDose, LowDoseParams, DEFAULT_FULL_DOSE_I0};
-use artefact_ct::metal::{MetalArtifact, MetalParams};
+use artefact_ct::metal::{Metal, MetalParams};
 use artefact_ct::motion::{Motion, MotionParams};
 use artefact_ct::pipeline::{simulate, ScanSettings};
 use artefact_ct::ring::{Ring, RingParams};
@@ -39,6 +39,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| simulate(black_box(&img), &ScanSettings::default(), |_, _| Ok(())).unwrap())
     });
     let ld = LowDoseParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         dose_fraction: 0.25,
         full_dose_i0: DEFAULT_FULL_DOSE_I0,
         electronic_noise: 3.0,
@@ -58,11 +59,15 @@ fn bench(c: &mut Criterion) {
             s
         })
     });
-    let sv = SparseViewParams { keep_every: 8 };
+    let sv = SparseViewParams {
+        keep_every: 8,
+        scan: Default::default(),
+    };
     g.bench_function("sparse_view_k8", |b| {
         b.iter(|| SparseView::apply(&sv, black_box(&img)).unwrap())
     });
     let la = LimitedAngleParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         missing_deg: 60.0,
         start_deg: 0.0,
     };
@@ -70,6 +75,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| LimitedAngle::apply(&la, black_box(&img)).unwrap())
     });
     let ring = RingParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         gain_std: 0.01,
         dead_detectors: 1,
         seed: 2,
@@ -77,12 +83,16 @@ fn bench(c: &mut Criterion) {
     g.bench_function("ring", |b| {
         b.iter(|| Ring::apply(&ring, black_box(&img)).unwrap())
     });
-    let tr = TruncationParams { fov_fraction: 0.7 };
+    let tr = TruncationParams {
+        fov_fraction: 0.7,
+        scan: Default::default(),
+    };
     g.bench_function("truncation_0.7", |b| {
         b.iter(|| Truncation::apply(&tr, black_box(&img)).unwrap())
     });
     let mo = MotionParams {
-        pattern: "raised_cosine".into(),
+        scan: artefact_ct::pipeline::ScanSettings::default(),
+        pattern: artefact_ct::motion::Pattern::RaisedCosine,
         translation_mm: 5.0,
         direction_deg: 30.0,
         rotation_deg: 2.0,
@@ -94,10 +104,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| Motion::apply(&mo, black_box(&img)).unwrap())
     });
     let me = MetalParams {
-        material: "Fe".into(),
+        scan: artefact_ct::pipeline::ScanSettings::default(),
+        material: artefact_ct::materials::Metal::Iron,
         count: 2,
         radius_mm: 4.0,
-        shape: "rod".into(),
+        shape: artefact_ct::metal::InsertShape::Rod,
         aspect: 1.0,
         i0: DEFAULT_FULL_DOSE_I0,
         scatter_fraction: 0.001,
@@ -106,7 +117,7 @@ fn bench(c: &mut Criterion) {
         seed: 3,
     };
     g.bench_function("metal_2xFe", |b| {
-        b.iter(|| MetalArtifact::apply(&me, black_box(&img)).unwrap())
+        b.iter(|| Metal::apply(&me, black_box(&img)).unwrap())
     });
     g.finish();
 }

@@ -1,24 +1,9 @@
-//! Small helpers shared by the projection-domain corruption operators (seed sampling, ray
+//! Small helpers shared by the projection-domain corruption operators (ray
 //! geometry of a detector bin, body masks). No physics model of its own.
 
 use crate::geometry::{Beam, Geometry};
 use crate::{CtError, Result};
-use artefact_core::{Image, ParamSpec, SampleRng, Unit};
-use rand::Rng;
-
-/// A `seed` from the spec when given, otherwise a fresh one from `rng`.
-pub fn sample_seed(spec: &ParamSpec, rng: &mut SampleRng) -> Result<u64> {
-    match spec.get("seed") {
-        Some(_) => {
-            let s = spec.int("seed", 0, rng)?;
-            u64::try_from(s).map_err(|_| CtError::Param {
-                param: "seed",
-                reason: format!("{s} is negative"),
-            })
-        }
-        None => Ok(rng.random::<u64>()),
-    }
-}
+use artefact_core::{Image, Unit};
 
 /// Signed distance (mm) from the isocentre of the ray measured by detector bin `k`
 /// (parallel: `u_k`; fan: `R_s·sin γ_k`). A constant error on bin `k` in every view therefore

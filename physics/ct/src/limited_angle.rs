@@ -24,42 +24,21 @@ use crate::corrupt_util::check_hu;
 use crate::pipeline::{reconstruct_hu_with, to_mu_fine_with, ScanSettings};
 use crate::projector::try_forward;
 use crate::{CtError, Result};
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
-use serde::{Deserialize, Serialize};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 
-/// Parameters of `ct.limited_angle`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LimitedAngleParams {
-    /// Width of the missing wedge of the short scan, degrees.
-    pub missing_deg: f64,
-    /// Source angle where the acquired arc starts, degrees.
-    pub start_deg: f64,
+artefact_core::params! {
+    /// Parameters of `ct.limited_angle`.
+    pub struct LimitedAngleParams {
+        /// missing wedge of the short scan (mild 15–30, severe 60–90)
+        pub missing_deg: f64 = float(30.0, [0.0, 150.0], "deg"),
+        /// start angle of the acquired arc (orientation of the wedge; uniform in [0, 360) when absent)
+        pub start_deg: f64 = sampled_float([0.0, 360.0], "deg"),
+        /// Scan geometry, FBP filter and μ_water used (recorded, so a replay never depends on
+        /// the code's defaults; records without it replay with [`ScanSettings::legacy`]).
+        #[serde(default = "ScanSettings::legacy")]
+        pub scan: ScanSettings = derived(ScanSettings::default()),
+    }
 }
-
-static PARAMS: [ParamInfo; 2] = [
-    ParamInfo {
-        name: "missing_deg",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 150.0,
-        },
-        default: ParamDefault::Float(30.0),
-        unit: "deg",
-        doc: "missing wedge of the short scan (mild 15–30, severe 60–90)",
-    },
-    ParamInfo {
-        name: "start_deg",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 360.0,
-        },
-        default: ParamDefault::Float(0.0),
-        unit: "deg",
-        doc: "start angle of the acquired arc (orientation of the wedge; sample [0, 360])",
-    },
-];
 
 static INFO: OpInfo = OpInfo {
     name: "ct.limited_angle",
@@ -67,26 +46,10 @@ static INFO: OpInfo = OpInfo {
     doc: "Limited-angle CT: a contiguous wedge of missing_deg degrees is absent from the short \
           scan (180° + fan), FBP of the rest → directional blur and wedge streaks. Mild: 15–30°; \
           severe: 60–90°.",
-    params: &PARAMS,
+    params: LimitedAngleParams::PARAMS,
 };
 
-impl LimitedAngleParams {
-    pub fn validate(&self) -> Result<()> {
-        if !(self.missing_deg.is_finite() && (0.0..=170.0).contains(&self.missing_deg)) {
-            return Err(CtError::Param {
-                param: "missing_deg",
-                reason: format!("{}° is not in [0, 170]", self.missing_deg),
-            });
-        }
-        if !self.start_deg.is_finite() {
-            return Err(CtError::Param {
-                param: "start_deg",
-                reason: "must be finite".into(),
-            });
-        }
-        Ok(())
-    }
-}
+impl LimitedAngleParams {}
 
 /// The complete (short-scan) settings that `ct.limited_angle` removes a wedge from.
 pub fn short_scan_settings(scan: &ScanSettings) -> ScanSettings {
@@ -98,7 +61,7 @@ pub fn short_scan_settings(scan: &ScanSettings) -> ScanSettings {
 }
 
 /// Apply with an explicit scan (its beam, detector and filter; the arc is replaced by the short
-/// scan). The operator uses `ScanSettings::default()`.
+/// scan). The operator uses the recorded `params.scan`.
 pub fn apply_with(
     params: &LimitedAngleParams,
     image: &Image,
@@ -145,18 +108,10 @@ impl Operator for LimitedAngle {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<LimitedAngleParams> {
-        let p = LimitedAngleParams {
-            missing_deg: spec.float("missing_deg", 30.0, rng)?,
-            start_deg: match spec.get("start_deg") {
-                Some(_) => spec.float("start_deg", 0.0, rng)?,
-                None => rand::Rng::random_range(rng, 0.0..360.0),
-            },
-        };
-        p.validate()?;
-        Ok(p)
+        Ok(LimitedAngleParams::sample(spec, rng)?)
     }
 
     fn apply(params: &LimitedAngleParams, image: &Image) -> Result<Image> {
-        apply_with(params, image, &ScanSettings::default())
+        apply_with(params, image, &params.scan)
     }
 }

@@ -41,78 +41,35 @@
 use crate::photon::{add_photon_noise, PhotonModel};
 use crate::pipeline::{simulate, ScanSettings};
 use crate::{CtError, Result};
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng, Seed,
-};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
 use ndarray::Array2;
-use serde::{Deserialize, Serialize};
 
 /// Default full-dose air-scan photons per detector bin and view.
 pub const DEFAULT_FULL_DOSE_I0: f64 = 1.0e6;
 /// Default electronic noise σe (photons).
 pub const DEFAULT_ELECTRONIC_NOISE: f64 = 3.0;
 
-/// Parameters of `ct.low_dose`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LowDoseParams {
-    /// Fraction of the full dose, in (0, 1].
-    pub dose_fraction: f64,
-    /// Full-dose air-scan photons per bin and view.
-    pub full_dose_i0: f64,
-    /// Electronic noise σe in photons.
-    pub electronic_noise: f64,
-    /// Uncorrected scatter floor as a fraction of the (reduced) I0.
-    pub scatter_fraction: f64,
-    /// Photon statistics on (false: the noise-free pipeline, an identity path).
-    pub noise: bool,
-    /// Seed of the noise realisation.
-    pub seed: u64,
+artefact_core::params! {
+    /// Parameters of `ct.low_dose`.
+    pub struct LowDoseParams {
+        /// dose relative to full dose (mild 0.15–0.35, severe 0.02–0.06); 1 still adds full-dose quantum noise
+        pub dose_fraction: f64 = float(0.25, [0.005, 1.0], "fraction"),
+        /// air-scan photons per detector bin and view at full dose
+        pub full_dose_i0: f64 = float(DEFAULT_FULL_DOSE_I0, [1e3, 1e7], "photons"),
+        /// standard deviation of the Gaussian readout noise
+        pub electronic_noise: f64 = float(DEFAULT_ELECTRONIC_NOISE, [0.0, 100.0], "photons"),
+        /// uniform uncorrected scatter floor relative to I0 (adds cupping/streak bias)
+        pub scatter_fraction: f64 = float(0.0, [0.0, 0.2], "fraction"),
+        /// photon statistics on; false gives the noise-free pipeline (identity path)
+        pub noise: bool = bool(true),
+        /// noise realisation seed (sampled when absent)
+        pub seed: u64 = seed,
+        /// Scan geometry, FBP filter and μ_water used (recorded, so a replay never depends on
+        /// the code's defaults; records without it replay with [`ScanSettings::legacy`]).
+        #[serde(default = "ScanSettings::legacy")]
+        pub scan: ScanSettings = derived(ScanSettings::default()),
+    }
 }
-
-static PARAMS: [ParamInfo; 6] = [
-    ParamInfo {
-        name: "dose_fraction",
-        kind: ParamKind::Float { min: 0.005, max: 1.0 },
-        default: ParamDefault::Float(0.25),
-        unit: "fraction",
-        doc: "dose relative to full dose (mild 0.15–0.35, severe 0.02–0.06); 1 still adds full-dose quantum noise",
-    },
-    ParamInfo {
-        name: "full_dose_i0",
-        kind: ParamKind::Float { min: 1e3, max: 1e7 },
-        default: ParamDefault::Float(DEFAULT_FULL_DOSE_I0),
-        unit: "photons",
-        doc: "air-scan photons per detector bin and view at full dose",
-    },
-    ParamInfo {
-        name: "electronic_noise",
-        kind: ParamKind::Float { min: 0.0, max: 100.0 },
-        default: ParamDefault::Float(DEFAULT_ELECTRONIC_NOISE),
-        unit: "photons",
-        doc: "standard deviation of the Gaussian readout noise",
-    },
-    ParamInfo {
-        name: "scatter_fraction",
-        kind: ParamKind::Float { min: 0.0, max: 0.2 },
-        default: ParamDefault::Float(0.0),
-        unit: "fraction",
-        doc: "uniform uncorrected scatter floor relative to I0 (adds cupping/streak bias)",
-    },
-    ParamInfo {
-        name: "noise",
-        kind: ParamKind::Bool,
-        default: ParamDefault::Bool(true),
-        unit: "",
-        doc: "photon statistics on; false gives the noise-free pipeline (identity path)",
-    },
-    ParamInfo {
-        name: "seed",
-        kind: ParamKind::Int { min: 0, max: i64::MAX },
-        default: ParamDefault::Int(0),
-        unit: "",
-        doc: "noise realisation seed (sampled when absent)",
-    },
-];
 
 static INFO: OpInfo = OpInfo {
     name: "ct.low_dose",
@@ -121,45 +78,18 @@ static INFO: OpInfo = OpInfo {
         "Low-dose CT: Poisson photon noise plus Gaussian electronic noise on the fan-beam sinogram \
           (I0 = dose_fraction × full_dose_i0 photons per bin), log transform, FBP. Mild: dose \
           0.15–0.35; severe: 0.02–0.06.",
-    params: &PARAMS,
+    params: LowDoseParams::PARAMS,
 };
 
 impl LowDoseParams {
-    /// Check ranges.
-    pub fn validate(&self) -> Result<()> {
-        let bad = |param: &'static str, reason: String| Err(CtError::Param { param, reason });
-        if !(self.dose_fraction.is_finite()
-            && self.dose_fraction > 0.0
-            && self.dose_fraction <= 1.0)
-        {
-            return bad(
-                "dose_fraction",
-                format!("{} is not in (0, 1]", self.dose_fraction),
-            );
-        }
-        if !(self.full_dose_i0.is_finite() && (1e2..=1e9).contains(&self.full_dose_i0)) {
-            return bad(
-                "full_dose_i0",
-                format!("{} photons is not in 1e2–1e9", self.full_dose_i0),
-            );
-        }
-        if !(self.scatter_fraction.is_finite() && (0.0..=1.0).contains(&self.scatter_fraction)) {
-            return bad(
-                "scatter_fraction",
-                format!("{} is not in [0, 1]", self.scatter_fraction),
-            );
-        }
-        if !(self.electronic_noise.is_finite() && self.electronic_noise >= 0.0) {
-            return bad(
-                "electronic_noise",
-                format!("{} photons must be ≥ 0", self.electronic_noise),
-            );
-        }
+    /// The declared ranges and at least one photon per bin.
+    pub fn check(&self) -> Result<()> {
+        self.validate()?;
         if self.dose_fraction * self.full_dose_i0 < 1.0 {
-            return bad(
-                "dose_fraction",
-                "fewer than one photon per bin at this dose".into(),
-            );
+            return Err(CtError::Param {
+                param: "dose_fraction",
+                reason: "fewer than one photon per bin at this dose".into(),
+            });
         }
         Ok(())
     }
@@ -177,7 +107,7 @@ impl LowDoseParams {
 
 /// Corrupt a sinogram of line integrals in place (the projection-domain step of the operator).
 pub fn corrupt(sino: &mut Array2<f32>, params: &LowDoseParams) -> Result<()> {
-    params.validate()?;
+    params.check()?;
     if !params.noise {
         return Ok(());
     }
@@ -188,9 +118,9 @@ pub fn corrupt(sino: &mut Array2<f32>, params: &LowDoseParams) -> Result<()> {
     )
 }
 
-/// Apply with an explicit scan (the operator uses `ScanSettings::default()`).
+/// Apply with an explicit scan (the operator uses the recorded `params.scan`).
 pub fn apply_with(params: &LowDoseParams, image: &Image, scan: &ScanSettings) -> Result<Image> {
-    params.validate()?;
+    params.check()?;
     simulate(image, scan, |sino, _| corrupt(sino, params))
 }
 
@@ -206,19 +136,12 @@ impl Operator for LowDose {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<LowDoseParams> {
-        let p = LowDoseParams {
-            dose_fraction: spec.float("dose_fraction", 0.25, rng)?,
-            full_dose_i0: spec.float("full_dose_i0", DEFAULT_FULL_DOSE_I0, rng)?,
-            electronic_noise: spec.float("electronic_noise", DEFAULT_ELECTRONIC_NOISE, rng)?,
-            scatter_fraction: spec.float("scatter_fraction", 0.0, rng)?,
-            noise: spec.bool("noise", true)?,
-            seed: crate::corrupt_util::sample_seed(spec, rng)?,
-        };
-        p.validate()?;
+        let p = LowDoseParams::sample(spec, rng)?;
+        p.check()?;
         Ok(p)
     }
 
     fn apply(params: &LowDoseParams, image: &Image) -> Result<Image> {
-        apply_with(params, image, &ScanSettings::default())
+        apply_with(params, image, &params.scan)
     }
 }

@@ -121,24 +121,19 @@ impl Material {
     }
 }
 
-/// Metals available as inserts (`ct.metal` parameter `material`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Metal {
-    /// Titanium (implants), 4.5 g/cm³.
-    #[serde(rename = "Ti")]
-    Titanium,
-    /// Iron / steel, 7.87 g/cm³.
-    #[serde(rename = "Fe")]
-    Iron,
-    /// Copper, 8.96 g/cm³.
-    #[serde(rename = "Cu")]
-    Copper,
+artefact_core::choice! {
+    /// Metals available as inserts (`ct.metal` parameter `material`).
+    pub enum Metal {
+        /// Titanium (implants), 4.5 g/cm³.
+        Titanium = "Ti",
+        /// Iron / steel, 7.87 g/cm³.
+        Iron = "Fe",
+        /// Copper, 8.96 g/cm³.
+        Copper = "Cu",
+    }
 }
 
 impl Metal {
-    /// Names accepted in recipes.
-    pub const NAMES: &'static [&'static str] = &["Ti", "Fe", "Cu"];
-
     pub fn material(self) -> Material {
         match self {
             Metal::Titanium => Material::Titanium,
@@ -147,22 +142,9 @@ impl Metal {
         }
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Metal::Titanium => "Ti",
-            Metal::Iron => "Fe",
-            Metal::Copper => "Cu",
-        }
-    }
-
     /// Parse a recipe name (`Ti`, `Fe`, `Cu`).
     pub fn from_name(s: &str) -> Option<Metal> {
-        match s {
-            "Ti" => Some(Metal::Titanium),
-            "Fe" => Some(Metal::Iron),
-            "Cu" => Some(Metal::Copper),
-            _ => None,
-        }
+        Metal::parse(s).ok()
     }
 }
 

@@ -48,10 +48,10 @@
 //!   Unsupervised Metal Artifact Reduction", IEEE TMI 39(3), 2019.
 //! - J. Hsieh, *Computed Tomography*, 2nd ed., SPIE 2009, §7.2 (water beam-hardening correction).
 
-use crate::corrupt_util::{check_hu, sample_seed, BODY_HU};
+use crate::corrupt_util::{check_hu, BODY_HU};
 use crate::geometry::Grid;
 use crate::low_dose::{DEFAULT_ELECTRONIC_NOISE, DEFAULT_FULL_DOSE_I0};
-use crate::materials::{Material, Metal};
+use crate::materials::{Material, Metal as MetalKind};
 use crate::phantom::{rasterize, Ellipse};
 use crate::photon::{log_transform, sample_count};
 use crate::pipeline::{reconstruct_hu_with, resample_to_square, to_mu_fine_with, ScanSettings};
@@ -59,13 +59,10 @@ use crate::projector::try_forward;
 use crate::spectrum::Spectrum;
 use crate::units::mu_to_hu;
 use crate::{CtError, Result};
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng, Seed,
-};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
 use ndarray::{Array2, Zip};
 use rand::Rng;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 /// Reference energy (keV) at which image μ values are defined.
 pub const REFERENCE_KEV: f64 = 70.0;
@@ -73,120 +70,48 @@ pub const REFERENCE_KEV: f64 = 70.0;
 pub const HU_WATER_MAX: f32 = 100.0;
 /// Bone above this HU is pure cortical bone.
 pub const HU_BONE_MIN: f32 = 1500.0;
-/// Insert shapes.
-pub const SHAPES: &[&str] = &["rod", "ellipse"];
-
-/// Parameters of `ct.metal`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MetalParams {
-    /// `Ti`, `Fe` or `Cu`.
-    pub material: String,
-    /// Number of inserts.
-    pub count: u32,
-    /// Rod radius / ellipse semi-major axis, mm.
-    pub radius_mm: f64,
-    /// `rod` or `ellipse`.
-    pub shape: String,
-    /// Ellipse minor/major axis ratio.
-    pub aspect: f64,
-    /// Air-scan photons per bin and view.
-    pub i0: f64,
-    /// Uncorrected scatter floor relative to I0.
-    pub scatter_fraction: f64,
-    /// Electronic noise σe, photons.
-    pub electronic_noise: f64,
-    /// Water beam-hardening correction on.
-    pub bhc: bool,
-    /// Seed of the placement and the noise.
-    pub seed: u64,
+artefact_core::choice! {
+    /// Insert shapes.
+    pub enum InsertShape {
+        /// A disc (rod seen end-on).
+        Rod = "rod",
+        /// An ellipse of random orientation.
+        Ellipse = "ellipse",
+    }
 }
 
-static PARAMS: [ParamInfo; 10] = [
-    ParamInfo {
-        name: "material",
-        kind: ParamKind::Choice {
-            allowed: Metal::NAMES,
-        },
-        default: ParamDefault::Choice("Ti"),
-        unit: "",
-        doc: "insert metal: Ti 4.5, Fe 7.87, Cu 8.96 g/cm³ (mild Ti, severe Fe/Cu)",
-    },
-    ParamInfo {
-        name: "count",
-        kind: ParamKind::Int { min: 1, max: 6 },
-        default: ParamDefault::Int(2),
-        unit: "",
-        doc: "number of inserts placed inside the body (mild 1, severe 2–4)",
-    },
-    ParamInfo {
-        name: "radius_mm",
-        kind: ParamKind::Float {
-            min: 0.5,
-            max: 20.0,
-        },
-        default: ParamDefault::Float(3.0),
-        unit: "mm",
-        doc: "rod radius / ellipse semi-major axis (mild 1.5–3, severe 4–8)",
-    },
-    ParamInfo {
-        name: "shape",
-        kind: ParamKind::Choice { allowed: SHAPES },
-        default: ParamDefault::Choice("rod"),
-        unit: "",
-        doc: "rod (disc) or ellipse (random orientation)",
-    },
-    ParamInfo {
-        name: "aspect",
-        kind: ParamKind::Float { min: 0.2, max: 1.0 },
-        default: ParamDefault::Float(0.5),
-        unit: "",
-        doc: "ellipse minor/major axis ratio",
-    },
-    ParamInfo {
-        name: "i0",
-        kind: ParamKind::Float { min: 1e3, max: 1e7 },
-        default: ParamDefault::Float(DEFAULT_FULL_DOSE_I0),
-        unit: "photons",
-        doc: "air-scan photons per bin and view",
-    },
-    ParamInfo {
-        name: "scatter_fraction",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 0.05,
-        },
-        default: ParamDefault::Float(0.001),
-        unit: "fraction",
-        doc: "uncorrected uniform scatter floor relative to I0",
-    },
-    ParamInfo {
-        name: "electronic_noise",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 100.0,
-        },
-        default: ParamDefault::Float(DEFAULT_ELECTRONIC_NOISE),
-        unit: "photons",
-        doc: "Gaussian readout noise σe",
-    },
-    ParamInfo {
-        name: "bhc",
-        kind: ParamKind::Bool,
-        default: ParamDefault::Bool(true),
-        unit: "",
-        doc: "apply the scanner's water beam-hardening correction",
-    },
-    ParamInfo {
-        name: "seed",
-        kind: ParamKind::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        default: ParamDefault::Int(0),
-        unit: "",
-        doc: "seed of insert placement and noise (sampled when absent)",
-    },
-];
+/// Insert shape names.
+pub const SHAPES: &[&str] = InsertShape::NAMES;
+
+artefact_core::params! {
+    /// Parameters of `ct.metal` (declared in the sampling order).
+    pub struct MetalParams {
+        /// number of inserts placed inside the body (mild 1, severe 2–4)
+        pub count: u32 = int(2, [1, 6]),
+        /// insert metal: Ti 4.5, Fe 7.87, Cu 8.96 g/cm³ (mild Ti, severe Fe/Cu)
+        pub material: MetalKind = choice(MetalKind::Titanium),
+        /// rod radius / ellipse semi-major axis (mild 1.5–3, severe 4–8)
+        pub radius_mm: f64 = float(3.0, [0.5, 20.0], "mm"),
+        /// rod (disc) or ellipse (random orientation)
+        pub shape: InsertShape = choice(InsertShape::Rod),
+        /// ellipse minor/major axis ratio
+        pub aspect: f64 = float(0.5, [0.2, 1.0]),
+        /// air-scan photons per bin and view
+        pub i0: f64 = float(DEFAULT_FULL_DOSE_I0, [1e3, 1e7], "photons"),
+        /// uncorrected uniform scatter floor relative to I0
+        pub scatter_fraction: f64 = float(0.001, [0.0, 0.05], "fraction"),
+        /// Gaussian readout noise σe
+        pub electronic_noise: f64 = float(DEFAULT_ELECTRONIC_NOISE, [0.0, 100.0], "photons"),
+        /// apply the scanner's water beam-hardening correction
+        pub bhc: bool = bool(true),
+        /// seed of insert placement and noise (sampled when absent)
+        pub seed: u64 = seed,
+        /// Scan geometry, FBP filter and μ_water used (recorded, so a replay never depends on
+        /// the code's defaults; records without it replay with [`ScanSettings::legacy`]).
+        #[serde(default = "ScanSettings::legacy")]
+        pub scan: ScanSettings = derived(ScanSettings::default()),
+    }
+}
 
 static INFO: OpInfo = OpInfo {
     name: "ct.metal",
@@ -195,7 +120,7 @@ static INFO: OpInfo = OpInfo {
           with water/bone decomposition, partial volume, Poisson noise with scatter floor, water \
           BHC, FBP → streaks and dark bands (Zhang & Yu / ADN protocol). Mild: one Ti rod 1.5–3 \
           mm; severe: 2–4 Fe/Cu rods 4–8 mm.",
-    params: &PARAMS,
+    params: MetalParams::PARAMS,
 };
 
 /// How the projections are formed.
@@ -210,56 +135,8 @@ pub enum Physics {
 }
 
 impl MetalParams {
-    pub fn validate(&self) -> Result<()> {
-        let bad = |param: &'static str, reason: String| Err(CtError::Param { param, reason });
-        if Metal::from_name(&self.material).is_none() {
-            return bad(
-                "material",
-                format!(
-                    "`{}` is not one of {}",
-                    self.material,
-                    Metal::NAMES.join(", ")
-                ),
-            );
-        }
-        if !SHAPES.contains(&self.shape.as_str()) {
-            return bad(
-                "shape",
-                format!("`{}` is not one of {}", self.shape, SHAPES.join(", ")),
-            );
-        }
-        if !(1..=16).contains(&self.count) {
-            return bad("count", format!("{} is not in 1..=16", self.count));
-        }
-        if !(self.radius_mm.is_finite() && (0.1..=50.0).contains(&self.radius_mm)) {
-            return bad(
-                "radius_mm",
-                format!("{} mm is not in [0.1, 50]", self.radius_mm),
-            );
-        }
-        if !(self.aspect.is_finite() && self.aspect > 0.05 && self.aspect <= 1.0) {
-            return bad("aspect", format!("{} is not in (0.05, 1]", self.aspect));
-        }
-        if !(self.i0.is_finite() && (10.0..=1e9).contains(&self.i0)) {
-            return bad("i0", format!("{} photons is not in 10–1e9", self.i0));
-        }
-        if !(self.scatter_fraction.is_finite() && (0.0..=0.5).contains(&self.scatter_fraction)) {
-            return bad(
-                "scatter_fraction",
-                format!("{} is not in [0, 0.5]", self.scatter_fraction),
-            );
-        }
-        if !(self.electronic_noise.is_finite() && self.electronic_noise >= 0.0) {
-            return bad(
-                "electronic_noise",
-                format!("{} must be ≥ 0", self.electronic_noise),
-            );
-        }
-        Ok(())
-    }
-
-    fn metal(&self) -> Metal {
-        Metal::from_name(&self.material).expect("validated")
+    fn metal(&self) -> MetalKind {
+        self.material
     }
 }
 
@@ -347,7 +224,7 @@ pub fn place_inserts(params: &MetalParams, image: &Image) -> Result<Vec<Ellipse>
     let [sr, sc] = image.spacing;
     let (h, w) = (rows as f64 * sr, cols as f64 * sc);
     let a = params.radius_mm;
-    let b = if params.shape == "ellipse" {
+    let b = if params.shape == InsertShape::Ellipse {
         params.aspect * a
     } else {
         a
@@ -595,9 +472,9 @@ fn decompose(
 }
 
 /// The `ct.metal` operator.
-pub struct MetalArtifact;
+pub struct Metal;
 
-impl Operator for MetalArtifact {
+impl Operator for Metal {
     type Params = MetalParams;
     type Error = CtError;
 
@@ -606,32 +483,10 @@ impl Operator for MetalArtifact {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<MetalParams> {
-        let count = spec.int("count", 2, rng)?;
-        let p = MetalParams {
-            material: spec.choice("material", Metal::NAMES, "Ti", rng)?,
-            count: u32::try_from(count).map_err(|_| CtError::Param {
-                param: "count",
-                reason: format!("{count} is negative"),
-            })?,
-            radius_mm: spec.float("radius_mm", 3.0, rng)?,
-            shape: spec.choice("shape", SHAPES, "rod", rng)?,
-            aspect: spec.float("aspect", 0.5, rng)?,
-            i0: spec.float("i0", DEFAULT_FULL_DOSE_I0, rng)?,
-            scatter_fraction: spec.float("scatter_fraction", 0.001, rng)?,
-            electronic_noise: spec.float("electronic_noise", DEFAULT_ELECTRONIC_NOISE, rng)?,
-            bhc: spec.bool("bhc", true)?,
-            seed: sample_seed(spec, rng)?,
-        };
-        p.validate()?;
-        Ok(p)
+        Ok(MetalParams::sample(spec, rng)?)
     }
 
     fn apply(params: &MetalParams, image: &Image) -> Result<Image> {
-        apply_with(
-            params,
-            image,
-            &ScanSettings::default(),
-            Physics::Polychromatic,
-        )
+        apply_with(params, image, &params.scan, Physics::Polychromatic)
     }
 }

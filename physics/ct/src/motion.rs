@@ -27,28 +27,55 @@
 //! - S. Kim, Y. Chang, J. B. Ra, "Cardiac motion correction based on partial angle
 //!   reconstructed images in x-ray CT", Med. Phys. 42(5), 2015 (rigid motion as per-view pose).
 
-use crate::corrupt_util::{check_hu, sample_seed};
+use crate::corrupt_util::check_hu;
 use crate::geometry::Grid;
 use crate::pipeline::{reconstruct_hu_with, to_mu_fine_with, ScanSettings};
 use crate::projector::try_forward;
 use crate::{CtError, Result};
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng, Seed,
-};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
 use ndarray::{s, Array2, ArrayView2};
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
-/// Trajectory shapes.
-pub const PATTERNS: &[&str] = &["raised_cosine", "sinusoid"];
+artefact_core::choice! {
+    /// Trajectory shapes.
+    pub enum Pattern {
+        /// One smooth shift (raised cosine from `onset` over `duration`).
+        RaisedCosine = "raised_cosine",
+        /// Periodic motion, `cycles` periods per scan.
+        Sinusoid = "sinusoid",
+    }
+}
+
+artefact_core::params! {
+    /// The recipe parameters of [`Motion`] (the table; the record is [`MotionParams`], which
+    /// keeps the drawn direction but not the seed it was drawn with).
+    pub struct MotionKnobs {
+        /// trajectory shape: one smooth shift (raised_cosine) or periodic (sinusoid)
+        pub pattern: Pattern = choice(Pattern::RaisedCosine),
+        /// translation amplitude (mild 1–3, severe 5–12)
+        pub translation_mm: f64 = float(3.0, [0.0, 50.0], "mm"),
+        /// translation direction, 0 = +x (sampled uniformly in [0, 360) when absent)
+        pub direction_deg: f64 = sampled_float([0.0, 360.0], "deg"),
+        /// in-plane rotation amplitude about the isocentre (mild 0.5–1.5, severe 3–8)
+        pub rotation_deg: f64 = float(0.0, [-30.0, 30.0], "deg"),
+        /// raised_cosine: start of the movement as a fraction of the scan
+        pub onset: f64 = float(0.3, [0.0, 1.0], "fraction"),
+        /// raised_cosine: length of the movement as a fraction of the scan
+        pub duration: f64 = float(0.3, [0.001, 1.0], "fraction"),
+        /// sinusoid: periods per scan
+        pub cycles: f64 = float(1.0, [0.1, 10.0]),
+        /// only used to sample direction_deg when absent
+        pub seed: u64 = seed,
+    }
+}
 
 /// Parameters of `ct.motion`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MotionParams {
-    /// `raised_cosine` or `sinusoid`.
-    pub pattern: String,
+    pub pattern: Pattern,
     /// Translation amplitude, mm.
     pub translation_mm: f64,
     /// Direction of the translation (0° = +x, 90° = +y, up in the image).
@@ -61,84 +88,11 @@ pub struct MotionParams {
     pub duration: f64,
     /// Periods per scan of the sinusoid.
     pub cycles: f64,
+    /// Scan geometry, FBP filter and μ_water used (recorded, so a replay never depends on
+    /// the code's defaults; records without it replay with [`ScanSettings::legacy`]).
+    #[serde(default = "ScanSettings::legacy")]
+    pub scan: ScanSettings,
 }
-
-static PARAMS: [ParamInfo; 8] = [
-    ParamInfo {
-        name: "pattern",
-        kind: ParamKind::Choice { allowed: PATTERNS },
-        default: ParamDefault::Choice("raised_cosine"),
-        unit: "",
-        doc: "trajectory shape: one smooth shift (raised_cosine) or periodic (sinusoid)",
-    },
-    ParamInfo {
-        name: "translation_mm",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 50.0,
-        },
-        default: ParamDefault::Float(3.0),
-        unit: "mm",
-        doc: "translation amplitude (mild 1–3, severe 5–12)",
-    },
-    ParamInfo {
-        name: "direction_deg",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 360.0,
-        },
-        default: ParamDefault::Float(0.0),
-        unit: "deg",
-        doc: "translation direction, 0 = +x (sampled uniformly in [0, 360) when absent)",
-    },
-    ParamInfo {
-        name: "rotation_deg",
-        kind: ParamKind::Float {
-            min: -30.0,
-            max: 30.0,
-        },
-        default: ParamDefault::Float(0.0),
-        unit: "deg",
-        doc: "in-plane rotation amplitude about the isocentre (mild 0.5–1.5, severe 3–8)",
-    },
-    ParamInfo {
-        name: "onset",
-        kind: ParamKind::Float { min: 0.0, max: 1.0 },
-        default: ParamDefault::Float(0.3),
-        unit: "fraction",
-        doc: "raised_cosine: start of the movement as a fraction of the scan",
-    },
-    ParamInfo {
-        name: "duration",
-        kind: ParamKind::Float {
-            min: 0.01,
-            max: 1.0,
-        },
-        default: ParamDefault::Float(0.3),
-        unit: "fraction",
-        doc: "raised_cosine: length of the movement as a fraction of the scan",
-    },
-    ParamInfo {
-        name: "cycles",
-        kind: ParamKind::Float {
-            min: 0.1,
-            max: 10.0,
-        },
-        default: ParamDefault::Float(1.0),
-        unit: "",
-        doc: "sinusoid: periods per scan",
-    },
-    ParamInfo {
-        name: "seed",
-        kind: ParamKind::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        default: ParamDefault::Int(0),
-        unit: "",
-        doc: "only used to sample direction_deg when absent",
-    },
-];
 
 static INFO: OpInfo = OpInfo {
     name: "ct.motion",
@@ -146,7 +100,7 @@ static INFO: OpInfo = OpInfo {
     doc: "Rigid in-plane motion during the scan (raised-cosine shift or sinusoid; translation in \
           mm, rotation in degrees); each view projects the moved object, FBP with nominal angles \
           → ghosting, streaks, blur. Mild: 1–3 mm / 0.5–1.5°; severe: 5–12 mm / 3–8°.",
-    params: &PARAMS,
+    params: MotionKnobs::PARAMS,
 };
 
 /// Rigid pose of the object at one instant.
@@ -161,53 +115,20 @@ pub struct Pose {
 }
 
 impl MotionParams {
+    /// The declared ranges of [`MotionKnobs`].
     pub fn validate(&self) -> Result<()> {
-        let bad = |param: &'static str, reason: String| Err(CtError::Param { param, reason });
-        if !PATTERNS.contains(&self.pattern.as_str()) {
-            return bad(
-                "pattern",
-                format!("`{}` is not one of {}", self.pattern, PATTERNS.join(", ")),
-            );
-        }
-        for (name, v) in [
-            ("translation_mm", self.translation_mm),
-            ("direction_deg", self.direction_deg),
-            ("rotation_deg", self.rotation_deg),
-            ("onset", self.onset),
-            ("duration", self.duration),
-            ("cycles", self.cycles),
-        ] {
-            if !v.is_finite() {
-                return bad(name, format!("{v} is not finite"));
-            }
-        }
-        if !(0.0..=200.0).contains(&self.translation_mm) {
-            return bad(
-                "translation_mm",
-                format!("{} mm is not in [0, 200]", self.translation_mm),
-            );
-        }
-        if self.rotation_deg.abs() > 90.0 {
-            return bad(
-                "rotation_deg",
-                format!("{}° is not in [−90, 90]", self.rotation_deg),
-            );
-        }
-        if !(0.0..=1.0).contains(&self.onset) {
-            return bad("onset", format!("{} is not in [0, 1]", self.onset));
-        }
-        if !(self.duration > 0.0 && self.duration <= 1.0) {
-            return bad("duration", format!("{} is not in (0, 1]", self.duration));
-        }
-        if !(self.cycles > 0.0 && self.cycles <= 100.0) {
-            return bad("cycles", format!("{} is not in (0, 100]", self.cycles));
-        }
+        MotionKnobs::translation_mm.check(self.translation_mm)?;
+        MotionKnobs::direction_deg.check(self.direction_deg)?;
+        MotionKnobs::rotation_deg.check(self.rotation_deg)?;
+        MotionKnobs::onset.check(self.onset)?;
+        MotionKnobs::duration.check(self.duration)?;
+        MotionKnobs::cycles.check(self.cycles)?;
         Ok(())
     }
 
     /// Shape function `s(t)` of the trajectory at scan fraction `t ∈ [0, 1)`.
     pub fn shape(&self, t: f64) -> f64 {
-        if self.pattern == "sinusoid" {
+        if self.pattern == Pattern::Sinusoid {
             (2.0 * PI * self.cycles * t).sin()
         } else if t <= self.onset {
             0.0
@@ -266,7 +187,7 @@ pub fn translate(mu: ArrayView2<f32>, grid: &Grid, sx_mm: f64, sy_mm: f64) -> Ar
     out
 }
 
-/// Apply with an explicit scan (the operator uses `ScanSettings::default()`).
+/// Apply with an explicit scan (the operator uses the recorded `params.scan`).
 pub fn apply_with(params: &MotionParams, image: &Image, scan: &ScanSettings) -> Result<Image> {
     check_hu(image)?;
     params.validate()?;
@@ -318,28 +239,29 @@ impl Operator for Motion {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<MotionParams> {
-        let seed = sample_seed(spec, rng)?;
+        let seed = MotionKnobs::seed.sample(spec, rng)?;
         let direction_deg = match spec.get("direction_deg") {
-            Some(_) => spec.float("direction_deg", 0.0, rng)?,
+            Some(_) => MotionKnobs::direction_deg.sample(spec, rng)?,
             None => Seed::from_u64(seed)
                 .child("direction")
                 .rng()
                 .random_range(0.0..360.0),
         };
         let p = MotionParams {
-            pattern: spec.choice("pattern", PATTERNS, "raised_cosine", rng)?,
-            translation_mm: spec.float("translation_mm", 3.0, rng)?,
+            pattern: MotionKnobs::pattern.sample(spec, rng)?,
+            translation_mm: MotionKnobs::translation_mm.sample(spec, rng)?,
             direction_deg,
-            rotation_deg: spec.float("rotation_deg", 0.0, rng)?,
-            onset: spec.float("onset", 0.3, rng)?,
-            duration: spec.float("duration", 0.3, rng)?,
-            cycles: spec.float("cycles", 1.0, rng)?,
+            rotation_deg: MotionKnobs::rotation_deg.sample(spec, rng)?,
+            onset: MotionKnobs::onset.sample(spec, rng)?,
+            duration: MotionKnobs::duration.sample(spec, rng)?,
+            cycles: MotionKnobs::cycles.sample(spec, rng)?,
+            scan: ScanSettings::default(),
         };
         p.validate()?;
         Ok(p)
     }
 
     fn apply(params: &MotionParams, image: &Image) -> Result<Image> {
-        apply_with(params, image, &ScanSettings::default())
+        apply_with(params, image, &params.scan)
     }
 }

@@ -37,9 +37,11 @@ use crate::{CtError, Result};
 use artefact_core::{Image, Unit};
 use ndarray::Array2;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Beam kind of a [`ScanSettings`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BeamKind {
     Parallel,
     FanFlat,
@@ -48,7 +50,11 @@ pub enum BeamKind {
 }
 
 /// How to scan an image. `None` fields are derived from the image size and spacing.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Every CT operator records the scan it used in its params (field `scan`), so a replay never
+/// depends on this crate's defaults; records made before the field existed replay with
+/// [`ScanSettings::legacy`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScanSettings {
     pub beam: BeamKind,
     /// Number of views (default: 1.5 per detector bin over 360°, 0.8 per bin over 180°).
@@ -69,6 +75,7 @@ pub struct ScanSettings {
     /// Fan-beam short scan (180° + fan angle, Parker weights).
     pub short_scan: bool,
     /// FBP filter.
+    #[serde(with = "filter_name")]
     pub filter: Filter,
     /// Projection grid refinement factor (≥ 1; default 2).
     pub upsample: usize,
@@ -95,7 +102,43 @@ impl Default for ScanSettings {
     }
 }
 
+/// Serde of [`Filter`] as its name (`shepp-logan`, …).
+mod filter_name {
+    use crate::fbp::Filter;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(f: &Filter, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(f.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Filter, D::Error> {
+        let s = String::deserialize(d)?;
+        Filter::from_name(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl ScanSettings {
+    /// The scan every CT operator used before the scan was recorded in its params (arc fan
+    /// 595 / 490.6 mm, Shepp–Logan, upsample 2, μ_water at 70 keV, counts derived from the
+    /// image). Frozen: records without a `scan` field replay with exactly this, whatever
+    /// [`ScanSettings::default`] becomes.
+    pub fn legacy() -> Self {
+        ScanSettings {
+            beam: BeamKind::FanArc,
+            n_views: None,
+            n_det: None,
+            det_pitch_mm: None,
+            det_offset_mm: 0.0,
+            source_iso_mm: 595.0,
+            iso_det_mm: 490.6,
+            arc_deg: None,
+            short_scan: false,
+            filter: Filter::SheppLogan,
+            upsample: 2,
+            mu_water: 0.0192,
+        }
+    }
+
     /// Parallel-beam defaults (180°).
     pub fn parallel() -> Self {
         ScanSettings {

@@ -26,57 +26,32 @@
 //! - J. Sijbers, A. Postnov, "Reduction of ring artefacts in high resolution micro-CT
 //!   reconstructions", Phys. Med. Biol. 49, 2004.
 
-use crate::corrupt_util::{body_radius_mm, check_hu, ray_distance_mm, sample_seed};
+use crate::corrupt_util::{body_radius_mm, check_hu, ray_distance_mm};
 use crate::geometry::Geometry;
 use crate::low_dose::DEFAULT_FULL_DOSE_I0;
 use crate::photon::LOG_FLOOR_PHOTONS;
 use crate::pipeline::{simulate, ScanSettings};
 use crate::{CtError, Result};
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng, Seed,
-};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
 use ndarray::Array2;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
-use serde::{Deserialize, Serialize};
 
-/// Parameters of `ct.ring`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RingParams {
-    /// Relative standard deviation of the per-element gain error.
-    pub gain_std: f64,
-    /// Number of dead detector elements.
-    pub dead_detectors: u32,
-    /// Seed of the gain pattern and dead-element positions.
-    pub seed: u64,
+artefact_core::params! {
+    /// Parameters of `ct.ring`.
+    pub struct RingParams {
+        /// relative std of detector gain errors (mild 0.002–0.005, severe 0.01–0.03)
+        pub gain_std: f64 = float(0.005, [0.0, 0.2], "fraction"),
+        /// number of dead elements inside the body's shadow (mild 0, severe 1–2)
+        pub dead_detectors: u32 = int(0, [0, 16]),
+        /// seed of the gain pattern and dead-element positions (sampled when absent)
+        pub seed: u64 = seed,
+        /// Scan geometry, FBP filter and μ_water used (recorded, so a replay never depends on
+        /// the code's defaults; records without it replay with [`ScanSettings::legacy`]).
+        #[serde(default = "ScanSettings::legacy")]
+        pub scan: ScanSettings = derived(ScanSettings::default()),
+    }
 }
-
-static PARAMS: [ParamInfo; 3] = [
-    ParamInfo {
-        name: "gain_std",
-        kind: ParamKind::Float { min: 0.0, max: 0.2 },
-        default: ParamDefault::Float(0.005),
-        unit: "fraction",
-        doc: "relative std of detector gain errors (mild 0.002–0.005, severe 0.01–0.03)",
-    },
-    ParamInfo {
-        name: "dead_detectors",
-        kind: ParamKind::Int { min: 0, max: 16 },
-        default: ParamDefault::Int(0),
-        unit: "",
-        doc: "number of dead elements inside the body's shadow (mild 0, severe 1–2)",
-    },
-    ParamInfo {
-        name: "seed",
-        kind: ParamKind::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        default: ParamDefault::Int(0),
-        unit: "",
-        doc: "seed of the gain pattern (sampled when absent)",
-    },
-];
 
 static INFO: OpInfo = OpInfo {
     name: "ct.ring",
@@ -84,26 +59,10 @@ static INFO: OpInfo = OpInfo {
     doc: "Ring artefacts: uncalibrated per-detector gain errors (constant line-integral offsets \
           −ln g along all views) and dead elements, FBP → concentric rings. Mild: gain_std \
           0.002–0.005; severe: 0.01–0.03 with 1–2 dead elements.",
-    params: &PARAMS,
+    params: RingParams::PARAMS,
 };
 
-impl RingParams {
-    pub fn validate(&self) -> Result<()> {
-        if !(self.gain_std.is_finite() && (0.0..=0.5).contains(&self.gain_std)) {
-            return Err(CtError::Param {
-                param: "gain_std",
-                reason: format!("{} is not in [0, 0.5]", self.gain_std),
-            });
-        }
-        if self.dead_detectors > 64 {
-            return Err(CtError::Param {
-                param: "dead_detectors",
-                reason: format!("{} dead elements is more than 64", self.dead_detectors),
-            });
-        }
-        Ok(())
-    }
-}
+impl RingParams {}
 
 /// Per-element gains (`0` marks a dead element) for `geom`; dead elements are drawn among the
 /// bins whose ray passes within `0.9·body_radius_mm` of the isocentre (all bins if 0).
@@ -167,7 +126,7 @@ pub fn apply_gains(sino: &mut Array2<f32>, gains: &[f64]) -> Result<()> {
     Ok(())
 }
 
-/// Apply with an explicit scan (the operator uses `ScanSettings::default()`).
+/// Apply with an explicit scan (the operator uses the recorded `params.scan`).
 pub fn apply_with(params: &RingParams, image: &Image, scan: &ScanSettings) -> Result<Image> {
     check_hu(image)?;
     params.validate()?;
@@ -190,20 +149,18 @@ impl Operator for Ring {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<RingParams> {
-        let dead = spec.int("dead_detectors", 0, rng)?;
-        let p = RingParams {
-            gain_std: spec.float("gain_std", 0.005, rng)?,
-            dead_detectors: u32::try_from(dead).map_err(|_| CtError::Param {
-                param: "dead_detectors",
-                reason: format!("{dead} is negative"),
-            })?,
-            seed: sample_seed(spec, rng)?,
-        };
-        p.validate()?;
-        Ok(p)
+        // draw order of the records made before the declaration: dead_detectors, gain_std, seed
+        let dead_detectors = RingParams::dead_detectors.sample(spec, rng)?;
+        let gain_std = RingParams::gain_std.sample(spec, rng)?;
+        Ok(RingParams {
+            gain_std,
+            dead_detectors,
+            seed: RingParams::seed.sample(spec, rng)?,
+            scan: ScanSettings::default(),
+        })
     }
 
     fn apply(params: &RingParams, image: &Image) -> Result<Image> {
-        apply_with(params, image, &ScanSettings::default())
+        apply_with(params, image, &params.scan)
     }
 }

@@ -22,48 +22,31 @@ use crate::corrupt_util::check_hu;
 use crate::pipeline::{reconstruct_hu_with, to_mu_fine_with, ScanSettings};
 use crate::projector::try_forward;
 use crate::{CtError, Result};
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
-use serde::{Deserialize, Serialize};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 
-/// Parameters of `ct.sparse_view`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SparseViewParams {
-    /// Keep every k-th view (k ≥ 1).
-    pub keep_every: u32,
+artefact_core::params! {
+    /// Parameters of `ct.sparse_view`.
+    pub struct SparseViewParams {
+        /// keep every k-th of the ≈1.5 views per detector bin (mild 3–6, severe 12–24); 1 = full scan
+        pub keep_every: u32 = int(4, [1, 64], "views"),
+        /// Scan geometry, FBP filter and μ_water used (recorded, so a replay never depends on
+        /// the code's defaults; records without it replay with [`ScanSettings::legacy`]).
+        #[serde(default = "ScanSettings::legacy")]
+        pub scan: ScanSettings = derived(ScanSettings::default()),
+    }
 }
-
-static PARAMS: [ParamInfo; 1] = [ParamInfo {
-    name: "keep_every",
-    kind: ParamKind::Int { min: 1, max: 64 },
-    default: ParamDefault::Int(4),
-    unit: "views",
-    doc:
-        "keep every k-th of the ≈1.5 views per detector bin (mild 3–6, severe 12–24); 1 = full scan",
-}];
 
 static INFO: OpInfo = OpInfo {
     name: "ct.sparse_view",
     modality: "CT",
     doc: "Sparse-view CT: keep every k-th view of the 360° fan-beam scan and reconstruct with FBP \
           → radial streaks. Mild: k 3–6; severe: k 12–24.",
-    params: &PARAMS,
+    params: SparseViewParams::PARAMS,
 };
 
-impl SparseViewParams {
-    pub fn validate(&self) -> Result<()> {
-        if !(1..=1024).contains(&self.keep_every) {
-            return Err(CtError::Param {
-                param: "keep_every",
-                reason: format!("{} is not in 1..=1024", self.keep_every),
-            });
-        }
-        Ok(())
-    }
-}
+impl SparseViewParams {}
 
-/// Apply with an explicit scan (the operator uses `ScanSettings::default()`).
+/// Apply with an explicit scan (the operator uses the recorded `params.scan`).
 pub fn apply_with(params: &SparseViewParams, image: &Image, scan: &ScanSettings) -> Result<Image> {
     check_hu(image)?;
     params.validate()?;
@@ -102,18 +85,10 @@ impl Operator for SparseView {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<SparseViewParams> {
-        let k = spec.int("keep_every", 4, rng)?;
-        let p = SparseViewParams {
-            keep_every: u32::try_from(k).map_err(|_| CtError::Param {
-                param: "keep_every",
-                reason: format!("{k} is negative"),
-            })?,
-        };
-        p.validate()?;
-        Ok(p)
+        Ok(SparseViewParams::sample(spec, rng)?)
     }
 
     fn apply(params: &SparseViewParams, image: &Image) -> Result<Image> {
-        apply_with(params, image, &ScanSettings::default())
+        apply_with(params, image, &params.scan)
     }
 }

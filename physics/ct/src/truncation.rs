@@ -29,25 +29,19 @@ use crate::pipeline::{reconstruct_hu_with, to_mu_fine_with, ScanSettings};
 use crate::projector::try_forward;
 use crate::units::HU_AIR;
 use crate::{CtError, Result};
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
-use serde::{Deserialize, Serialize};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 
-/// Parameters of `ct.truncation`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TruncationParams {
-    /// Scan-FOV radius as a fraction of the body radius.
-    pub fov_fraction: f64,
+artefact_core::params! {
+    /// Parameters of `ct.truncation`.
+    pub struct TruncationParams {
+        /// scan-FOV radius / body radius (mild 0.85–0.95, severe 0.55–0.7)
+        pub fov_fraction: f64 = float(0.85, [0.3, 1.0], "fraction"),
+        /// Scan geometry, FBP filter and μ_water used (recorded, so a replay never depends on
+        /// the code's defaults; records without it replay with [`ScanSettings::legacy`]).
+        #[serde(default = "ScanSettings::legacy")]
+        pub scan: ScanSettings = derived(ScanSettings::default()),
+    }
 }
-
-static PARAMS: [ParamInfo; 1] = [ParamInfo {
-    name: "fov_fraction",
-    kind: ParamKind::Float { min: 0.3, max: 1.0 },
-    default: ParamDefault::Float(0.85),
-    unit: "fraction",
-    doc: "scan-FOV radius / body radius (mild 0.85–0.95, severe 0.55–0.7)",
-}];
 
 static INFO: OpInfo = OpInfo {
     name: "ct.truncation",
@@ -55,20 +49,10 @@ static INFO: OpInfo = OpInfo {
     doc: "Truncation: detector narrower than the body (FOV radius = fov_fraction × body radius), \
           FBP → bright rim at the FOV edge and shading; outside the FOV shown as air. Mild: \
           0.85–0.95; severe: 0.55–0.7.",
-    params: &PARAMS,
+    params: TruncationParams::PARAMS,
 };
 
-impl TruncationParams {
-    pub fn validate(&self) -> Result<()> {
-        if !(self.fov_fraction.is_finite() && (0.1..=2.0).contains(&self.fov_fraction)) {
-            return Err(CtError::Param {
-                param: "fov_fraction",
-                reason: format!("{} is not in [0.1, 2]", self.fov_fraction),
-            });
-        }
-        Ok(())
-    }
-}
+impl TruncationParams {}
 
 /// The truncated geometry: the contiguous bins of `full` whose rays pass within `r_fov_mm` of
 /// the isocentre (same pitch, same views, re-centred offset). `None` if nothing is cut.
@@ -95,7 +79,7 @@ pub fn truncated_geometry(full: &Geometry, r_fov_mm: f64) -> Result<Option<Geome
     }))
 }
 
-/// Apply with an explicit scan (the operator uses `ScanSettings::default()`).
+/// Apply with an explicit scan (the operator uses the recorded `params.scan`).
 pub fn apply_with(params: &TruncationParams, image: &Image, scan: &ScanSettings) -> Result<Image> {
     check_hu(image)?;
     params.validate()?;
@@ -141,14 +125,10 @@ impl Operator for Truncation {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<TruncationParams> {
-        let p = TruncationParams {
-            fov_fraction: spec.float("fov_fraction", 0.85, rng)?,
-        };
-        p.validate()?;
-        Ok(p)
+        Ok(TruncationParams::sample(spec, rng)?)
     }
 
     fn apply(params: &TruncationParams, image: &Image) -> Result<Image> {
-        apply_with(params, image, &ScanSettings::default())
+        apply_with(params, image, &params.scan)
     }
 }

@@ -27,6 +27,7 @@ fn zero_wedge_is_the_short_scan_and_error_grows_with_the_wedge() {
         let short = short_scan_settings(&scan);
         let clean = simulate(&img, &short, |_, _| Ok(())).unwrap();
         let zero = LimitedAngleParams {
+            scan: artefact_ct::pipeline::ScanSettings::default(),
             missing_deg: 0.0,
             start_deg: 0.0,
         };
@@ -34,6 +35,7 @@ fn zero_wedge_is_the_short_scan_and_error_grows_with_the_wedge() {
         let mut prev = 0.0;
         for w in [20.0, 60.0, 110.0] {
             let p = LimitedAngleParams {
+                scan: artefact_ct::pipeline::ScanSettings::default(),
                 missing_deg: w,
                 start_deg: 40.0,
             };
@@ -44,6 +46,7 @@ fn zero_wedge_is_the_short_scan_and_error_grows_with_the_wedge() {
         }
     }
     let bad = LimitedAngleParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         missing_deg: 400.0,
         start_deg: 0.0,
     };

@@ -20,6 +20,7 @@ fn water_disc(n: usize, pixel: f64, radius_mm: f64) -> Image {
 
 fn params(dose: f64, sigma_e: f64, seed: u64) -> LowDoseParams {
     LowDoseParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         dose_fraction: dose,
         full_dose_i0: 1e5,
         electronic_noise: sigma_e,

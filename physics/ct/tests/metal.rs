@@ -3,8 +3,7 @@
 
 use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, Unit};
 use artefact_ct::metal::{
-    apply_with, apply_with_inserts, apply_with_mask, place_inserts, MetalArtifact, MetalParams,
-    Physics,
+    apply_with, apply_with_inserts, apply_with_mask, place_inserts, Metal, MetalParams, Physics,
 };
 use artefact_ct::phantom::Ellipse;
 use artefact_ct::pipeline::{simulate, ScanSettings};
@@ -25,10 +24,11 @@ fn water_disc(n: usize, pixel: f64, radius_mm: f64) -> Image {
 
 fn params(material: &str) -> MetalParams {
     MetalParams {
-        material: material.into(),
+        scan: artefact_ct::pipeline::ScanSettings::default(),
+        material: artefact_ct::materials::Metal::parse(material).unwrap(),
         count: 2,
         radius_mm: 4.0,
-        shape: "rod".into(),
+        shape: artefact_ct::metal::InsertShape::Rod,
         aspect: 1.0,
         i0: 2e5,
         scatter_fraction: 0.001,
@@ -146,12 +146,12 @@ fn inserts_lie_inside_the_body_and_the_operator_replays() {
         "a 40 mm insert cannot fit"
     );
     let mut rng = Seed::derive(3, "metal").rng();
-    let q = MetalArtifact::sample(&ParamSpec::new(), &mut rng).unwrap();
+    let q = Metal::sample(&ParamSpec::new(), &mut rng).unwrap();
     let small = water_disc(64, 3.0, 80.0);
     let scan = ScanSettings::default();
     let a = apply_with(&q, &small, &scan, Physics::Polychromatic).unwrap();
     let b = apply_with(&q, &small, &scan, Physics::Polychromatic).unwrap();
     assert_eq!(a.data, b.data);
     assert!(a.data.iter().all(|v| v.is_finite()));
-    assert_eq!(MetalArtifact::info().name, "ct.metal");
+    assert_eq!(Metal::info().name, "ct.metal");
 }

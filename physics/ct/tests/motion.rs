@@ -23,7 +23,8 @@ fn phantom(n: usize, pixel: f64) -> Image {
 
 fn params(t: f64, rot: f64) -> MotionParams {
     MotionParams {
-        pattern: "raised_cosine".into(),
+        scan: artefact_ct::pipeline::ScanSettings::default(),
+        pattern: artefact_ct::motion::Pattern::RaisedCosine,
         translation_mm: t,
         direction_deg: 90.0,
         rotation_deg: rot,
@@ -81,7 +82,8 @@ fn error_grows_with_amplitude_for_both_patterns() {
         let mut prev = 0.0;
         for amp in [1.0, 4.0, 10.0] {
             let p = MotionParams {
-                pattern: pattern.into(),
+                scan: artefact_ct::pipeline::ScanSettings::default(),
+                pattern: artefact_ct::motion::Pattern::parse(pattern).unwrap(),
                 translation_mm: amp,
                 direction_deg: 30.0,
                 rotation_deg: amp / 2.0,

@@ -5,7 +5,7 @@
 use artefact_core::{Image, Operator, ParamSpec, Seed};
 use artefact_ct::limited_angle::{self, LimitedAngleParams};
 use artefact_ct::low_dose::{self, LowDose};
-use artefact_ct::metal::{self, MetalArtifact, Physics};
+use artefact_ct::metal::{self, Metal, Physics};
 use artefact_ct::motion::{self, Motion};
 use artefact_ct::pipeline::ScanSettings;
 use artefact_ct::ring::{self, Ring};
@@ -55,12 +55,21 @@ fn run_all(img: &Image, scan: &ScanSettings, label: &str) {
         ),
         (
             "sparse_view",
-            sparse_view::apply_with(&SparseViewParams { keep_every: 6 }, img, scan).unwrap(),
+            sparse_view::apply_with(
+                &SparseViewParams {
+                    keep_every: 6,
+                    scan: Default::default(),
+                },
+                img,
+                scan,
+            )
+            .unwrap(),
         ),
         (
             "limited_angle",
             limited_angle::apply_with(
                 &LimitedAngleParams {
+                    scan: artefact_ct::pipeline::ScanSettings::default(),
                     missing_deg: 25.0,
                     start_deg: 30.0,
                 },
@@ -75,7 +84,15 @@ fn run_all(img: &Image, scan: &ScanSettings, label: &str) {
         ),
         (
             "truncation",
-            truncation::apply_with(&TruncationParams { fov_fraction: 0.8 }, img, scan).unwrap(),
+            truncation::apply_with(
+                &TruncationParams {
+                    fov_fraction: 0.8,
+                    scan: Default::default(),
+                },
+                img,
+                scan,
+            )
+            .unwrap(),
         ),
         (
             "motion",
@@ -84,7 +101,7 @@ fn run_all(img: &Image, scan: &ScanSettings, label: &str) {
         (
             "metal",
             metal::apply_with(
-                &MetalArtifact::sample(&spec, &mut rng).unwrap(),
+                &Metal::sample(&spec, &mut rng).unwrap(),
                 img,
                 scan,
                 Physics::Polychromatic,

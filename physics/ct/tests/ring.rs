@@ -84,6 +84,7 @@ fn zero_gain_error_is_identity_and_dead_elements_are_placed_in_the_body() {
     let scan = ScanSettings::default();
     let clean = simulate(&img, &scan, |_, _| Ok(())).unwrap();
     let p0 = RingParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         gain_std: 0.0,
         dead_detectors: 0,
         seed: 3,
@@ -91,6 +92,7 @@ fn zero_gain_error_is_identity_and_dead_elements_are_placed_in_the_body() {
     assert_eq!(apply_with(&p0, &img, &scan).unwrap().data, clean.data);
     let geom = scan.geometry_for(&img).unwrap();
     let p = RingParams {
+        scan: artefact_ct::pipeline::ScanSettings::default(),
         gain_std: 0.01,
         dead_detectors: 3,
         seed: 4,

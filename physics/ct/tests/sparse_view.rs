@@ -25,17 +25,34 @@ fn keep_every_one_is_identity_and_streaks_grow_with_k() {
     let img = phantom(96, 2.0);
     let scan = ScanSettings::default();
     let clean = simulate(&img, &scan, |_, _| Ok(())).unwrap();
-    let one = apply_with(&SparseViewParams { keep_every: 1 }, &img, &scan).unwrap();
+    let one = apply_with(
+        &SparseViewParams {
+            keep_every: 1,
+            scan: Default::default(),
+        },
+        &img,
+        &scan,
+    )
+    .unwrap();
     assert_eq!(one.data, clean.data);
     let mut prev = 0.0;
     for k in [2u32, 6, 16] {
-        let out = apply_with(&SparseViewParams { keep_every: k }, &img, &scan).unwrap();
+        let out = apply_with(
+            &SparseViewParams {
+                keep_every: k,
+                scan: Default::default(),
+            },
+            &img,
+            &scan,
+        )
+        .unwrap();
         let e = metrics::nrmse(clean.data.view(), out.data.view()).unwrap();
         assert!(e > prev, "k={k}: nrmse {e} not above {prev}");
         prev = e;
     }
     assert!(apply_with(
         &SparseViewParams {
+            scan: artefact_ct::pipeline::ScanSettings::default(),
             keep_every: 100_000
         },
         &img,

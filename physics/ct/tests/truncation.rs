@@ -36,10 +36,26 @@ fn annulus_mean(img: &Image, r0: f64, r1: f64) -> f64 {
 fn bright_rim_at_the_fov_edge() {
     let img = water_disc(128, 1.5, 85.0);
     let scan = ScanSettings::default();
-    let full = apply_with(&TruncationParams { fov_fraction: 1.0 }, &img, &scan).unwrap();
+    let full = apply_with(
+        &TruncationParams {
+            fov_fraction: 1.0,
+            scan: Default::default(),
+        },
+        &img,
+        &scan,
+    )
+    .unwrap();
     // untruncated: flat water
     assert!(annulus_mean(&full, 0.0, 30.0).abs() < 15.0);
-    let out = apply_with(&TruncationParams { fov_fraction: 0.65 }, &img, &scan).unwrap();
+    let out = apply_with(
+        &TruncationParams {
+            fov_fraction: 0.65,
+            scan: Default::default(),
+        },
+        &img,
+        &scan,
+    )
+    .unwrap();
     let r_body = 85.0 + 0.75 * 2f64.sqrt(); // outer pixel corner, as body_radius_mm
     let r_fov = 0.65 * r_body;
     let rim = annulus_mean(&out, r_fov - 6.0, r_fov - 1.5);
