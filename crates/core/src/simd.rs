@@ -2,7 +2,7 @@
 //! ([`avx2_unless`], [`avx2_available`]) and core's own hot loops.
 //!
 //! The crate is built for the baseline `x86-64` target (SSE2). The finite-range scan of
-//! `crate::stats` uses SSE2 intrinsics on x86-64 ([`min_max_lanes_sse2`]). The Otsu bin loop
+//! `crate::stats` uses SSE2 intrinsics on x86-64 (`min_max_lanes_sse2`). The Otsu bin loop
 //! (`Image::otsu_threshold` on contiguous data) also has an AVX2 build of the same source
 //! (4 f64 lanes), chosen at run time when the CPU has AVX2. It uses no FMA and performs the
 //! portable code's operations in the same order, so both give the same bins (tested).

@@ -148,7 +148,7 @@ pub fn line_times_3d(n_pe: usize, n_par: usize, ordering: PeOrdering) -> ndarray
     t
 }
 
-/// Sample [`VolumeMotionParams`] from the same spec keys as [`Motion`] plus
+/// Sample [`VolumeMotionParams`] from the same spec keys as [`Motion`](crate::motion::Motion) plus
 /// `phase_encode_axis` (default 1), `partition_axis` (default 0) and `matrix` (`input` or
 /// `fft_friendly`, default `fft_friendly`). Translation directions are
 /// uniform on the sphere; rotation angles are `r·u` for a random unit axis `u`.
