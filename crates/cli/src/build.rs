@@ -1,7 +1,7 @@
 //! `artefact build [BENCHMARK.toml] -o DIR`: build a dataset (default: the bundled demo).
 
 use artefact_dataset::{build, BuildOptions};
-use artefact_recipe::{BenchmarkRecipe, Registry};
+use artefact_recipe::{BenchmarkRecipe, RecipeLibrary, Registry};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -40,32 +40,33 @@ pub struct BuildArgs {
     pub strict: bool,
 }
 
-/// The bundled demo benchmark: ./recipes/benchmarks/demo.toml, else the source tree's copy.
-pub fn default_recipe() -> PathBuf {
-    let local = PathBuf::from("recipes/benchmarks/demo.toml");
-    if local.is_file() {
-        local
-    } else {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/recipes/benchmarks/demo.toml"
-        ))
-    }
-}
+/// Where the demo benchmark sits in a recipe folder.
+const DEMO: &str = "benchmarks/demo.toml";
 
-/// Load the given benchmark recipe (default: the demo); prints the error and returns `None`.
+/// Load the given benchmark recipe, its attribute names resolved against `library`; without
+/// one, the library's demo benchmark (`benchmarks/demo.toml`; the bundled demo reads the
+/// checkout's tests/data, so it is read as `./recipes/benchmarks/demo.toml` and its sources
+/// resolve from the current directory). Prints the error and returns `None`.
 pub fn load_benchmark(
     recipe: Option<&std::path::Path>,
     registry: &Registry,
+    library: &RecipeLibrary,
 ) -> Option<BenchmarkRecipe> {
-    let path = recipe.map_or_else(default_recipe, PathBuf::from);
-    BenchmarkRecipe::load(&path, registry)
-        .map_err(|e| eprintln!("error: {e}"))
-        .ok()
+    let loaded = match (recipe, library) {
+        (Some(path), _) => BenchmarkRecipe::load_with(path, registry, library),
+        (None, RecipeLibrary::Dir(d)) => {
+            BenchmarkRecipe::load_with(&d.join(DEMO), registry, library)
+        }
+        (None, RecipeLibrary::Bundled) => library.read(DEMO).and_then(|src| {
+            let shown = PathBuf::from("recipes").join(DEMO);
+            BenchmarkRecipe::parse_with(&src, &shown, registry, library)
+        }),
+    };
+    loaded.map_err(|e| eprintln!("error: {e}")).ok()
 }
 
-pub fn run(args: &BuildArgs, registry: &Registry) -> u8 {
-    let Some(bench) = load_benchmark(args.recipe.as_deref(), registry) else {
+pub fn run(args: &BuildArgs, registry: &Registry, library: &RecipeLibrary) -> u8 {
+    let Some(bench) = load_benchmark(args.recipe.as_deref(), registry, library) else {
         return 2;
     };
     let mut opts = BuildOptions::new(&args.out);

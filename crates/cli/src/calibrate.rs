@@ -6,7 +6,7 @@ use artefact_dataset::calibrate::{calibrate, table};
 use artefact_dataset::fsutil::write_atomic;
 use artefact_dataset::source::collect_slices;
 use artefact_dataset::BuildOptions;
-use artefact_recipe::Registry;
+use artefact_recipe::{RecipeLibrary, Registry};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -28,8 +28,8 @@ pub struct CalibrateArgs {
     pub json: bool,
 }
 
-pub fn run(args: &CalibrateArgs, registry: &Registry) -> u8 {
-    let Some(bench) = load_benchmark(args.recipe.as_deref(), registry) else {
+pub fn run(args: &CalibrateArgs, registry: &Registry, library: &RecipeLibrary) -> u8 {
+    let Some(bench) = load_benchmark(args.recipe.as_deref(), registry, library) else {
         return 2;
     };
     let secret = BuildOptions::new(".").key_secret;

@@ -1,9 +1,9 @@
 //! `artefact degrade INPUT --attribute A --severity S --seed N -o OUT.png|.nii`.
 
 use artefact_core::{Modality, Severity};
-use artefact_dataset::degrade::{degrade, find_attribute, DegradeRequest};
+use artefact_dataset::degrade::{degrade, DegradeRequest};
 use artefact_recipe::benchmark::Window;
-use artefact_recipe::{AttributeRecipe, Registry};
+use artefact_recipe::{AttributeRecipe, RecipeLibrary, Registry};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -11,7 +11,8 @@ use std::path::PathBuf;
 pub struct DegradeArgs {
     /// Source image (DICOM file or series directory, NIfTI, PNG/JPEG/TIFF).
     pub input: PathBuf,
-    /// Attribute name (a recipe under --recipes) or a path to an attribute recipe file.
+    /// Attribute name (a bundled recipe, or one under --recipes) or a path to an attribute
+    /// recipe file.
     #[arg(short, long)]
     pub attribute: String,
     /// none, mild or severe (none writes the clean slice the same way).
@@ -31,26 +32,12 @@ pub struct DegradeArgs {
     /// Treat the input as this modality (CT, MR, US), e.g. a grey image as an ultrasound map.
     #[arg(long)]
     pub modality: Option<Modality>,
-    /// Folder of attribute recipes (default: ./recipes or the bundled ones).
-    #[arg(long)]
-    pub recipes: Option<PathBuf>,
     /// CT display window for PNG output: brain, subdural, soft_tissue, lung, bone.
     #[arg(long, default_value = "soft_tissue")]
     pub window: String,
 }
 
-pub fn recipes_dir(given: &Option<PathBuf>) -> PathBuf {
-    given.clone().unwrap_or_else(|| {
-        let local = PathBuf::from("recipes");
-        if local.join("mri").is_dir() {
-            local
-        } else {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/recipes"))
-        }
-    })
-}
-
-pub fn run(args: &DegradeArgs, registry: &Registry) -> u8 {
+pub fn run(args: &DegradeArgs, registry: &Registry, library: &RecipeLibrary) -> u8 {
     let Some(window) = Window::preset(&args.window) else {
         eprintln!(
             "error: unknown window `{}` (allowed: {})",
@@ -68,13 +55,22 @@ pub fn run(args: &DegradeArgs, registry: &Registry) -> u8 {
                 .ok()
                 .map(|l| l.volume.modality)
         });
-        find_attribute(
-            &recipes_dir(&args.recipes),
-            &args.attribute,
-            modality,
-            registry,
-        )
-        .map_err(|e| e.to_string())
+        let folders: Vec<&str> = match modality {
+            Some(Modality::Mr) => vec!["mri"],
+            Some(Modality::Ct) => vec!["ct"],
+            Some(Modality::Us) => vec!["us"],
+            _ => vec!["mri", "ct", "us"],
+        };
+        match library.find_attribute(&args.attribute, &folders, registry) {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => Err(format!(
+                "no attribute recipe `{}` in {} ({})",
+                args.attribute,
+                library.describe(),
+                folders.join(", ")
+            )),
+            Err(e) => Err(format!("{e} with --modality")),
+        }
     };
     let recipe = match recipe {
         Ok(r) => r,

@@ -3,6 +3,8 @@
 //! One module per subcommand (`inspect.rs`, …); each parses its arguments with clap, calls
 //! the library, prints, and returns the process exit code. Behaviour lives in the libraries.
 
+#![forbid(unsafe_code)]
+
 mod audit;
 mod build;
 mod calibrate;
@@ -18,6 +20,11 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "artefact", version, about, long_about = None)]
 struct Cli {
+    /// Folder of recipes replacing the bundled ones (laid out like the source tree's
+    /// recipes/: mri/, ct/, us/, benchmarks/). Default: $ARTEFACT_RECIPES if set, else the
+    /// recipes compiled into this binary.
+    #[arg(long, global = true, value_name = "DIR")]
+    recipes: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,12 +49,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let library = artefact_recipe::RecipeLibrary::locate(cli.recipes.as_deref());
     let code = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Audit(args) => audit::run(&args),
-        Command::Build(args) => build::run(&args, &artefact_recipe::Registry::builtin()),
-        Command::Degrade(args) => degrade::run(&args, &artefact_recipe::Registry::builtin()),
-        Command::Recipes(args) => recipes::run(&args, &artefact_recipe::Registry::builtin()),
+        Command::Build(args) => build::run(&args, &artefact_recipe::Registry::builtin(), &library),
+        Command::Degrade(args) => {
+            degrade::run(&args, &artefact_recipe::Registry::builtin(), &library)
+        }
+        Command::Recipes(args) => {
+            recipes::run(&args, &artefact_recipe::Registry::builtin(), &library)
+        }
         Command::Replay(args) => replay::run(&args, &artefact_recipe::Registry::builtin()),
     };
     ExitCode::from(code)

@@ -1,7 +1,6 @@
-//! `artefact recipes list|ops|check`.
+//! `artefact recipes list|ops|check|calibrate`.
 
-use crate::degrade::recipes_dir;
-use artefact_recipe::{AttributeRecipe, BenchmarkRecipe, Registry};
+use artefact_recipe::{AttributeRecipe, BenchmarkRecipe, RecipeLibrary, Registry};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -13,53 +12,52 @@ pub struct RecipesArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RecipesCommand {
-    /// List the attribute recipes in a folder (default: ./recipes or the bundled ones).
+    /// List the attribute recipes of a folder (default: --recipes / $ARTEFACT_RECIPES, else the
+    /// recipes bundled in this binary).
     List { dir: Option<PathBuf> },
     /// Print the operator registry: every op, its parameters, units, ranges and defaults.
     Ops,
-    /// Validate recipe files (attribute or benchmark); errors name file, line, column and key.
-    Check {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    /// Validate recipe files (attribute or benchmark), or recipe names of the library
+    /// (`mri/motion`, `ct/*`); with none, every attribute recipe of the library. Errors name
+    /// file, line, column and key.
+    Check { files: Vec<PathBuf> },
     /// Render every attribute's mild and severe levels on a benchmark's slices and print the
     /// SSIM/PSNR spread (and contact sheets with --sheets): checks a recipe's calibration.
     Calibrate(crate::calibrate::CalibrateArgs),
 }
 
-pub fn run(args: &RecipesArgs, registry: &Registry) -> u8 {
+pub fn run(args: &RecipesArgs, registry: &Registry, library: &RecipeLibrary) -> u8 {
     match &args.command {
-        RecipesCommand::Calibrate(a) => crate::calibrate::run(a, registry),
+        RecipesCommand::Calibrate(a) => crate::calibrate::run(a, registry, library),
         RecipesCommand::Ops => {
             print!("{}", registry.markdown());
             0
         }
         RecipesCommand::List { dir } => {
-            let dir = recipes_dir(dir);
+            let library = match dir {
+                Some(d) => RecipeLibrary::Dir(d.clone()),
+                None => library.clone(),
+            };
+            let attributes = match library.attributes(registry) {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 1;
+                }
+            };
             let mut code = 0;
-            for m in ["mri", "ct", "us"] {
-                let Ok(rd) = std::fs::read_dir(dir.join(m)) else {
-                    continue;
-                };
-                let mut files: Vec<PathBuf> = rd
-                    .filter_map(|e| e.ok())
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-                    .collect();
-                files.sort();
-                for f in files {
-                    match AttributeRecipe::load(&f, registry) {
-                        Ok(r) => println!(
-                            "{:<4} {:<16} {:<40} {}",
-                            r.modality,
-                            r.name,
-                            r.label,
-                            f.display()
-                        ),
-                        Err(e) => {
-                            eprintln!("error: {e}");
-                            code = 1;
-                        }
+            for (rel, r) in attributes {
+                match r {
+                    Ok(r) => println!(
+                        "{:<4} {:<16} {:<40} {}",
+                        r.modality,
+                        r.name,
+                        r.label,
+                        library.display_path(&rel).display()
+                    ),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        code = 1;
                     }
                 }
             }
@@ -67,12 +65,51 @@ pub fn run(args: &RecipesArgs, registry: &Registry) -> u8 {
         }
         RecipesCommand::Check { files } => {
             let mut code = 0;
+            let report =
+                |res: artefact_recipe::Result<String>, shown: &str, code: &mut u8| match res {
+                    Ok(msg) => println!("ok   {shown}: {msg}"),
+                    Err(e) => {
+                        println!("FAIL {e}");
+                        *code = 1;
+                    }
+                };
+            if files.is_empty() {
+                match library.attributes(registry) {
+                    Ok(all) => {
+                        for (rel, r) in all {
+                            let shown = library.display_path(&rel).display().to_string();
+                            report(r.map(|a| describe_attribute(&a)), &shown, &mut code);
+                        }
+                    }
+                    Err(e) => report(Err(e), "", &mut code),
+                }
+                return code;
+            }
             for f in files {
+                if !f.exists() {
+                    // a recipe name of the library (`mri/motion`, `ct/*`)
+                    let name = f.to_string_lossy();
+                    match library.matching(&name) {
+                        Ok(rels) if !rels.is_empty() => {
+                            for rel in rels {
+                                let shown = library.display_path(&rel).display().to_string();
+                                let r = library.attribute(&rel, registry);
+                                report(r.map(|a| describe_attribute(&a)), &shown, &mut code);
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            report(Err(e), "", &mut code);
+                            continue;
+                        }
+                        Ok(_) => {}
+                    }
+                }
                 let is_bench = std::fs::read_to_string(f)
                     .map(|s| s.lines().any(|l| l.trim() == "[benchmark]"))
                     .unwrap_or(false);
                 let res = if is_bench {
-                    BenchmarkRecipe::load(f, registry).map(|b| {
+                    BenchmarkRecipe::load_with(f, registry, library).map(|b| {
                         format!(
                             "benchmark `{}`: {} attributes, {} sources",
                             b.name,
@@ -81,24 +118,20 @@ pub fn run(args: &RecipesArgs, registry: &Registry) -> u8 {
                         )
                     })
                 } else {
-                    AttributeRecipe::load(f, registry).map(|a| {
-                        format!(
-                            "attribute `{}` ({}): {} ops",
-                            a.name,
-                            a.modality,
-                            a.ops.len()
-                        )
-                    })
+                    AttributeRecipe::load(f, registry).map(|a| describe_attribute(&a))
                 };
-                match res {
-                    Ok(msg) => println!("ok   {}: {msg}", f.display()),
-                    Err(e) => {
-                        println!("FAIL {e}");
-                        code = 1;
-                    }
-                }
+                report(res, &f.display().to_string(), &mut code);
             }
             code
         }
     }
+}
+
+fn describe_attribute(a: &AttributeRecipe) -> String {
+    format!(
+        "attribute `{}` ({}): {} ops",
+        a.name,
+        a.modality,
+        a.ops.len()
+    )
 }

@@ -17,16 +17,25 @@
 /// Implement only for types for which every byte being 0 is a valid value.
 pub unsafe trait Zeroable: Copy {}
 
-// SAFETY: all-zero bits are 0 / 0.0 for these plain numeric types and pairs of them.
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for f32 {}
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for f64 {}
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for u8 {}
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for u16 {}
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for u32 {}
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for u64 {}
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for i32 {}
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for i64 {}
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for num_complex::Complex<f32> {}
+// SAFETY: all-zero bits are the value 0 (0.0 for floats, 0 + 0i for complex).
 unsafe impl Zeroable for num_complex::Complex<f64> {}
 
 /// Blocks at least this large get the huge-page advice.

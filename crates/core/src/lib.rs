@@ -38,6 +38,7 @@ pub mod resample;
 pub mod rng;
 pub mod severity;
 pub mod simd;
+mod stats;
 
 pub use error::CoreError;
 pub use image::{Image, Modality, Unit, Volume};

@@ -11,6 +11,10 @@
 //! Privacy: sources are identified only by keyed hashes (HMAC-SHA-256) of their identifiers;
 //! no patient name, ID or birth date is ever written.
 
+// `deny`, not `forbid`: ndarray's `s!` macro expands to `#[allow(unsafe_code)]`, which
+// `forbid` rejects; no unsafe code is written in this crate.
+#![deny(unsafe_code)]
+
 pub mod audit;
 pub mod build;
 pub mod calibrate;

@@ -23,6 +23,8 @@
 //! [`meta::Identifiers`] for [`Meta::pseudonymous_key`] and are never part of `Debug`, `Display`
 //! or serialised output.
 
+#![forbid(unsafe_code)]
+
 mod atomic;
 pub mod dicom;
 mod error;

@@ -45,6 +45,7 @@
 
 use crate::attribute::{is_identifier, toml_error, AttributeRecipe};
 use crate::error::RecipeError;
+use crate::library::RecipeLibrary;
 use crate::registry::Registry;
 use crate::Result;
 use artefact_core::{Modality, Severity};
@@ -247,16 +248,39 @@ fn wildcard(pat: &str, name: &str) -> bool {
 
 impl BenchmarkRecipe {
     /// Read and validate a benchmark recipe and every attribute recipe it names.
+    /// Attribute names that match no file beside it resolve against the bundled recipes.
     pub fn load(path: &Path, registry: &Registry) -> Result<BenchmarkRecipe> {
+        BenchmarkRecipe::load_with(path, registry, &RecipeLibrary::Bundled)
+    }
+
+    /// [`BenchmarkRecipe::load`] resolving attribute names against `library`.
+    pub fn load_with(
+        path: &Path,
+        registry: &Registry,
+        library: &RecipeLibrary,
+    ) -> Result<BenchmarkRecipe> {
         let bytes = std::fs::read(path)
             .map_err(|e| RecipeError::new(path, format!("cannot read benchmark recipe: {e}")))?;
         let src = String::from_utf8(bytes)
             .map_err(|_| RecipeError::new(path, "recipe is not valid UTF-8"))?;
-        BenchmarkRecipe::parse(&src, path, registry)
+        BenchmarkRecipe::parse_with(&src, path, registry, library)
     }
 
-    /// Validate benchmark text; relative paths resolve against `path`'s directory.
+    /// Validate benchmark text; relative paths resolve against `path`'s directory, attribute
+    /// names that match no file there against the bundled recipes.
     pub fn parse(src: &str, path: &Path, registry: &Registry) -> Result<BenchmarkRecipe> {
+        BenchmarkRecipe::parse_with(src, path, registry, &RecipeLibrary::Bundled)
+    }
+
+    /// [`BenchmarkRecipe::parse`] resolving attribute names against `library`: an
+    /// `attributes.recipes` entry matching no file beside the benchmark is read as a recipe
+    /// name of the library (`"mri/motion"`, `"ct/*"`, see [`RecipeLibrary::matching`]).
+    pub fn parse_with(
+        src: &str,
+        path: &Path,
+        registry: &Registry,
+        library: &RecipeLibrary,
+    ) -> Result<BenchmarkRecipe> {
         let raw: Raw = toml::from_str(src).map_err(|e| toml_error(path, src, e))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let err = |span: std::ops::Range<usize>, key: &str, msg: String| {
@@ -447,17 +471,43 @@ impl BenchmarkRecipe {
         {
             let key = format!("attributes.recipes[{i}]");
             let full = dir.join(pat.get_ref());
-            let files = expand_glob(&full)
-                .map_err(|e| err(pat.span(), &key, format!("{}: {e}", full.display())))?;
-            if files.is_empty() {
-                return Err(err(
-                    pat.span(),
-                    &key,
-                    format!("pattern {} matches nothing", full.display()),
-                ));
-            }
-            for f in files {
-                let a = AttributeRecipe::load(&f, registry)?;
+            // a file (or glob) beside the benchmark first, else a name in the recipe library
+            let beside = expand_glob(&full);
+            let loaded: Vec<(PathBuf, AttributeRecipe)> = match beside {
+                Ok(files) if !files.is_empty() => files
+                    .into_iter()
+                    .map(|f| AttributeRecipe::load(&f, registry).map(|a| (f, a)))
+                    .collect::<Result<_>>()?,
+                found => {
+                    let named = library
+                        .matching(pat.get_ref())
+                        .map_err(|e| err(pat.span(), &key, e.to_string()))?;
+                    if named.is_empty() {
+                        let why = match found {
+                            Err(e) => format!("{}: {e}", full.display()),
+                            Ok(_) => format!("pattern {} matches nothing", full.display()),
+                        };
+                        return Err(err(
+                            pat.span(),
+                            &key,
+                            format!(
+                                "{why}, and no recipe of {} is named `{}`",
+                                library.describe(),
+                                pat.get_ref()
+                            ),
+                        ));
+                    }
+                    named
+                        .iter()
+                        .map(|rel| {
+                            library
+                                .attribute(rel, registry)
+                                .map(|a| (library.display_path(rel), a))
+                        })
+                        .collect::<Result<_>>()?
+                }
+            };
+            for (f, a) in loaded {
                 if let Some(prev) = attributes
                     .iter()
                     .find(|p| p.name == a.name && p.modality == a.modality)

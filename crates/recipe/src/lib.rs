@@ -15,16 +15,20 @@
 //! The registry's `sample`/`apply` adapters turn any [`artefact_core::Operator`] into a
 //! type-erased entry whose parameters travel as JSON (recorded in manifests, replayed exactly).
 
+#![forbid(unsafe_code)]
+
 pub mod attribute;
 pub mod benchmark;
 mod builtin;
 pub mod error;
+pub mod library;
 pub mod registry;
 mod value;
 
 pub use attribute::{AttributeRecipe, Grading, MetricBand, MetricKind, NounNumber, OpStep, Region};
 pub use benchmark::BenchmarkRecipe;
 pub use error::RecipeError;
+pub use library::RecipeLibrary;
 pub use registry::{OpEntry, OpError, Registry};
 
 /// Result alias for this crate.

@@ -1,12 +1,14 @@
 //! Criterion benchmarks of the parallel-beam Joseph forward projector and FBP (Ram-Lak) at
 //! 256² / 360 views and 512² / 720 views, detector ⌈n·√2⌉ + 1 bins of one pixel, 180° —
 //! the geometry used by `bench/ct/compare_projectors.py` for scikit-image and ASTRA.
-//! Thread count: set `RAYON_NUM_THREADS` (1 for the single-thread numbers).
+//! Thread count: set `RAYON_NUM_THREADS` (1 for the single-thread numbers). `forward_*` and
+//! `fbp_*` plan and run once per iteration (as an operator does); the `*_planned_*` variants
+//! hold a [`Projector`] / [`FbpPlan`] built outside the loop.
 
-use artefact_ct::fbp::{fbp, Filter};
+use artefact_ct::fbp::{fbp, FbpPlan, Filter};
 use artefact_ct::geometry::{Geometry, Grid};
 use artefact_ct::phantom::{rasterize, shepp_logan_modified};
-use artefact_ct::projector::{forward, try_backproject};
+use artefact_ct::projector::{forward, try_backproject, Projector};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
@@ -29,6 +31,15 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function(format!("fbp_ramlak_{n}x{n}_{views}v"), |b| {
             b.iter(|| fbp(black_box(sino.view()), &geom, &grid, Filter::RamLak).unwrap())
+        });
+        // planned once outside the loop (ray table / filter and weights reused)
+        let projector = Projector::new(&grid, &geom).unwrap();
+        g.bench_function(format!("forward_planned_{n}x{n}_{views}v"), |b| {
+            b.iter(|| projector.forward(black_box(mu.view())).unwrap())
+        });
+        let plan = FbpPlan::new(&geom, &grid, Filter::RamLak).unwrap();
+        g.bench_function(format!("fbp_ramlak_planned_{n}x{n}_{views}v"), |b| {
+            b.iter(|| plan.reconstruct(black_box(sino.view())).unwrap())
         });
         if n == 256 {
             g.bench_function(format!("adjoint_backproject_{n}x{n}_{views}v"), |b| {

@@ -49,13 +49,12 @@
 //! - J. Hsieh, *Computed Tomography*, 2nd ed., SPIE 2009, §7.2 (water beam-hardening correction).
 
 use crate::corrupt_util::{check_hu, BODY_HU};
-use crate::geometry::Grid;
 use crate::low_dose::{DEFAULT_ELECTRONIC_NOISE, DEFAULT_FULL_DOSE_I0};
 use crate::materials::{Material, Metal as MetalKind};
 use crate::phantom::{rasterize, Ellipse};
 use crate::photon::{log_transform, sample_count};
 use crate::pipeline::{reconstruct_hu_with, resample_to_square, to_mu_fine_with, ScanSettings};
-use crate::projector::try_forward;
+use crate::projector::{try_forward, Projector};
 use crate::spectrum::Spectrum;
 use crate::units::mu_to_hu;
 use crate::{CtError, Result};
@@ -384,9 +383,11 @@ fn simulate_metal(
         return reconstruct_hu_with(&sino, &geom, image, scan.filter, scan.mu_water);
     }
     let (dw, db, dm) = decompose(&mu, frac, metal, scan.mu_water);
-    let lw = project(&dw, &grid, &geom)?;
-    let lb = project(&db, &grid, &geom)?;
-    let lm = project(&dm, &grid, &geom)?;
+    // one ray table for the three material projections
+    let projector = Projector::new(&grid, &geom)?;
+    let lw = projector.forward(dw.view())?;
+    let lb = projector.forward(db.view())?;
+    let lm = projector.forward(dm.view())?;
     let spectrum = Spectrum::clinical_120kvp();
     // per-energy photon fraction and mass attenuations (cm²/g → per g/cm³·mm: × 0.1)
     let table: Vec<[f64; 4]> = spectrum
@@ -436,10 +437,6 @@ fn simulate_metal(
             }
         });
     reconstruct_hu_with(&sino, &geom, image, scan.filter, scan.mu_water)
-}
-
-fn project(d: &Array2<f32>, grid: &Grid, geom: &crate::geometry::Geometry) -> Result<Array2<f32>> {
-    try_forward(d.view(), grid, geom)
 }
 
 /// Split μ (mm⁻¹ at 70 keV) into water, bone and metal density maps (g/cm³).

@@ -22,7 +22,9 @@
 //! with AVX2 (detected at run time, see `crate::simd`) the 8 rays run in the lanes of one
 //! vector on a driving-major copy of the image, all groups of a view advancing block by block
 //! along the driving axis — the same operations in the same order, the same bytes (tested).
-//! The ray table is cached for the last two geometries. The backprojection never reduces over
+//! The ray table depends only on the grid and geometry: a [`Projector`] builds it once and
+//! projects any number of images ([`try_forward`] and [`try_backproject`] plan and run once;
+//! there is no hidden cache). The backprojection never reduces over
 //! views in parallel: it runs in parallel over image columns (for column-stepped rays) and over
 //! image rows (for row-stepped rays), each output pixel accumulating its views and rays in a
 //! fixed order. Results do not depend on the number of threads.
@@ -37,7 +39,6 @@ use crate::geometry::{check_source_outside, param, Beam, Geometry, Grid};
 use crate::Result;
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
-use std::sync::{Arc, Mutex};
 
 /// One ray restricted to the grid: for driving index `t ∈ [lo, hi]` (column `j` or row `i`) the
 /// ray crosses the perpendicular axis at padded index `a + t·b` (true index + 1), with step
@@ -179,49 +180,6 @@ pub(crate) fn ray_table(grid: &Grid, geom: &Geometry) -> Vec<ViewRays> {
         })
         .collect()
 }
-
-/// [`ray_table`] from a small process-wide cache of the last [`RAY_CACHE_LEN`] geometries
-/// (a table of 720 views × 726 bins takes ≈ 12 MB and ≈ 7 % of a single-thread forward
-/// projection to build; tables over [`RAY_CACHE_MAX_RAYS`] rays are not kept). Entries match on equal grids and geometries with bit-identical
-/// floats, and hold exactly what [`ray_table`] returns, so the cache does not affect results.
-pub(crate) fn cached_ray_table(grid: &Grid, geom: &Geometry) -> Arc<Vec<ViewRays>> {
-    type Entry = (Grid, Geometry, Arc<Vec<ViewRays>>);
-    static CACHE: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
-    let same = |g: &Grid, ge: &Geometry| {
-        g == grid
-            && ge == geom
-            && g.pixel_mm.to_bits() == grid.pixel_mm.to_bits()
-            && ge.det_pitch_mm.to_bits() == geom.det_pitch_mm.to_bits()
-            && ge.det_offset_mm.to_bits() == geom.det_offset_mm.to_bits()
-            && ge
-                .angles_rad
-                .iter()
-                .zip(&geom.angles_rad)
-                .all(|(a, b)| a.to_bits() == b.to_bits())
-    };
-    if let Ok(cache) = CACHE.lock() {
-        if let Some((_, _, t)) = cache.iter().find(|(g, ge, _)| same(g, ge)) {
-            return t.clone();
-        }
-    }
-    let table = Arc::new(ray_table(grid, geom));
-    if geom.n_views() * geom.n_det > RAY_CACHE_MAX_RAYS {
-        return table;
-    }
-    if let Ok(mut cache) = CACHE.lock() {
-        if cache.len() >= RAY_CACHE_LEN {
-            cache.remove(0);
-        }
-        cache.push((*grid, geom.clone(), table.clone()));
-    }
-    table
-}
-
-/// Number of geometries kept by [`cached_ray_table`].
-const RAY_CACHE_LEN: usize = 2;
-
-/// Larger geometries (rays = views × bins; 24 bytes a ray) are not cached.
-const RAY_CACHE_MAX_RAYS: usize = 1 << 21;
 
 pub(crate) fn check(grid: &Grid, geom: &Geometry) -> Result<()> {
     grid.validate()?;
@@ -616,46 +574,127 @@ pub fn forward(mu: ArrayView2<f32>, grid: &Grid, geom: &Geometry) -> Array2<f32>
     try_forward(mu, grid, geom).unwrap_or_else(|_| Array2::zeros((geom.n_views(), geom.n_det)))
 }
 
-/// Forward projection with validation of the grid, geometry and image shape.
+/// Forward projection with validation of the grid, geometry and image shape (plans a
+/// [`Projector`] and projects once).
 pub fn try_forward(mu: ArrayView2<f32>, grid: &Grid, geom: &Geometry) -> Result<Array2<f32>> {
-    try_forward_with(mu, grid, geom, crate::simd::avx2())
+    Projector::new(grid, geom)?.forward(mu)
 }
 
-/// [`try_forward`] with the kernel chosen by the caller (`avx2` is ignored where AVX2 is not
-/// available).
-fn try_forward_with(
-    mu: ArrayView2<f32>,
-    grid: &Grid,
-    geom: &Geometry,
-    avx2: bool,
-) -> Result<Array2<f32>> {
-    check(grid, geom)?;
-    if mu.dim() != (grid.rows, grid.cols) {
-        return Err(param(
-            "mu",
-            format!(
-                "image shape {:?} does not match the grid {}×{}",
-                mu.dim(),
-                grid.rows,
-                grid.cols
-            ),
-        ));
+/// Joseph's projector planned for one grid and geometry: the table of every ray's segment
+/// through the grid (≈ 12 MB and ≈ 7 % of a single-thread forward projection for 720 views ×
+/// 726 bins), built once. [`Projector::forward`] and [`Projector::backproject`] give the same
+/// bytes as [`try_forward`] and [`try_backproject`].
+#[derive(Clone, Debug)]
+pub struct Projector {
+    grid: Grid,
+    geom: Geometry,
+    table: Vec<ViewRays>,
+}
+
+impl Projector {
+    /// Validate the grid and geometry and trace every ray.
+    pub fn new(grid: &Grid, geom: &Geometry) -> Result<Projector> {
+        check(grid, geom)?;
+        Ok(Projector {
+            grid: *grid,
+            geom: geom.clone(),
+            table: ray_table(grid, geom),
+        })
     }
-    let table = cached_ray_table(grid, geom);
-    let (for_col, for_row) = padded_copies(mu);
-    let (rows, cols) = (grid.rows, grid.cols);
-    let dm_col = avx2_fp::DrivingMajor::new(&for_col, cols, avx2);
-    let dm_row = avx2_fp::DrivingMajor::new(&for_row, rows, avx2);
-    let mut sino = Array2::<f32>::zeros((geom.n_views(), geom.n_det));
-    sino.as_slice_mut()
-        .expect("standard layout")
-        .par_chunks_mut(geom.n_det)
-        .zip(table.par_iter())
-        .for_each(|(out, view)| {
-            project_segs(out, &view.col, &for_col, cols, dm_col.as_ref());
-            project_segs(out, &view.row, &for_row, rows, dm_row.as_ref());
-        });
-    Ok(sino)
+
+    /// The image grid.
+    pub fn grid(&self) -> &Grid {
+        &self.grid
+    }
+
+    /// The acquisition geometry.
+    pub fn geometry(&self) -> &Geometry {
+        &self.geom
+    }
+
+    /// Line integrals of `mu` (mm⁻¹, shape of the grid): the sinogram `(views, n_det)`.
+    pub fn forward(&self, mu: ArrayView2<f32>) -> Result<Array2<f32>> {
+        self.forward_with(mu, crate::simd::avx2())
+    }
+
+    /// [`Projector::forward`] with the kernel chosen by the caller (`avx2` is ignored where
+    /// AVX2 is not available).
+    pub(crate) fn forward_with(&self, mu: ArrayView2<f32>, avx2: bool) -> Result<Array2<f32>> {
+        let (grid, geom, table) = (&self.grid, &self.geom, &self.table);
+        if mu.dim() != (grid.rows, grid.cols) {
+            return Err(param(
+                "mu",
+                format!(
+                    "image shape {:?} does not match the grid {}×{}",
+                    mu.dim(),
+                    grid.rows,
+                    grid.cols
+                ),
+            ));
+        }
+        let (for_col, for_row) = padded_copies(mu);
+        let (rows, cols) = (grid.rows, grid.cols);
+        let dm_col = avx2_fp::DrivingMajor::new(&for_col, cols, avx2);
+        let dm_row = avx2_fp::DrivingMajor::new(&for_row, rows, avx2);
+        let mut sino = Array2::<f32>::zeros((geom.n_views(), geom.n_det));
+        sino.as_slice_mut()
+            .expect("standard layout")
+            .par_chunks_mut(geom.n_det)
+            .zip(table.par_iter())
+            .for_each(|(out, view)| {
+                project_segs(out, &view.col, &for_col, cols, dm_col.as_ref());
+                project_segs(out, &view.row, &for_row, rows, dm_row.as_ref());
+            });
+        Ok(sino)
+    }
+
+    /// Exact adjoint of [`Projector::forward`]: `Aᵀ sino` on the grid.
+    pub fn backproject(&self, sino: ArrayView2<f32>) -> Result<Array2<f32>> {
+        let (grid, geom, table) = (&self.grid, &self.geom, &self.table);
+        if sino.dim() != (geom.n_views(), geom.n_det) {
+            return Err(param(
+                "sino",
+                format!(
+                    "sinogram shape {:?} does not match the geometry ({} views, {} bins)",
+                    sino.dim(),
+                    geom.n_views(),
+                    geom.n_det
+                ),
+            ));
+        }
+        let sino = sino.as_standard_layout();
+        let (rows, cols) = (grid.rows, grid.cols);
+        let n_det = geom.n_det;
+        let sino_s = sino.as_slice().expect("standard layout");
+
+        // pass 1: column-stepped rays, each task owns one padded column
+        let mut by_col = vec![0.0f32; cols * (rows + 2)];
+        by_col
+            .par_chunks_mut(rows + 2)
+            .enumerate()
+            .for_each(|(j, line)| {
+                for (v, view) in table.iter().enumerate() {
+                    let p = &sino_s[v * n_det..(v + 1) * n_det];
+                    scatter_line(line, j, &view.col, p);
+                }
+            });
+        // pass 2: row-stepped rays, each task owns one padded row
+        let mut by_row = vec![0.0f32; rows * (cols + 2)];
+        by_row
+            .par_chunks_mut(cols + 2)
+            .enumerate()
+            .for_each(|(i, line)| {
+                for (v, view) in table.iter().enumerate() {
+                    let p = &sino_s[v * n_det..(v + 1) * n_det];
+                    scatter_line(line, i, &view.row, p);
+                }
+            });
+        let mut out = Array2::<f32>::zeros((rows, cols));
+        for ((i, j), o) in out.indexed_iter_mut() {
+            *o = by_col[j * (rows + 2) + i + 1] + by_row[i * (cols + 2) + j + 1];
+        }
+        Ok(out)
+    }
 }
 
 /// Exact adjoint of [`forward`]: `Aᵀ sino` on `grid`. Invalid input gives zeros; use
@@ -664,53 +703,9 @@ pub fn backproject(sino: ArrayView2<f32>, geom: &Geometry, grid: &Grid) -> Array
     try_backproject(sino, geom, grid).unwrap_or_else(|_| Array2::zeros((grid.rows, grid.cols)))
 }
 
-/// [`backproject`] with validation.
+/// [`backproject`] with validation (plans a [`Projector`] and back-projects once).
 pub fn try_backproject(sino: ArrayView2<f32>, geom: &Geometry, grid: &Grid) -> Result<Array2<f32>> {
-    check(grid, geom)?;
-    if sino.dim() != (geom.n_views(), geom.n_det) {
-        return Err(param(
-            "sino",
-            format!(
-                "sinogram shape {:?} does not match the geometry ({} views, {} bins)",
-                sino.dim(),
-                geom.n_views(),
-                geom.n_det
-            ),
-        ));
-    }
-    let table = cached_ray_table(grid, geom);
-    let sino = sino.as_standard_layout();
-    let (rows, cols) = (grid.rows, grid.cols);
-    let n_det = geom.n_det;
-    let sino_s = sino.as_slice().expect("standard layout");
-
-    // pass 1: column-stepped rays, each task owns one padded column
-    let mut by_col = vec![0.0f32; cols * (rows + 2)];
-    by_col
-        .par_chunks_mut(rows + 2)
-        .enumerate()
-        .for_each(|(j, line)| {
-            for (v, view) in table.iter().enumerate() {
-                let p = &sino_s[v * n_det..(v + 1) * n_det];
-                scatter_line(line, j, &view.col, p);
-            }
-        });
-    // pass 2: row-stepped rays, each task owns one padded row
-    let mut by_row = vec![0.0f32; rows * (cols + 2)];
-    by_row
-        .par_chunks_mut(cols + 2)
-        .enumerate()
-        .for_each(|(i, line)| {
-            for (v, view) in table.iter().enumerate() {
-                let p = &sino_s[v * n_det..(v + 1) * n_det];
-                scatter_line(line, i, &view.row, p);
-            }
-        });
-    let mut out = Array2::<f32>::zeros((rows, cols));
-    for ((i, j), o) in out.indexed_iter_mut() {
-        *o = by_col[j * (rows + 2) + i + 1] + by_row[i * (cols + 2) + j + 1];
-    }
-    Ok(out)
+    Projector::new(grid, geom)?.backproject(sino)
 }
 
 #[inline]
@@ -799,9 +794,15 @@ mod tests {
             let slow = forward_reference(x.view(), grid, &geom);
             assert!(slow.iter().any(|&v| v != 0.0));
             let default = forward(x.view(), grid, &geom);
-            let portable = try_forward_with(x.view(), grid, &geom, false).unwrap();
+            let portable = Projector::new(grid, &geom)
+                .unwrap()
+                .forward_with(x.view(), false)
+                .unwrap();
             // with AVX2 where the CPU has it (else the portable path again)
-            let simd = try_forward_with(x.view(), grid, &geom, true).unwrap();
+            let simd = Projector::new(grid, &geom)
+                .unwrap()
+                .forward_with(x.view(), true)
+                .unwrap();
             for fast in [default, portable, simd] {
                 for (a, b) in fast.iter().zip(slow.iter()) {
                     assert_eq!(a.to_bits(), b.to_bits(), "{:?}: {a} vs {b}", geom.beam);

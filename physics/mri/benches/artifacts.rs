@@ -11,8 +11,8 @@ use artefact_core::{Image, Operator, Volume};
 use artefact_mri::bias_field::{BiasField, BiasFieldParams, BiasMode};
 use artefact_mri::ghosting::{Ghosting, GhostingParams};
 use artefact_mri::motion::{
-    apply_volume, AcquisitionMatrix, Motion, MotionEvent, MotionParams, PeOrdering,
-    VolumeMotionEvent, VolumeMotionParams,
+    apply_volume, apply_volume_with, AcquisitionMatrix, Motion, MotionEvent, MotionParams,
+    PeOrdering, VolumeMotionEvent, VolumeMotionParams, VolumeScratch,
 };
 use artefact_mri::noise::{Noise, NoiseParams};
 use artefact_mri::spike::{Spike, SpikeParams, SpikeSpec};
@@ -179,6 +179,11 @@ fn bench_3d(c: &mut Criterion) {
         });
         g.bench_function(format!("motion3d_{tag}1_thread"), |b| {
             b.iter(|| one.install(|| apply_volume(black_box(&p), &vol).unwrap()))
+        });
+        // work arrays kept by the caller between iterations
+        let scratch = VolumeScratch::new();
+        g.bench_function(format!("motion3d_{tag}scratch_1_thread"), |b| {
+            b.iter(|| one.install(|| apply_volume_with(black_box(&p), &vol, &scratch).unwrap()))
         });
     }
     // the same volume with no zero voxel (a constant 1 % of its maximum added everywhere, as

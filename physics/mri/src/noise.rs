@@ -631,10 +631,12 @@ mod tests {
                 let mut e = vec![std::mem::MaybeUninit::new(0f32); n];
                 kernels::magnitude_with(&a, &b, &x, scale, &mut m, avx2);
                 kernels::magnitude_exact(&a, &b, &x, scale, &mut e);
-                // SAFETY: initialised above
                 let bits = |v: &[std::mem::MaybeUninit<f32>]| {
                     v.iter()
-                        .map(|m| unsafe { m.assume_init() }.to_bits())
+                        .map(|m| {
+                            // SAFETY: initialised above
+                            unsafe { m.assume_init() }.to_bits()
+                        })
                         .collect::<Vec<_>>()
                 };
                 assert_eq!(bits(&m), bits(&e), "scale {scale}");

@@ -603,18 +603,20 @@ fn fast_3d_motion_matches_the_reference_for_every_axis_order() {
     for data in [off_centre, background] {
         assert_fast_matches_reference(&vol(data), &[(1, 0), (2, 1)], &evs);
     }
-    // the work arrays kept between calls hold the previous volume's data: a call after a
-    // call on another volume gives the bytes of a call on fresh memory
+    // a reused workspace holds the previous volume's data: a call after a call on another
+    // volume gives the bytes of a call on fresh memory
     {
-        use artefact_mri::motion::release_scratch;
+        use artefact_mri::motion::{apply_volume_with, VolumeScratch};
         let p = vparams(PeOrdering::Sequential, evs.clone());
         let a = vol(ball_volume((16, 20, 14)).mapv(|x| 3.0 * x + 0.1));
         let b = vol(ball_volume((16, 20, 14)));
-        apply_volume(&p, &a).unwrap();
-        let after_a = apply_volume(&p, &b).unwrap();
-        release_scratch();
+        let scratch = VolumeScratch::new();
+        apply_volume_with(&p, &a, &scratch).unwrap();
+        let after_a = apply_volume_with(&p, &b, &scratch).unwrap();
         let fresh = apply_volume(&p, &b).unwrap();
         assert_eq!(after_a, fresh);
+        scratch.release();
+        assert_eq!(apply_volume_with(&p, &b, &scratch).unwrap(), fresh);
     }
     // an all-zero volume stays zero
     let zero = vol(Array3::zeros((9, 10, 11)));

@@ -10,13 +10,17 @@
 //! - `mri.noise`: the per-pixel Box–Muller draw and, with one coil, `|x + σn|` (`noise.rs`);
 //!
 //! and one written with AVX2 intrinsics:
-//! - the interior spans of the trilinear resampler of 3-D motion (`rigid.rs`: 8 voxels per
+//! - the interior spans of the trilinear resampler of 3-D motion (`resample.rs`, kernel in
+//!   `simd/trilinear.rs`: 8 voxels per
 //!   pass, neighbours read as 64-bit pairs and transposed in registers).
 //!
 //! Setting the environment variable `ARTEFACT_MRI_NO_SIMD` (to anything) makes [`avx2`] return
 //! `false` for the whole process (read once), to time the portable code.
 
 use std::sync::OnceLock;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod trilinear;
 
 pub(crate) use artefact_core::simd::avx2_available;
 

@@ -1,4 +1,6 @@
-//! Run-time CPU feature selection for the hot loops of the projectors.
+//! SIMD of this crate: run-time CPU feature selection for the hot loops of the projectors, and
+//! the AVX2 kernels of the FBP back-projections ([`fbp`], beside the bit-for-bit tests against
+//! their portable twins in `crate::fbp`).
 //!
 //! The crate is built for the baseline `x86-64` target (SSE2). The FBP back-projections
 //! (parallel and fan beam) and the Joseph forward projector have AVX2 kernels (8 lanes;
@@ -11,6 +13,9 @@
 //! `false` for the whole process (read once), to time the portable code.
 
 use std::sync::OnceLock;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod fbp;
 
 pub(crate) use artefact_core::simd::avx2_available;
 
