@@ -120,7 +120,7 @@ fn demo_build_is_complete_reproducible_and_replayable() {
         .find(|r| r["modality"] == "US" && r["severity"] == "none")
         .unwrap();
     assert_eq!(
-        us_clean["params"][0]["op"], "us.gain",
+        us_clean["params"][0]["op"], "us.bmode",
         "clean ultrasound is rendered through the B-mode path"
     );
     run_ok(

@@ -25,13 +25,14 @@ impl Registry {
             OpEntry::of::<ct::ring::Ring>(),
             OpEntry::of::<ct::truncation::Truncation>(),
             OpEntry::of::<ct::motion::Motion>(),
+            OpEntry::of::<us::bmode::Bmode>(),
             OpEntry::of::<us::speckle::Speckle>(),
             OpEntry::of::<us::attenuation::Attenuation>(),
             OpEntry::of::<us::gain::Gain>(),
             OpEntry::of::<us::shadowing::Shadowing>(),
-            OpEntry::of::<us::reverberation::Reverb>(),
+            OpEntry::of::<us::reverberation::Reverberation>(),
             OpEntry::of::<us::low_resolution::LowResolution>(),
-            OpEntry::of::<us::haze::HazeOp>(),
+            OpEntry::of::<us::haze::Haze>(),
         ])
     }
 }

@@ -1,63 +1,24 @@
 //! `us.attenuation`: depth attenuation with a wrong or missing time-gain compensation (TGC).
 //!
-//! Model. Soft tissue attenuates ultrasound by `α·f` dB/cm one way (`α` in dB/cm/MHz, ≈ 0.5 for
-//! soft tissue, `f` the centre frequency in MHz), so an echo from depth `z` (cm) is weaker by
-//! `2·α·f·z` dB (round trip). The scanner's TGC adds a depth-dependent gain; a correct TGC
-//! cancels the attenuation exactly. This operator models a TGC that compensates only a
-//! fraction `c` of it (`c = 0`: no TGC; `c = 1`: correct; `c > 1`: over-compensation) plus
-//! per-slider errors (the piecewise-linear gain curve of the TGC slider bank), giving a net
-//! echo gain
+//! Model: [`crate::effects::tgc`] — soft tissue attenuates echoes by `2·α·f·z` dB (round
+//! trip) and the TGC compensates only a fraction `c` of it, plus per-slider gain errors:
+//! `G(z) [dB] = −2·α·f·z·(1 − c) + slider(z)`. `c = 1` with no slider error is the clean render
+//! (identity). The slider errors are drawn here: `sliders` values, each `N(0, σ²)` clipped to
+//! ±2σ, with `σ = slider_error_db`.
 //!
-//! ```text
-//! G(z) [dB] = −2·α·f·z·(1 − c) + slider(z)
-//! ```
-//!
-//! applied to the echoes before envelope detection and log compression (the display darkens
-//! with depth linearly in dB). `c = 1` with no slider error is the clean render (identity).
-//! Frequency-dependent spectral downshift is not modelled.
-//!
-//! Units: α dB/cm/MHz, depth cm, gains dB. Reference: Szabo, *Diagnostic Ultrasound Imaging:
-//! Inside Out*, 2014, ch. 4 (attenuation) and §10.6 (TGC).
+//! Units: α dB/cm/MHz, gains dB. Reference: Szabo, *Diagnostic Ultrasound Imaging: Inside
+//! Out*, 2014, ch. 4 (attenuation) and §10.6 (TGC).
 
-use crate::bmode::{render, sample_common, Settings, PROBE_PARAM, SEED_PARAM};
+use crate::effects::tgc::Tgc;
 use crate::error::{check_range, UsError};
+use crate::ops_common::{render, sample_common, PROBE_PARAM, SEED_PARAM};
 use crate::probe::ProbeKind;
-use crate::rf::Sim;
+use crate::settings::Settings;
 use artefact_core::{
     Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
 };
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
-
-/// Net echo gain per depth row of `sim` (linear amplitude factor), `None` when it is 1.
-pub(crate) fn depth_gain(sim: &Sim, s: &Settings) -> Option<Vec<f64>> {
-    let sliders = s.tgc_slider_db.iter().any(|&v| v != 0.0);
-    if s.tgc_compensation == 1.0 && !sliders {
-        return None;
-    }
-    let g = &sim.geom;
-    let per_cm = -2.0 * s.alpha_db_cm_mhz * sim.psf.fc_mhz * (1.0 - s.tgc_compensation);
-    Some(
-        (0..g.n_r)
-            .map(|m| {
-                let r = g.r_of(m as f64);
-                let mut db = per_cm * r / 10.0;
-                if sliders {
-                    db += slider_db(&s.tgc_slider_db, r / g.depth);
-                }
-                10f64.powf(db / 20.0)
-            })
-            .collect(),
-    )
-}
-
-/// Piecewise-linear slider curve at relative depth `t ∈ [0, 1]`.
-fn slider_db(sl: &[f64], t: f64) -> f64 {
-    let pos = t.clamp(0.0, 1.0) * (sl.len() - 1) as f64;
-    let i = (pos.floor() as usize).min(sl.len() - 2);
-    let f = pos - i as f64;
-    sl[i] * (1.0 - f) + sl[i + 1] * f
-}
 
 /// `us.attenuation` parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,12 +115,11 @@ impl Operator for Attenuation {
     }
 
     fn apply(p: &AttenuationParams, image: &Image) -> Result<Image, UsError> {
-        let s = Settings {
+        let tgc = Tgc {
             alpha_db_cm_mhz: p.alpha_db_cm_mhz,
-            tgc_compensation: p.tgc_compensation,
-            tgc_slider_db: p.tgc_slider_db.clone(),
-            ..Settings::default()
+            compensation: p.tgc_compensation,
+            slider_db: p.tgc_slider_db.clone(),
         };
-        render(image, p.probe, &s, p.seed)
+        render(image, p.probe, &Settings::default(), &[&tgc], p.seed)
     }
 }

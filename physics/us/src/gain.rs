@@ -8,9 +8,10 @@
 //!
 //! Units: dB. Reference: Szabo, *Diagnostic Ultrasound Imaging: Inside Out*, 2014, §10.6.
 
-use crate::bmode::{render, sample_common, Settings, PROBE_PARAM, SEED_PARAM};
 use crate::error::{check_range, UsError};
+use crate::ops_common::{render, sample_common, PROBE_PARAM, SEED_PARAM};
 use crate::probe::ProbeKind;
+use crate::settings::Settings;
 use artefact_core::{
     Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
 };
@@ -72,6 +73,6 @@ impl Operator for Gain {
             gain_db: p.gain_db,
             ..Settings::default()
         };
-        render(image, p.probe, &s, p.seed)
+        render(image, p.probe, &s, &[], p.seed)
     }
 }

@@ -12,9 +12,10 @@
 //! Reference: Szabo, *Diagnostic Ultrasound Imaging: Inside Out*, 2014, ch. 7 (resolution);
 //! Wagner et al. 1983 (speckle size follows the PSF).
 
-use crate::bmode::{render, sample_common, Settings, PROBE_PARAM, SEED_PARAM};
 use crate::error::{check_range, UsError};
+use crate::ops_common::{render, sample_common, PROBE_PARAM, SEED_PARAM};
 use crate::probe::ProbeKind;
+use crate::settings::Settings;
 use artefact_core::{
     Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
 };
@@ -89,6 +90,6 @@ impl Operator for LowResolution {
             beam_width_scale: p.beam_width_scale,
             ..Settings::default()
         };
-        render(image, p.probe, &s, p.seed)
+        render(image, p.probe, &s, &[], p.seed)
     }
 }

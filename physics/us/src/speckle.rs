@@ -12,9 +12,10 @@
 //! ultrasound B-scans", IEEE Trans. Sonics Ultrason. 30(3), 1983; P. M. Shankar, "A general
 //! statistical model for ultrasonic backscattering from tissues", IEEE TUFFC 47(3), 2000.
 
-use crate::bmode::{render, sample_common, Settings, PROBE_PARAM, SEED_PARAM};
 use crate::error::{check_range, UsError};
+use crate::ops_common::{render, sample_common, PROBE_PARAM, SEED_PARAM};
 use crate::probe::ProbeKind;
+use crate::settings::Settings;
 use artefact_core::{
     Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
 };
@@ -80,6 +81,6 @@ impl Operator for Speckle {
             scatterers_per_cell: p.scatterers_per_cell,
             ..Settings::default()
         };
-        render(image, p.probe, &s, p.seed)
+        render(image, p.probe, &s, &[], p.seed)
     }
 }
