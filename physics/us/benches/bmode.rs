@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("bmode_512");
     g.sample_size(20);
     for probe in [Probe::linear(), Probe::convex(), Probe::phased()] {
-        g.bench_function(probe.kind.as_str(), |b| {
+        g.bench_function(probe.kind.name(), |b| {
             b.iter(|| simulate_bmode(black_box(&img), &probe, &settings, 7).unwrap())
         });
     }
@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     for probe in [Probe::linear(), Probe::convex(), Probe::phased()] {
         let plan = BmodePlan::for_image(&img, &probe, &settings).unwrap();
-        g.bench_function(probe.kind.as_str(), |b| {
+        g.bench_function(probe.kind.name(), |b| {
             b.iter(|| plan.render(black_box(&img), &[], 7).unwrap())
         });
     }

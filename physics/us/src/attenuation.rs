@@ -10,13 +10,11 @@
 //! Out*, 2014, ch. 4 (attenuation) and §10.6 (TGC).
 
 use crate::effects::tgc::Tgc;
-use crate::error::{check_range, UsError};
-use crate::ops_common::{render, sample_common, PROBE_PARAM, SEED_PARAM};
+use crate::error::UsError;
+use crate::ops_common::render;
 use crate::probe::ProbeKind;
 use crate::settings::Settings;
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +31,26 @@ pub struct AttenuationParams {
     pub tgc_slider_db: Vec<f64>,
 }
 
+artefact_core::params! {
+    /// The recipe parameters of [`Attenuation`] (the table; the record is
+    /// [`AttenuationParams`], with the drawn slider errors instead of their spread and count).
+    pub struct AttenuationKnobs {
+        /// probe preset (7.5 MHz linear, 3.5 MHz convex, 2.5 MHz phased)
+        pub probe: ProbeKind = choice(ProbeKind::Linear),
+        /// scatterer realisation; drawn from the sample RNG when absent (fix it to pair a
+        /// degraded image with the clean render of us.bmode)
+        pub seed: u64 = seed,
+        /// tissue attenuation coefficient (one way)
+        pub alpha: f64 = float(0.5, [0.0, 5.0], "dB/cm/MHz"),
+        /// fraction of the round-trip attenuation the TGC compensates (1 = correct, 0 = no TGC)
+        pub tgc_compensation: f64 = float(1.0, [0.0, 3.0], "fraction"),
+        /// standard deviation of per-slider TGC gain errors (0 = none)
+        pub slider_error_db: f64 = float(0.0, [0.0, 30.0], "dB"),
+        /// number of TGC sliders (equally spaced in depth)
+        pub sliders: usize = int(8, [2, 16]),
+    }
+}
+
 /// Depth attenuation with wrong or missing TGC.
 pub struct Attenuation;
 
@@ -41,38 +59,7 @@ static INFO: OpInfo = OpInfo {
     modality: "US",
     doc: "depth attenuation (α·f dB/cm, round trip) with a TGC that compensates only part of \
           it (or too much), plus TGC slider errors: the image darkens (or brightens) with depth",
-    params: &[
-        PROBE_PARAM,
-        SEED_PARAM,
-        ParamInfo {
-            name: "alpha",
-            kind: ParamKind::Float { min: 0.0, max: 5.0 },
-            default: ParamDefault::Float(0.5),
-            unit: "dB/cm/MHz",
-            doc: "tissue attenuation coefficient (one way)",
-        },
-        ParamInfo {
-            name: "tgc_compensation",
-            kind: ParamKind::Float { min: 0.0, max: 3.0 },
-            default: ParamDefault::Float(1.0),
-            unit: "fraction",
-            doc: "fraction of the round-trip attenuation the TGC compensates (1 = correct, 0 = no TGC)",
-        },
-        ParamInfo {
-            name: "slider_error_db",
-            kind: ParamKind::Float { min: 0.0, max: 30.0 },
-            default: ParamDefault::Float(0.0),
-            unit: "dB",
-            doc: "standard deviation of per-slider TGC gain errors (0 = none)",
-        },
-        ParamInfo {
-            name: "sliders",
-            kind: ParamKind::Int { min: 2, max: 16 },
-            default: ParamDefault::Int(8),
-            unit: "",
-            doc: "number of TGC sliders (equally spaced in depth)",
-        },
-    ],
+    params: AttenuationKnobs::PARAMS,
 };
 
 impl Operator for Attenuation {
@@ -84,19 +71,10 @@ impl Operator for Attenuation {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<AttenuationParams, UsError> {
-        let (probe, seed) = sample_common(spec, rng)?;
-        let alpha = spec.float("alpha", 0.5, rng)?;
-        check_range("alpha", alpha, 0.0, 5.0)?;
-        let comp = spec.float("tgc_compensation", 1.0, rng)?;
-        check_range("tgc_compensation", comp, 0.0, 3.0)?;
-        let err = spec.float("slider_error_db", 0.0, rng)?;
-        check_range("slider_error_db", err, 0.0, 30.0)?;
-        let n = spec.int("sliders", 8, rng)?;
-        if !(2..=16).contains(&n) {
-            return Err(UsError::param("sliders", format!("{n} is outside [2, 16]")));
-        }
+        let k = AttenuationKnobs::sample(spec, rng)?;
+        let err = k.slider_error_db;
         let sliders = if err > 0.0 {
-            (0..n)
+            (0..k.sliders)
                 .map(|_| {
                     let z: f64 = StandardNormal.sample(rng);
                     (err * z).clamp(-2.0 * err, 2.0 * err).clamp(-60.0, 60.0)
@@ -106,15 +84,17 @@ impl Operator for Attenuation {
             Vec::new()
         };
         Ok(AttenuationParams {
-            probe,
-            seed,
-            alpha_db_cm_mhz: alpha,
-            tgc_compensation: comp,
+            probe: k.probe,
+            seed: k.seed,
+            alpha_db_cm_mhz: k.alpha,
+            tgc_compensation: k.tgc_compensation,
             tgc_slider_db: sliders,
         })
     }
 
     fn apply(p: &AttenuationParams, image: &Image) -> Result<Image, UsError> {
+        AttenuationKnobs::alpha.check(p.alpha_db_cm_mhz)?;
+        AttenuationKnobs::tgc_compensation.check(p.tgc_compensation)?;
         let tgc = Tgc {
             alpha_db_cm_mhz: p.alpha_db_cm_mhz,
             compensation: p.tgc_compensation,

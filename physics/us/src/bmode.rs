@@ -12,17 +12,20 @@
 //! crate docs (Wagner et al. 1983; Bamber & Dickinson 1980; Szabo 2014).
 
 use crate::error::UsError;
-use crate::ops_common::{render, sample_common, PROBE_PARAM, SEED_PARAM};
+use crate::ops_common::render;
 use crate::probe::ProbeKind;
 use crate::settings::Settings;
 use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
-use serde::{Deserialize, Serialize};
 
-/// `us.bmode` parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BmodeParams {
-    pub probe: ProbeKind,
-    pub seed: u64,
+artefact_core::params! {
+    /// `us.bmode` parameters (the recipe table, sampling, validation and the record).
+    pub struct BmodeParams {
+        /// probe preset (7.5 MHz linear, 3.5 MHz convex, 2.5 MHz phased)
+        pub probe: ProbeKind = choice(ProbeKind::Linear),
+        /// scatterer realisation; drawn from the sample RNG when absent (fix it to pair a
+        /// degraded image with the clean render of us.bmode)
+        pub seed: u64 = seed,
+    }
 }
 
 /// The clean B-mode render.
@@ -33,7 +36,7 @@ static INFO: OpInfo = OpInfo {
     modality: "US",
     doc: "clean B-mode image of an echogenicity map (fully developed speckle, 60 dB display, \
           scan conversion for the probe): the reference of every ultrasound degradation",
-    params: &[PROBE_PARAM, SEED_PARAM],
+    params: BmodeParams::PARAMS,
 };
 
 impl Operator for Bmode {
@@ -45,11 +48,11 @@ impl Operator for Bmode {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<BmodeParams, UsError> {
-        let (probe, seed) = sample_common(spec, rng)?;
-        Ok(BmodeParams { probe, seed })
+        Ok(BmodeParams::sample(spec, rng)?)
     }
 
     fn apply(p: &BmodeParams, image: &Image) -> Result<Image, UsError> {
+        p.validate()?;
         render(image, p.probe, &Settings::default(), &[], p.seed)
     }
 }

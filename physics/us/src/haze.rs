@@ -13,14 +13,11 @@
 
 pub use crate::effects::clutter::Clutter;
 
-use crate::effects::Effect;
 use crate::error::UsError;
-use crate::ops_common::{render, sample_common, PROBE_PARAM, SEED_PARAM};
+use crate::ops_common::render;
 use crate::probe::ProbeKind;
 use crate::settings::Settings;
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 use serde::{Deserialize, Serialize};
 
 /// `us.haze` parameters.
@@ -31,6 +28,24 @@ pub struct HazeParams {
     pub haze: Clutter,
 }
 
+artefact_core::params! {
+    /// The recipe parameters of [`Haze`] (the table; the record is [`HazeParams`], whose
+    /// `haze` holds the last three as a [`Clutter`]).
+    pub struct HazeKnobs {
+        /// probe preset (7.5 MHz linear, 3.5 MHz convex, 2.5 MHz phased)
+        pub probe: ProbeKind = choice(ProbeKind::Linear),
+        /// scatterer realisation; drawn from the sample RNG when absent (fix it to pair a
+        /// degraded image with the clean render of us.bmode)
+        pub seed: u64 = seed,
+        /// clutter amplitude relative to echogenicity-1 tissue (0 = identity; 0.03 ≈ −30 dB)
+        pub level: f64 = float(0.05, [0.0, 10.0], "fraction"),
+        /// e-folding depth of the near-field clutter / imaging depth
+        pub near_field: f64 = float(0.3, [0.01, 10.0], "fraction"),
+        /// fraction of the clutter level present at every depth
+        pub floor: f64 = float(0.3, [0.0, 1.0], "fraction"),
+    }
+}
+
 /// Clutter / haze.
 pub struct Haze;
 
@@ -39,38 +54,7 @@ static INFO: OpInfo = OpInfo {
     modality: "US",
     doc: "diffuse clutter echoes (strongest near the probe) fill anechoic regions with haze \
           and lower contrast",
-    params: &[
-        PROBE_PARAM,
-        SEED_PARAM,
-        ParamInfo {
-            name: "level",
-            kind: ParamKind::Float {
-                min: 0.0,
-                max: 10.0,
-            },
-            default: ParamDefault::Float(0.05),
-            unit: "fraction",
-            doc:
-                "clutter amplitude relative to echogenicity-1 tissue (0 = identity; 0.03 ≈ −30 dB)",
-        },
-        ParamInfo {
-            name: "near_field",
-            kind: ParamKind::Float {
-                min: 0.01,
-                max: 10.0,
-            },
-            default: ParamDefault::Float(0.3),
-            unit: "fraction",
-            doc: "e-folding depth of the near-field clutter / imaging depth",
-        },
-        ParamInfo {
-            name: "floor",
-            kind: ParamKind::Float { min: 0.0, max: 1.0 },
-            default: ParamDefault::Float(0.3),
-            unit: "fraction",
-            doc: "fraction of the clutter level present at every depth",
-        },
-    ],
+    params: HazeKnobs::PARAMS,
 };
 
 impl Operator for Haze {
@@ -82,17 +66,22 @@ impl Operator for Haze {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<HazeParams, UsError> {
-        let (probe, seed) = sample_common(spec, rng)?;
-        let haze = Clutter {
-            level: spec.float("level", 0.05, rng)?,
-            near_field: spec.float("near_field", 0.3, rng)?,
-            floor: spec.float("floor", 0.3, rng)?,
-        };
-        haze.validate()?;
-        Ok(HazeParams { probe, seed, haze })
+        let k = HazeKnobs::sample(spec, rng)?;
+        Ok(HazeParams {
+            probe: k.probe,
+            seed: k.seed,
+            haze: Clutter {
+                level: k.level,
+                near_field: k.near_field,
+                floor: k.floor,
+            },
+        })
     }
 
     fn apply(p: &HazeParams, image: &Image) -> Result<Image, UsError> {
+        HazeKnobs::level.check(p.haze.level)?;
+        HazeKnobs::near_field.check(p.haze.near_field)?;
+        HazeKnobs::floor.check(p.haze.floor)?;
         render(image, p.probe, &Settings::default(), &[&p.haze], p.seed)
     }
 }

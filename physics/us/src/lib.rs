@@ -107,6 +107,19 @@ pub use psf::Psf;
 pub use scatterers::AmplitudeLaw;
 pub use settings::Settings;
 
+// The operators of this crate, in registry order. Adding an operator: its module above, one
+// line here (see physics/README.md).
+artefact_core::operators! {
+    bmode::Bmode,
+    speckle::Speckle,
+    attenuation::Attenuation,
+    gain::Gain,
+    shadowing::Shadowing,
+    reverberation::Reverberation,
+    low_resolution::LowResolution,
+    haze::Haze,
+}
+
 pub use attenuation::Attenuation;
 pub use bmode::Bmode;
 pub use gain::Gain;

@@ -12,13 +12,11 @@
 pub use crate::effects::shadows::{ImageShadow, Reflector};
 
 use crate::effects::shadows::Shadows;
-use crate::error::{check_range, UsError};
-use crate::ops_common::{float_or_uniform, render, sample_common, PROBE_PARAM, SEED_PARAM};
+use crate::error::UsError;
+use crate::ops_common::{float_or_uniform, render};
 use crate::probe::ProbeKind;
 use crate::settings::Settings;
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 use serde::{Deserialize, Serialize};
 
 /// `us.shadowing` parameters.
@@ -32,6 +30,33 @@ pub struct ShadowingParams {
     pub image_shadow: Option<ImageShadow>,
 }
 
+artefact_core::params! {
+    /// The recipe parameters of [`Shadowing`] (the table; the record is [`ShadowingParams`],
+    /// one [`Reflector`] per inserted reflector). `depth`, `center` and `width` are drawn per
+    /// reflector, uniform in the ranges their docs give when the spec does not name them.
+    pub struct ShadowingKnobs {
+        /// probe preset (7.5 MHz linear, 3.5 MHz convex, 2.5 MHz phased)
+        pub probe: ProbeKind = choice(ProbeKind::Linear),
+        /// scatterer realisation; drawn from the sample RNG when absent (fix it to pair a
+        /// degraded image with the clean render of us.bmode)
+        pub seed: u64 = seed,
+        /// round-trip transmission loss below each reflector (0 = no reflector, identity)
+        pub loss_db: f64 = float(20.0, [0.0, 80.0], "dB"),
+        /// number of reflectors inserted
+        pub reflectors: usize = int(1, [0, 8]),
+        /// reflector depth / imaging depth (uniform in [0.15, 0.5] when absent)
+        pub depth: f64 = float(0.3, [0.0, 1.0], "fraction"),
+        /// lateral centre / field of view (uniform in [0.2, 0.8] when absent)
+        pub center: f64 = float(0.5, [0.0, 1.0], "fraction"),
+        /// lateral width / field of view (uniform in [0.08, 0.25] when absent)
+        pub width: f64 = float(0.15, [0.0, 1.0], "fraction"),
+        /// also shadow below bright structures of the input (echogenicity ≥ threshold)
+        pub from_image: bool = bool(false),
+        /// echogenicity of strong reflectors for from_image
+        pub threshold: f64 = float(0.9, [0.0, 1.0], "echogenicity"),
+    }
+}
+
 /// Acoustic shadowing below strong reflectors.
 pub struct Shadowing;
 
@@ -40,62 +65,7 @@ static INFO: OpInfo = OpInfo {
     modality: "US",
     doc: "strong reflectors (bright specular lines) cast acoustic shadows: echoes below them \
           on the same beams are weaker by the transmission loss",
-    params: &[
-        PROBE_PARAM,
-        SEED_PARAM,
-        ParamInfo {
-            name: "loss_db",
-            kind: ParamKind::Float {
-                min: 0.0,
-                max: 80.0,
-            },
-            default: ParamDefault::Float(20.0),
-            unit: "dB",
-            doc: "round-trip transmission loss below each reflector (0 = no reflector, identity)",
-        },
-        ParamInfo {
-            name: "reflectors",
-            kind: ParamKind::Int { min: 0, max: 8 },
-            default: ParamDefault::Int(1),
-            unit: "",
-            doc: "number of reflectors inserted",
-        },
-        ParamInfo {
-            name: "depth",
-            kind: ParamKind::Float { min: 0.0, max: 1.0 },
-            default: ParamDefault::Float(0.3),
-            unit: "fraction",
-            doc: "reflector depth / imaging depth (uniform in [0.15, 0.5] when absent)",
-        },
-        ParamInfo {
-            name: "center",
-            kind: ParamKind::Float { min: 0.0, max: 1.0 },
-            default: ParamDefault::Float(0.5),
-            unit: "fraction",
-            doc: "lateral centre / field of view (uniform in [0.2, 0.8] when absent)",
-        },
-        ParamInfo {
-            name: "width",
-            kind: ParamKind::Float { min: 0.0, max: 1.0 },
-            default: ParamDefault::Float(0.15),
-            unit: "fraction",
-            doc: "lateral width / field of view (uniform in [0.08, 0.25] when absent)",
-        },
-        ParamInfo {
-            name: "from_image",
-            kind: ParamKind::Bool,
-            default: ParamDefault::Bool(false),
-            unit: "",
-            doc: "also shadow below bright structures of the input (echogenicity ≥ threshold)",
-        },
-        ParamInfo {
-            name: "threshold",
-            kind: ParamKind::Float { min: 0.0, max: 1.0 },
-            default: ParamDefault::Float(0.9),
-            unit: "echogenicity",
-            doc: "echogenicity of strong reflectors for from_image",
-        },
-    ],
+    params: ShadowingKnobs::PARAMS,
 };
 
 impl Operator for Shadowing {
@@ -107,34 +77,26 @@ impl Operator for Shadowing {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<ShadowingParams, UsError> {
-        let (probe, seed) = sample_common(spec, rng)?;
-        let loss = spec.float("loss_db", 20.0, rng)?;
-        check_range("loss_db", loss, 0.0, 80.0)?;
-        let n = spec.int("reflectors", 1, rng)?;
-        if !(0..=8).contains(&n) {
-            return Err(UsError::param(
-                "reflectors",
-                format!("{n} is outside [0, 8]"),
-            ));
-        }
-        let mut reflectors = Vec::new();
+        type K = ShadowingKnobs;
+        let probe = K::probe.sample(spec, rng)?;
+        let seed = K::seed.sample(spec, rng)?;
+        let loss_db = K::loss_db.sample(spec, rng)?;
+        let n = K::reflectors.sample(spec, rng)?;
+        let mut reflectors = Vec::with_capacity(n);
         for _ in 0..n {
             reflectors.push(Reflector {
-                depth_frac: float_or_uniform(spec, "depth", (0.15, 0.5), (0.0, 1.0), rng)?,
-                center_frac: float_or_uniform(spec, "center", (0.2, 0.8), (0.0, 1.0), rng)?,
-                width_frac: float_or_uniform(spec, "width", (0.08, 0.25), (0.0, 1.0), rng)?,
-                loss_db: loss,
+                depth_frac: float_or_uniform(spec, &K::depth, (0.15, 0.5), rng)?,
+                center_frac: float_or_uniform(spec, &K::center, (0.2, 0.8), rng)?,
+                width_frac: float_or_uniform(spec, &K::width, (0.08, 0.25), rng)?,
+                loss_db,
             });
         }
-        let image_shadow = if spec.bool("from_image", false)? {
-            let threshold = spec.float("threshold", 0.9, rng)?;
-            let sh = ImageShadow {
-                loss_db: loss,
-                threshold,
+        let image_shadow = if K::from_image.sample(spec, rng)? {
+            Some(ImageShadow {
+                loss_db,
+                threshold: K::threshold.sample(spec, rng)?,
                 thickness_mm: 1.0,
-            };
-            sh.validate()?;
-            Some(sh)
+            })
         } else {
             None
         };
@@ -147,6 +109,18 @@ impl Operator for Shadowing {
     }
 
     fn apply(p: &ShadowingParams, image: &Image) -> Result<Image, UsError> {
+        type K = ShadowingKnobs;
+        K::reflectors.check(p.reflectors.len())?;
+        for r in &p.reflectors {
+            K::loss_db.check(r.loss_db)?;
+            K::depth.check(r.depth_frac)?;
+            K::center.check(r.center_frac)?;
+            K::width.check(r.width_frac)?;
+        }
+        if let Some(sh) = &p.image_shadow {
+            K::loss_db.check(sh.loss_db)?;
+            K::threshold.check(sh.threshold)?;
+        }
         let shadows = Shadows {
             reflectors: p.reflectors.clone(),
             image_shadow: p.image_shadow.clone(),
