@@ -142,7 +142,7 @@ fn demo_build_is_complete_reproducible_and_replayable() {
         .find(|r| r["modality"] == "ultrasound" && r["severity"] == "none")
         .unwrap();
     assert_eq!(
-        us_clean["params"][0]["op"], "us.gain",
+        us_clean["params"][0]["op"], "us.bmode",
         "clean ultrasound is rendered through the B-mode path"
     );
     run_ok(

@@ -40,7 +40,7 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
         vol.unit = m.natural_unit();
     }
     if vol.modality == Modality::Us && vol.data.iter().any(|v| !(0.0..=1.0).contains(v)) {
-        to_echogenicity(&mut vol.data);
+        to_echogenicity(&mut vol.data).map_err(|e| DatasetError::file(&req.input, e))?;
     }
     if vol.modality != req.recipe.modality {
         return Err(DatasetError::file(

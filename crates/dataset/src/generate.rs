@@ -10,7 +10,7 @@ use crate::plan::PlannedImage;
 use crate::render::{encode_png, to_u8, DisplayMap};
 use crate::source::SourceSlice;
 use artefact_core::metrics::{nrmse, psnr, ssim};
-use artefact_core::{Modality, ParamSpec, QualityGrade, Seed, Severity, SpecValue};
+use artefact_core::{Modality, ParamKind, ParamSpec, QualityGrade, Seed, Severity, SpecValue};
 use artefact_recipe::attribute::{apply_chain, apply_chain_resolving, AppliedOp};
 use artefact_recipe::{BenchmarkRecipe, MetricKind, Registry};
 use ndarray::Array2;
@@ -98,44 +98,69 @@ fn metric_value(m: &Metrics, kind: MetricKind) -> f64 {
     }
 }
 
-/// Parameters every image of one slice must share so that the degradation is the only
-/// difference: for ultrasound, the probe and the scatterer seed of the B-mode render.
-pub fn shared_render_spec(bench: &BenchmarkRecipe, slice: &SourceSlice) -> ParamSpec {
-    match slice.modality {
-        Modality::Us => {
-            let seed = Seed::derive(
-                bench.seed,
-                &format!("us-render/{}", crate::plan::slice_id(slice)),
-            );
-            let probes = ["linear", "convex", "phased"];
-            let probe = probes[(seed.to_u64() % probes.len() as u64) as usize];
-            ParamSpec::new()
-                .with("seed", SpecValue::Number((seed.to_u64() >> 12) as f64))
-                .with("probe", SpecValue::Text(probe.to_string()))
-        }
-        _ => ParamSpec::new(),
+/// The operator that renders the clean image of a modality from its source slice, if any:
+/// ultrasound sources are echogenicity maps, shown as the clean B-mode render of `us.bmode`.
+fn clean_render_op(modality: Modality) -> Option<&'static str> {
+    match modality {
+        Modality::Us => Some("us.bmode"),
+        _ => None,
     }
 }
 
-/// The clean image as shown: the slice itself, or for ultrasound its B-mode render with the
-/// slice's shared probe and seed (`us.gain` at 0 dB, the identity on the clean B-mode).
-/// Returns the recorded chain and the image.
+/// Parameters every image of one slice must share so that the degradation is the only
+/// difference: the random choices of the modality's clean render op (for ultrasound, the probe
+/// and the scatterer seed of the B-mode render). The choice parameters are picked from the
+/// op's own table of allowed values, the seed from the benchmark seed and the slice.
+pub fn shared_render_spec(
+    bench: &BenchmarkRecipe,
+    registry: &Registry,
+    slice: &SourceSlice,
+) -> ParamSpec {
+    let Some(entry) = clean_render_op(slice.modality).and_then(|op| registry.get(op)) else {
+        return ParamSpec::new();
+    };
+    let seed = Seed::derive(
+        bench.seed,
+        &format!("us-render/{}", crate::plan::slice_id(slice)),
+    )
+    .to_u64();
+    let mut spec = ParamSpec::new();
+    for p in entry.info.params {
+        match (&p.kind, p.name) {
+            (ParamKind::Choice { allowed }, _) if !allowed.is_empty() => {
+                let v = allowed[(seed % allowed.len() as u64) as usize];
+                spec = spec.with(p.name, SpecValue::Text(v.to_string()));
+            }
+            (_, "seed") => {
+                spec = spec.with("seed", SpecValue::Number((seed >> 12) as f64));
+            }
+            _ => {}
+        }
+    }
+    spec
+}
+
+/// The clean image as shown: the slice itself, or the render of the modality's clean render
+/// op (`us.bmode` for ultrasound) with the slice's shared parameters. Returns the recorded
+/// chain and the image.
 pub fn clean_render(
     registry: &Registry,
     slice: &SourceSlice,
     shared: &ParamSpec,
 ) -> Result<(Vec<AppliedOp>, artefact_core::Image), String> {
-    if slice.modality != Modality::Us {
+    let Some(op) = clean_render_op(slice.modality) else {
         return Ok((Vec::new(), slice.image.clone()));
-    }
-    let entry = registry
-        .get("us.gain")
-        .ok_or("the registry has no `us.gain` operator to render clean ultrasound")?;
-    let spec = shared.clone().with("gain_db", SpecValue::Number(0.0));
+    };
+    let entry = registry.get(op).ok_or_else(|| {
+        format!(
+            "the registry has no `{op}` operator to render clean {} images",
+            slice.modality
+        )
+    })?;
     let mut rng = Seed::from_u64(0).rng();
-    let params = (entry.sample)(&spec, &mut rng)?;
+    let params = (entry.sample)(shared, &mut rng)?;
     let chain = vec![AppliedOp {
-        op: "us.gain".into(),
+        op: op.into(),
         params,
     }];
     let img = apply_chain(registry, &chain, &slice.image)?;
@@ -157,7 +182,7 @@ pub fn clean_view(
     registry: &Registry,
     slice: &SourceSlice,
 ) -> Result<CleanView, DatasetError> {
-    let shared = shared_render_spec(bench, slice);
+    let shared = shared_render_spec(bench, registry, slice);
     let (chain, img) =
         clean_render(registry, slice, &shared).map_err(|reason| DatasetError::Sample {
             id: crate::plan::slice_id(slice),
@@ -193,7 +218,7 @@ pub fn render_with_display(
         id: item.key.clone(),
         reason,
     };
-    let overrides = shared_render_spec(bench, slice);
+    let overrides = shared_render_spec(bench, registry, slice);
     let clean_disp = &clean.display;
     let (chain, disp, m, band, grade, attrs, recipe_hash) = match item.attribute {
         None => {

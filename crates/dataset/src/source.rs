@@ -86,7 +86,10 @@ pub fn collect_slices(
                 if volume.modality == Modality::Us
                     && volume.data.iter().any(|v| !(0.0..=1.0).contains(v))
                 {
-                    to_echogenicity(&mut volume.data);
+                    if let Err(e) = to_echogenicity(&mut volume.data) {
+                        skip(e)?;
+                        continue;
+                    }
                 }
                 if !wanted.contains(&volume.modality) {
                     skip(format!(
@@ -155,17 +158,10 @@ fn short(key: &str) -> String {
 }
 
 /// Robust percentile normalisation (1st–99th) of a grey volume into echogenicity [0, 1]
-/// (applied to any ultrasound source whose values leave [0, 1]).
-pub fn to_echogenicity(data: &mut ndarray::Array3<f32>) {
-    let mut v: Vec<f32> = data.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let lo = v[(v.len() - 1) / 100];
-    let hi = v[(v.len() - 1) * 99 / 100];
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    data.mapv_inplace(|x| ((x - lo) / span).clamp(0.0, 1.0));
+/// (applied to any ultrasound source whose values leave [0, 1]): the physics crate's mapping,
+/// [`artefact_us::grey_to_echogenicity`], over the whole volume.
+pub fn to_echogenicity(data: &mut ndarray::Array3<f32>) -> Result<(), String> {
+    artefact_us::grey_to_echogenicity(data, 1.0, 99.0).map_err(|e| e.to_string())
 }
 
 /// Up to `count` slice indices along `axis` whose Otsu foreground fraction is at least

@@ -1,9 +1,11 @@
 //! Criterion benchmarks: full B-mode simulation (scatterers → IQ/RF → envelope → log →
 //! scan conversion) of a 512×512 echogenicity map for each probe preset, single-threaded
-//! (the simulator does not spawn threads).
+//! (the simulator does not spawn threads): `bmode_512` plans and renders in one call
+//! ([`simulate_bmode`], what every operator does), `bmode_512_planned` renders with one
+//! [`BmodePlan`] made beforehand (beam grid and scan-conversion table reused).
 
 use artefact_core::{Image, Modality, Unit};
-use artefact_us::{simulate_bmode, Probe, Settings};
+use artefact_us::{simulate_bmode, BmodePlan, Probe, Settings};
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
 use std::hint::black_box;
@@ -31,8 +33,17 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("bmode_512");
     g.sample_size(20);
     for probe in [Probe::linear(), Probe::convex(), Probe::phased()] {
-        g.bench_function(probe.kind.as_str(), |b| {
+        g.bench_function(probe.kind.name(), |b| {
             b.iter(|| simulate_bmode(black_box(&img), &probe, &settings, 7).unwrap())
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("bmode_512_planned");
+    g.sample_size(20);
+    for probe in [Probe::linear(), Probe::convex(), Probe::phased()] {
+        let plan = BmodePlan::for_image(&img, &probe, &settings).unwrap();
+        g.bench_function(probe.kind.name(), |b| {
+            b.iter(|| plan.render(black_box(&img), &[], 7).unwrap())
         });
     }
     g.finish();

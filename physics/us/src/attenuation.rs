@@ -1,63 +1,22 @@
 //! `us.attenuation`: depth attenuation with a wrong or missing time-gain compensation (TGC).
 //!
-//! Model. Soft tissue attenuates ultrasound by `α·f` dB/cm one way (`α` in dB/cm/MHz, ≈ 0.5 for
-//! soft tissue, `f` the centre frequency in MHz), so an echo from depth `z` (cm) is weaker by
-//! `2·α·f·z` dB (round trip). The scanner's TGC adds a depth-dependent gain; a correct TGC
-//! cancels the attenuation exactly. This operator models a TGC that compensates only a
-//! fraction `c` of it (`c = 0`: no TGC; `c = 1`: correct; `c > 1`: over-compensation) plus
-//! per-slider errors (the piecewise-linear gain curve of the TGC slider bank), giving a net
-//! echo gain
+//! Model: [`crate::effects::tgc`] — soft tissue attenuates echoes by `2·α·f·z` dB (round
+//! trip) and the TGC compensates only a fraction `c` of it, plus per-slider gain errors:
+//! `G(z) [dB] = −2·α·f·z·(1 − c) + slider(z)`. `c = 1` with no slider error is the clean render
+//! (identity). The slider errors are drawn here: `sliders` values, each `N(0, σ²)` clipped to
+//! ±2σ, with `σ = slider_error_db`.
 //!
-//! ```text
-//! G(z) [dB] = −2·α·f·z·(1 − c) + slider(z)
-//! ```
-//!
-//! applied to the echoes before envelope detection and log compression (the display darkens
-//! with depth linearly in dB). `c = 1` with no slider error is the clean render (identity).
-//! Frequency-dependent spectral downshift is not modelled.
-//!
-//! Units: α dB/cm/MHz, depth cm, gains dB. Reference: Szabo, *Diagnostic Ultrasound Imaging:
-//! Inside Out*, 2014, ch. 4 (attenuation) and §10.6 (TGC).
+//! Units: α dB/cm/MHz, gains dB. Reference: Szabo, *Diagnostic Ultrasound Imaging: Inside
+//! Out*, 2014, ch. 4 (attenuation) and §10.6 (TGC).
 
-use crate::bmode::{render, sample_common, Settings, PROBE_PARAM, SEED_PARAM};
-use crate::error::{check_range, UsError};
+use crate::effects::tgc::Tgc;
+use crate::error::UsError;
+use crate::ops_common::render;
 use crate::probe::ProbeKind;
-use crate::rf::Sim;
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use crate::settings::Settings;
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
-
-/// Net echo gain per depth row of `sim` (linear amplitude factor), `None` when it is 1.
-pub(crate) fn depth_gain(sim: &Sim, s: &Settings) -> Option<Vec<f64>> {
-    let sliders = s.tgc_slider_db.iter().any(|&v| v != 0.0);
-    if s.tgc_compensation == 1.0 && !sliders {
-        return None;
-    }
-    let g = &sim.geom;
-    let per_cm = -2.0 * s.alpha_db_cm_mhz * sim.psf.fc_mhz * (1.0 - s.tgc_compensation);
-    Some(
-        (0..g.n_r)
-            .map(|m| {
-                let r = g.r_of(m as f64);
-                let mut db = per_cm * r / 10.0;
-                if sliders {
-                    db += slider_db(&s.tgc_slider_db, r / g.depth);
-                }
-                10f64.powf(db / 20.0)
-            })
-            .collect(),
-    )
-}
-
-/// Piecewise-linear slider curve at relative depth `t ∈ [0, 1]`.
-fn slider_db(sl: &[f64], t: f64) -> f64 {
-    let pos = t.clamp(0.0, 1.0) * (sl.len() - 1) as f64;
-    let i = (pos.floor() as usize).min(sl.len() - 2);
-    let f = pos - i as f64;
-    sl[i] * (1.0 - f) + sl[i + 1] * f
-}
 
 /// `us.attenuation` parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,6 +31,26 @@ pub struct AttenuationParams {
     pub tgc_slider_db: Vec<f64>,
 }
 
+artefact_core::params! {
+    /// The recipe parameters of [`Attenuation`] (the table; the record is
+    /// [`AttenuationParams`], with the drawn slider errors instead of their spread and count).
+    pub struct AttenuationKnobs {
+        /// probe preset (7.5 MHz linear, 3.5 MHz convex, 2.5 MHz phased)
+        pub probe: ProbeKind = choice(ProbeKind::Linear),
+        /// scatterer realisation; drawn from the sample RNG when absent (fix it to pair a
+        /// degraded image with the clean render of us.bmode)
+        pub seed: u64 = seed,
+        /// tissue attenuation coefficient (one way)
+        pub alpha: f64 = float(0.5, [0.0, 5.0], "dB/cm/MHz"),
+        /// fraction of the round-trip attenuation the TGC compensates (1 = correct, 0 = no TGC)
+        pub tgc_compensation: f64 = float(1.0, [0.0, 3.0], "fraction"),
+        /// standard deviation of per-slider TGC gain errors (0 = none)
+        pub slider_error_db: f64 = float(0.0, [0.0, 30.0], "dB"),
+        /// number of TGC sliders (equally spaced in depth)
+        pub sliders: usize = int(8, [2, 16]),
+    }
+}
+
 /// Depth attenuation with wrong or missing TGC.
 pub struct Attenuation;
 
@@ -80,38 +59,7 @@ static INFO: OpInfo = OpInfo {
     modality: "US",
     doc: "depth attenuation (α·f dB/cm, round trip) with a TGC that compensates only part of \
           it (or too much), plus TGC slider errors: the image darkens (or brightens) with depth",
-    params: &[
-        PROBE_PARAM,
-        SEED_PARAM,
-        ParamInfo {
-            name: "alpha",
-            kind: ParamKind::Float { min: 0.0, max: 5.0 },
-            default: ParamDefault::Float(0.5),
-            unit: "dB/cm/MHz",
-            doc: "tissue attenuation coefficient (one way)",
-        },
-        ParamInfo {
-            name: "tgc_compensation",
-            kind: ParamKind::Float { min: 0.0, max: 3.0 },
-            default: ParamDefault::Float(1.0),
-            unit: "fraction",
-            doc: "fraction of the round-trip attenuation the TGC compensates (1 = correct, 0 = no TGC)",
-        },
-        ParamInfo {
-            name: "slider_error_db",
-            kind: ParamKind::Float { min: 0.0, max: 30.0 },
-            default: ParamDefault::Float(0.0),
-            unit: "dB",
-            doc: "standard deviation of per-slider TGC gain errors (0 = none)",
-        },
-        ParamInfo {
-            name: "sliders",
-            kind: ParamKind::Int { min: 2, max: 16 },
-            default: ParamDefault::Int(8),
-            unit: "",
-            doc: "number of TGC sliders (equally spaced in depth)",
-        },
-    ],
+    params: AttenuationKnobs::PARAMS,
 };
 
 impl Operator for Attenuation {
@@ -123,19 +71,10 @@ impl Operator for Attenuation {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<AttenuationParams, UsError> {
-        let (probe, seed) = sample_common(spec, rng)?;
-        let alpha = spec.float("alpha", 0.5, rng)?;
-        check_range("alpha", alpha, 0.0, 5.0)?;
-        let comp = spec.float("tgc_compensation", 1.0, rng)?;
-        check_range("tgc_compensation", comp, 0.0, 3.0)?;
-        let err = spec.float("slider_error_db", 0.0, rng)?;
-        check_range("slider_error_db", err, 0.0, 30.0)?;
-        let n = spec.int("sliders", 8, rng)?;
-        if !(2..=16).contains(&n) {
-            return Err(UsError::param("sliders", format!("{n} is outside [2, 16]")));
-        }
+        let k = AttenuationKnobs::sample(spec, rng)?;
+        let err = k.slider_error_db;
         let sliders = if err > 0.0 {
-            (0..n)
+            (0..k.sliders)
                 .map(|_| {
                     let z: f64 = StandardNormal.sample(rng);
                     (err * z).clamp(-2.0 * err, 2.0 * err).clamp(-60.0, 60.0)
@@ -145,21 +84,22 @@ impl Operator for Attenuation {
             Vec::new()
         };
         Ok(AttenuationParams {
-            probe,
-            seed,
-            alpha_db_cm_mhz: alpha,
-            tgc_compensation: comp,
+            probe: k.probe,
+            seed: k.seed,
+            alpha_db_cm_mhz: k.alpha,
+            tgc_compensation: k.tgc_compensation,
             tgc_slider_db: sliders,
         })
     }
 
     fn apply(p: &AttenuationParams, image: &Image) -> Result<Image, UsError> {
-        let s = Settings {
+        AttenuationKnobs::alpha.check(p.alpha_db_cm_mhz)?;
+        AttenuationKnobs::tgc_compensation.check(p.tgc_compensation)?;
+        let tgc = Tgc {
             alpha_db_cm_mhz: p.alpha_db_cm_mhz,
-            tgc_compensation: p.tgc_compensation,
-            tgc_slider_db: p.tgc_slider_db.clone(),
-            ..Settings::default()
+            compensation: p.tgc_compensation,
+            slider_db: p.tgc_slider_db.clone(),
         };
-        render(image, p.probe, &s, p.seed)
+        render(image, p.probe, &Settings::default(), &[&tgc], p.seed)
     }
 }

@@ -8,21 +8,23 @@
 //!
 //! Units: dB. Reference: Szabo, *Diagnostic Ultrasound Imaging: Inside Out*, 2014, §10.6.
 
-use crate::bmode::{render, sample_common, Settings, PROBE_PARAM, SEED_PARAM};
-use crate::error::{check_range, UsError};
+use crate::error::UsError;
+use crate::ops_common::render;
 use crate::probe::ProbeKind;
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
-use serde::{Deserialize, Serialize};
+use crate::settings::Settings;
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 
-/// `us.gain` parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GainParams {
-    pub probe: ProbeKind,
-    pub seed: u64,
-    /// Gain error, dB (negative = too low, positive = too high).
-    pub gain_db: f64,
+artefact_core::params! {
+    /// `us.gain` parameters (the recipe table, sampling, validation and the record).
+    pub struct GainParams {
+        /// probe preset (7.5 MHz linear, 3.5 MHz convex, 2.5 MHz phased)
+        pub probe: ProbeKind = choice(ProbeKind::Linear),
+        /// scatterer realisation; drawn from the sample RNG when absent (fix it to pair a
+        /// degraded image with the clean render of us.bmode)
+        pub seed: u64 = seed,
+        /// gain error added before log compression (0 = identity)
+        pub gain_db: f64 = float(0.0, [-60.0, 60.0], "dB"),
+    }
 }
 
 /// Gain too low or too high.
@@ -32,20 +34,7 @@ static INFO: OpInfo = OpInfo {
     name: "us.gain",
     modality: "US",
     doc: "receiver gain too low (dark, weak echoes lost) or too high (saturated, washed out)",
-    params: &[
-        PROBE_PARAM,
-        SEED_PARAM,
-        ParamInfo {
-            name: "gain_db",
-            kind: ParamKind::Float {
-                min: -60.0,
-                max: 60.0,
-            },
-            default: ParamDefault::Float(0.0),
-            unit: "dB",
-            doc: "gain error added before log compression (0 = identity)",
-        },
-    ],
+    params: GainParams::PARAMS,
 };
 
 impl Operator for Gain {
@@ -57,21 +46,15 @@ impl Operator for Gain {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<GainParams, UsError> {
-        let (probe, seed) = sample_common(spec, rng)?;
-        let gain_db = spec.float("gain_db", 0.0, rng)?;
-        check_range("gain_db", gain_db, -60.0, 60.0)?;
-        Ok(GainParams {
-            probe,
-            seed,
-            gain_db,
-        })
+        Ok(GainParams::sample(spec, rng)?)
     }
 
     fn apply(p: &GainParams, image: &Image) -> Result<Image, UsError> {
+        p.validate()?;
         let s = Settings {
             gain_db: p.gain_db,
             ..Settings::default()
         };
-        render(image, p.probe, &s, p.seed)
+        render(image, p.probe, &s, &[], p.seed)
     }
 }

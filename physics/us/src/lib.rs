@@ -6,8 +6,8 @@
 //!
 //! 1. **Scatterers** ([`scatterers`]): a uniform 2-D Poisson field, ≥ 10 per resolution cell
 //!    (default 16), amplitudes Rayleigh (default) or Gaussian scaled by the echogenicity at their
-//!    position ([`rf::echo_to_amplitude`]).
-//! 2. **PSF and RF** ([`psf`], [`rf`]): separable pulse-echo PSF — axial Gaussian-modulated
+//!    position ([`echogenicity::echo_to_amplitude`]).
+//! 2. **PSF and RF** ([`psf`], [`beam_grid`], [`rf`]): separable pulse-echo PSF — axial Gaussian-modulated
 //!    pulse at `fc` with fractional bandwidth `B`, lateral Gaussian beam of −6 dB width `λ·F#`
 //!    — convolved with the scatterers on the (r, θ) beam grid. The fast path computes the
 //!    complex baseband (IQ) signal, whose modulus equals the Hilbert envelope of the RF; the
@@ -20,20 +20,36 @@
 //!    phased); beams are scan-converted to the input's pixel grid by bilinear interpolation,
 //!    outside the field of view is black.
 //!
-//! [`simulate_bmode`] is the clean render; the operators change one group of [`Settings`]
-//! each and render through the same path, so the clean and degraded images of one source
-//! with one seed share the scatterer realisation, and zero strength is byte-exact identity.
+//! [`simulate_bmode`] (the `us.bmode` operator) is the clean render; the operators change one
+//! group of [`Settings`] or add one [`effects::Effect`] each and render through the same path,
+//! so the clean and degraded images of one source with one seed share the scatterer
+//! realisation, and zero strength is byte-exact identity. [`BmodePlan`] plans a probe, frame
+//! and settings once (beam grid, scan-conversion table) to render many images.
+//!
+//! # Layers
+//! Files depend only on files of the layers above them (no import cycle; checked for every
+//! crate by the workspace test `tests/import_cycles.rs`):
+//!
+//! 1. ground: [`error`], [`probe`], [`psf`], [`geometry`], [`envelope`], [`echogenicity`];
+//! 2. [`scatterers`], [`scan_conversion`], [`settings`];
+//! 3. [`beam_grid`]: the beam grid and the echo primitives (point and line echoes);
+//! 4. [`effects`]: the effect hook trait and its models ([`effects::shadows`],
+//!    [`effects::clutter`], [`effects::reverberation`], [`effects::tgc`]);
+//! 5. the engine: [`rf`] (IQ formation, effects as hooks) and [`engine`] (plans, envelope, log
+//!    compression, scan conversion) — it never names an effect model or an operator;
+//! 6. operators: [`ops_common`] (probe and seed) and one file per operator.
 //!
 //! # Operators ([`artefact_core::Operator`])
 //! | name | type | degradation |
 //! |---|---|---|
+//! | `us.bmode` | [`bmode::Bmode`] | none: the clean render |
 //! | `us.speckle` | [`speckle::Speckle`] | scatterer density below fully developed (K-distributed speckle) |
 //! | `us.attenuation` | [`attenuation::Attenuation`] | depth attenuation with wrong or missing TGC |
 //! | `us.gain` | [`gain::Gain`] | gain too low / too high |
 //! | `us.shadowing` | [`shadowing::Shadowing`] | acoustic shadows below strong reflectors |
-//! | `us.reverberation` | [`reverberation::Reverb`] | echoes of a bright interface at multiples of its depth |
+//! | `us.reverberation` | [`reverberation::Reverberation`] | echoes of a bright interface at multiples of its depth |
 //! | `us.low_resolution` | [`low_resolution::LowResolution`] | lower fc / wider beam |
-//! | `us.haze` | [`haze::HazeOp`] | clutter / haze |
+//! | `us.haze` | [`haze::Haze`] | clutter / haze |
 //!
 //! Input of every operator: an echogenicity map; output: a log-compressed B-mode image in
 //! `[0, 1]` (`Unit::Echogenicity`, `Modality::Us`) of the same rows × columns, whose spacing is
@@ -56,36 +72,60 @@
 //!   Comput. Methods Programs Biomed. 218, 2022 (the `pymust` peer used in `bench/us`).
 
 pub mod attenuation;
+pub mod beam_grid;
 pub mod bmode;
 pub mod echogenicity;
+pub mod effects;
+pub mod engine;
 pub mod envelope;
 pub mod error;
 pub mod gain;
 pub mod geometry;
 pub mod haze;
 pub mod low_resolution;
+pub mod ops_common;
 pub mod probe;
 pub mod psf;
 pub mod reverberation;
 pub mod rf;
 pub mod scan_conversion;
 pub mod scatterers;
+pub mod settings;
 pub mod shadowing;
 pub mod speckle;
 
-pub use bmode::{simulate_beams, simulate_bmode, Beams, Settings};
-pub use echogenicity::{echogenicity_from_grey, echogenicity_from_grey_default};
+pub use echogenicity::{
+    echogenicity_from_grey, echogenicity_from_grey_default, grey_to_echogenicity,
+};
+pub use engine::{
+    simulate_beams, simulate_beams_with, simulate_bmode, simulate_bmode_with, Beams, BmodePlan,
+};
 pub use error::UsError;
 pub use geometry::Geometry;
 pub use probe::{Probe, ProbeKind, SOUND_SPEED_M_S};
 pub use psf::Psf;
 pub use scatterers::AmplitudeLaw;
+pub use settings::Settings;
+
+// The operators of this crate, in registry order. Adding an operator: its module above, one
+// line here (see physics/README.md).
+artefact_core::operators! {
+    bmode::Bmode,
+    speckle::Speckle,
+    attenuation::Attenuation,
+    gain::Gain,
+    shadowing::Shadowing,
+    reverberation::Reverberation,
+    low_resolution::LowResolution,
+    haze::Haze,
+}
 
 pub use attenuation::Attenuation;
+pub use bmode::Bmode;
 pub use gain::Gain;
-pub use haze::HazeOp;
+pub use haze::Haze;
 pub use low_resolution::LowResolution;
-pub use reverberation::Reverb;
+pub use reverberation::Reverberation;
 pub use shadowing::Shadowing;
 pub use speckle::Speckle;
 

@@ -12,23 +12,25 @@
 //! Reference: Szabo, *Diagnostic Ultrasound Imaging: Inside Out*, 2014, ch. 7 (resolution);
 //! Wagner et al. 1983 (speckle size follows the PSF).
 
-use crate::bmode::{render, sample_common, Settings, PROBE_PARAM, SEED_PARAM};
-use crate::error::{check_range, UsError};
+use crate::error::UsError;
+use crate::ops_common::render;
 use crate::probe::ProbeKind;
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
-use serde::{Deserialize, Serialize};
+use crate::settings::Settings;
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 
-/// `us.low_resolution` parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LowResolutionParams {
-    pub probe: ProbeKind,
-    pub seed: u64,
-    /// Centre-frequency multiplier in `[0.25, 1]`.
-    pub fc_scale: f64,
-    /// Lateral beam-width multiplier in `[1, 8]`.
-    pub beam_width_scale: f64,
+artefact_core::params! {
+    /// `us.low_resolution` parameters (the recipe table, sampling, validation and the record).
+    pub struct LowResolutionParams {
+        /// probe preset (7.5 MHz linear, 3.5 MHz convex, 2.5 MHz phased)
+        pub probe: ProbeKind = choice(ProbeKind::Linear),
+        /// scatterer realisation; drawn from the sample RNG when absent (fix it to pair a
+        /// degraded image with the clean render of us.bmode)
+        pub seed: u64 = seed,
+        /// centre frequency / nominal (1 = identity)
+        pub fc_scale: f64 = float(1.0, [0.25, 1.0], "fraction"),
+        /// lateral beam width / nominal (1 = identity)
+        pub beam_width_scale: f64 = float(1.0, [1.0, 8.0], "factor"),
+    }
 }
 
 /// Reduced resolution.
@@ -38,27 +40,7 @@ static INFO: OpInfo = OpInfo {
     name: "us.low_resolution",
     modality: "US",
     doc: "lower centre frequency and/or wider beam: coarser speckle, blurred boundaries",
-    params: &[
-        PROBE_PARAM,
-        SEED_PARAM,
-        ParamInfo {
-            name: "fc_scale",
-            kind: ParamKind::Float {
-                min: 0.25,
-                max: 1.0,
-            },
-            default: ParamDefault::Float(1.0),
-            unit: "fraction",
-            doc: "centre frequency / nominal (1 = identity)",
-        },
-        ParamInfo {
-            name: "beam_width_scale",
-            kind: ParamKind::Float { min: 1.0, max: 8.0 },
-            default: ParamDefault::Float(1.0),
-            unit: "factor",
-            doc: "lateral beam width / nominal (1 = identity)",
-        },
-    ],
+    params: LowResolutionParams::PARAMS,
 };
 
 impl Operator for LowResolution {
@@ -70,25 +52,16 @@ impl Operator for LowResolution {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<LowResolutionParams, UsError> {
-        let (probe, seed) = sample_common(spec, rng)?;
-        let fc_scale = spec.float("fc_scale", 1.0, rng)?;
-        check_range("fc_scale", fc_scale, 0.25, 1.0)?;
-        let beam_width_scale = spec.float("beam_width_scale", 1.0, rng)?;
-        check_range("beam_width_scale", beam_width_scale, 1.0, 8.0)?;
-        Ok(LowResolutionParams {
-            probe,
-            seed,
-            fc_scale,
-            beam_width_scale,
-        })
+        Ok(LowResolutionParams::sample(spec, rng)?)
     }
 
     fn apply(p: &LowResolutionParams, image: &Image) -> Result<Image, UsError> {
+        p.validate()?;
         let s = Settings {
             fc_scale: p.fc_scale,
             beam_width_scale: p.beam_width_scale,
             ..Settings::default()
         };
-        render(image, p.probe, &s, p.seed)
+        render(image, p.probe, &s, &[], p.seed)
     }
 }

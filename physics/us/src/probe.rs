@@ -21,57 +21,21 @@
 
 use crate::error::{check_range, UsError};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
 /// Speed of sound in soft tissue, m/s.
 pub const SOUND_SPEED_M_S: f64 = 1540.0;
 /// Speed of sound in mm/µs (= 1540 m/s).
 pub const SOUND_SPEED_MM_US: f64 = SOUND_SPEED_M_S / 1000.0;
 
-/// Array geometry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProbeKind {
-    /// Flat array, parallel vertical beams, rectangular field of view.
-    Linear,
-    /// Curved array: beams radiate from the centre of curvature, fan-shaped field of view.
-    Convex,
-    /// Small flat array with steered beams from one apex: sector field of view.
-    Phased,
-}
-
-impl ProbeKind {
-    /// Names accepted in recipes.
-    pub const NAMES: &'static [&'static str] = &["linear", "convex", "phased"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProbeKind::Linear => "linear",
-            ProbeKind::Convex => "convex",
-            ProbeKind::Phased => "phased",
-        }
-    }
-}
-
-impl fmt::Display for ProbeKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ProbeKind {
-    type Err = UsError;
-    fn from_str(s: &str) -> Result<Self, UsError> {
-        match s.to_ascii_lowercase().as_str() {
-            "linear" => Ok(ProbeKind::Linear),
-            "convex" | "curved" | "curvilinear" => Ok(ProbeKind::Convex),
-            "phased" | "sector" => Ok(ProbeKind::Phased),
-            _ => Err(UsError::param(
-                "probe",
-                format!("unknown probe `{s}` (allowed: linear, convex, phased)"),
-            )),
-        }
+artefact_core::choice! {
+    /// Array geometry (recipe and record names: `linear`, `convex`, `phased`).
+    pub enum ProbeKind {
+        /// Flat array, parallel vertical beams, rectangular field of view.
+        Linear = "linear",
+        /// Curved array: beams radiate from the centre of curvature, fan-shaped field of view.
+        Convex = "convex",
+        /// Small flat array with steered beams from one apex: sector field of view.
+        Phased = "phased",
     }
 }
 
@@ -222,11 +186,14 @@ mod tests {
             let p = Probe::preset(k);
             p.validate().unwrap();
             assert_eq!(p.kind, k);
-            assert_eq!(k.as_str().parse::<ProbeKind>().unwrap(), k);
+            assert_eq!(ProbeKind::parse(k.name()).unwrap(), k);
         }
         assert!((Probe::linear().wavelength_mm() - 0.20533).abs() < 1e-4);
         assert!((Probe::linear().aperture_mm() - 38.4).abs() < 1e-9);
-        assert!("banana".parse::<ProbeKind>().is_err());
+        assert!(ProbeKind::parse("banana")
+            .unwrap_err()
+            .to_string()
+            .contains("allowed: linear, convex, phased"));
         let mut bad = Probe::convex();
         bad.radius_mm = -1.0;
         assert!(bad.validate().is_err());

@@ -6,9 +6,10 @@
 //! `(m, b)` = (depth sample, beam index). Pixels outside the field of view (beyond the sector
 //! edges, above the probe face or below the imaging depth) are black (0).
 //!
-//! The per-pixel neighbours and weights depend only on the geometry; they are computed once per
-//! geometry and kept in a small process-wide cache (bit-identical to the direct computation,
-//! [`scan_convert_reference`]).
+//! The per-pixel neighbours and weights depend only on the geometry: a [`ScanPlan`] computes
+//! them once (a `sqrt` and an `atan2` per pixel for sector probes) and converts any number of
+//! frames of that geometry, bit-identically to the direct computation
+//! ([`scan_convert_reference`]). [`scan_convert`] is the one-shot form (plans and converts).
 //!
 //! Reference: the standard polar-to-Cartesian conversion of B-mode scanners, e.g. Szabo,
 //! *Diagnostic Ultrasound Imaging: Inside Out*, 2014, §10.12.
@@ -16,12 +17,12 @@
 use crate::error::UsError;
 use crate::geometry::Geometry;
 use ndarray::Array2;
-use std::sync::{Arc, Mutex};
 
-/// Bilinear interpolation table of one geometry: for every output pixel inside the field of
-/// view, the first of its four beam-grid neighbours and the two fractional weights.
-#[derive(Debug)]
-struct Lut {
+/// Scan-conversion plan of one geometry: for every output pixel inside the field of view, the
+/// first of its four beam-grid neighbours and the two fractional weights.
+#[derive(Clone, Debug)]
+pub struct ScanPlan {
+    geom: Geometry,
     /// Per pixel (row-major): `m0·n_b + b0`, or `u32::MAX` outside the field of view.
     index: Vec<u32>,
     /// Per pixel: `(fm, fb)`.
@@ -31,11 +32,13 @@ struct Lut {
     step: Vec<u8>,
 }
 
-impl Lut {
-    fn new(geom: &Geometry) -> Lut {
+impl ScanPlan {
+    /// Plan the conversion of beam data of `geom`'s grid to its Cartesian frame.
+    pub fn new(geom: &Geometry) -> ScanPlan {
         let (n_r, n_b) = (geom.n_r, geom.n_b);
         let n = geom.rows * geom.cols;
-        let mut lut = Lut {
+        let mut plan = ScanPlan {
+            geom: geom.clone(),
             index: vec![u32::MAX; n],
             frac: vec![[0.0; 2]; n],
             step: vec![0; n],
@@ -50,36 +53,46 @@ impl Lut {
                 let m0 = (m as usize).min(n_r - 1);
                 let b0 = (b as usize).min(n_b - 1);
                 let p = i * geom.cols + j;
-                lut.index[p] = (m0 * n_b + b0) as u32;
-                lut.frac[p] = [(m - m0 as f64) as f32, (b - b0 as f64) as f32];
-                lut.step[p] = (b0 + 1 < n_b) as u8 | (((m0 + 1 < n_r) as u8) << 1);
+                plan.index[p] = (m0 * n_b + b0) as u32;
+                plan.frac[p] = [(m - m0 as f64) as f32, (b - b0 as f64) as f32];
+                plan.step[p] = (b0 + 1 < n_b) as u8 | (((m0 + 1 < n_r) as u8) << 1);
             }
         }
-        lut
+        plan
     }
-}
 
-/// The tables of the geometries used most recently (a render of a 512×512 image spends about
-/// as long computing the table — a `sqrt` and an `atan2` per pixel for sector probes — as
-/// simulating one depth band of scatterers, and datasets render many images per geometry).
-static CACHE: Mutex<Vec<(Geometry, Arc<Lut>)>> = Mutex::new(Vec::new());
-/// Tables kept in [`CACHE`].
-const CACHE_SIZE: usize = 6;
+    /// The geometry this plan converts.
+    pub fn geometry(&self) -> &Geometry {
+        &self.geom
+    }
 
-fn lut(geom: &Geometry) -> Arc<Lut> {
-    if let Ok(c) = CACHE.lock() {
-        if let Some((_, l)) = c.iter().find(|(g, _)| g == geom) {
-            return Arc::clone(l);
+    /// Scan-convert `beams` (shape `(n_r, n_b)` of the plan's grid) to its `rows × cols`
+    /// Cartesian frame; bit-identical to [`scan_convert_reference`].
+    pub fn convert(&self, beams: &Array2<f32>) -> Result<Array2<f32>, UsError> {
+        let geom = &self.geom;
+        check_shape(beams, geom)?;
+        let n_b = geom.n_b;
+        let src = beams
+            .as_slice()
+            .map(std::borrow::Cow::Borrowed)
+            .unwrap_or_else(|| std::borrow::Cow::Owned(beams.iter().copied().collect()));
+        let mut out = vec![0f32; geom.rows * geom.cols];
+        for (p, v) in out.iter_mut().enumerate() {
+            let i00 = self.index[p];
+            if i00 == u32::MAX {
+                continue;
+            }
+            let i00 = i00 as usize;
+            let [fm, fb] = self.frac[p];
+            let st = self.step[p];
+            let db = (st & 1) as usize;
+            let i10 = i00 + if st & 2 != 0 { n_b } else { 0 };
+            let a = src[i00] * (1.0 - fb) + src[i00 + db] * fb;
+            let c = src[i10] * (1.0 - fb) + src[i10 + db] * fb;
+            *v = a * (1.0 - fm) + c * fm;
         }
+        Ok(Array2::from_shape_vec((geom.rows, geom.cols), out).expect("rows × cols"))
     }
-    let l = Arc::new(Lut::new(geom));
-    if let Ok(mut c) = CACHE.lock() {
-        if c.len() >= CACHE_SIZE {
-            c.remove(0);
-        }
-        c.push((geom.clone(), Arc::clone(&l)));
-    }
-    l
 }
 
 fn check_shape(beams: &Array2<f32>, geom: &Geometry) -> Result<(), UsError> {
@@ -94,32 +107,12 @@ fn check_shape(beams: &Array2<f32>, geom: &Geometry) -> Result<(), UsError> {
     Ok(())
 }
 
-/// Scan-convert `beams` (shape `(n_r, n_b)`) to the `rows × cols` Cartesian frame of `geom`,
-/// with a per-geometry interpolation table (cached); bit-identical to [`scan_convert_reference`].
+/// Scan-convert `beams` (shape `(n_r, n_b)`) to the `rows × cols` Cartesian frame of `geom`:
+/// [`ScanPlan::new`] then [`ScanPlan::convert`] (plan once with [`ScanPlan`] to convert many
+/// frames of one geometry).
 pub fn scan_convert(beams: &Array2<f32>, geom: &Geometry) -> Result<Array2<f32>, UsError> {
     check_shape(beams, geom)?;
-    let n_b = geom.n_b;
-    let src = beams
-        .as_slice()
-        .map(std::borrow::Cow::Borrowed)
-        .unwrap_or_else(|| std::borrow::Cow::Owned(beams.iter().copied().collect()));
-    let lut = lut(geom);
-    let mut out = vec![0f32; geom.rows * geom.cols];
-    for (p, v) in out.iter_mut().enumerate() {
-        let i00 = lut.index[p];
-        if i00 == u32::MAX {
-            continue;
-        }
-        let i00 = i00 as usize;
-        let [fm, fb] = lut.frac[p];
-        let st = lut.step[p];
-        let db = (st & 1) as usize;
-        let i10 = i00 + if st & 2 != 0 { n_b } else { 0 };
-        let a = src[i00] * (1.0 - fb) + src[i00 + db] * fb;
-        let c = src[i10] * (1.0 - fb) + src[i10 + db] * fb;
-        *v = a * (1.0 - fm) + c * fm;
-    }
-    Ok(Array2::from_shape_vec((geom.rows, geom.cols), out).expect("rows × cols"))
+    ScanPlan::new(geom).convert(beams)
 }
 
 /// Direct scan conversion (no table): the reference for [`scan_convert`].
@@ -156,8 +149,8 @@ mod tests {
     use super::*;
     use crate::Probe;
 
-    /// The table path gives the same bytes as the direct one, for every probe, on the first
-    /// (table built) and second (cached) call.
+    /// The planned path gives the same bytes as the direct one, for every probe, with a fresh
+    /// plan and with a plan used twice.
     #[test]
     fn table_matches_reference() {
         for probe in [Probe::linear(), Probe::convex(), Probe::phased()] {
@@ -166,8 +159,12 @@ mod tests {
                 ((m * 31 + b * 17) % 101) as f32 / 100.0 + (m as f32 * 0.37).sin()
             });
             let r = scan_convert_reference(&beams, &g).unwrap();
-            for _ in 0..2 {
-                let f = scan_convert(&beams, &g).unwrap();
+            let plan = ScanPlan::new(&g);
+            for f in [
+                scan_convert(&beams, &g).unwrap(),
+                plan.convert(&beams).unwrap(),
+                plan.convert(&beams).unwrap(),
+            ] {
                 assert!(f.iter().zip(&r).all(|(a, b)| a.to_bits() == b.to_bits()));
             }
         }

@@ -12,21 +12,23 @@
 //! ultrasound B-scans", IEEE Trans. Sonics Ultrason. 30(3), 1983; P. M. Shankar, "A general
 //! statistical model for ultrasonic backscattering from tissues", IEEE TUFFC 47(3), 2000.
 
-use crate::bmode::{render, sample_common, Settings, PROBE_PARAM, SEED_PARAM};
-use crate::error::{check_range, UsError};
+use crate::error::UsError;
+use crate::ops_common::render;
 use crate::probe::ProbeKind;
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
-use serde::{Deserialize, Serialize};
+use crate::settings::Settings;
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 
-/// `us.speckle` parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SpeckleParams {
-    pub probe: ProbeKind,
-    pub seed: u64,
-    /// Scatterers per nominal resolution cell.
-    pub scatterers_per_cell: f64,
+artefact_core::params! {
+    /// `us.speckle` parameters (the recipe table, sampling, validation and the record).
+    pub struct SpeckleParams {
+        /// probe preset (7.5 MHz linear, 3.5 MHz convex, 2.5 MHz phased)
+        pub probe: ProbeKind = choice(ProbeKind::Linear),
+        /// scatterer realisation; drawn from the sample RNG when absent (fix it to pair a
+        /// degraded image with the clean render of us.bmode)
+        pub seed: u64 = seed,
+        /// scatterers per nominal resolution cell (16 = clean, fully developed; < 3 spotty)
+        pub scatterers_per_cell: f64 = float(16.0, [0.05, 100.0], "per resolution cell"),
+    }
 }
 
 /// Under-developed speckle (low scatterer density).
@@ -36,20 +38,7 @@ static INFO: OpInfo = OpInfo {
     name: "us.speckle",
     modality: "US",
     doc: "scatterer density below fully developed speckle: grainy, spotty K-distributed texture",
-    params: &[
-        PROBE_PARAM,
-        SEED_PARAM,
-        ParamInfo {
-            name: "scatterers_per_cell",
-            kind: ParamKind::Float {
-                min: 0.05,
-                max: 100.0,
-            },
-            default: ParamDefault::Float(16.0),
-            unit: "per resolution cell",
-            doc: "scatterers per nominal resolution cell (16 = clean, fully developed; < 3 spotty)",
-        },
-    ],
+    params: SpeckleParams::PARAMS,
 };
 
 impl Operator for Speckle {
@@ -61,25 +50,15 @@ impl Operator for Speckle {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<SpeckleParams, UsError> {
-        let (probe, seed) = sample_common(spec, rng)?;
-        let n = spec.float(
-            "scatterers_per_cell",
-            Settings::default().scatterers_per_cell,
-            rng,
-        )?;
-        check_range("scatterers_per_cell", n, 0.05, 100.0)?;
-        Ok(SpeckleParams {
-            probe,
-            seed,
-            scatterers_per_cell: n,
-        })
+        Ok(SpeckleParams::sample(spec, rng)?)
     }
 
     fn apply(p: &SpeckleParams, image: &Image) -> Result<Image, UsError> {
+        p.validate()?;
         let s = Settings {
             scatterers_per_cell: p.scatterers_per_cell,
             ..Settings::default()
         };
-        render(image, p.probe, &s, p.seed)
+        render(image, p.probe, &s, &[], p.seed)
     }
 }

@@ -2,7 +2,6 @@
 //! -p artefact-us --test cpu_time -- --ignored --nocapture`). Reports the minimum over
 //! repetitions of this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`, Linux), which is less
 //! sensitive to machine load than wall time. No assertions on time.
-use artefact_us::rf::Sim;
 use artefact_us::*;
 use std::time::Duration;
 mod common;
@@ -45,14 +44,16 @@ fn timing() {
         let mut info = String::new();
         for _ in 0..reps {
             let c0 = cpu();
-            let sim = Sim::new(&img, &probe, &s).unwrap();
+            let plan = BmodePlan::for_image(&img, &probe, &s).unwrap();
+            let sim = plan.grid();
             let c1 = cpu();
-            let iq = sim.iq(&s, 1);
+            let iq = plan.iq(&img, &[], 1).unwrap();
             let c2 = cpu();
             let env = artefact_us::envelope::envelope_iq(&iq);
             let log = artefact_us::envelope::log_compress(&env, 60.0, 0.0).unwrap();
             let c3 = cpu();
-            let _ = artefact_us::scan_conversion::scan_convert(&log, &sim.geom).unwrap();
+            // planning the table (first use) and converting
+            let _ = plan.scan_plan().convert(&log).unwrap();
             let c4 = cpu();
             let mut n = 0usize;
             artefact_us::scatterers::for_each_scatterer(

@@ -1,10 +1,11 @@
 //! Physics of the degradations, measured on the beam-grid envelope.
 
 mod common;
-use artefact_us::haze::Haze;
-use artefact_us::reverberation::Reverberation;
-use artefact_us::shadowing::Reflector;
-use artefact_us::{simulate_beams, Probe, Settings};
+use artefact_us::effects::clutter::Clutter;
+use artefact_us::effects::reverberation::ReverberatingInterface;
+use artefact_us::effects::shadows::{Reflector, Shadows};
+use artefact_us::effects::tgc::Tgc;
+use artefact_us::{simulate_beams, simulate_beams_with, Probe, Settings};
 use common::*;
 
 /// Mean intensity of rows `m0..m1`, beams `b0..b1`.
@@ -23,14 +24,21 @@ fn mean_int(env: &ndarray::Array2<f32>, (m0, m1): (usize, usize), (b0, b1): (usi
 #[test]
 fn attenuation_without_tgc_decays_at_alpha_f() {
     for (alpha, probe) in [(0.5, Probe::linear()), (0.7, Probe::convex())] {
-        let s = Settings {
+        let tgc = Tgc {
             alpha_db_cm_mhz: alpha,
-            tgc_compensation: 0.0,
-            ..Settings::default()
+            compensation: 0.0,
+            ..Tgc::default()
         };
-        let b = simulate_beams(&uniform(256, 256, 1.0), &probe, &s, 5).unwrap();
+        let b = simulate_beams_with(
+            &uniform(256, 256, 1.0),
+            &probe,
+            &Settings::default(),
+            &[&tgc],
+            5,
+        )
+        .unwrap();
         let env = b.envelope();
-        let g = &b.sim.geom;
+        let g = &b.geom;
         // mean intensity (dB) per block of 8 rows vs depth (cm): least-squares slope
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
         let blk = 8;
@@ -66,22 +74,24 @@ fn correct_tgc_cancels_attenuation_and_slider_errors_show() {
     let clean = simulate_beams(&img, &probe, &Settings::default(), 2)
         .unwrap()
         .envelope();
-    let s = Settings {
+    let tgc = Tgc {
         alpha_db_cm_mhz: 1.2,
-        tgc_compensation: 1.0,
-        ..Settings::default()
+        compensation: 1.0,
+        ..Tgc::default()
     };
-    let same = simulate_beams(&img, &probe, &s, 2).unwrap().envelope();
+    let same = simulate_beams_with(&img, &probe, &Settings::default(), &[&tgc], 2)
+        .unwrap()
+        .envelope();
     assert_eq!(clean, same, "correct TGC is the clean render whatever α");
-    let s = Settings {
-        tgc_slider_db: vec![0.0, -20.0],
-        ..Settings::default()
+    let tgc = Tgc {
+        slider_db: vec![0.0, -20.0],
+        ..Tgc::default()
     };
-    let b = simulate_beams(&img, &probe, &s, 2).unwrap();
+    let b = simulate_beams_with(&img, &probe, &Settings::default(), &[&tgc], 2).unwrap();
     let env = b.envelope();
-    let n_r = b.sim.geom.n_r;
-    let top = mean_int(&env, (n_r / 20, n_r / 5), (0, b.sim.geom.n_b));
-    let bottom = mean_int(&env, (n_r - n_r / 8, n_r), (0, b.sim.geom.n_b));
+    let n_r = b.geom.n_r;
+    let top = mean_int(&env, (n_r / 20, n_r / 5), (0, b.geom.n_b));
+    let bottom = mean_int(&env, (n_r - n_r / 8, n_r), (0, b.geom.n_b));
     let db = 10.0 * (bottom / top).log10();
     eprintln!("slider ramp 0 → −20 dB: bottom vs top {db:.2} dB");
     assert!(db < -14.0 && db > -21.0, "{db}");
@@ -91,18 +101,25 @@ fn correct_tgc_cancels_attenuation_and_slider_errors_show() {
 fn shadow_below_a_reflector_is_darker_by_the_loss() {
     let probe = Probe::linear();
     for loss in [6.0, 15.0] {
-        let s = Settings {
+        let shadows = Shadows {
             reflectors: vec![Reflector {
                 depth_frac: 0.3,
                 center_frac: 0.5,
                 width_frac: 0.4,
                 loss_db: loss,
             }],
-            ..Settings::default()
+            image_shadow: None,
         };
-        let b = simulate_beams(&uniform(256, 256, 1.0), &probe, &s, 9).unwrap();
+        let b = simulate_beams_with(
+            &uniform(256, 256, 1.0),
+            &probe,
+            &Settings::default(),
+            &[&shadows],
+            9,
+        )
+        .unwrap();
         let env = b.envelope();
-        let g = &b.sim.geom;
+        let g = &b.geom;
         let rows = (g.n_r / 2, g.n_r - g.n_r / 20);
         let nb = g.n_b;
         // shadow: central 60 % of the reflector's beams; beside: outside it with a margin
@@ -122,21 +139,24 @@ fn shadow_below_a_reflector_is_darker_by_the_loss() {
 #[test]
 fn reverberation_repeats_the_interface_at_multiples_of_its_depth() {
     let probe = Probe::linear();
-    let rv = Reverberation {
+    let rv = ReverberatingInterface {
         depth_frac: 0.15,
         center_frac: 0.5,
         width_frac: 0.8,
         reflectivity: 0.6,
         max_echoes: 10,
     };
-    let s = Settings {
-        reverberation: Some(rv.clone()),
-        ..Settings::default()
-    };
     // anechoic medium: only the interface and its reverberations
-    let b = simulate_beams(&uniform(256, 256, 0.0), &probe, &s, 4).unwrap();
+    let b = simulate_beams_with(
+        &uniform(256, 256, 0.0),
+        &probe,
+        &Settings::default(),
+        &[&rv],
+        4,
+    )
+    .unwrap();
     let env = b.envelope();
-    let g = &b.sim.geom;
+    let g = &b.geom;
     let nb = g.n_b;
     let mut prev = f64::INFINITY;
     for k in 1..=6 {
@@ -164,18 +184,21 @@ fn reverberation_repeats_the_interface_at_multiples_of_its_depth() {
 #[test]
 fn haze_fills_anechoic_regions_with_the_set_level() {
     let probe = Probe::linear();
-    let hz = Haze {
+    let hz = Clutter {
         level: 0.1,
         near_field: 0.3,
         floor: 1.0, // uniform level
     };
-    let s = Settings {
-        haze: Some(hz),
-        ..Settings::default()
-    };
-    let b = simulate_beams(&uniform(128, 128, 0.0), &probe, &s, 4).unwrap();
+    let b = simulate_beams_with(
+        &uniform(128, 128, 0.0),
+        &probe,
+        &Settings::default(),
+        &[&hz],
+        4,
+    )
+    .unwrap();
     let env = b.envelope();
-    let g = &b.sim.geom;
+    let g = &b.geom;
     let i = mean_int(
         &env,
         (g.n_r / 10, g.n_r - g.n_r / 10),

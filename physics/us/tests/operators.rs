@@ -4,9 +4,9 @@ mod common;
 use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit};
 use artefact_us::attenuation::AttenuationParams;
 use artefact_us::gain::GainParams;
-use artefact_us::haze::{Haze, HazeParams};
+use artefact_us::haze::{Clutter, HazeParams};
 use artefact_us::low_resolution::LowResolutionParams;
-use artefact_us::reverberation::{Reverberation, ReverberationParams};
+use artefact_us::reverberation::{ReverberatingInterface, ReverberationParams};
 use artefact_us::shadowing::{Reflector, ShadowingParams};
 use artefact_us::speckle::SpeckleParams;
 use artefact_us::*;
@@ -93,11 +93,11 @@ fn zero_strength_is_identity_for_every_operator() {
             ),
             (
                 "reverberation",
-                Reverb::apply(
+                Reverberation::apply(
                     &ReverberationParams {
                         probe,
                         seed,
-                        reverberation: Reverberation {
+                        reverberation: ReverberatingInterface {
                             depth_frac: 0.1,
                             center_frac: 0.5,
                             width_frac: 0.5,
@@ -124,11 +124,11 @@ fn zero_strength_is_identity_for_every_operator() {
             ),
             (
                 "haze",
-                HazeOp::apply(
+                Haze::apply(
                     &HazeParams {
                         probe,
                         seed,
-                        haze: Haze {
+                        haze: Clutter {
                             level: 0.0,
                             near_field: 0.3,
                             floor: 0.3,
@@ -218,11 +218,11 @@ fn degradations_change_the_image_in_the_expected_direction() {
         bottom(&att) < bottom(&clean) - 0.3,
         "deep tissue darkens without TGC"
     );
-    let hz = HazeOp::apply(
+    let hz = Haze::apply(
         &HazeParams {
             probe,
             seed,
-            haze: Haze {
+            haze: Clutter {
                 level: 0.1,
                 near_field: 0.3,
                 floor: 0.5,
@@ -289,7 +289,9 @@ fn sampling_draws_valid_params_and_rejects_bad_specs() {
             "lowres" => LowResolution::sample(&spec, &mut rng)
                 .unwrap_err()
                 .to_string(),
-            _ => Reverb::sample(&spec, &mut rng).unwrap_err().to_string(),
+            _ => Reverberation::sample(&spec, &mut rng)
+                .unwrap_err()
+                .to_string(),
         }
     };
     let e = bad(
@@ -326,9 +328,9 @@ fn op_infos_are_named_and_documented() {
         Attenuation::info(),
         Gain::info(),
         Shadowing::info(),
-        Reverb::info(),
+        Reverberation::info(),
         LowResolution::info(),
-        HazeOp::info(),
+        Haze::info(),
     ];
     let names: Vec<&str> = infos.iter().map(|i| i.name).collect();
     assert_eq!(

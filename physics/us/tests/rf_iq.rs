@@ -2,8 +2,7 @@
 
 mod common;
 use artefact_us::envelope::envelope_rf;
-use artefact_us::rf::Sim;
-use artefact_us::{Probe, Settings};
+use artefact_us::{BmodePlan, Probe, Settings};
 use common::*;
 
 #[test]
@@ -11,12 +10,12 @@ fn iq_envelope_equals_hilbert_envelope_of_rf() {
     for probe in [Probe::linear(), Probe::phased()] {
         let img = uniform(64, 64, 1.0);
         let settings = Settings::default();
-        let sim = Sim::new(&img, &probe, &settings).unwrap();
-        let iq = sim.iq(&settings, 11);
-        let sub = sim.rf_subdivision();
-        let rf = sim.rf(&settings, 11, sub);
+        let plan = BmodePlan::for_image(&img, &probe, &settings).unwrap();
+        let iq = plan.iq(&img, &[], 11).unwrap();
+        let sub = plan.grid().rf_subdivision();
+        let rf = plan.rf(&img, &[], 11, sub).unwrap();
         // the RF grid samples fc at ≥ 8 samples per period
-        let fs_mhz = 1.54 / (2.0 * sim.geom.dr / sub as f64);
+        let fs_mhz = 1.54 / (2.0 * plan.grid().geom.dr / sub as f64);
         assert!(fs_mhz >= 8.0 * probe.fc_mhz, "fs {fs_mhz} MHz");
         let env_rf = envelope_rf(&rf);
         let (n_r, n_b) = iq.dim();

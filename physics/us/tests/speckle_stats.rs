@@ -104,7 +104,7 @@ fn speckle_size_follows_the_psf() {
         let int = env
             .slice(s![r / 10..r - r / 10, c / 10..c - c / 10])
             .mapv(|v| v * v);
-        let g = &b.sim.geom;
+        let g = &b.geom;
         (
             autocorr_fwhm(&int, 0) * g.dr,
             autocorr_fwhm(&int, 1) * g.beam_spacing_mm(0.0),
