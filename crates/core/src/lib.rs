@@ -27,6 +27,8 @@
 //!   arXiv:1811.08839, 2018 (centred FFT convention).
 
 pub mod bigbuf;
+pub mod colour;
+pub mod colour_metrics;
 pub mod error;
 pub mod fastmath;
 pub mod fft;
@@ -38,6 +40,7 @@ pub mod rng;
 pub mod severity;
 pub mod simd;
 
+pub use colour::RgbImage;
 pub use error::CoreError;
 pub use image::{Image, Modality, Unit, Volume};
 pub use num_complex::Complex32;
