@@ -428,7 +428,7 @@ pub fn fill_holes(mask: &Array2<bool>) -> Array2<bool> {
     let (rows, cols) = mask.dim();
     let mut outside = Array2::<bool>::from_elem((rows, cols), false);
     let mut stack = Vec::new();
-    let mut seed = |r: usize, c: usize, outside: &mut Array2<bool>, stack: &mut Vec<_>| {
+    let seed = |r: usize, c: usize, outside: &mut Array2<bool>, stack: &mut Vec<_>| {
         if !mask[[r, c]] && !outside[[r, c]] {
             outside[[r, c]] = true;
             stack.push((r, c));
