@@ -17,7 +17,7 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    pub(crate) fn spec(param: &str, reason: impl Into<String>) -> Self {
+    pub fn spec(param: &str, reason: impl Into<String>) -> Self {
         CoreError::Spec {
             param: param.to_string(),
             reason: reason.into(),

@@ -35,6 +35,7 @@ pub mod fft;
 pub mod image;
 pub mod metrics;
 pub mod op;
+pub mod params;
 pub mod resample;
 pub mod rng;
 pub mod severity;
@@ -45,6 +46,7 @@ pub use error::CoreError;
 pub use image::{Image, Modality, Unit, Volume};
 pub use num_complex::Complex32;
 pub use op::{OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SpecValue};
+pub use params::{Choice, OpVisitor};
 pub use rng::{SampleRng, Seed};
 pub use severity::{QualityGrade, Severity};
 

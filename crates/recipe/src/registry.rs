@@ -5,7 +5,9 @@
 //! serialised (this is what manifests record), `apply` deserialises them and runs the
 //! deterministic operator, so `apply(sample(..))` and a replay from the manifest are identical.
 
-use artefact_core::{Image, OpInfo, Operator, ParamDefault, ParamKind, ParamSpec, SampleRng};
+use artefact_core::{
+    Image, OpInfo, OpVisitor, Operator, ParamDefault, ParamKind, ParamSpec, SampleRng,
+};
 use serde_json::Value;
 
 /// Draw concrete params (as JSON) from a spec.
@@ -62,6 +64,13 @@ impl OpEntry {
     }
 }
 
+/// Registering operators listed by a physics crate: `artefact_mri::visit_operators(&mut r)`.
+impl OpVisitor for Registry {
+    fn visit<O: Operator + 'static>(&mut self) {
+        self.push(OpEntry::of::<O>());
+    }
+}
+
 /// A table of operators, looked up by name.
 #[derive(Clone, Debug, Default)]
 pub struct Registry {
@@ -80,6 +89,30 @@ impl Registry {
             "duplicate operator names in registry"
         );
         Registry { entries }
+    }
+
+    /// Add one entry.
+    ///
+    /// # Panics
+    /// If an operator of that name is already registered (a programming error).
+    pub fn push(&mut self, entry: OpEntry) {
+        assert!(
+            self.get(entry.info.name).is_none(),
+            "duplicate operator name `{}` in registry",
+            entry.info.name
+        );
+        self.entries.push(entry);
+    }
+
+    /// Add an operator (builder style), e.g. `Registry::builtin().with::<MyOp>()`.
+    pub fn with<O: Operator + 'static>(mut self) -> Registry {
+        self.push(OpEntry::of::<O>());
+        self
+    }
+
+    /// Number of registered operators.
+    pub fn len(&self) -> usize {
+        self.entries.len()
     }
 
     pub fn get(&self, name: &str) -> Option<&OpEntry> {

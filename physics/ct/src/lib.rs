@@ -32,5 +32,17 @@ pub mod truncation;
 
 pub use error::CtError;
 
+// The operators of this crate, in registry order. Adding an operator: its module above, one
+// line here (see physics/README.md).
+artefact_core::operators! {
+    low_dose::LowDose,
+    sparse_view::SparseView,
+    limited_angle::LimitedAngle,
+    metal::MetalArtifact,
+    ring::Ring,
+    truncation::Truncation,
+    motion::Motion,
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = CtError> = std::result::Result<T, E>;

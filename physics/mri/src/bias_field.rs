@@ -31,23 +31,17 @@
 
 use crate::kspace::check_finite;
 use crate::{MriError, Result};
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 use ndarray::Array2;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-/// Shape model of the log-field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BiasMode {
-    Polynomial,
-    Grid,
-}
-
-impl BiasMode {
-    pub const NAMES: &'static [&'static str] = &["polynomial", "grid"];
+artefact_core::choice! {
+    /// Shape model of the log-field.
+    pub enum BiasMode {
+        Polynomial = "polynomial",
+        Grid = "grid",
+    }
 }
 
 /// Parameters of [`BiasField`].
@@ -67,60 +61,30 @@ pub struct BiasFieldParams {
 /// Smooth multiplicative bias field.
 pub struct BiasField;
 
-static PARAMS: [ParamInfo; 5] = [
-    ParamInfo {
-        name: "mode",
-        kind: ParamKind::Choice {
-            allowed: BiasMode::NAMES,
-        },
-        default: ParamDefault::Choice("polynomial"),
-        unit: "",
-        doc:
-            "log-field model: polynomial (TorchIO-style) or grid (cubic B-spline of a coarse grid)",
-    },
-    ParamInfo {
-        name: "order",
-        kind: ParamKind::Int { min: 0, max: 8 },
-        default: ParamDefault::Int(3),
-        unit: "",
-        doc: "polynomial order",
-    },
-    ParamInfo {
-        name: "grid",
-        kind: ParamKind::Int { min: 2, max: 32 },
-        default: ParamDefault::Int(4),
-        unit: "",
-        doc: "control points per axis (grid mode)",
-    },
-    ParamInfo {
-        name: "coefficients",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 10.0,
-        },
-        default: ParamDefault::Float(0.5),
-        unit: "",
-        doc: "each coefficient / control value is uniform in [−c, c] (shape only; the strength \
-              is set by `range`)",
-    },
-    ParamInfo {
-        name: "range",
-        kind: ParamKind::Float {
-            min: 1.0,
-            max: 100.0,
-        },
-        default: ParamDefault::Float(1.5),
-        unit: "ratio",
-        doc: "max/min of the field over the image (1 = no bias)",
-    },
-];
+artefact_core::params! {
+    /// The recipe parameters of [`BiasField`] (the table; the record is [`BiasFieldParams`],
+    /// with the coefficients drawn).
+    pub struct BiasFieldKnobs {
+        /// log-field model: polynomial (TorchIO-style) or grid (cubic B-spline of a coarse grid)
+        pub mode: BiasMode = choice(BiasMode::Polynomial),
+        /// polynomial order
+        pub order: usize = int(3, [0, 8]),
+        /// control points per axis (grid mode)
+        pub grid: usize = int(4, [2, 32]),
+        /// each coefficient / control value is uniform in [−c, c] (shape only; the strength
+        /// is set by `range`)
+        pub coefficients: f64 = float(0.5, [0.0, 10.0]),
+        /// max/min of the field over the image (1 = no bias)
+        pub range: f64 = float(1.5, [1.0, 100.0], "ratio"),
+    }
+}
 
 static INFO: OpInfo = OpInfo {
     name: "mri.bias_field",
     modality: "MR",
     doc: "Smooth multiplicative intensity non-uniformity exp(polynomial or B-spline) with a given \
           max/min ratio over the image.",
-    params: &PARAMS,
+    params: BiasFieldKnobs::PARAMS,
 };
 
 fn perr(param: &'static str, reason: String) -> MriError {
@@ -434,29 +398,13 @@ impl Operator for BiasField {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<BiasFieldParams> {
-        let mode = spec.choice("mode", BiasMode::NAMES, "polynomial", rng)?;
-        let mode = if mode == "grid" {
-            BiasMode::Grid
-        } else {
-            BiasMode::Polynomial
-        };
-        let order = spec.int("order", 3, rng)?;
-        if !(0..=8).contains(&order) {
-            return Err(perr("order", format!("{order} is outside [0, 8]")));
-        }
-        let grid = spec.int("grid", 4, rng)?;
-        if !(2..=32).contains(&grid) {
-            return Err(perr("grid", format!("{grid} is outside [2, 32]")));
-        }
-        let c = spec.float("coefficients", 0.5, rng)?;
-        if !(0.0..=10.0).contains(&c) {
-            return Err(perr("coefficients", format!("{c} is outside [0, 10]")));
-        }
-        let range = spec.float("range", 1.5, rng)?;
-        if !(1.0..=100.0).contains(&range) {
-            return Err(perr("range", format!("{range} is outside [1, 100]")));
-        }
-        let (order, grid) = (order as usize, grid as usize);
+        let BiasFieldKnobs {
+            mode,
+            order,
+            grid,
+            coefficients: c,
+            range,
+        } = BiasFieldKnobs::sample(spec, rng)?;
         let n = match mode {
             BiasMode::Polynomial => (order + 1) * (order + 2) / 2,
             BiasMode::Grid => grid * grid,

@@ -30,108 +30,37 @@
 use crate::kspace::{check_finite, PhaseEncode};
 use crate::{MriError, Result};
 use artefact_core::fft::{fftc_axis, Direction};
-use artefact_core::{
-    Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use artefact_core::{Complex32, Image, OpInfo, Operator, ParamSpec, SampleRng};
 use ndarray::{Array2, Axis};
-use serde::{Deserialize, Serialize};
 
-/// Parameters of [`Ghosting`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GhostingParams {
-    pub phase_encode: PhaseEncode,
-    /// `R`: every R-th line is modulated; ghosts appear at multiples of FOV/R.
-    pub period: usize,
-    /// Amplitude reduction of the modulated lines: factor `1 − intensity` (0 = none).
-    pub intensity: f64,
-    /// Phase error of the modulated lines in degrees.
-    pub phase_deg: f64,
-    /// Fraction of central k-space lines left unmodulated (0 = all modulated lines kept in).
-    pub keep_centre: f64,
+artefact_core::params! {
+    /// Parameters of [`Ghosting`].
+    pub struct GhostingParams {
+        /// phase-encode axis (ghosts are displaced along it)
+        pub phase_encode: PhaseEncode = choice(PhaseEncode::Rows),
+        /// every `period`-th line is modulated; ghosts at multiples of FOV/period (2 = N/2 ghost)
+        pub period: usize = int(2, [2, 16], "lines"),
+        /// amplitude loss of the modulated lines (scaled by 1 − intensity)
+        pub intensity: f64 = float(0.3, [0.0, 1.0], "fraction"),
+        /// phase error of the modulated lines
+        pub phase_deg: f64 = float(0.0, [-180.0, 180.0], "deg"),
+        /// central fraction of k-space lines left unmodulated
+        pub keep_centre: f64 = float(0.0, [0.0, 0.5], "fraction"),
+    }
 }
 
 /// Periodic phase-encode line modulation.
 pub struct Ghosting;
-
-static PARAMS: [ParamInfo; 5] = [
-    ParamInfo {
-        name: "phase_encode",
-        kind: ParamKind::Choice {
-            allowed: PhaseEncode::NAMES,
-        },
-        default: ParamDefault::Choice("rows"),
-        unit: "",
-        doc: "phase-encode axis (ghosts are displaced along it)",
-    },
-    ParamInfo {
-        name: "period",
-        kind: ParamKind::Int { min: 2, max: 16 },
-        default: ParamDefault::Int(2),
-        unit: "lines",
-        doc:
-            "every `period`-th line is modulated; ghosts at multiples of FOV/period (2 = N/2 ghost)",
-    },
-    ParamInfo {
-        name: "intensity",
-        kind: ParamKind::Float { min: 0.0, max: 1.0 },
-        default: ParamDefault::Float(0.3),
-        unit: "fraction",
-        doc: "amplitude loss of the modulated lines (scaled by 1 − intensity)",
-    },
-    ParamInfo {
-        name: "phase_deg",
-        kind: ParamKind::Float {
-            min: -180.0,
-            max: 180.0,
-        },
-        default: ParamDefault::Float(0.0),
-        unit: "deg",
-        doc: "phase error of the modulated lines",
-    },
-    ParamInfo {
-        name: "keep_centre",
-        kind: ParamKind::Float { min: 0.0, max: 0.5 },
-        default: ParamDefault::Float(0.0),
-        unit: "fraction",
-        doc: "central fraction of k-space lines left unmodulated",
-    },
-];
 
 static INFO: OpInfo = OpInfo {
     name: "mri.ghosting",
     modality: "MR",
     doc: "Periodic amplitude/phase modulation of every R-th phase-encode line: ghosts at FOV/R \
           along the phase-encode axis (R = 2: the N/2 ghost).",
-    params: &PARAMS,
+    params: GhostingParams::PARAMS,
 };
 
-fn perr(param: &'static str, reason: String) -> MriError {
-    MriError::Param { param, reason }
-}
-
 impl GhostingParams {
-    fn validate(&self) -> Result<()> {
-        if !(2..=1 << 20).contains(&self.period) {
-            return Err(perr("period", format!("{} must be ≥ 2", self.period)));
-        }
-        if !(self.intensity.is_finite() && (0.0..=1.0).contains(&self.intensity)) {
-            return Err(perr(
-                "intensity",
-                format!("{} is outside [0, 1]", self.intensity),
-            ));
-        }
-        if !self.phase_deg.is_finite() {
-            return Err(perr("phase_deg", "not finite".into()));
-        }
-        if !(self.keep_centre.is_finite() && (0.0..1.0).contains(&self.keep_centre)) {
-            return Err(perr(
-                "keep_centre",
-                format!("{} is outside [0, 1)", self.keep_centre),
-            ));
-        }
-        Ok(())
-    }
-
     /// Complex weight of each phase-encode line `0..n`.
     pub fn line_weights(&self, n: usize) -> Vec<Complex32> {
         let h = (n / 2) as i64;
@@ -163,26 +92,7 @@ impl Operator for Ghosting {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<GhostingParams> {
-        let pe = spec.choice("phase_encode", PhaseEncode::NAMES, "rows", rng)?;
-        let period = spec.int("period", 2, rng)?;
-        if !(2..=16).contains(&period) {
-            return Err(perr("period", format!("{period} is outside [2, 16]")));
-        }
-        let p = GhostingParams {
-            phase_encode: PhaseEncode::parse(&pe)?,
-            period: period as usize,
-            intensity: spec.float("intensity", 0.3, rng)?,
-            phase_deg: spec.float("phase_deg", 0.0, rng)?,
-            keep_centre: spec.float("keep_centre", 0.0, rng)?,
-        };
-        if p.keep_centre > 0.5 {
-            return Err(perr(
-                "keep_centre",
-                format!("{} is above 0.5", p.keep_centre),
-            ));
-        }
-        p.validate()?;
-        Ok(p)
+        Ok(GhostingParams::sample(spec, rng)?)
     }
 
     fn apply(params: &GhostingParams, image: &Image) -> Result<Image> {

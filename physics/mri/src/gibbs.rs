@@ -26,41 +26,38 @@
 use crate::kspace::check_finite;
 use crate::{MriError, Result};
 use artefact_core::fft::{plan, Direction};
-use artefact_core::{
-    Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use artefact_core::{Complex32, Image, OpInfo, Operator, ParamSpec, SampleRng};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
-/// k-space window applied over the kept band.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Apodization {
-    None,
-    Hann,
-    Tukey,
-}
-
-impl Apodization {
-    pub const NAMES: &'static [&'static str] = &["none", "hann", "tukey"];
-
-    pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "none" => Apodization::None,
-            "hann" => Apodization::Hann,
-            "tukey" => Apodization::Tukey,
-            _ => {
-                return Err(MriError::Param {
-                    param: "window",
-                    reason: format!("`{s}` is not allowed (allowed: none, hann, tukey)"),
-                })
-            }
-        })
+artefact_core::choice! {
+    /// k-space window applied over the kept band.
+    pub enum Apodization {
+        None = "none",
+        Hann = "hann",
+        Tukey = "tukey",
     }
 }
 
 fn default_alpha() -> f64 {
     0.5
+}
+
+artefact_core::params! {
+    /// The recipe parameters of [`Gibbs`] (the table; the record is [`GibbsParams`], where
+    /// `fraction` has been resolved into the two per-axis fractions).
+    pub struct GibbsKnobs {
+        /// centred fraction of k-space kept along both axes (overridden per axis below)
+        pub fraction: f64 = float(1.0, [0.05, 1.0], "fraction"),
+        /// centred fraction of k-space kept along array axis 0 (default: `fraction`)
+        pub fraction_rows: f64 = float(1.0, [0.05, 1.0], "fraction"),
+        /// centred fraction of k-space kept along array axis 1 (default: `fraction`)
+        pub fraction_cols: f64 = float(1.0, [0.05, 1.0], "fraction"),
+        /// apodisation of the kept band: none (rectangular, full ringing), hann, tukey
+        pub window: Apodization = choice(Apodization::None),
+        /// tapered fraction of the Tukey window (0 = rectangular, 1 = Hann)
+        pub tukey_alpha: f64 = float(0.5, [0.0, 1.0], "fraction"),
+    }
 }
 
 /// Concrete parameters of one Gibbs sample.
@@ -77,28 +74,11 @@ pub struct GibbsParams {
 }
 
 impl GibbsParams {
+    /// The declared ranges of [`GibbsKnobs`].
     fn validate(&self) -> Result<()> {
-        for (name, f) in [
-            ("fraction_rows", self.fraction_rows),
-            ("fraction_cols", self.fraction_cols),
-        ] {
-            if !(f.is_finite() && f > 0.0 && f <= 1.0) {
-                return Err(MriError::Param {
-                    param: if name == "fraction_rows" {
-                        "fraction_rows"
-                    } else {
-                        "fraction_cols"
-                    },
-                    reason: format!("must lie in (0, 1], got {f}"),
-                });
-            }
-        }
-        if !(self.tukey_alpha.is_finite() && (0.0..=1.0).contains(&self.tukey_alpha)) {
-            return Err(MriError::Param {
-                param: "tukey_alpha",
-                reason: format!("must lie in [0, 1], got {}", self.tukey_alpha),
-            });
-        }
+        GibbsKnobs::fraction_rows.check(self.fraction_rows)?;
+        GibbsKnobs::fraction_cols.check(self.fraction_cols)?;
+        GibbsKnobs::tukey_alpha.check(self.tukey_alpha)?;
         Ok(())
     }
 }
@@ -196,60 +176,11 @@ fn filter_axis_real(x: &mut Array2<f32>, axis: usize, w: &[f32]) {
 /// The `mri.gibbs` operator.
 pub struct Gibbs;
 
-static PARAMS: &[ParamInfo] = &[
-    ParamInfo {
-        name: "fraction",
-        kind: ParamKind::Float {
-            min: 0.05,
-            max: 1.0,
-        },
-        default: ParamDefault::Float(1.0),
-        unit: "fraction",
-        doc: "centred fraction of k-space kept along both axes (overridden per axis below)",
-    },
-    ParamInfo {
-        name: "fraction_rows",
-        kind: ParamKind::Float {
-            min: 0.05,
-            max: 1.0,
-        },
-        default: ParamDefault::Float(1.0),
-        unit: "fraction",
-        doc: "centred fraction of k-space kept along array axis 0 (default: `fraction`)",
-    },
-    ParamInfo {
-        name: "fraction_cols",
-        kind: ParamKind::Float {
-            min: 0.05,
-            max: 1.0,
-        },
-        default: ParamDefault::Float(1.0),
-        unit: "fraction",
-        doc: "centred fraction of k-space kept along array axis 1 (default: `fraction`)",
-    },
-    ParamInfo {
-        name: "window",
-        kind: ParamKind::Choice {
-            allowed: Apodization::NAMES,
-        },
-        default: ParamDefault::Choice("none"),
-        unit: "",
-        doc: "apodisation of the kept band: none (rectangular, full ringing), hann, tukey",
-    },
-    ParamInfo {
-        name: "tukey_alpha",
-        kind: ParamKind::Float { min: 0.0, max: 1.0 },
-        default: ParamDefault::Float(0.5),
-        unit: "fraction",
-        doc: "tapered fraction of the Tukey window (0 = rectangular, 1 = Hann)",
-    },
-];
-
 static INFO: OpInfo = OpInfo {
     name: "mri.gibbs",
     modality: "MR",
     doc: "Gibbs truncation ringing: keep a centred fraction of k-space per axis, optional Hann/Tukey apodisation; magnitude output",
-    params: PARAMS,
+    params: GibbsKnobs::PARAMS,
 };
 
 impl Operator for Gibbs {
@@ -261,25 +192,22 @@ impl Operator for Gibbs {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<GibbsParams> {
-        let both = spec.float("fraction", 1.0, rng)?;
+        let both = GibbsKnobs::fraction.sample(spec, rng)?;
         let fraction_rows = if spec.get("fraction_rows").is_some() {
-            spec.float("fraction_rows", both, rng)?
+            GibbsKnobs::fraction_rows.sample(spec, rng)?
         } else {
             both
         };
         let fraction_cols = if spec.get("fraction_cols").is_some() {
-            spec.float("fraction_cols", both, rng)?
+            GibbsKnobs::fraction_cols.sample(spec, rng)?
         } else {
             both
         };
-        let window =
-            Apodization::parse(&spec.choice("window", Apodization::NAMES, "none", rng)?)?;
-        let tukey_alpha = spec.float("tukey_alpha", 0.5, rng)?;
         let p = GibbsParams {
             fraction_rows,
             fraction_cols,
-            window,
-            tukey_alpha,
+            window: GibbsKnobs::window.sample(spec, rng)?,
+            tukey_alpha: GibbsKnobs::tukey_alpha.sample(spec, rng)?,
         };
         p.validate()?;
         Ok(p)

@@ -4,21 +4,18 @@ use crate::{MriError, Result};
 use artefact_core::fft::{fft2c, ifft2c};
 use artefact_core::{Complex32, Image};
 use ndarray::Array2;
-use serde::{Deserialize, Serialize};
 
-/// Which array axis is phase encoded (the other one is readout).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PhaseEncode {
-    /// Phase encoding along array axis 0: each k-space *row* (fixed ky) is one acquired line.
-    Rows,
-    /// Phase encoding along array axis 1: each k-space *column* is one acquired line.
-    Cols,
+artefact_core::choice! {
+    /// Which array axis is phase encoded (the other one is readout).
+    pub enum PhaseEncode {
+        /// Phase encoding along array axis 0: each k-space *row* (fixed ky) is one acquired line.
+        Rows = "rows",
+        /// Phase encoding along array axis 1: each k-space *column* is one acquired line.
+        Cols = "cols",
+    }
 }
 
 impl PhaseEncode {
-    pub const NAMES: &'static [&'static str] = &["rows", "cols"];
-
     /// Array axis index of the phase-encode direction.
     pub fn axis(self) -> usize {
         match self {
@@ -30,17 +27,6 @@ impl PhaseEncode {
     /// Array axis index of the readout direction.
     pub fn readout_axis(self) -> usize {
         1 - self.axis()
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "rows" => Ok(PhaseEncode::Rows),
-            "cols" => Ok(PhaseEncode::Cols),
-            _ => Err(MriError::Param {
-                param: "phase_encode",
-                reason: format!("`{s}` is not allowed (allowed: rows, cols)"),
-            }),
-        }
     }
 }
 

@@ -32,6 +32,20 @@ pub mod undersampling;
 pub mod wraparound;
 
 pub use error::MriError;
+
+// The operators of this crate, in registry order. Adding an operator: its module above, one
+// line here (see physics/README.md).
+artefact_core::operators! {
+    undersampling::Undersampling,
+    motion::Motion,
+    ghosting::Ghosting,
+    spike::Spike,
+    gibbs::Gibbs,
+    noise::Noise,
+    bias_field::BiasField,
+    wraparound::Wraparound,
+    susceptibility::Susceptibility,
+}
 pub use kspace::PhaseEncode;
 
 /// Result alias for this crate.

@@ -99,38 +99,20 @@ use crate::rigid::{
 use crate::{MriError, Result};
 use artefact_core::bigbuf::{zeroed, Pool};
 use artefact_core::fft::{plan, Direction};
-use artefact_core::{
-    Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-    Volume,
-};
+use artefact_core::{Complex32, Image, OpInfo, Operator, ParamSpec, SampleRng, Volume};
 use ndarray::{Array3, Axis};
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
-/// Order in which phase-encode lines are acquired.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PeOrdering {
-    /// Linear: most negative ky first, k-space centre at half the scan time.
-    Sequential,
-    /// Centre-out: ky = 0 first, then ±1, ±2, …; the periphery is acquired last.
-    Centric,
-}
-
-impl PeOrdering {
-    pub const NAMES: &'static [&'static str] = &["sequential", "centric"];
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "sequential" => Ok(PeOrdering::Sequential),
-            "centric" => Ok(PeOrdering::Centric),
-            _ => Err(MriError::Param {
-                param: "ordering",
-                reason: format!("`{s}` is not allowed (allowed: sequential, centric)"),
-            }),
-        }
+artefact_core::choice! {
+    /// Order in which phase-encode lines are acquired.
+    pub enum PeOrdering {
+        /// Linear: most negative ky first, k-space centre at half the scan time.
+        Sequential = "sequential",
+        /// Centre-out: ky = 0 first, then ±1, ±2, …; the periphery is acquired last.
+        Centric = "centric",
     }
 }
 
@@ -171,68 +153,27 @@ pub struct MotionParams {
 /// Rigid in-plane motion during a 2-D Cartesian acquisition.
 pub struct Motion;
 
-static PARAMS: [ParamInfo; 7] = [
-    ParamInfo {
-        name: "phase_encode",
-        kind: ParamKind::Choice {
-            allowed: PhaseEncode::NAMES,
-        },
-        default: ParamDefault::Choice("rows"),
-        unit: "",
-        doc: "phase-encode axis (rows: k-space rows are the acquired lines)",
-    },
-    ParamInfo {
-        name: "ordering",
-        kind: ParamKind::Choice {
-            allowed: PeOrdering::NAMES,
-        },
-        default: ParamDefault::Choice("sequential"),
-        unit: "",
-        doc: "phase-encode order: sequential (centre at mid-scan) or centric (centre first)",
-    },
-    ParamInfo {
-        name: "events",
-        kind: ParamKind::Int { min: 1, max: 8 },
-        default: ParamDefault::Int(1),
-        unit: "",
-        doc: "number of motion events (each a displaced pose held for `duration`)",
-    },
-    ParamInfo {
-        name: "translation_mm",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 50.0,
-        },
-        default: ParamDefault::Float(2.0),
-        unit: "mm",
-        doc: "translation magnitude of each event (direction uniform in the plane)",
-    },
-    ParamInfo {
-        name: "rotation_deg",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 45.0,
-        },
-        default: ParamDefault::Float(2.0),
-        unit: "deg",
-        doc: "rotation magnitude of each event (random sign)",
-    },
-    ParamInfo {
-        name: "onset",
-        kind: ParamKind::Float { min: 0.0, max: 1.0 },
-        default: ParamDefault::Float(0.5),
-        unit: "fraction",
-        doc: "time of each event's start as a fraction of the scan (with `ordering` this sets \
-              whether the k-space centre or periphery is affected)",
-    },
-    ParamInfo {
-        name: "duration",
-        kind: ParamKind::Float { min: 0.0, max: 1.0 },
-        default: ParamDefault::Float(1.0),
-        unit: "fraction",
-        doc: "how long the object stays displaced, as a fraction of the scan (clipped at the end)",
-    },
-];
+artefact_core::params! {
+    /// The recipe parameters of [`Motion`] (the table; the record is [`MotionParams`], one
+    /// [`MotionEvent`] per event, each drawing its magnitudes and timing from these).
+    pub struct MotionKnobs {
+        /// phase-encode axis (rows: k-space rows are the acquired lines)
+        pub phase_encode: PhaseEncode = choice(PhaseEncode::Rows),
+        /// phase-encode order: sequential (centre at mid-scan) or centric (centre first)
+        pub ordering: PeOrdering = choice(PeOrdering::Sequential),
+        /// number of motion events (each a displaced pose held for `duration`)
+        pub events: usize = int(1, [1, 8]),
+        /// translation magnitude of each event (direction uniform in the plane)
+        pub translation_mm: f64 = float(2.0, [0.0, 50.0], "mm"),
+        /// rotation magnitude of each event (random sign)
+        pub rotation_deg: f64 = float(2.0, [0.0, 45.0], "deg"),
+        /// time of each event's start as a fraction of the scan (with `ordering` this sets
+        /// whether the k-space centre or periphery is affected)
+        pub onset: f64 = float(0.5, [0.0, 1.0], "fraction"),
+        /// how long the object stays displaced, as a fraction of the scan (clipped at the end)
+        pub duration: f64 = float(1.0, [0.0, 1.0], "fraction"),
+    }
+}
 
 static INFO: OpInfo = OpInfo {
     name: "mri.motion",
@@ -240,7 +181,7 @@ static INFO: OpInfo = OpInfo {
     doc: "Rigid in-plane motion during a Cartesian acquisition: k-space lines acquired after the \
           onset come from the moved object (translation = exact phase ramp, rotation = \
           band-limited resampling); ghosts/blur along the phase-encode axis.",
-    params: &PARAMS,
+    params: MotionKnobs::PARAMS,
 };
 
 fn param_err(param: &'static str, reason: String) -> MriError {
@@ -260,40 +201,16 @@ fn check_window(start: f64, end: f64) -> Result<()> {
 
 /// Sample the shared event-timing and magnitude parameters.
 fn sample_timing(spec: &ParamSpec, rng: &mut SampleRng) -> Result<(f64, f64)> {
-    let onset = spec.float("onset", 0.5, rng)?;
-    let duration = spec.float("duration", 1.0, rng)?;
-    if !(0.0..=1.0).contains(&onset) {
-        return Err(param_err("onset", format!("{onset} is outside [0, 1]")));
-    }
-    if !(0.0..=1.0).contains(&duration) {
-        return Err(param_err(
-            "duration",
-            format!("{duration} is outside [0, 1]"),
-        ));
-    }
+    let onset = MotionKnobs::onset.sample(spec, rng)?;
+    let duration = MotionKnobs::duration.sample(spec, rng)?;
     Ok((onset, (onset + duration).min(1.0)))
 }
 
 fn sample_magnitudes(spec: &ParamSpec, rng: &mut SampleRng) -> Result<(usize, f64, f64)> {
-    let events = spec.int("events", 1, rng)?;
-    if !(1..=8).contains(&events) {
-        return Err(param_err("events", format!("{events} is outside [1, 8]")));
-    }
-    let t = spec.float("translation_mm", 2.0, rng)?;
-    if !(0.0..=50.0).contains(&t) {
-        return Err(param_err(
-            "translation_mm",
-            format!("{t} is outside [0, 50] mm"),
-        ));
-    }
-    let r = spec.float("rotation_deg", 2.0, rng)?;
-    if !(0.0..=45.0).contains(&r) {
-        return Err(param_err(
-            "rotation_deg",
-            format!("{r} is outside [0, 45]°"),
-        ));
-    }
-    Ok((events as usize, t, r))
+    let events = MotionKnobs::events.sample(spec, rng)?;
+    let t = MotionKnobs::translation_mm.sample(spec, rng)?;
+    let r = MotionKnobs::rotation_deg.sample(spec, rng)?;
+    Ok((events, t, r))
 }
 
 impl Operator for Motion {
@@ -305,8 +222,8 @@ impl Operator for Motion {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<MotionParams> {
-        let pe = spec.choice("phase_encode", PhaseEncode::NAMES, "rows", rng)?;
-        let ord = spec.choice("ordering", PeOrdering::NAMES, "sequential", rng)?;
+        let phase_encode = MotionKnobs::phase_encode.sample(spec, rng)?;
+        let ordering = MotionKnobs::ordering.sample(spec, rng)?;
         let (n_events, _, _) = sample_magnitudes(spec, rng)?;
         let mut events = Vec::with_capacity(n_events);
         for _ in 0..n_events {
@@ -322,8 +239,8 @@ impl Operator for Motion {
             });
         }
         Ok(MotionParams {
-            phase_encode: PhaseEncode::parse(&pe)?,
-            ordering: PeOrdering::parse(&ord)?,
+            phase_encode,
+            ordering,
             events,
         })
     }

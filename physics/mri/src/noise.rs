@@ -38,81 +38,35 @@
 use crate::coils::{check_coils, simulate_rss};
 use crate::kspace::check_finite;
 use crate::{MriError, Result};
-use artefact_core::{
-    Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-    Seed,
-};
+use artefact_core::{Complex32, Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
 use ndarray::Array2;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
 fn one() -> usize {
     1
 }
 
-/// Concrete parameters of one noise sample.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NoiseParams {
-    /// Target SNR `S/σ` (see module docs).
-    pub snr: f64,
-    /// Seed of the noise realisation.
-    pub seed: u64,
-    /// Receive coils (1 = single coil, Rician; >1: birdcage maps, RSS, noncentral χ).
-    #[serde(default = "one")]
-    pub coils: usize,
-}
-
-impl NoiseParams {
-    fn validate(&self) -> Result<()> {
-        check_coils(self.coils)?;
-        if !(self.snr.is_finite() && self.snr > 0.0 && self.snr <= 1e6) {
-            return Err(MriError::Param {
-                param: "snr",
-                reason: format!("must be positive and at most 1e6, got {}", self.snr),
-            });
-        }
-        Ok(())
+artefact_core::params! {
+    /// Concrete parameters of one noise sample.
+    pub struct NoiseParams {
+        /// target SNR = mean foreground (Otsu) signal / σ of the complex k-space noise per channel
+        pub snr: f64 = float(20.0, [1.0, 1e6]),
+        /// receive coils: 1 = single coil (Rician), >1 = birdcage maps with RSS (noncentral χ)
+        #[serde(default = "one")]
+        pub coils: usize = int(1, [1, 32]),
+        /// seed of the k-space noise realisation; drawn by `sample` unless fixed
+        pub seed: u64 = seed,
     }
 }
 
 /// The `mri.noise` operator.
 pub struct Noise;
 
-static PARAMS: &[ParamInfo] = &[
-    ParamInfo {
-        name: "snr",
-        kind: ParamKind::Float {
-            min: 1.0,
-            max: 200.0,
-        },
-        default: ParamDefault::Float(20.0),
-        unit: "",
-        doc: "target SNR = mean foreground (Otsu) signal / σ of the complex k-space noise per channel",
-    },
-    ParamInfo {
-        name: "coils",
-        kind: ParamKind::Int { min: 1, max: 32 },
-        default: ParamDefault::Int(1),
-        unit: "",
-        doc: "receive coils: 1 = single coil (Rician), >1 = birdcage maps with RSS (noncentral χ)",
-    },
-    ParamInfo {
-        name: "seed",
-        kind: ParamKind::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        default: ParamDefault::Sampled,
-        unit: "",
-        doc: "seed of the k-space noise realisation; drawn by `sample` unless fixed",
-    },
-];
-
 static INFO: OpInfo = OpInfo {
     name: "mri.noise",
     modality: "MR",
     doc: "complex Gaussian thermal noise in k-space at a target SNR; magnitude (Rician) or RSS over coils (noncentral χ)",
-    params: PARAMS,
+    params: NoiseParams::PARAMS,
 };
 
 /// Mean clean signal over the Otsu foreground (all pixels for a constant image).
@@ -232,6 +186,7 @@ impl Noise {
     /// Per-channel noise σ that `params` gives on `image`.
     pub fn sigma(params: &NoiseParams, image: &Image) -> Result<f64> {
         params.validate()?;
+        check_coils(params.coils)?;
         Ok(foreground_signal(image)? / params.snr)
     }
 }
@@ -456,21 +411,7 @@ impl Operator for Noise {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<NoiseParams> {
-        let snr = spec.float("snr", 20.0, rng)?;
-        let coils = spec.int("coils", 1, rng)?;
-        let p = NoiseParams {
-            snr,
-            seed: sample_seed(spec, rng)?,
-            coils: usize::try_from(coils).unwrap_or(0),
-        };
-        p.validate()?;
-        if !(1.0..=200.0).contains(&snr) {
-            return Err(MriError::Param {
-                param: "snr",
-                reason: format!("recipes may ask for 1–200, got {snr}"),
-            });
-        }
-        Ok(p)
+        Ok(NoiseParams::sample(spec, rng)?)
     }
 
     fn apply(params: &NoiseParams, image: &Image) -> Result<Image> {
@@ -508,20 +449,6 @@ impl Operator for Noise {
             });
             Ok(x)
         })
-    }
-}
-
-/// The `seed` param: fixed by the spec, or drawn from the sampling stream.
-fn sample_seed(spec: &ParamSpec, rng: &mut SampleRng) -> Result<u64> {
-    match spec.get("seed") {
-        None => Ok(rng.random()),
-        Some(_) => {
-            let s = spec.int("seed", 0, rng)?;
-            u64::try_from(s).map_err(|_| MriError::Param {
-                param: "seed",
-                reason: format!("must be ≥ 0, got {s}"),
-            })
-        }
     }
 }
 

@@ -23,9 +23,7 @@
 
 use crate::kspace::{check_finite, to_kspace};
 use crate::{MriError, Result};
-use artefact_core::{
-    Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use artefact_core::{Complex32, Image, OpInfo, Operator, ParamSpec, SampleRng};
 #[cfg(test)]
 use ndarray::Array2;
 use rand::Rng;
@@ -70,47 +68,28 @@ pub struct SpikeParams {
 /// k-space spike (herringbone) artefact.
 pub struct Spike;
 
-static PARAMS: [ParamInfo; 4] = [
-    ParamInfo {
-        name: "count",
-        kind: ParamKind::Int { min: 1, max: 16 },
-        default: ParamDefault::Int(1),
-        unit: "",
-        doc: "number of spikes",
-    },
-    ParamInfo {
-        name: "amplitude",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 10.0,
-        },
-        default: ParamDefault::Float(0.05),
-        unit: "fraction",
-        doc: "spike magnitude relative to max |k| (stripe amplitude ≈ amplitude × mean intensity)",
-    },
-    ParamInfo {
-        name: "radius",
-        kind: ParamKind::Float { min: 0.0, max: 1.0 },
-        default: ParamDefault::Float(0.5),
-        unit: "fraction",
-        doc: "distance of each spike from the k-space centre as a fraction of the half-width \
-              (direction uniform); small = coarse stripes, large = fine stripes",
-    },
-    ParamInfo {
-        name: "conjugate",
-        kind: ParamKind::Bool,
-        default: ParamDefault::Bool(false),
-        unit: "",
-        doc: "add the conjugate-symmetric partner (real stripe pattern)",
-    },
-];
+artefact_core::params! {
+    /// The recipe parameters of [`Spike`] (the table; the record is [`SpikeParams`], one
+    /// [`SpikeSpec`] per spike, each drawing `amplitude` and `radius` from these).
+    pub struct SpikeKnobs {
+        /// number of spikes
+        pub count: usize = int(1, [1, 16]),
+        /// spike magnitude relative to max |k| (stripe amplitude ≈ amplitude × mean intensity)
+        pub amplitude: f64 = float(0.05, [0.0, 10.0], "fraction"),
+        /// distance of each spike from the k-space centre as a fraction of the half-width
+        /// (direction uniform); small = coarse stripes, large = fine stripes
+        pub radius: f64 = float(0.5, [0.0, 1.0], "fraction"),
+        /// add the conjugate-symmetric partner (real stripe pattern)
+        pub conjugate: bool = bool(false),
+    }
+}
 
 static INFO: OpInfo = OpInfo {
     name: "mri.spike",
     modality: "MR",
     doc: "Corrupted k-space samples (spikes) of a relative amplitude: herringbone stripes with \
           period N/|offset| pixels.",
-    params: &PARAMS,
+    params: SpikeKnobs::PARAMS,
 };
 
 fn perr(param: &'static str, reason: String) -> MriError {
@@ -155,21 +134,12 @@ impl Operator for Spike {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<SpikeParams> {
-        let count = spec.int("count", 1, rng)?;
-        if !(1..=16).contains(&count) {
-            return Err(perr("count", format!("{count} is outside [1, 16]")));
-        }
-        let conjugate = spec.bool("conjugate", false)?;
-        let mut spikes = Vec::with_capacity(count as usize);
+        let count = SpikeKnobs::count.sample(spec, rng)?;
+        let conjugate = SpikeKnobs::conjugate.sample(spec, rng)?;
+        let mut spikes = Vec::with_capacity(count);
         for _ in 0..count {
-            let amplitude = spec.float("amplitude", 0.05, rng)?;
-            if !(0.0..=10.0).contains(&amplitude) {
-                return Err(perr("amplitude", format!("{amplitude} is outside [0, 10]")));
-            }
-            let radius = spec.float("radius", 0.5, rng)?;
-            if !(0.0..=1.0).contains(&radius) {
-                return Err(perr("radius", format!("{radius} is outside [0, 1]")));
-            }
+            let amplitude = SpikeKnobs::amplitude.sample(spec, rng)?;
+            let radius = SpikeKnobs::radius.sample(spec, rng)?;
             let theta = rng.random_range(0.0..2.0 * PI);
             let position = [radius * theta.cos(), radius * theta.sin()];
             spikes.push(SpikeSpec {

@@ -53,9 +53,7 @@ use crate::kspace::{check_finite, PhaseEncode};
 use crate::rigid::par_fftc3;
 use crate::{MriError, Result};
 use artefact_core::fft::{fft2c, ifft2c, Direction};
-use artefact_core::{
-    Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use artefact_core::{Complex32, Image, OpInfo, Operator, ParamSpec, SampleRng};
 use ndarray::{s, Array2, Array3, Axis};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
@@ -63,28 +61,23 @@ use std::f64::consts::PI;
 /// Proton gyromagnetic ratio γ/2π in Hz/T.
 pub const GAMMA_BAR_HZ_PER_T: f64 = 42.577_478_518e6;
 
-/// Direction of the main field B0 relative to the slice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum B0Direction {
-    /// Along array axis 0 (in-plane; coronal/sagittal slices).
-    Rows,
-    /// Along array axis 1 (in-plane).
-    Cols,
-    /// Along the slice normal (axial slices).
-    Normal,
+artefact_core::choice! {
+    /// Direction of the main field B0 relative to the slice.
+    pub enum B0Direction {
+        /// Along array axis 0 (in-plane; coronal/sagittal slices).
+        Rows = "rows",
+        /// Along array axis 1 (in-plane).
+        Cols = "cols",
+        /// Along the slice normal (axial slices).
+        Normal = "normal",
+    }
 }
 
-impl B0Direction {
-    pub const NAMES: &'static [&'static str] = &["rows", "cols", "normal"];
-
-    fn parse(s: &str) -> Result<Self> {
-        match s {
-            "rows" => Ok(B0Direction::Rows),
-            "cols" => Ok(B0Direction::Cols),
-            "normal" => Ok(B0Direction::Normal),
-            _ => Err(perr("b0_direction", format!("`{s}` is not allowed"))),
-        }
+artefact_core::choice! {
+    /// Direction of the phase-encode blips (recorded as `pe_polarity` ±1).
+    pub enum Polarity {
+        Positive = "positive",
+        Negative = "negative",
     }
 }
 
@@ -114,106 +107,34 @@ pub struct SusceptibilityParams {
 /// Susceptibility-induced distortion and signal loss.
 pub struct Susceptibility;
 
-static PARAMS: [ParamInfo; 11] = [
-    ParamInfo {
-        name: "phase_encode",
-        kind: ParamKind::Choice {
-            allowed: PhaseEncode::NAMES,
-        },
-        default: ParamDefault::Choice("rows"),
-        unit: "",
-        doc: "phase-encode axis (the distortion axis)",
-    },
-    ParamInfo {
-        name: "b0_direction",
-        kind: ParamKind::Choice {
-            allowed: B0Direction::NAMES,
-        },
-        default: ParamDefault::Choice("normal"),
-        unit: "",
-        doc: "B0 direction: along the slice normal (axial) or in-plane along rows/cols",
-    },
-    ParamInfo {
-        name: "b0_tesla",
-        kind: ParamKind::Float {
-            min: 0.1,
-            max: 11.7,
-        },
-        default: ParamDefault::Float(3.0),
-        unit: "T",
-        doc: "main field strength",
-    },
-    ParamInfo {
-        name: "delta_chi_ppm",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 20.0,
-        },
-        default: ParamDefault::Float(9.4),
-        unit: "ppm",
-        doc: "susceptibility difference χ_air − χ_tissue",
-    },
-    ParamInfo {
-        name: "air_threshold",
-        kind: ParamKind::Float { min: 0.0, max: 1.0 },
-        default: ParamDefault::Float(0.1),
-        unit: "fraction",
-        doc: "air below this fraction of the 99th intensity percentile",
-    },
-    ParamInfo {
-        name: "slab_mm",
-        kind: ParamKind::Float { min: 1.0, max: 1e6 },
-        default: ParamDefault::Float(100.0),
-        unit: "mm",
-        doc: "thickness of the slab the slice is extruded into along its normal (≈ head extent)",
-    },
-    ParamInfo {
-        name: "echo_spacing_ms",
-        kind: ParamKind::Float { min: 0.0, max: 5.0 },
-        default: ParamDefault::Float(0.5),
-        unit: "ms",
-        doc: "EPI echo spacing (pixel shift = Δf · N_pe · echo spacing)",
-    },
-    ParamInfo {
-        name: "te_ms",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 200.0,
-        },
-        default: ParamDefault::Float(30.0),
-        unit: "ms",
-        doc: "echo time (intravoxel dephasing)",
-    },
-    ParamInfo {
-        name: "slice_thickness_mm",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 20.0,
-        },
-        default: ParamDefault::Float(3.0),
-        unit: "mm",
-        doc: "slice thickness (through-slice dephasing)",
-    },
-    ParamInfo {
-        name: "pe_polarity",
-        kind: ParamKind::Choice {
-            allowed: &["positive", "negative"],
-        },
-        default: ParamDefault::Choice("positive"),
-        unit: "",
-        doc: "phase-encode blip direction (sign of the displacement)",
-    },
-    ParamInfo {
-        name: "strength",
-        kind: ParamKind::Float {
-            min: 0.0,
-            max: 10.0,
-        },
-        default: ParamDefault::Float(1.0),
-        unit: "",
-        doc: "multiplies echo_spacing_ms and te_ms when sampling (one knob for severity)",
-    },
-];
+artefact_core::params! {
+    /// The recipe parameters of [`Susceptibility`] (the table, in sampling order; the record is
+    /// [`SusceptibilityParams`], with `strength` multiplied into the echo spacing and echo time).
+    pub struct SusceptibilityKnobs {
+        /// phase-encode axis (the distortion axis)
+        pub phase_encode: PhaseEncode = choice(PhaseEncode::Rows),
+        /// B0 direction: along the slice normal (axial) or in-plane along rows/cols
+        pub b0_direction: B0Direction = choice(B0Direction::Normal),
+        /// phase-encode blip direction (sign of the displacement)
+        pub pe_polarity: Polarity = choice(Polarity::Positive),
+        /// multiplies echo_spacing_ms and te_ms when sampling (one knob for severity)
+        pub strength: f64 = float(1.0, [0.0, 10.0]),
+        /// main field strength
+        pub b0_tesla: f64 = float(3.0, [0.1, 11.7], "T"),
+        /// susceptibility difference χ_air − χ_tissue
+        pub delta_chi_ppm: f64 = float(9.4, [0.0, 20.0], "ppm"),
+        /// air below this fraction of the 99th intensity percentile
+        pub air_threshold: f64 = float(0.1, [0.0, 1.0], "fraction"),
+        /// thickness of the slab the slice is extruded into along its normal (≈ head extent)
+        pub slab_mm: f64 = float(100.0, [1.0, 1e6], "mm"),
+        /// EPI echo spacing (pixel shift = Δf · N_pe · echo spacing)
+        pub echo_spacing_ms: f64 = float(0.5, [0.0, 5.0], "ms"),
+        /// echo time (intravoxel dephasing)
+        pub te_ms: f64 = float(30.0, [0.0, 200.0], "ms"),
+        /// slice thickness (through-slice dephasing)
+        pub slice_thickness_mm: f64 = float(3.0, [0.0, 20.0], "mm"),
+    }
+}
 
 static INFO: OpInfo = OpInfo {
     name: "mri.susceptibility",
@@ -221,7 +142,7 @@ static INFO: OpInfo = OpInfo {
     doc:
         "Air/tissue susceptibility field (Fourier dipole kernel) → EPI geometric distortion along \
           phase encode with intensity pile-up, and intravoxel dephasing signal loss.",
-    params: &PARAMS,
+    params: SusceptibilityKnobs::PARAMS,
 };
 
 fn perr(param: &'static str, reason: String) -> MriError {
@@ -490,24 +411,21 @@ impl Operator for Susceptibility {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<SusceptibilityParams> {
-        let pe = spec.choice("phase_encode", PhaseEncode::NAMES, "rows", rng)?;
-        let b0d = spec.choice("b0_direction", B0Direction::NAMES, "normal", rng)?;
-        let pol = spec.choice("pe_polarity", &["positive", "negative"], "positive", rng)?;
-        let strength = spec.float("strength", 1.0, rng)?;
-        if !(0.0..=10.0).contains(&strength) {
-            return Err(perr("strength", format!("{strength} is outside [0, 10]")));
-        }
+        let k = SusceptibilityKnobs::sample(spec, rng)?;
         let p = SusceptibilityParams {
-            phase_encode: PhaseEncode::parse(&pe)?,
-            b0_direction: B0Direction::parse(&b0d)?,
-            b0_tesla: spec.float("b0_tesla", 3.0, rng)?,
-            delta_chi_ppm: spec.float("delta_chi_ppm", 9.4, rng)?,
-            air_threshold: spec.float("air_threshold", 0.1, rng)?,
-            slab_mm: spec.float("slab_mm", 100.0, rng)?,
-            echo_spacing_ms: spec.float("echo_spacing_ms", 0.5, rng)? * strength,
-            te_ms: spec.float("te_ms", 30.0, rng)? * strength,
-            slice_thickness_mm: spec.float("slice_thickness_mm", 3.0, rng)?,
-            pe_polarity: if pol == "negative" { -1 } else { 1 },
+            phase_encode: k.phase_encode,
+            b0_direction: k.b0_direction,
+            b0_tesla: k.b0_tesla,
+            delta_chi_ppm: k.delta_chi_ppm,
+            air_threshold: k.air_threshold,
+            slab_mm: k.slab_mm,
+            echo_spacing_ms: k.echo_spacing_ms * k.strength,
+            te_ms: k.te_ms * k.strength,
+            slice_thickness_mm: k.slice_thickness_mm,
+            pe_polarity: match k.pe_polarity {
+                Polarity::Positive => 1,
+                Polarity::Negative => -1,
+            },
         };
         p.validate()?;
         Ok(p)

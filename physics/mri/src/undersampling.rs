@@ -37,54 +37,26 @@ use crate::masks::{cartesian_mask, poisson_disc_mask, CartesianKind, LineMask, P
 use crate::nufft::{golden_angle_radial, nyquist_spokes, radial_density, Nufft2d};
 use crate::{MriError, Result};
 use artefact_core::fft::{fft2c, fftc_axis, ifft2c, Direction};
-use artefact_core::{
-    Complex32, Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-    Seed,
-};
+use artefact_core::{Complex32, Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
 use ndarray::{Array2, Axis};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// Readout oversampling of radial spokes (samples per spoke / max(rows, cols)), as scanners do
 /// to keep the circular radial FOV free of along-spoke aliasing.
 pub const RADIAL_READOUT_OVERSAMPLING: usize = 2;
 
-/// Sampling pattern.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MaskKind {
-    Random,
-    Equispaced,
-    EquispacedFraction,
-    Poisson,
-    Radial,
+artefact_core::choice! {
+    /// Sampling pattern.
+    pub enum MaskKind {
+        Random = "random",
+        Equispaced = "equispaced",
+        EquispacedFraction = "equispaced_fraction",
+        Poisson = "poisson",
+        Radial = "radial",
+    }
 }
 
 impl MaskKind {
-    pub const NAMES: &'static [&'static str] = &[
-        "random",
-        "equispaced",
-        "equispaced_fraction",
-        "poisson",
-        "radial",
-    ];
-
-    pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "random" => MaskKind::Random,
-            "equispaced" => MaskKind::Equispaced,
-            "equispaced_fraction" => MaskKind::EquispacedFraction,
-            "poisson" => MaskKind::Poisson,
-            "radial" => MaskKind::Radial,
-            _ => {
-                return Err(MriError::Param {
-                    param: "mask",
-                    reason: format!("`{s}` is not allowed (allowed: {})", Self::NAMES.join(", ")),
-                })
-            }
-        })
-    }
-
     fn cartesian(self) -> Option<CartesianKind> {
         match self {
             MaskKind::Random => Some(CartesianKind::Random),
@@ -102,31 +74,33 @@ fn default_slope() -> f64 {
     2.0
 }
 
-/// Concrete parameters of one undersampling sample (enough to replay it).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct UndersamplingParams {
-    pub mask: MaskKind,
-    /// Target acceleration `R` (integer for `equispaced`).
-    pub acceleration: f64,
-    /// Fraction of fully sampled low-frequency lines (per axis for `poisson`; unused by radial).
-    pub center_fraction: f64,
-    /// Phase-encode axis of the 1-D line masks (`cols` = fastMRI's convention).
-    pub phase_encode: PhaseEncode,
-    /// Seed of the mask randomness (random lines, equispaced offset, Poisson disc).
-    pub seed: u64,
-    /// Fixed first outer line of the equispaced masks (`None`: drawn from `seed`).
-    #[serde(default)]
-    pub offset: Option<usize>,
-    /// Receive coils (1 = single coil; >1: birdcage maps and RSS).
-    #[serde(default = "one")]
-    pub coils: usize,
-    /// Variable-density slope of the Poisson disc (`r = s·(1 + slope·ρ)`).
-    #[serde(default = "default_slope")]
-    pub vd_slope: f64,
-    /// Achieved acceleration `N / n_sampled` for the image shape it was resolved for
-    /// (informative; filled by [`UndersamplingParams::resolved`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub achieved_acceleration: Option<f64>,
+artefact_core::params! {
+    /// Concrete parameters of one undersampling sample (enough to replay it).
+    pub struct UndersamplingParams {
+        /// sampling pattern: fastMRI 1-D line masks, 2-D variable-density Poisson disc, or golden-angle radial
+        pub mask: MaskKind = choice(MaskKind::Random),
+        /// target acceleration R (fully sampled / acquired; rounded to an integer for `equispaced`; radial: relative to π/2·N spokes)
+        pub acceleration: f64 = float(4.0, [1.0, 12.0]),
+        /// fraction of fully sampled low-frequency lines, round(n·fraction) as in fastMRI (Poisson: per axis calibration block)
+        pub center_fraction: f64 = float(0.08, [0.0, 0.5], "fraction"),
+        /// phase-encode axis of 1-D line masks (cols: lines are k-space columns, as in fastMRI)
+        pub phase_encode: PhaseEncode = choice(PhaseEncode::Cols),
+        /// receive coils: 1 = single coil, >1 = birdcage sensitivities with RSS combination
+        #[serde(default = "one")]
+        pub coils: usize = int(1, [1, 32]),
+        /// Poisson disc variable density: minimum distance grows as 1 + slope·(normalised k radius)
+        #[serde(default = "default_slope")]
+        pub vd_slope: f64 = float(2.0, [0.0, 8.0]),
+        /// seed of the mask randomness (random lines, equispaced offset, Poisson disc); drawn by `sample` unless fixed
+        pub seed: u64 = seed,
+        /// Fixed first outer line of the equispaced masks (`None`: drawn from `seed`).
+        #[serde(default)]
+        pub offset: Option<usize> = derived(None),
+        /// Achieved acceleration `N / n_sampled` for the image shape it was resolved for
+        /// (informative; filled by [`UndersamplingParams::resolved`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub achieved_acceleration: Option<f64> = derived(None),
+    }
 }
 
 impl UndersamplingParams {
@@ -139,21 +113,10 @@ impl UndersamplingParams {
         })
     }
 
-    fn validate(&self) -> Result<()> {
-        check_coils(self.coils)?;
-        if !(self.acceleration.is_finite() && (1.0..=64.0).contains(&self.acceleration)) {
-            return Err(MriError::Param {
-                param: "acceleration",
-                reason: format!("must lie in [1, 64], got {}", self.acceleration),
-            });
-        }
-        if !(self.center_fraction.is_finite() && (0.0..=0.5).contains(&self.center_fraction)) {
-            return Err(MriError::Param {
-                param: "center_fraction",
-                reason: format!("must lie in [0, 0.5], got {}", self.center_fraction),
-            });
-        }
-        Ok(())
+    /// The declared ranges and the coil count.
+    fn check(&self) -> Result<()> {
+        self.validate()?;
+        check_coils(self.coils)
     }
 }
 
@@ -353,7 +316,7 @@ fn cached_plan(
     p: &UndersamplingParams,
     shape: (usize, usize),
 ) -> Result<std::rc::Rc<SamplingPlan>> {
-    p.validate()?;
+    p.check()?;
     let key = plan_key(p, shape);
     if let Some(plan) = LAST_PLAN.with(|c| {
         c.borrow()
@@ -384,76 +347,17 @@ pub struct UndersamplingReport {
 /// The `mri.undersampling` operator.
 pub struct Undersampling;
 
-static PARAMS: &[ParamInfo] = &[
-    ParamInfo {
-        name: "mask",
-        kind: ParamKind::Choice {
-            allowed: MaskKind::NAMES,
-        },
-        default: ParamDefault::Choice("random"),
-        unit: "",
-        doc: "sampling pattern: fastMRI 1-D line masks, 2-D variable-density Poisson disc, or golden-angle radial",
-    },
-    ParamInfo {
-        name: "acceleration",
-        kind: ParamKind::Float { min: 1.0, max: 12.0 },
-        default: ParamDefault::Float(4.0),
-        unit: "",
-        doc: "target acceleration R (fully sampled / acquired; rounded to an integer for `equispaced`; radial: relative to π/2·N spokes)",
-    },
-    ParamInfo {
-        name: "center_fraction",
-        kind: ParamKind::Float { min: 0.0, max: 0.5 },
-        default: ParamDefault::Float(0.08),
-        unit: "fraction",
-        doc: "fraction of fully sampled low-frequency lines, round(n·fraction) as in fastMRI (Poisson: per axis calibration block)",
-    },
-    ParamInfo {
-        name: "phase_encode",
-        kind: ParamKind::Choice {
-            allowed: PhaseEncode::NAMES,
-        },
-        default: ParamDefault::Choice("cols"),
-        unit: "",
-        doc: "phase-encode axis of 1-D line masks (cols: lines are k-space columns, as in fastMRI)",
-    },
-    ParamInfo {
-        name: "coils",
-        kind: ParamKind::Int { min: 1, max: 32 },
-        default: ParamDefault::Int(1),
-        unit: "",
-        doc: "receive coils: 1 = single coil, >1 = birdcage sensitivities with RSS combination",
-    },
-    ParamInfo {
-        name: "vd_slope",
-        kind: ParamKind::Float { min: 0.0, max: 8.0 },
-        default: ParamDefault::Float(2.0),
-        unit: "",
-        doc: "Poisson disc variable density: minimum distance grows as 1 + slope·(normalised k radius)",
-    },
-    ParamInfo {
-        name: "seed",
-        kind: ParamKind::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        default: ParamDefault::Sampled,
-        unit: "",
-        doc: "seed of the mask randomness (random lines, equispaced offset, Poisson disc); drawn by `sample` unless fixed",
-    },
-];
-
 static INFO: OpInfo = OpInfo {
     name: "mri.undersampling",
     modality: "MR",
     doc: "k-space undersampling (fastMRI line masks, variable-density Poisson disc, golden-angle radial) with zero-filled / density-compensated adjoint reconstruction; magnitude or RSS output",
-    params: PARAMS,
+    params: UndersamplingParams::PARAMS,
 };
 
 impl Undersampling {
     /// Build the sampling pattern of `params` for an image of `shape`.
     pub fn plan(params: &UndersamplingParams, shape: (usize, usize)) -> Result<SamplingPlan> {
-        params.validate()?;
+        params.check()?;
         let (rows, cols) = shape;
         if rows < 2 || cols < 2 {
             return Err(MriError::Input(format!(
@@ -561,34 +465,11 @@ impl Operator for Undersampling {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<UndersamplingParams> {
-        let mask = MaskKind::parse(&spec.choice("mask", MaskKind::NAMES, "random", rng)?)?;
-        let mut acceleration = spec.float("acceleration", 4.0, rng)?;
-        if mask == MaskKind::Equispaced {
-            acceleration = acceleration.round();
+        let mut p = UndersamplingParams::sample(spec, rng)?;
+        if p.mask == MaskKind::Equispaced {
+            p.acceleration = p.acceleration.round();
         }
-        let center_fraction = spec.float("center_fraction", 0.08, rng)?;
-        let phase_encode =
-            PhaseEncode::parse(&spec.choice("phase_encode", PhaseEncode::NAMES, "cols", rng)?)?;
-        let coils = spec.int("coils", 1, rng)?;
-        let vd_slope = spec.float("vd_slope", 2.0, rng)?;
-        let p = UndersamplingParams {
-            mask,
-            acceleration,
-            center_fraction,
-            phase_encode,
-            seed: sample_seed(spec, rng)?,
-            offset: None,
-            coils: usize::try_from(coils).unwrap_or(0),
-            vd_slope,
-            achieved_acceleration: None,
-        };
-        p.validate()?;
-        if !(1.0..=12.0).contains(&acceleration) {
-            return Err(MriError::Param {
-                param: "acceleration",
-                reason: format!("recipes may ask for 1–12, got {acceleration}"),
-            });
-        }
+        p.check()?;
         Ok(p)
     }
 
@@ -599,19 +480,5 @@ impl Operator for Undersampling {
     /// Records the acceleration the mask achieves on this image's matrix.
     fn resolve(params: &UndersamplingParams, image: &Image) -> Result<UndersamplingParams> {
         params.resolved(image.shape())
-    }
-}
-
-/// The `seed` param: fixed by the spec, or drawn from the sampling stream.
-fn sample_seed(spec: &ParamSpec, rng: &mut SampleRng) -> Result<u64> {
-    match spec.get("seed") {
-        None => Ok(rng.random()),
-        Some(_) => {
-            let s = spec.int("seed", 0, rng)?;
-            u64::try_from(s).map_err(|_| MriError::Param {
-                param: "seed",
-                reason: format!("must be ≥ 0, got {s}"),
-            })
-        }
     }
 }

@@ -26,86 +26,33 @@
 
 use crate::kspace::{check_finite, PhaseEncode};
 use crate::{MriError, Result};
-use artefact_core::{
-    Image, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SampleRng,
-};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
 use ndarray::{Array2, Axis};
-use serde::{Deserialize, Serialize};
 
-/// Parameters of [`Wraparound`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WraparoundParams {
-    pub phase_encode: PhaseEncode,
-    /// Prescribed FOV along phase encode as a fraction of the input extent, in (0, 1].
-    pub fov_fraction: f64,
-    /// Offset of the FOV centre along phase encode as a fraction of the input extent.
-    pub fov_offset: f64,
+artefact_core::params! {
+    /// Parameters of [`Wraparound`].
+    pub struct WraparoundParams {
+        /// phase-encode axis (the axis that folds over)
+        pub phase_encode: PhaseEncode = choice(PhaseEncode::Rows),
+        /// phase-encode FOV relative to the input extent (1 = no wrap)
+        pub fov_fraction: f64 = float(0.8, [0.25, 1.0], "fraction"),
+        /// shift of the FOV centre along phase encode, as a fraction of the input extent
+        pub fov_offset: f64 = float(0.0, [-0.25, 0.25], "fraction"),
+    }
 }
 
 /// Phase-encode wrap-around (fold-over) aliasing.
 pub struct Wraparound;
-
-static PARAMS: [ParamInfo; 3] = [
-    ParamInfo {
-        name: "phase_encode",
-        kind: ParamKind::Choice {
-            allowed: PhaseEncode::NAMES,
-        },
-        default: ParamDefault::Choice("rows"),
-        unit: "",
-        doc: "phase-encode axis (the axis that folds over)",
-    },
-    ParamInfo {
-        name: "fov_fraction",
-        kind: ParamKind::Float {
-            min: 0.25,
-            max: 1.0,
-        },
-        default: ParamDefault::Float(0.8),
-        unit: "fraction",
-        doc: "phase-encode FOV relative to the input extent (1 = no wrap)",
-    },
-    ParamInfo {
-        name: "fov_offset",
-        kind: ParamKind::Float {
-            min: -0.25,
-            max: 0.25,
-        },
-        default: ParamDefault::Float(0.0),
-        unit: "fraction",
-        doc: "shift of the FOV centre along phase encode, as a fraction of the input extent",
-    },
-];
 
 static INFO: OpInfo = OpInfo {
     name: "mri.wraparound",
     modality: "MR",
     doc: "Phase-encode field of view smaller than the object: anatomy outside the FOV folds over \
           to the opposite side (same matrix and spacing; lines outside the FOV are zero).",
-    params: &PARAMS,
+    params: WraparoundParams::PARAMS,
 };
 
-fn perr(param: &'static str, reason: String) -> MriError {
-    MriError::Param { param, reason }
-}
-
 impl WraparoundParams {
-    fn validate(&self) -> Result<()> {
-        if !(self.fov_fraction.is_finite() && self.fov_fraction > 0.0 && self.fov_fraction <= 1.0) {
-            return Err(perr(
-                "fov_fraction",
-                format!("{} is outside (0, 1]", self.fov_fraction),
-            ));
-        }
-        if !(self.fov_offset.is_finite() && self.fov_offset.abs() <= 0.5) {
-            return Err(perr(
-                "fov_offset",
-                format!("{} is outside [−0.5, 0.5]", self.fov_offset),
-            ));
-        }
-        Ok(())
-    }
-
     /// First line and number of lines of the prescribed FOV on an axis of `n` lines (the first
     /// line may be negative or the FOV may extend past the end when offset).
     pub fn fov_lines(&self, n: usize) -> (i64, usize) {
@@ -125,26 +72,7 @@ impl Operator for Wraparound {
     }
 
     fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<WraparoundParams> {
-        let pe = spec.choice("phase_encode", PhaseEncode::NAMES, "rows", rng)?;
-        let p = WraparoundParams {
-            phase_encode: PhaseEncode::parse(&pe)?,
-            fov_fraction: spec.float("fov_fraction", 0.8, rng)?,
-            fov_offset: spec.float("fov_offset", 0.0, rng)?,
-        };
-        if p.fov_fraction < 0.25 {
-            return Err(perr(
-                "fov_fraction",
-                format!("{} is below 0.25", p.fov_fraction),
-            ));
-        }
-        if p.fov_offset.abs() > 0.25 {
-            return Err(perr(
-                "fov_offset",
-                format!("{} is outside ±0.25", p.fov_offset),
-            ));
-        }
-        p.validate()?;
-        Ok(p)
+        Ok(WraparoundParams::sample(spec, rng)?)
     }
 
     fn apply(params: &WraparoundParams, image: &Image) -> Result<Image> {
