@@ -29,6 +29,7 @@
 pub mod bigbuf;
 pub mod colour;
 pub mod colour_metrics;
+pub mod colour_op;
 pub mod error;
 pub mod fastmath;
 pub mod fft;
@@ -42,6 +43,7 @@ pub mod severity;
 pub mod simd;
 
 pub use colour::RgbImage;
+pub use colour_op::{ColourOpVisitor, ColourOperator, Picture};
 pub use error::CoreError;
 pub use image::{Image, Modality, Unit, Volume};
 pub use num_complex::Complex32;

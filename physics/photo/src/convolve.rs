@@ -321,7 +321,7 @@ mod tests {
         let psfs = [
             crate::defocus::disc_psf(7.0).unwrap(),
             kernel(),
-            crate::motion::path_psf(&crate::motion::MotionParams::linear(9.0, 20.0)).unwrap(),
+            crate::motion::path_psf(&crate::motion::MotionPath::linear(9.0, 20.0)).unwrap(),
         ];
         let out = convolve_in_fov(&img, &psfs).unwrap();
         for ((c, r, x), &v) in out.data.indexed_iter() {

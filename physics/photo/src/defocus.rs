@@ -15,11 +15,11 @@
 //! then the weights are normalised to sum to 1. Its MTF is the jinc
 //! `2·J1(πρD)/(πρD)` (times the pixel aperture's sinc), whose first zero is at
 //! `ρ = 1.2197/D` cycles per pixel. Longitudinal chromatic aberration is modelled by a diameter
-//! per channel (`diameter_px[c]`); D < 1 px still gives a (nearly delta) anti-aliased disc and
+//! per channel (`D·(1 + chromatic)`, `D`, `D·(1 − chromatic)` for R, G, B); D < 1 px still gives a (nearly delta) anti-aliased disc and
 //! `D = 0` is the identity.
 //!
 //! # Units
-//! `diameter_px`: pixels, per channel R, G, B. Distances in [`circle_of_confusion_mm`]: mm.
+//! `diameter_px`: pixels (green channel; red and blue scaled by `1 ± chromatic`). Distances in [`circle_of_confusion_mm`]: mm.
 //!
 //! # References
 //! - M. Born, E. Wolf, *Principles of Optics*, 7th ed., §8.5 (Airy pattern) and §9 (defocus).
@@ -27,19 +27,54 @@
 
 use crate::convolve::convolve_in_fov;
 use crate::error::check_range;
-use crate::{Psf, Result};
-use artefact_core::RgbImage;
+use crate::{PhotoError, Psf, Result};
+use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 use ndarray::Array2;
-use serde::{Deserialize, Serialize};
 
 /// Largest disc diameter simulated (pixels).
 pub const MAX_DIAMETER_PX: f64 = 256.0;
 
-/// Parameters of a defocus blur.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DefocusParams {
-    /// Blur-disc diameter in pixels for R, G, B (equal for no chromatic aberration).
-    pub diameter_px: [f64; 3],
+artefact_core::params! {
+    /// Parameters of [`Defocus`] (recorded in manifests, replayed exactly).
+    pub struct DefocusParams {
+        /// blur-disc (circle of confusion) diameter in the green channel
+        pub diameter_px: f64 = float(4.0, [0.0, 256.0], "px"),
+        /// longitudinal chromatic aberration: the red disc is (1 + c)·D, the blue (1 − c)·D
+        pub chromatic: f64 = float(0.0, [-0.5, 0.5], "fraction"),
+    }
+}
+
+impl DefocusParams {
+    /// Disc diameters of R, G, B in pixels.
+    pub fn diameters(&self) -> [f64; 3] {
+        let (d, c) = (self.diameter_px, self.chromatic);
+        [d * (1.0 + c), d, d * (1.0 - c)]
+    }
+}
+
+/// The operator `photo.defocus` (see the module docs).
+pub struct Defocus;
+
+static INFO: OpInfo = OpInfo {
+    name: "photo.defocus",
+    modality: "photo",
+    doc: "Defocus blur: the thin-lens circle of confusion as an anti-aliased uniform-disc PSF per channel (longitudinal chromatic aberration as a per-channel diameter), by normalised convolution inside the field of view.",
+    params: DefocusParams::PARAMS,
+};
+
+impl ColourOperator for Defocus {
+    type Params = DefocusParams;
+    type Error = PhotoError;
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<DefocusParams> {
+        Ok(DefocusParams::sample(spec, rng)?)
+    }
+    fn apply(p: &DefocusParams, image: &RgbImage) -> Result<RgbImage> {
+        p.validate()?;
+        apply(p, image)
+    }
 }
 
 /// Diameter on the sensor (mm) of the circle of confusion of a thin lens (see module docs).
@@ -101,11 +136,8 @@ pub fn disc_psf(diameter_px: f64) -> Result<Psf> {
 
 /// Blur each channel with its disc inside the field of view (pixels outside are unchanged).
 pub fn apply(p: &DefocusParams, img: &RgbImage) -> Result<RgbImage> {
-    let psfs = [
-        disc_psf(p.diameter_px[0])?,
-        disc_psf(p.diameter_px[1])?,
-        disc_psf(p.diameter_px[2])?,
-    ];
+    let [r, g, b] = p.diameters();
+    let psfs = [disc_psf(r)?, disc_psf(g)?, disc_psf(b)?];
     convolve_in_fov(img, &psfs)
 }
 

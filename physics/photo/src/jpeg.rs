@@ -21,18 +21,44 @@
 use crate::{PhotoError, Result};
 use artefact_core::colour::srgb8_decode_table;
 use artefact_core::RgbImage;
+use artefact_core::{ColourOperator, OpInfo, ParamSpec, SampleRng};
 use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
 use ndarray::Array3;
-use serde::{Deserialize, Serialize};
 use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 
-/// Parameters of a JPEG round trip.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct JpegParams {
-    /// IJG quality, 1–100.
-    pub quality: u8,
+artefact_core::params! {
+    /// Parameters of [`Jpeg`] (recorded in manifests, replayed exactly).
+    pub struct JpegParams {
+        /// IJG quality of the baseline encoder (4:2:0)
+        pub quality: u8 = int(75, [1, 100], "IJG quality"),
+    }
+}
+
+/// The operator `photo.jpeg` (see the module docs).
+pub struct Jpeg;
+
+static INFO: OpInfo = OpInfo {
+    name: "photo.jpeg",
+    modality: "photo",
+    doc: "JPEG compression: a real baseline encoder (IJG quality scaling, 4:2:0 averaged chroma) and decoder in memory on the sRGB-encoded image; outside the field of view nothing changes.",
+    params: JpegParams::PARAMS,
+};
+
+impl ColourOperator for Jpeg {
+    type Params = JpegParams;
+    type Error = PhotoError;
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<JpegParams> {
+        Ok(JpegParams::sample(spec, rng)?)
+    }
+    fn apply(p: &JpegParams, image: &RgbImage) -> Result<RgbImage> {
+        p.validate()?;
+        apply(p, image)
+    }
 }
 
 /// Encode interleaved 8-bit RGB as a baseline JPEG (4:2:0, averaged chroma) in memory.

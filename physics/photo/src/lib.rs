@@ -53,6 +53,18 @@ pub mod white_balance;
 
 pub use error::PhotoError;
 
+/// Visit the colour operators of this crate, in registry order (the colour counterpart of
+/// `artefact_core::operators!`, whose visitor takes grey operators).
+pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mut V) {
+    v.visit::<defocus::Defocus>();
+    v.visit::<motion::MotionBlur>();
+    v.visit::<sensor_noise::SensorNoise>();
+    v.visit::<jpeg::Jpeg>();
+}
+
+/// Number of colour operators of this crate.
+pub const COLOUR_OPERATOR_COUNT: usize = 4;
+
 /// Result alias for this crate.
 pub type Result<T, E = PhotoError> = std::result::Result<T, E>;
 

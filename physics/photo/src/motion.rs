@@ -26,7 +26,7 @@
 use crate::convolve::convolve_in_fov;
 use crate::error::check_range;
 use crate::{PhotoError, Psf, Result};
-use artefact_core::RgbImage;
+use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -35,19 +35,19 @@ pub const MAX_EXTENT_PX: f64 = 256.0;
 /// Sub-samples per pixel of arc.
 const SAMPLES_PER_PX: f64 = 16.0;
 
-/// Parameters of a motion blur: the camera path in pixels.
+/// A camera path in pixels (the model's input; [`MotionBlurParams`] builds a straight one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MotionParams {
+pub struct MotionPath {
     /// Polyline vertices `[x, y]` in pixels, traversed at constant speed.
     pub path: Vec<[f64; 2]>,
 }
 
-impl MotionParams {
+impl MotionPath {
     /// A straight path of `length_px` at `angle_deg` (counter-clockwise from +x on screen).
-    pub fn linear(length_px: f64, angle_deg: f64) -> MotionParams {
+    pub fn linear(length_px: f64, angle_deg: f64) -> MotionPath {
         let a = angle_deg.to_radians();
         let (dx, dy) = (0.5 * length_px * a.cos(), -0.5 * length_px * a.sin());
-        MotionParams {
+        MotionPath {
             path: vec![[-dx, -dy], [dx, dy]],
         }
     }
@@ -62,7 +62,7 @@ impl MotionParams {
 }
 
 /// The PSF of a camera path (see module docs).
-pub fn path_psf(p: &MotionParams) -> Result<Psf> {
+pub fn path_psf(p: &MotionPath) -> Result<Psf> {
     if p.path.is_empty() {
         return Err(PhotoError::param("path", "needs at least one point"));
     }
@@ -124,10 +124,50 @@ pub fn path_psf(p: &MotionParams) -> Result<Psf> {
     Psf::normalised(w)
 }
 
-/// Blur every channel with the path PSF inside the field of view.
-pub fn apply(p: &MotionParams, img: &RgbImage) -> Result<RgbImage> {
-    let psf = path_psf(p)?;
+/// Blur every channel with the PSF of `path` inside the field of view.
+pub fn blur_along(path: &MotionPath, img: &RgbImage) -> Result<RgbImage> {
+    let psf = path_psf(path)?;
     convolve_in_fov(img, &[psf.clone(), psf.clone(), psf])
+}
+
+artefact_core::params! {
+    /// Parameters of [`MotionBlur`] (recorded in manifests, replayed exactly).
+    pub struct MotionBlurParams {
+        /// length of the straight camera path during the exposure
+        pub length_px: f64 = float(10.0, [0.0, 256.0], "px"),
+        /// direction of the motion, counter-clockwise from the image's +x axis
+        pub angle_deg: f64 = float(0.0, [0.0, 180.0], "deg"),
+    }
+}
+
+/// Straight-path motion blur of [`MotionBlurParams`].
+pub fn apply(p: &MotionBlurParams, img: &RgbImage) -> Result<RgbImage> {
+    blur_along(&MotionPath::linear(p.length_px, p.angle_deg), img)
+}
+
+/// The operator `photo.motion_blur` (see the module docs).
+pub struct MotionBlur;
+
+static INFO: OpInfo = OpInfo {
+    name: "photo.motion_blur",
+    modality: "photo",
+    doc: "Motion blur: the PSF of a straight camera path during the exposure (time along the path, anti-aliased), by normalised convolution inside the field of view.",
+    params: MotionBlurParams::PARAMS,
+};
+
+impl ColourOperator for MotionBlur {
+    type Params = MotionBlurParams;
+    type Error = PhotoError;
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<MotionBlurParams> {
+        Ok(MotionBlurParams::sample(spec, rng)?)
+    }
+    fn apply(p: &MotionBlurParams, image: &RgbImage) -> Result<RgbImage> {
+        p.validate()?;
+        apply(p, image)
+    }
 }
 
 #[cfg(test)]
@@ -143,7 +183,7 @@ mod tests {
     #[test]
     fn linear_motion_mtf_zeros_at_multiples_of_one_over_length() {
         for l in [8.0, 15.0, 24.0] {
-            let psf = path_psf(&MotionParams::linear(l, 0.0)).unwrap();
+            let psf = path_psf(&MotionPath::linear(l, 0.0)).unwrap();
             assert!((psf.weights.sum() - 1.0).abs() < 1e-12);
             for k in 1..=3 {
                 let f = k as f64 / l;
@@ -177,7 +217,7 @@ mod tests {
             assert!((mtf(&psf, 1.0 / l, 0.0) - 1.0).abs() < 1e-12);
         }
         // vertical motion blurs along y only
-        let v = path_psf(&MotionParams::linear(10.0, 90.0)).unwrap();
+        let v = path_psf(&MotionPath::linear(10.0, 90.0)).unwrap();
         assert!(mtf(&v, 0.1, 0.0) < 1e-3);
         assert!((mtf(&v, 0.0, 0.1) - 1.0).abs() < 1e-9);
     }
@@ -187,7 +227,7 @@ mod tests {
     #[test]
     fn oblique_and_polyline_paths() {
         let l: f64 = 20.0;
-        let psf = path_psf(&MotionParams::linear(l, 30.0)).unwrap();
+        let psf = path_psf(&MotionPath::linear(l, 30.0)).unwrap();
         let (c, s) = (30f64.to_radians().cos(), 30f64.to_radians().sin());
         // spatial frequency along the motion direction (y is down: direction (c, −s))
         let f = 1.0 / l;
@@ -196,7 +236,7 @@ mod tests {
             "{}",
             mtf(&psf, -s * f, c * f)
         );
-        let poly = MotionParams {
+        let poly = MotionPath {
             path: vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]],
         };
         let p = path_psf(&poly).unwrap();
@@ -208,13 +248,13 @@ mod tests {
         }
         assert!(mx.abs() < 1e-9 && my.abs() < 1e-9, "centroid {mx}, {my}");
         assert_eq!(
-            path_psf(&MotionParams {
+            path_psf(&MotionPath {
                 path: vec![[1.0, 1.0]]
             })
             .unwrap(),
             Psf::identity()
         );
-        assert!(path_psf(&MotionParams { path: vec![] }).is_err());
-        assert!(path_psf(&MotionParams::linear(1000.0, 0.0)).is_err());
+        assert!(path_psf(&MotionPath { path: vec![] }).is_err());
+        assert!(path_psf(&MotionPath::linear(1000.0, 0.0)).is_err());
     }
 }

@@ -30,20 +30,46 @@
 //! - EMVA Standard 1288, release 4.0 (photon transfer: variance linear in mean).
 
 use crate::error::check_range;
-use crate::Result;
-use artefact_core::{RgbImage, Seed};
+use crate::{PhotoError, Result};
+use artefact_core::Seed;
+use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 use rand_distr::{Distribution, Normal, Poisson};
-use serde::{Deserialize, Serialize};
 
-/// Parameters of raw sensor noise.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SensorNoiseParams {
-    /// Electrons at full well (raw value 1).
-    pub full_well: f64,
-    /// Read noise, electrons RMS.
-    pub read_noise: f64,
-    /// Seed of the noise realisation.
-    pub seed: u64,
+artefact_core::params! {
+    /// Parameters of [`SensorNoise`] (recorded in manifests, replayed exactly).
+    pub struct SensorNoiseParams {
+        /// photo-electrons at full well (raw value 1); fewer = more photon noise
+        pub full_well: f64 = float(5000.0, [1.0, 1e7], "e-"),
+        /// read noise, RMS
+        pub read_noise: f64 = float(5.0, [0.0, 1e4], "e-"),
+        /// seed of the noise realisation; drawn by `sample` unless fixed
+        pub seed: u64 = seed,
+    }
+}
+
+/// The operator `photo.sensor_noise` (see the module docs).
+pub struct SensorNoise;
+
+static INFO: OpInfo = OpInfo {
+    name: "photo.sensor_noise",
+    modality: "photo",
+    doc: "Raw sensor noise: Poisson photon noise at the set full well plus Gaussian read noise, clipped at full well; variance linear in the signal. Apply before white balance, tone and JPEG.",
+    params: SensorNoiseParams::PARAMS,
+};
+
+impl ColourOperator for SensorNoise {
+    type Params = SensorNoiseParams;
+    type Error = PhotoError;
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<SensorNoiseParams> {
+        Ok(SensorNoiseParams::sample(spec, rng)?)
+    }
+    fn apply(p: &SensorNoiseParams, image: &RgbImage) -> Result<RgbImage> {
+        p.validate()?;
+        apply(p, image)
+    }
 }
 
 impl SensorNoiseParams {
@@ -65,7 +91,7 @@ pub fn apply(p: &SensorNoiseParams, img: &RgbImage) -> Result<RgbImage> {
     let (rows, cols) = img.shape();
     let root = Seed::from_u64(p.seed);
     let read = Normal::new(0.0, p.read_noise).map_err(|e| {
-        crate::PhotoError::param("read_noise", format!("cannot build the distribution: {e}"))
+        PhotoError::param("read_noise", format!("cannot build the distribution: {e}"))
     })?;
     let mut out = img.data.clone();
     for r in 0..rows {
