@@ -22,22 +22,36 @@ pub enum Modality {
     /// Ultrasound (B-mode).
     #[serde(rename = "US")]
     Us,
-    /// Photographic modalities: histopathology, endoscopy, fundus, dermoscopy.
+    /// Photographic modalities without a more specific variant (e.g. dermoscopy, or a
+    /// photograph of unknown kind).
     #[serde(rename = "photo")]
     Photo,
+    /// Fundus photography (DICOM `OP`, ophthalmic photography).
+    #[serde(rename = "OP")]
+    Fundus,
+    /// Endoscopy (DICOM `ES`).
+    #[serde(rename = "ES")]
+    Endoscopy,
+    /// Histopathology, whole-slide or tile microscopy (DICOM `SM`, slide microscopy).
+    #[serde(rename = "SM")]
+    Histopathology,
     /// Anything else (e.g. a DICOM modality artefact does not simulate).
     #[serde(rename = "other")]
     Other,
 }
 
 impl Modality {
-    /// Short code used in manifests (`CT`, `MR`, `US`, `photo`, `other`).
+    /// Short code used in manifests (`CT`, `MR`, `US`, `OP`, `ES`, `SM`, `photo`, `other`;
+    /// the photographic codes are DICOM's).
     pub fn code(self) -> &'static str {
         match self {
             Modality::Ct => "CT",
             Modality::Mr => "MR",
             Modality::Us => "US",
             Modality::Photo => "photo",
+            Modality::Fundus => "OP",
+            Modality::Endoscopy => "ES",
+            Modality::Histopathology => "SM",
             Modality::Other => "other",
         }
     }
@@ -49,6 +63,9 @@ impl Modality {
             Modality::Mr => "MRI",
             Modality::Us => "ultrasound",
             Modality::Photo => "photograph",
+            Modality::Fundus => "fundus photography",
+            Modality::Endoscopy => "endoscopy",
+            Modality::Histopathology => "histopathology",
             Modality::Other => "medical",
         }
     }
@@ -59,7 +76,10 @@ impl Modality {
             "CT" => Modality::Ct,
             "MR" => Modality::Mr,
             "US" => Modality::Us,
-            "SM" | "XC" | "ES" | "OP" | "GM" => Modality::Photo,
+            "OP" => Modality::Fundus,
+            "ES" => Modality::Endoscopy,
+            "SM" => Modality::Histopathology,
+            "XC" | "GM" => Modality::Photo,
             _ => Modality::Other,
         }
     }
@@ -69,7 +89,9 @@ impl Modality {
         match self {
             Modality::Ct => Unit::Hu,
             Modality::Us => Unit::Echogenicity,
-            Modality::Photo => Unit::Colour8,
+            Modality::Photo | Modality::Fundus | Modality::Endoscopy | Modality::Histopathology => {
+                Unit::Colour8
+            }
             Modality::Mr | Modality::Other => Unit::Arbitrary,
         }
     }
@@ -89,9 +111,13 @@ impl FromStr for Modality {
             "mr" | "mri" => Ok(Modality::Mr),
             "us" | "ultrasound" => Ok(Modality::Us),
             "photo" => Ok(Modality::Photo),
+            "op" | "fundus" => Ok(Modality::Fundus),
+            "es" | "endoscopy" => Ok(Modality::Endoscopy),
+            "sm" | "histopathology" | "histo" => Ok(Modality::Histopathology),
             "other" => Ok(Modality::Other),
             _ => Err(format!(
-                "unknown modality `{s}` (allowed: CT, MR, US, photo, other)"
+                "unknown modality `{s}` (allowed: CT, MR, US, OP or fundus, ES or endoscopy, \
+                 SM or histopathology, photo, other)"
             )),
         }
     }
@@ -109,6 +135,8 @@ pub enum Unit {
     Echogenicity,
     /// 8-bit colour/grey levels `0..=255`.
     Colour8,
+    /// Linear light relative to display white (`0` black, `1` white; see [`crate::colour`]).
+    LinearLight,
 }
 
 impl Unit {
@@ -118,6 +146,7 @@ impl Unit {
             Unit::Arbitrary => "arbitrary",
             Unit::Echogenicity => "echogenicity",
             Unit::Colour8 => "8-bit",
+            Unit::LinearLight => "linear light",
         }
     }
 }
@@ -416,10 +445,19 @@ mod tests {
             Modality::Mr,
             Modality::Us,
             Modality::Photo,
+            Modality::Fundus,
+            Modality::Endoscopy,
+            Modality::Histopathology,
             Modality::Other,
         ] {
             assert_eq!(m.code().parse::<Modality>().unwrap(), m);
         }
+        assert_eq!(Modality::from_dicom("OP"), Modality::Fundus);
+        assert_eq!(Modality::from_dicom("es"), Modality::Endoscopy);
+        assert_eq!(Modality::from_dicom("SM"), Modality::Histopathology);
+        assert_eq!("fundus".parse::<Modality>().unwrap(), Modality::Fundus);
+        assert_eq!(Modality::Fundus.display_name(), "fundus photography");
+        assert_eq!(Modality::Histopathology.display_name(), "histopathology");
         assert_eq!(Modality::from_dicom("MR "), Modality::Mr);
         assert_eq!(Modality::from_dicom("SEG"), Modality::Other);
     }

@@ -27,6 +27,9 @@
 //!   arXiv:1811.08839, 2018 (centred FFT convention).
 
 pub mod bigbuf;
+pub mod colour;
+pub mod colour_metrics;
+pub mod colour_op;
 pub mod error;
 pub mod fastmath;
 pub mod fft;
@@ -40,6 +43,8 @@ pub mod severity;
 pub mod simd;
 mod stats;
 
+pub use colour::RgbImage;
+pub use colour_op::{ColourOpVisitor, ColourOperator, Picture};
 pub use error::CoreError;
 pub use image::{Image, Modality, Unit, Volume};
 pub use num_complex::Complex32;

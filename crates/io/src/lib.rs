@@ -6,7 +6,10 @@
 //! - NIfTI-1 / NIfTI-2 ([`nifti`]), `.nii` and `.nii.gz`, either byte order, 3-D and 4-D;
 //! - PNG, JPEG, TIFF ([`raster`]), 8/16-bit grey (RGB only on request).
 //!
-//! Writers: grey PNG (8/16-bit) and NIfTI-1 float32, always atomic (temporary file + rename).
+//! Colour photographs: [`read_rgb`] (PNG/JPEG/TIFF → [`artefact_core::RgbImage`], linear light)
+//! and [`write_png_rgb`] (8-bit sRGB PNG).
+//!
+//! Writers: grey PNG (8/16-bit), colour PNG (8-bit sRGB) and NIfTI-1 float32, always atomic (temporary file + rename).
 //!
 //! # Bad input
 //! Every failure is an [`IoError`] naming the file and the reason; nothing panics on malformed
@@ -36,7 +39,7 @@ pub mod raster;
 pub use error::{IoError, IoErrorKind};
 pub use meta::{Format, Identifiers, Meta, Rescale, SopClass, TransferSyntax};
 pub use nifti::write_nifti;
-pub use raster::{write_png, write_png16};
+pub use raster::{read_rgb, write_png, write_png16, write_png_rgb, LoadedRgb, RgbLoadOptions};
 
 use artefact_core::{Modality, Volume};
 use std::collections::BTreeMap;

@@ -9,11 +9,15 @@
 //! otherwise; the unit follows the modality.
 //!
 //! Writing: 8-bit and 16-bit grey PNG, atomically.
+//!
+//! Colour: [`read_rgb`] reads colour (and grey) PNG/JPEG/TIFF into an
+//! [`artefact_core::RgbImage`] in linear light (sRGB decoded); [`write_png_rgb`] writes an
+//! 8-bit sRGB PNG.
 
 use crate::atomic::write_atomic;
 use crate::meta::Format;
 use crate::{IoError, IoErrorKind, LoadOptions, Loaded, Meta};
-use artefact_core::{Modality, Volume};
+use artefact_core::{Modality, RgbImage, Volume};
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use ndarray::{Array2, Array3};
 use std::path::Path;
@@ -111,7 +115,7 @@ fn image_err(path: &Path, e: image::ImageError) -> IoError {
     }
 }
 
-fn write_grey(
+fn write_raw(
     path: &Path,
     raw: &[u8],
     rows: usize,
@@ -141,7 +145,7 @@ fn write_grey(
 pub fn write_png(path: &Path, data: &Array2<u8>) -> Result<(), IoError> {
     let (rows, cols) = data.dim();
     let raw: Vec<u8> = data.iter().copied().collect();
-    write_grey(path, &raw, rows, cols, image::ExtendedColorType::L8)
+    write_raw(path, &raw, rows, cols, image::ExtendedColorType::L8)
 }
 
 /// Write a 16-bit grey PNG (row-major `(rows, cols)`), atomically.
@@ -149,5 +153,143 @@ pub fn write_png16(path: &Path, data: &Array2<u16>) -> Result<(), IoError> {
     let (rows, cols) = data.dim();
     // the encoder takes native-endian u16 samples as bytes and writes PNG's big endian
     let raw: Vec<u8> = data.iter().flat_map(|v| v.to_ne_bytes()).collect();
-    write_grey(path, &raw, rows, cols, image::ExtendedColorType::L16)
+    write_raw(path, &raw, rows, cols, image::ExtendedColorType::L16)
+}
+
+/// Options for [`read_rgb`].
+#[derive(Clone, Debug)]
+pub struct RgbLoadOptions {
+    /// Modality of the photograph (default: [`Modality::Photo`]).
+    pub modality: Option<Modality>,
+    /// Pixel size in mm `[row, column]` when known (e.g. `[5e-4, 5e-4]` for 0.5 µm/px);
+    /// otherwise 1 mm is assumed and [`Meta::spacing_assumed`] is set.
+    pub spacing_mm: Option<[f64; 2]>,
+    /// Detect and keep the field of view (black surround of fundus/endoscopy photographs).
+    pub detect_fov: bool,
+    /// Largest number of pixels accepted; larger images are refused before decoding.
+    pub max_pixels: usize,
+}
+
+impl Default for RgbLoadOptions {
+    fn default() -> Self {
+        RgbLoadOptions {
+            modality: None,
+            spacing_mm: None,
+            detect_fov: false,
+            max_pixels: crate::DEFAULT_MAX_VOXELS / 4,
+        }
+    }
+}
+
+/// A colour photograph and what is known about its source.
+#[derive(Clone, Debug)]
+pub struct LoadedRgb {
+    pub image: RgbImage,
+    pub meta: Meta,
+}
+
+/// Read a PNG (8/16-bit, grey or RGB, with or without alpha, palette), JPEG or TIFF as a
+/// colour image in linear light.
+///
+/// Samples are taken as sRGB-encoded (embedded ICC profiles and gamma chunks are not
+/// interpreted) and decoded with the exact IEC 61966-2-1 curve; 16-bit codes are divided by
+/// 65535, float TIFF samples are taken as encoded values in `[0, 1]`. Alpha is ignored
+/// (photographs are opaque); grey images become neutral colour (R = G = B); palette PNGs are
+/// expanded to RGB by the decoder.
+pub fn read_rgb(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError> {
+    let format = crate::detect_format(path)?;
+    let format = match format {
+        Some(f @ (Format::Png | Format::Jpeg | Format::Tiff)) => f,
+        Some(other) => {
+            return Err(IoError::unsupported(
+                path,
+                format!(
+                    "{other:?} is not read as a colour photograph (colour PNG, JPEG or TIFF are)"
+                ),
+            ))
+        }
+        None => {
+            return Err(IoError::new(
+                path,
+                IoErrorKind::UnknownFormat("wrong magic: not PNG, JPEG or TIFF".into()),
+            ))
+        }
+    };
+    let reader = ImageReader::open(path)
+        .map_err(|e| IoError::os(path, e))?
+        .with_guessed_format()
+        .map_err(|e| IoError::os(path, e))?;
+    let decoder = reader.into_decoder().map_err(|e| image_err(path, e))?;
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 {
+        return Err(IoError::invalid(path, format!("zero-sized image {w}×{h}")));
+    }
+    if (w as u64) * (h as u64) > opts.max_pixels as u64 {
+        return Err(IoError::too_large(
+            path,
+            format!(
+                "{w}×{h} pixels exceed the limit of {} pixels",
+                opts.max_pixels
+            ),
+        ));
+    }
+    let colour = decoder.color_type();
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| image_err(path, e))?;
+    let (rows, cols) = (h as usize, w as usize);
+    let modality = opts.modality.unwrap_or(Modality::Photo);
+    let spacing = opts.spacing_mm.unwrap_or([1.0, 1.0]);
+    let core = |e: artefact_core::CoreError| IoError::invalid(path, e.to_string());
+    let mut image = match &img {
+        DynamicImage::ImageLuma8(b) => {
+            RgbImage::from_srgb8(rows, cols, b.as_raw(), 1, spacing, modality)
+        }
+        DynamicImage::ImageLumaA8(b) => {
+            RgbImage::from_srgb8(rows, cols, b.as_raw(), 2, spacing, modality)
+        }
+        DynamicImage::ImageRgb8(b) => {
+            RgbImage::from_srgb8(rows, cols, b.as_raw(), 3, spacing, modality)
+        }
+        DynamicImage::ImageRgba8(b) => {
+            RgbImage::from_srgb8(rows, cols, b.as_raw(), 4, spacing, modality)
+        }
+        DynamicImage::ImageLuma16(b) => {
+            RgbImage::from_srgb16(rows, cols, b.as_raw(), 1, spacing, modality)
+        }
+        DynamicImage::ImageLumaA16(b) => {
+            RgbImage::from_srgb16(rows, cols, b.as_raw(), 2, spacing, modality)
+        }
+        DynamicImage::ImageRgb16(b) => {
+            RgbImage::from_srgb16(rows, cols, b.as_raw(), 3, spacing, modality)
+        }
+        DynamicImage::ImageRgba16(b) => {
+            RgbImage::from_srgb16(rows, cols, b.as_raw(), 4, spacing, modality)
+        }
+        other => {
+            // float (or any other) layout: encoded values in [0, 1]
+            let f = other.to_rgb32f();
+            let data = ndarray::Array3::from_shape_fn((3, rows, cols), |(c, r, k)| {
+                let v = f.get_pixel(k as u32, r as u32).0[c] as f64;
+                artefact_core::colour::srgb_to_linear(v.clamp(0.0, 1.0)) as f32
+            });
+            RgbImage::new(data, spacing, modality, None)
+        }
+    }
+    .map_err(core)?;
+    if opts.detect_fov {
+        image.detect_and_set_fov();
+    }
+    let mut meta = Meta::new(path.to_path_buf(), format, modality);
+    meta.photometric = Some(format!("{colour:?}"));
+    meta.bits_stored = Some(colour.bits_per_pixel() / colour.channel_count() as u16);
+    meta.datatype = Some(format!("{colour:?}"));
+    meta.spacing_assumed = opts.spacing_mm.is_none();
+    Ok(LoadedRgb { image, meta })
+}
+
+/// Write a colour image as an 8-bit sRGB PNG (linear light encoded with the IEC 61966-2-1
+/// curve, clamped to `[0, 1]`, rounded), atomically.
+pub fn write_png_rgb(path: &Path, img: &RgbImage) -> Result<(), IoError> {
+    let (rows, cols) = img.shape();
+    let raw = img.to_srgb8();
+    write_raw(path, &raw, rows, cols, image::ExtendedColorType::Rgb8)
 }
