@@ -417,7 +417,7 @@ impl AttributeRecipe {
                 let metric = parse_metric_kind(m.get_ref())
                     .map_err(|e| err(m.span(), "attribute.grade.metric", e))?;
                 let (reject, good) = (*r.get_ref(), *gd.get_ref());
-                if !(reject.is_finite() && good.is_finite()) || !metric.at_least(good, reject) {
+                if !(reject.is_finite() && good.is_finite() && metric.at_least(good, reject)) {
                     return Err(err(
                         r.span(),
                         "attribute.grade.reject",

@@ -177,7 +177,10 @@ pub(crate) fn sample_timing(spec: &ParamSpec, rng: &mut SampleRng) -> Result<(f6
     Ok((onset, (onset + duration).min(1.0)))
 }
 
-pub(crate) fn sample_magnitudes(spec: &ParamSpec, rng: &mut SampleRng) -> Result<(usize, f64, f64)> {
+pub(crate) fn sample_magnitudes(
+    spec: &ParamSpec,
+    rng: &mut SampleRng,
+) -> Result<(usize, f64, f64)> {
     let events = MotionKnobs::events.sample(spec, rng)?;
     let t = MotionKnobs::translation_mm.sample(spec, rng)?;
     let r = MotionKnobs::rotation_deg.sample(spec, rng)?;

@@ -36,6 +36,8 @@
 //!   color deconvolution", Anal. Quant. Cytol. Histol. 23(4), 2001.
 //! - ITU-T T.81 | ISO/IEC 10918-1 (JPEG), IJG libjpeg quality scaling.
 
+// `deny`, not `forbid`: ndarray's `s!` expands to `#[allow(unsafe_code)]`; no unsafe code here.
+#![deny(unsafe_code)]
 // index loops over small fixed matrices and planes read more clearly than iterator chains
 #![allow(clippy::needless_range_loop)]
 

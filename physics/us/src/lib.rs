@@ -71,6 +71,9 @@
 //! - D. Garcia, "SIMUS: an open-source simulator for medical ultrasound imaging",
 //!   Comput. Methods Programs Biomed. 218, 2022 (the `pymust` peer used in `bench/us`).
 
+// `deny`, not `forbid`: ndarray's `s!` expands to `#[allow(unsafe_code)]`; no unsafe code here.
+#![deny(unsafe_code)]
+
 pub mod attenuation;
 pub mod beam_grid;
 pub mod bmode;
