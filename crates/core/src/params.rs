@@ -377,7 +377,7 @@ pub trait OpVisitor {
 }
 
 /// Declares a params struct whose fields are the operator's parameters; see the
-/// [module documentation](crate::params) for the syntax and what is generated.
+/// [module documentation](mod@crate::params) for the syntax and what is generated.
 ///
 /// Field syntax: `/// doc` lines, then optional `#[serde(...)]` attributes, then
 /// `pub name: Type = kind(args),` (or `= seed,`).

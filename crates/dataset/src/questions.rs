@@ -9,7 +9,7 @@
 //!   one) for every family, every (modality, family) and every (modality, family, attribute), so
 //!   the question text alone predicts nothing. This caps the yes-or-no questions a set of images
 //!   can supply at about four per degraded image (a degraded image is the only source of a Yes
-//!   to "is there <its attribute>" and of a No to "is it free of <its attribute>") plus the
+//!   to "is there [its attribute]" and of a No to "is it free of [its attribute]") plus the
 //!   acceptability questions; the builder reports a shortfall beyond that.
 //! - **what** (3–4 options of distinct phenomena, always including [`NO_ARTIFACT`]): one per
 //!   image; the answers are dealt round-robin over the classes (each attribute, and "none"), so
