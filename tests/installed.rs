@@ -141,8 +141,8 @@ recipes = ["mri/noise", "mri/gibbs", "ct/ring"]
 
 [questions]
 yes_no = 2
-what = 2
-how = 2
+what = 1
+how = 1
 
 [pairs]
 coarse = 1

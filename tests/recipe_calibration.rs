@@ -1,5 +1,5 @@
 //! The bundled attribute recipes are calibrated on the bundled real images: for every
-//! bundled attribute, `artefact recipes calibrate` (the demo benchmark's slices, 2 samples per
+//! bundled attribute, `artefact recipes calibrate` (the calibration benchmark's slices, 2 samples per
 //! slice and severity) must show
 //! - mild **visible**: median SSIM ≤ 0.985 or median PSNR ≤ 35 dB against the clean image
 //!   (SSIM barely sees smooth shading, e.g. a bias field or an acoustic shadow; PSNR does);
@@ -20,7 +20,14 @@ use std::process::Command;
 fn bundled_recipes_are_visible_when_mild_and_clearly_degraded_when_severe() {
     let out = Command::new(env!("CARGO_BIN_EXE_artefact"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["recipes", "calibrate", "-n", "2", "--json"])
+        .args([
+            "recipes",
+            "calibrate",
+            "recipes/benchmarks/calibration.toml",
+            "-n",
+            "2",
+            "--json",
+        ])
         .output()
         .expect("run artefact");
     assert!(

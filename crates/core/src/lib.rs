@@ -36,6 +36,7 @@ pub mod fft;
 pub mod image;
 pub mod metrics;
 pub mod op;
+mod otsu_kernel;
 pub mod params;
 pub mod resample;
 pub mod rng;

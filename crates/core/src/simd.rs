@@ -78,14 +78,14 @@ pub(crate) fn min_max_lanes_sse2(values: &[f32]) -> Option<([(f32, f32); 8], &[f
     (!bad).then(|| (std::array::from_fn(|k| (lo[k], hi[k])), chunks.remainder()))
 }
 
-/// The AVX2 build of `crate::stats::otsu_bins_impl` (same source, same bins).
+/// The AVX2 build of `crate::otsu_kernel::otsu_bins_impl` (same source, same bins).
 ///
 /// # Safety
 /// AVX2 must be available.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 pub(crate) unsafe fn otsu_bins_avx2(block: &[f32], lo: f32, scale: f64, bins: &mut [u32]) {
-    crate::stats::otsu_bins_impl(block, lo, scale, bins)
+    crate::otsu_kernel::otsu_bins_impl(block, lo, scale, bins)
 }
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ fn finite_range_slice_filtered(values: &[f32]) -> Option<(f32, f32)> {
     (l <= h).then_some((l, h))
 }
 
-pub(crate) const OTSU_BINS: usize = 256;
+pub(crate) use crate::otsu_kernel::{otsu_bins_impl, OTSU_BINS};
 
 /// Otsu's threshold over a 256-bin histogram of the finite values (None if constant).
 pub(crate) fn otsu_threshold(values: impl Iterator<Item = f32> + Clone) -> Option<f32> {
@@ -163,29 +163,6 @@ pub(crate) fn otsu_bins(block: &[f32], lo: f32, scale: f64, bins: &mut [u32], av
     }
     let _ = avx2;
     otsu_bins_impl(block, lo, scale, bins)
-}
-
-#[inline(always)]
-pub(crate) fn otsu_bins_impl(block: &[f32], lo: f32, scale: f64, bins: &mut [u32]) {
-    for (b, &v) in bins.iter_mut().zip(block) {
-        let f = ((v - lo) as f64) * scale;
-        // clamp before converting: `as i32` saturates (scalar code), while a value in
-        // [0, 255] converts exactly without it; the same bin as `(f as i32).min(255)`
-        // for every finite v ≥ lo (f ≥ 0), NaN and ±∞ are replaced below
-        let f = if f > 0.0 { f } else { 0.0 };
-        let f = if f < (OTSU_BINS - 1) as f64 {
-            f
-        } else {
-            (OTSU_BINS - 1) as f64
-        };
-        // SAFETY: f is in [0, 255] (a NaN fails `f > 0.0` and became 0)
-        let i = unsafe { f.to_int_unchecked::<i32>() } as u32;
-        *b = if v.abs() < f32::INFINITY {
-            i
-        } else {
-            OTSU_BINS as u32
-        };
-    }
 }
 
 /// The threshold maximising the between-class variance of a histogram of `[lo, hi]` in bins

@@ -463,13 +463,15 @@ pub fn audit(dir: &Path) -> Result<AuditReport, DatasetError> {
         words.insert(r.modality.to_lowercase());
     }
     let splits: BTreeSet<&str> = rows.iter().map(|r| r.split.as_str()).collect();
-    let info: Option<crate::build::BuildInfo> = std::fs::read(dir.join("build.json"))
+    // build.json's dataset prefix, read as plain JSON (the audit does not depend on the builder)
+    let info: Option<serde_json::Value> = std::fs::read(dir.join("build.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
     let prefix = info
         .as_ref()
-        .map(|i| i.dataset_prefix.clone())
-        .unwrap_or_default();
+        .and_then(|i| i["dataset_prefix"].as_str())
+        .unwrap_or_default()
+        .to_string();
     let structural: BTreeSet<&str> = [
         "images",
         "hf",

@@ -4,7 +4,7 @@
 //! for 64 pixels in a load-free pass before the gathers. The AVX2 build is
 //! `crate::simd::fbp::fan_tile_avx2` (same bytes, tested there).
 
-use super::TILE;
+use super::tile::{FanTile, ATAN_C, TILE};
 use crate::geometry::{Beam, Geometry, Grid};
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -119,23 +119,6 @@ fn bp_fan_impl<const ARC: bool>(
     out
 }
 
-/// Inputs of [`fan_tile`].
-#[derive(Clone, Copy)]
-pub(crate) struct FanTile<'a> {
-    pub(crate) trig: &'a [(f64, f64)],
-    pub(crate) qp: &'a [f32],
-    pub(crate) stride: usize,
-    pub(crate) pix: f64,
-    pub(crate) cr: f64,
-    pub(crate) rs: f64,
-    pub(crate) rs32: f32,
-    pub(crate) cols: usize,
-    pub(crate) kmax: f32,
-    pub(crate) x0: f32,
-    pub(crate) scale: f32,
-    pub(crate) shift: f32,
-}
-
 /// Back-project every view into the tile `ti` (rows `ti·TILE…`) of the fan-beam image.
 #[inline(always)]
 fn fan_tile<const ARC: bool>(p: &FanTile, ti: usize, tile: &mut [f32]) {
@@ -233,18 +216,6 @@ pub(crate) fn atan2_pos(y: f32, x: f32) -> f32 {
     };
     r.copysign(y)
 }
-
-/// Odd polynomial for atan on [0, 1] (least-squares fit on Chebyshev nodes, |err| < 2e-7).
-pub(crate) const ATAN_C: [f32; 8] = [
-    0.999_999_44,
-    -0.333_301_07,
-    0.199_485_1,
-    -0.139_158_02,
-    0.096_562_565,
-    -0.056_063_177,
-    0.021_946_61,
-    -0.004_073_309_5,
-];
 
 /// Slow reference for [`bp_fan`] (per-pixel `atan2`/division in f64 index arithmetic).
 #[cfg(test)]

@@ -62,8 +62,7 @@ use ndarray::{Array2, ArrayView2};
 use parallel::bp_parallel;
 use std::f64::consts::PI;
 
-/// Image rows per back-projection task.
-pub(crate) const TILE: usize = 8;
+pub(crate) mod tile;
 
 /// Everything of a filtered back-projection that depends only on the geometry, the grid and the
 /// filter: the ramp filter with its FFT plans, the per-view weights and (fan beam) the

@@ -3,7 +3,7 @@
 //! order as one at a time, so the bytes do not depend on the thread count). The AVX2 build is
 //! `crate::simd::fbp::bp_parallel` (same bytes, tested there).
 
-use super::TILE;
+use super::tile::TILE;
 use crate::geometry::{Geometry, Grid};
 use ndarray::Array2;
 use rayon::prelude::*;

@@ -22,9 +22,8 @@
 //! and adding ±0 leaves a pixel unchanged (a sum that starts at +0 is never −0). Hence the
 //! bytes equal the portable path's.
 
-use crate::fbp::fan::{FanTile, ATAN_C};
+use crate::fbp::tile::{FanTile, ATAN_C, TILE};
 
-use crate::fbp::TILE;
 use crate::geometry::Grid;
 use ndarray::Array2;
 use rayon::prelude::*;
