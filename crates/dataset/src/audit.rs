@@ -139,12 +139,23 @@ fn sigma(c: f64, n: usize) -> f64 {
     (c * (1.0 - c) / n as f64).sqrt()
 }
 
-fn majority(labels: &[&str]) -> Option<String> {
+/// Count of each label.
+fn frequencies<'a>(labels: impl IntoIterator<Item = &'a str>) -> BTreeMap<&'a str, usize> {
     let mut m: BTreeMap<&str, usize> = BTreeMap::new();
     for l in labels {
         *m.entry(l).or_default() += 1;
     }
-    m.into_iter()
+    m
+}
+
+/// Share of the most frequent label: the accuracy of always answering it.
+fn majority_share(freq: &BTreeMap<&str, usize>, n: usize) -> f64 {
+    *freq.values().max().unwrap_or(&0) as f64 / n.max(1) as f64
+}
+
+fn majority(labels: &[&str]) -> Option<String> {
+    frequencies(labels.iter().copied())
+        .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
         .map(|(k, _)| k.to_string())
 }
@@ -160,11 +171,8 @@ pub fn best_order_rule(labels: &[&str]) -> (f64, f64, f64, String) {
     let fold = |i: usize| i % 2;
     // chance: always answering the most frequent label (a cross-fitted majority would be
     // biased low on balanced labels, and make every rule look better than chance)
-    let mut freq0: BTreeMap<&str, usize> = BTreeMap::new();
-    for l in labels {
-        *freq0.entry(l).or_default() += 1;
-    }
-    let chance = *freq0.values().max().unwrap_or(&0) as f64 / n as f64;
+    let freq = frequencies(labels.iter().copied());
+    let chance = majority_share(&freq, n);
     let mut best = (f64::NEG_INFINITY, 0.0, chance, String::new());
     let mut consider = |acc: f64, rule: String| {
         if acc - chance > best.0 {
@@ -173,10 +181,6 @@ pub fn best_order_rule(labels: &[&str]) -> (f64, f64, f64, String) {
     };
     // previous row: compared with the chance that two random rows agree
     let same = (1..n).filter(|&i| labels[i] == labels[i - 1]).count() as f64 / (n - 1) as f64;
-    let mut freq: BTreeMap<&str, usize> = BTreeMap::new();
-    for l in labels {
-        *freq.entry(l).or_default() += 1;
-    }
     let agree: f64 = freq.values().map(|&c| (c as f64 / n as f64).powi(2)).sum();
     consider(same - agree + chance, "same as the previous row".into());
     // residue classes: learned on the other half of the rows (by position), tested on this
@@ -324,11 +328,7 @@ fn blind_accuracy(
             }
         }
     }
-    let mut freq: BTreeMap<&str, usize> = BTreeMap::new();
-    for l in labels {
-        *freq.entry(l.as_str()).or_default() += 1;
-    }
-    let chance = *freq.values().max().unwrap_or(&0) as f64 / n.max(1) as f64;
+    let chance = majority_share(&frequencies(labels.iter().map(String::as_str)), n);
     (correct as f64 / n.max(1) as f64, chance)
 }
 
@@ -789,9 +789,15 @@ pub fn audit(dir: &Path) -> Result<AuditReport, DatasetError> {
     let mut bad = 0;
     let mut bad_detail = String::new();
     for (k, g) in &by_slice {
+        // bit depth and colour type from the PNG header (IHDR), without reading the image
         let png_format = |r: &ManifestRow| -> Option<(u8, u8)> {
-            let b = std::fs::read(dir.join(&r.file_name)).ok()?;
-            (b.len() > 26 && &b[1..4] == b"PNG").then(|| (b[24], b[25]))
+            use std::io::Read;
+            let mut b = [0u8; 26];
+            std::fs::File::open(dir.join(&r.file_name))
+                .ok()?
+                .read_exact(&mut b)
+                .ok()?;
+            (&b[1..4] == b"PNG").then_some((b[24], b[25]))
         };
         let first = g[0];
         let f0 = png_format(first);
