@@ -2,12 +2,16 @@
 //! foreground, pad them to a square with the modality's background and resample to the output
 //! size. Each slice carries pseudonymous keys (never the identifiers themselves) and the display
 //! map computed from it.
+//!
+//! Sources of a colour modality (fundus photography, endoscopy, histopathology: the source's
+//! `modality` says which) are read as colour photographs in linear light ([`prepare_colour`]):
+//! one image per file, its field of view detected for the modalities with a dark surround.
 
 use crate::error::DatasetError;
 use crate::render::DisplayMap;
 use artefact_core::resample::resize;
-use artefact_core::{Image, Modality, Unit};
-use artefact_io::{load_all, LoadOptions};
+use artefact_core::{Image, Modality, Picture, RgbImage, Unit};
+use artefact_io::{load_all, load_all_rgb, LoadOptions, RgbLoadOptions};
 use artefact_recipe::BenchmarkRecipe;
 use ndarray::Array2;
 use serde::Serialize;
@@ -24,8 +28,9 @@ pub struct SourceSlice {
     /// Array axis and index of the slice in its volume.
     pub axis: usize,
     pub index: usize,
-    /// The prepared clean slice (square, `image_size` pixels, physical units).
-    pub image: Image,
+    /// The prepared clean slice (square, `image_size` pixels, physical units; colour
+    /// photographs in linear light).
+    pub image: Picture,
     /// Display map computed from the clean slice.
     pub display: DisplayMap,
     /// Body region (the source's `anatomy`, else DICOM BodyPartExamined), lower case.
@@ -51,6 +56,12 @@ pub fn collect_slices(
     let mut skipped = Vec::new();
     let mut seen_keys = BTreeSet::new();
     for spec in &bench.sources {
+        if spec.modality.is_some_and(Modality::is_colour) {
+            let got = collect_colour(bench, spec, secret, keep_going, &mut seen_keys)?;
+            slices.extend(got.0);
+            skipped.extend(got.1);
+            continue;
+        }
         for path in &spec.paths {
             let opts = LoadOptions {
                 modality: spec.modality,
@@ -127,10 +138,11 @@ pub fn collect_slices(
                         prepare(&raw, bench.image_size).map_err(|e| DatasetError::file(&p, e))?;
                     let display =
                         DisplayMap::for_clean(&image, bench.ct_window, bench.mr_percentiles);
+                    let image = Picture::Grey(image);
                     slices.push(SourceSlice {
                         source_key: source_key.clone(),
                         subject_key: subject_key.clone(),
-                        modality: image.modality,
+                        modality: image.modality(),
                         axis,
                         index,
                         image,
@@ -142,6 +154,118 @@ pub fn collect_slices(
         }
     }
     Ok((slices, skipped))
+}
+
+/// The colour photographs of one source entry (one slice per file).
+fn collect_colour(
+    bench: &BenchmarkRecipe,
+    spec: &artefact_recipe::benchmark::SourceSpec,
+    secret: &[u8],
+    keep_going: bool,
+    seen_keys: &mut BTreeSet<String>,
+) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
+    let modality = spec.modality.expect("a colour source names its modality");
+    let mut slices = Vec::new();
+    let mut skipped = Vec::new();
+    let opts = RgbLoadOptions {
+        modality: Some(modality),
+        detect_fov: false,
+        ..RgbLoadOptions::default()
+    };
+    let wanted = bench.attributes.iter().any(|a| a.modality == modality);
+    for path in &spec.paths {
+        for (p, res) in load_all_rgb(path, &opts) {
+            let mut skip = |reason: String| -> Result<(), DatasetError> {
+                if keep_going {
+                    skipped.push(Skipped {
+                        path: p.display().to_string(),
+                        reason,
+                    });
+                    Ok(())
+                } else {
+                    Err(DatasetError::file(
+                        &p,
+                        format!("{reason} (use --keep-going to skip it)"),
+                    ))
+                }
+            };
+            let loaded = match res {
+                Ok(l) => l,
+                Err(e) => {
+                    skip(e.to_string())?;
+                    continue;
+                }
+            };
+            if !wanted {
+                skip(format!(
+                    "modality {modality} has no attribute recipes in this benchmark"
+                ))?;
+                continue;
+            }
+            let source_key = short(&loaded.meta.pseudonymous_key(secret));
+            if !seen_keys.insert(source_key.clone()) {
+                skip("the same image was already listed by another source entry".into())?;
+                continue;
+            }
+            let image = prepare_colour(&loaded.image, bench.image_size)
+                .map_err(|e| DatasetError::file(&p, e))?;
+            slices.push(SourceSlice {
+                source_key,
+                subject_key: short(&loaded.meta.subject_key(secret)),
+                modality,
+                axis: 0,
+                index: 0,
+                image: Picture::Colour(image),
+                display: DisplayMap::srgb(),
+                anatomy: spec.anatomy.clone(),
+            });
+        }
+    }
+    Ok((slices, skipped))
+}
+
+/// Prepare a colour photograph: a square `size`² image in linear light. Modalities with a dark
+/// surround (fundus, endoscopy) are padded to a square with black, keeping the whole field of
+/// view, which is then detected on the result; others (histopathology tiles) are cropped to
+/// their centred square, since padding would add a border that is not in the slide.
+pub fn prepare_colour(img: &RgbImage, size: usize) -> Result<RgbImage, artefact_core::CoreError> {
+    let (r, c) = img.shape();
+    let pad = img.modality.has_dark_surround();
+    let n = if pad { r.max(c) } else { r.min(c) };
+    let (or, oc) = ((r as isize - n as isize) / 2, (c as isize - n as isize) / 2);
+    let square = ndarray::Array3::from_shape_fn((3, n, n), |(ch, i, j)| {
+        let (si, sj) = (i as isize + or, j as isize + oc);
+        if si < 0 || sj < 0 || si >= r as isize || sj >= c as isize {
+            0.0
+        } else {
+            let v = img.data[[ch, si as usize, sj as usize]];
+            if v.is_finite() {
+                v
+            } else {
+                0.0
+            }
+        }
+    });
+    let mut planes = Vec::with_capacity(3 * size * size);
+    let mut spacing = img.spacing;
+    for ch in 0..3 {
+        let plane = Image::new(
+            square.index_axis(ndarray::Axis(0), ch).to_owned(),
+            img.spacing,
+            img.modality,
+            Unit::LinearLight,
+        )?;
+        let out = resize(&plane, size, size)?;
+        spacing = out.spacing;
+        planes.extend(out.data.iter().copied());
+    }
+    let data = ndarray::Array3::from_shape_vec((3, size, size), planes)
+        .map_err(|e| artefact_core::CoreError::Shape(e.to_string()))?;
+    let mut out = RgbImage::new(data, spacing, img.modality, None)?;
+    if pad {
+        out.detect_and_set_fov();
+    }
+    Ok(out)
 }
 
 /// A DICOM BodyPartExamined value as a body-region word for descriptions ("HEAD" → "head",
