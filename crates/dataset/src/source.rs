@@ -207,21 +207,108 @@ fn collect_colour(
                 skip("the same image was already listed by another source entry".into())?;
                 continue;
             }
-            let image = prepare_colour(&loaded.image, bench.image_size)
-                .map_err(|e| DatasetError::file(&p, e))?;
-            slices.push(SourceSlice {
-                source_key,
-                subject_key: short(&loaded.meta.subject_key(secret)),
-                modality,
-                axis: 0,
-                index: 0,
-                image: Picture::Colour(image),
-                display: DisplayMap::srgb(),
-                anatomy: spec.anatomy.clone(),
-            });
+            let subject_key = short(&loaded.meta.subject_key(secret));
+            let pieces = match spec.tile {
+                None => vec![(0, loaded.image)],
+                Some(n) => {
+                    let tiles = pick_tiles(
+                        &loaded.image,
+                        n,
+                        bench.slices_per_volume,
+                        bench.min_foreground,
+                    );
+                    if tiles.is_empty() {
+                        skip(format!(
+                            "no {n}×{n} tile has a foreground fraction ≥ {}",
+                            bench.min_foreground
+                        ))?;
+                        continue;
+                    }
+                    tiles
+                }
+            };
+            for (index, piece) in pieces {
+                let image = prepare_colour(&piece, bench.image_size)
+                    .map_err(|e| DatasetError::file(&p, e))?;
+                slices.push(SourceSlice {
+                    source_key: source_key.clone(),
+                    subject_key: subject_key.clone(),
+                    modality,
+                    axis: 0,
+                    index,
+                    image: Picture::Colour(image),
+                    display: DisplayMap::srgb(),
+                    anatomy: spec.anatomy.clone(),
+                });
+            }
         }
     }
     Ok((slices, skipped))
+}
+
+/// Fraction of a photograph's pixels that show the subject: for modalities with a dark
+/// surround, pixels lit above 2 % of white luminance; otherwise (transmitted light, e.g. a
+/// slide) pixels that absorb, i.e. whose darkest channel has an optical density above 0.15
+/// (Macenko's background threshold; transmission below 10^−0.15).
+pub fn colour_foreground_fraction(img: &RgbImage) -> f64 {
+    let (rows, cols) = img.shape();
+    if rows * cols == 0 {
+        return 0.0;
+    }
+    let t = 10f32.powf(-0.15);
+    let lum = img.luminance();
+    let mut n = 0usize;
+    for r in 0..rows {
+        for c in 0..cols {
+            let hit = if img.modality.has_dark_surround() {
+                lum[[r, c]] > 0.02
+            } else {
+                (0..3).any(|ch| img.data[[ch, r, c]] < t)
+            };
+            n += hit as usize;
+        }
+    }
+    n as f64 / (rows * cols) as f64
+}
+
+/// Up to `count` non-overlapping `n`² tiles of a photograph (row-major grid, centred) whose
+/// foreground fraction is at least `min_fg`, evenly spread over the qualifying ones; each with
+/// its grid index.
+pub fn pick_tiles(img: &RgbImage, n: usize, count: usize, min_fg: f64) -> Vec<(usize, RgbImage)> {
+    let (rows, cols) = img.shape();
+    let (gr, gc) = (rows / n, cols / n);
+    let (or, oc) = ((rows - gr * n) / 2, (cols - gc * n) / 2);
+    let mut ok = Vec::new();
+    for i in 0..gr {
+        for j in 0..gc {
+            let (y, x) = (or + i * n, oc + j * n);
+            let data = img
+                .data
+                .slice(ndarray::s![.., y..y + n, x..x + n])
+                .to_owned();
+            let fov = img
+                .fov
+                .as_ref()
+                .map(|m| m.slice(ndarray::s![y..y + n, x..x + n]).to_owned());
+            let Ok(t) = RgbImage::new(data, img.spacing, img.modality, fov) else {
+                continue;
+            };
+            if colour_foreground_fraction(&t) >= min_fg {
+                ok.push((i * gc + j, t));
+            }
+        }
+    }
+    if ok.len() <= count {
+        return ok;
+    }
+    let picks: Vec<usize> = (0..count)
+        .map(|k| ((2 * k + 1) * ok.len()) / (2 * count))
+        .collect();
+    ok.into_iter()
+        .enumerate()
+        .filter(|(k, _)| picks.contains(k))
+        .map(|(_, t)| t)
+        .collect()
 }
 
 /// Prepare a colour photograph: a square `size`² image in linear light. Modalities with a dark
