@@ -1,22 +1,11 @@
 //! ct.low_dose: photon statistics against the Poisson law, 1/√dose noise scaling, identity path.
 
-use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, SpecValue, Unit};
+mod common;
+use artefact_core::{Image, Operator, ParamSpec, Seed, SpecValue};
 use artefact_ct::low_dose::{apply_with, corrupt, LowDose, LowDoseParams};
 use artefact_ct::pipeline::{simulate, ScanSettings};
+use common::water_disc;
 use ndarray::Array2;
-
-fn water_disc(n: usize, pixel: f64, radius_mm: f64) -> Image {
-    let c = (n as f64 - 1.0) / 2.0;
-    let data = Array2::from_shape_fn((n, n), |(i, j)| {
-        let (x, y) = ((j as f64 - c) * pixel, (i as f64 - c) * pixel);
-        if x.hypot(y) <= radius_mm {
-            0.0
-        } else {
-            -1000.0
-        }
-    });
-    Image::new(data, [pixel, pixel], Modality::Ct, Unit::Hu).unwrap()
-}
 
 fn params(dose: f64, sigma_e: f64, seed: u64) -> LowDoseParams {
     LowDoseParams {

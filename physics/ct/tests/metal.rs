@@ -1,26 +1,15 @@
 //! ct.metal: polychromatic streaks ≫ monochromatic reference; water BHC removes cupping;
 //! inserts are placed inside the body.
 
-use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, Unit};
+mod common;
+use artefact_core::{Image, Operator, ParamSpec, Seed};
 use artefact_ct::metal::{
     apply_with, apply_with_inserts, apply_with_mask, place_inserts, Metal, MetalParams, Physics,
 };
 use artefact_ct::phantom::Ellipse;
 use artefact_ct::pipeline::{simulate, ScanSettings};
+use common::water_disc;
 use ndarray::Array2;
-
-fn water_disc(n: usize, pixel: f64, radius_mm: f64) -> Image {
-    let c = (n as f64 - 1.0) / 2.0;
-    let data = Array2::from_shape_fn((n, n), |(i, j)| {
-        let (x, y) = ((j as f64 - c) * pixel, (i as f64 - c) * pixel);
-        if x.hypot(y) <= radius_mm {
-            0.0
-        } else {
-            -1000.0
-        }
-    });
-    Image::new(data, [pixel, pixel], Modality::Ct, Unit::Hu).unwrap()
-}
 
 fn params(material: &str) -> MetalParams {
     MetalParams {

@@ -1,23 +1,11 @@
 //! ct.ring: constant-along-view offsets reconstruct as concentric rings at the bin's radius.
 
-use artefact_core::{Image, Modality, Operator, ParamSpec, Seed, Unit};
+mod common;
+use artefact_core::{Image, Operator, ParamSpec, Seed};
 use artefact_ct::corrupt_util::ray_distance_mm;
 use artefact_ct::pipeline::{simulate, ScanSettings};
 use artefact_ct::ring::{apply_gains, apply_with, detector_gains, Ring, RingParams};
-use ndarray::Array2;
-
-fn water_disc(n: usize, pixel: f64, radius_mm: f64) -> Image {
-    let c = (n as f64 - 1.0) / 2.0;
-    let data = Array2::from_shape_fn((n, n), |(i, j)| {
-        let (x, y) = ((j as f64 - c) * pixel, (i as f64 - c) * pixel);
-        if x.hypot(y) <= radius_mm {
-            0.0
-        } else {
-            -1000.0
-        }
-    });
-    Image::new(data, [pixel, pixel], Modality::Ct, Unit::Hu).unwrap()
-}
+use common::water_disc;
 
 /// Mean |difference| in 1-pixel-wide radial bins.
 fn radial_profile(a: &Image, b: &Image) -> Vec<f64> {

@@ -1,22 +1,10 @@
 //! ct.truncation: a detector narrower than the body gives a bright rim at the FOV edge.
 
-use artefact_core::{Image, Modality, Unit};
+mod common;
+use artefact_core::Image;
 use artefact_ct::pipeline::ScanSettings;
 use artefact_ct::truncation::{apply_with, TruncationParams};
-use ndarray::Array2;
-
-fn water_disc(n: usize, pixel: f64, radius_mm: f64) -> Image {
-    let c = (n as f64 - 1.0) / 2.0;
-    let data = Array2::from_shape_fn((n, n), |(i, j)| {
-        let (x, y) = ((j as f64 - c) * pixel, (i as f64 - c) * pixel);
-        if x.hypot(y) <= radius_mm {
-            0.0
-        } else {
-            -1000.0
-        }
-    });
-    Image::new(data, [pixel, pixel], Modality::Ct, Unit::Hu).unwrap()
-}
+use common::water_disc;
 
 fn annulus_mean(img: &Image, r0: f64, r1: f64) -> f64 {
     let (n, _) = img.data.dim();
