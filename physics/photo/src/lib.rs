@@ -52,6 +52,9 @@ pub mod sensor_noise;
 pub mod stain;
 pub mod veil;
 pub mod white_balance;
+// histopathology slide artefacts (photo-b)
+pub mod slide;
+pub mod stain_variation;
 
 pub use error::PhotoError;
 
@@ -62,10 +65,15 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<motion::MotionBlur>();
     v.visit::<sensor_noise::SensorNoise>();
     v.visit::<jpeg::Jpeg>();
+    // histopathology slide artefacts (photo-b)
+    v.visit::<stain_variation::StainVariation>();
 }
 
 /// Number of colour operators of this crate.
-pub const COLOUR_OPERATOR_COUNT: usize = 4;
+pub const COLOUR_OPERATOR_COUNT: usize = 4 + HISTO_OPERATOR_COUNT;
+
+/// Number of histopathology slide-artefact operators (the photo-b block of the visit list).
+pub const HISTO_OPERATOR_COUNT: usize = 1;
 
 /// Result alias for this crate.
 pub type Result<T, E = PhotoError> = std::result::Result<T, E>;
