@@ -55,6 +55,8 @@ pub mod white_balance;
 // histopathology slide artefacts (photo-b)
 pub mod slide;
 pub mod stain_variation;
+pub mod tissue_fold;
+pub mod dark_spot;
 
 pub use error::PhotoError;
 
@@ -67,13 +69,15 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<jpeg::Jpeg>();
     // histopathology slide artefacts (photo-b)
     v.visit::<stain_variation::StainVariation>();
+    v.visit::<tissue_fold::TissueFold>();
+    v.visit::<dark_spot::DarkSpot>();
 }
 
 /// Number of colour operators of this crate.
 pub const COLOUR_OPERATOR_COUNT: usize = 4 + HISTO_OPERATOR_COUNT;
 
 /// Number of histopathology slide-artefact operators (the photo-b block of the visit list).
-pub const HISTO_OPERATOR_COUNT: usize = 1;
+pub const HISTO_OPERATOR_COUNT: usize = 3;
 
 /// Result alias for this crate.
 pub type Result<T, E = PhotoError> = std::result::Result<T, E>;
