@@ -57,6 +57,8 @@ pub mod slide;
 pub mod stain_variation;
 pub mod tissue_fold;
 pub mod dark_spot;
+pub mod pen_mark;
+pub mod thread;
 
 pub use error::PhotoError;
 
@@ -71,13 +73,15 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<stain_variation::StainVariation>();
     v.visit::<tissue_fold::TissueFold>();
     v.visit::<dark_spot::DarkSpot>();
+    v.visit::<pen_mark::PenMark>();
+    v.visit::<thread::Thread>();
 }
 
 /// Number of colour operators of this crate.
 pub const COLOUR_OPERATOR_COUNT: usize = 4 + HISTO_OPERATOR_COUNT;
 
 /// Number of histopathology slide-artefact operators (the photo-b block of the visit list).
-pub const HISTO_OPERATOR_COUNT: usize = 3;
+pub const HISTO_OPERATOR_COUNT: usize = 5;
 
 /// Result alias for this crate.
 pub type Result<T, E = PhotoError> = std::result::Result<T, E>;

@@ -262,6 +262,38 @@ impl Curve {
     }
 }
 
+/// A smooth random stroke of `length` pixels: it starts at a uniform point of the central
+/// `[0.1, 0.9]` of the frame with a uniform heading, and passes through `segments + 1`
+/// control points `length/segments` apart, the heading turning by a normal
+/// `N(0, curl_deg²)` at each; Catmull–Rom through them, sampled every ≤ 1 px.
+pub fn random_stroke(
+    rng: &mut artefact_core::SampleRng,
+    rows: usize,
+    cols: usize,
+    length: f64,
+    curl_deg: f64,
+    segments: usize,
+) -> Result<Curve> {
+    use rand::Rng;
+    use rand_distr::{Distribution, Normal};
+    let turn = Normal::new(0.0, curl_deg.max(0.0).to_radians())
+        .map_err(|e| PhotoError::param("curl_deg", e.to_string()))?;
+    let mut p = [
+        (0.1 + 0.8 * rng.random::<f64>()) * rows as f64,
+        (0.1 + 0.8 * rng.random::<f64>()) * cols as f64,
+    ];
+    let mut heading = rng.random::<f64>() * std::f64::consts::TAU;
+    let n = segments.max(1);
+    let step = length / n as f64;
+    let mut ctrl = vec![p];
+    for _ in 0..n {
+        heading += turn.sample(rng);
+        p = [p[0] + step * heading.sin(), p[1] + step * heading.cos()];
+        ctrl.push(p);
+    }
+    Curve::catmull_rom(&ctrl, 1.0)
+}
+
 /// A uniform draw in `[lo, hi)` from a hashed position (a pure function of its arguments).
 pub fn uniform(seed: u64, i: i64, j: i64, lo: f64, hi: f64) -> f64 {
     lo + (hi - lo) * 0.5 * (lattice(seed, i, j) + 1.0)
