@@ -59,6 +59,8 @@ pub mod tissue_fold;
 pub mod dark_spot;
 pub mod pen_mark;
 pub mod thread;
+pub mod air_bubble;
+pub mod tissue_cut;
 
 pub use error::PhotoError;
 
@@ -75,13 +77,15 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<dark_spot::DarkSpot>();
     v.visit::<pen_mark::PenMark>();
     v.visit::<thread::Thread>();
+    v.visit::<air_bubble::AirBubble>();
+    v.visit::<tissue_cut::TissueCut>();
 }
 
 /// Number of colour operators of this crate.
 pub const COLOUR_OPERATOR_COUNT: usize = 4 + HISTO_OPERATOR_COUNT;
 
 /// Number of histopathology slide-artefact operators (the photo-b block of the visit list).
-pub const HISTO_OPERATOR_COUNT: usize = 5;
+pub const HISTO_OPERATOR_COUNT: usize = 7;
 
 /// Result alias for this crate.
 pub type Result<T, E = PhotoError> = std::result::Result<T, E>;
