@@ -61,6 +61,7 @@ pub mod pen_mark;
 pub mod thread;
 pub mod air_bubble;
 pub mod tissue_cut;
+pub mod brightfield_shading;
 
 pub use error::PhotoError;
 
@@ -79,13 +80,14 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<thread::Thread>();
     v.visit::<air_bubble::AirBubble>();
     v.visit::<tissue_cut::TissueCut>();
+    v.visit::<brightfield_shading::BrightfieldShading>();
 }
 
 /// Number of colour operators of this crate.
-pub const COLOUR_OPERATOR_COUNT: usize = 4 + HISTO_OPERATOR_COUNT;
+pub const COLOUR_OPERATOR_COUNT: usize = 4 + PHOTO_B_OPERATORS;
 
-/// Number of histopathology slide-artefact operators (the photo-b block of the visit list).
-pub const HISTO_OPERATOR_COUNT: usize = 7;
+/// Colour operators added by photo-b (issue 15: histopathology slide artefacts).
+const PHOTO_B_OPERATORS: usize = 8;
 
 /// Result alias for this crate.
 pub type Result<T, E = PhotoError> = std::result::Result<T, E>;

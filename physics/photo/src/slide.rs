@@ -224,9 +224,9 @@ impl Curve {
         let mut dist = Array2::from_elem((rows, cols), f64::INFINITY);
         let mut arc = Array2::zeros((rows, cols));
         let mut normal = Array2::from_elem((rows, cols), [0.0, 0.0]);
-        let mut s0 = 0.0;
-        for w in self.points.windows(2) {
-            let (a, b) = (w[0], w[1]);
+        let verts = self.simplified(SIMPLIFY_TOLERANCE_PX);
+        for w in verts.windows(2) {
+            let ((a, s_a), (b, s_b)) = (w[0], w[1]);
             let d = [b[0] - a[0], b[1] - a[1]];
             let len = d[0].hypot(d[1]);
             if len == 0.0 {
@@ -234,16 +234,15 @@ impl Curve {
             }
             let t = [d[0] / len, d[1] / len];
             let nrm = [t[1], -t[0]];
-            let lo_r = (a[0].min(b[0]) - reach).floor().max(0.0) as usize;
+            let lo_r = (a[0].min(b[0]) - reach).floor().max(0.0);
             let hi_r = (a[0].max(b[0]) + reach).ceil().min(rows as f64 - 1.0);
-            let lo_c = (a[1].min(b[1]) - reach).floor().max(0.0) as usize;
+            let lo_c = (a[1].min(b[1]) - reach).floor().max(0.0);
             let hi_c = (a[1].max(b[1]) + reach).ceil().min(cols as f64 - 1.0);
-            if hi_r < 0.0 || hi_c < 0.0 {
-                s0 += len;
+            if hi_r < lo_r || hi_c < lo_c {
                 continue;
             }
-            for r in lo_r..=hi_r as usize {
-                for c in lo_c..=hi_c as usize {
+            for r in lo_r as usize..=hi_r as usize {
+                for c in lo_c as usize..=hi_c as usize {
                     let p = [r as f64 - a[0], c as f64 - a[1]];
                     let u = (p[0] * t[0] + p[1] * t[1]).clamp(0.0, len);
                     let q = [p[0] - u * t[0], p[1] - u * t[1]];
@@ -251,16 +250,64 @@ impl Curve {
                     if e <= reach && e < dist[[r, c]].abs() {
                         let side = q[0] * nrm[0] + q[1] * nrm[1];
                         dist[[r, c]] = if side < 0.0 { -e } else { e };
-                        arc[[r, c]] = s0 + u;
+                        arc[[r, c]] = s_a + (s_b - s_a) * u / len;
                         normal[[r, c]] = nrm;
                     }
                 }
             }
-            s0 += len;
         }
         CurveField { dist, arc, normal }
     }
+
+    /// The vertices (with their arc lengths along the full polyline) of a Douglas–Peucker
+    /// simplification: every dropped point lies within `tol` pixels of the kept chord.
+    pub fn simplified(&self, tol: f64) -> Vec<([f64; 2], f64)> {
+        let pts = &self.points;
+        let n = pts.len();
+        let mut arc = vec![0.0; n];
+        for i in 1..n {
+            arc[i] = arc[i - 1] + (pts[i][0] - pts[i - 1][0]).hypot(pts[i][1] - pts[i - 1][1]);
+        }
+        if n <= 2 {
+            return (0..n).map(|i| (pts[i], arc[i])).collect();
+        }
+        let mut keep = vec![false; n];
+        keep[0] = true;
+        keep[n - 1] = true;
+        let mut stack = vec![(0usize, n - 1)];
+        while let Some((i, j)) = stack.pop() {
+            if j <= i + 1 {
+                continue;
+            }
+            let (a, b) = (pts[i], pts[j]);
+            let d = [b[0] - a[0], b[1] - a[1]];
+            let len = d[0].hypot(d[1]);
+            let (mut worst, mut at) = (0.0, i);
+            for (k, p) in pts.iter().enumerate().take(j).skip(i + 1) {
+                let q = [p[0] - a[0], p[1] - a[1]];
+                let e = if len == 0.0 {
+                    q[0].hypot(q[1])
+                } else {
+                    let u = ((q[0] * d[0] + q[1] * d[1]) / len).clamp(0.0, len);
+                    (q[0] - u * d[0] / len).hypot(q[1] - u * d[1] / len)
+                };
+                if e > worst {
+                    worst = e;
+                    at = k;
+                }
+            }
+            if worst > tol {
+                keep[at] = true;
+                stack.push((i, at));
+                stack.push((at, j));
+            }
+        }
+        (0..n).filter(|&i| keep[i]).map(|i| (pts[i], arc[i])).collect()
+    }
 }
+
+/// Largest distance (px) of a curve's sample points from the chords [`Curve::field`] uses.
+pub const SIMPLIFY_TOLERANCE_PX: f64 = 0.02;
 
 /// A smooth random stroke of `length` pixels: it starts at a uniform point of the central
 /// `[0.1, 0.9]` of the frame with a uniform heading, and passes through `segments + 1`

@@ -13,8 +13,9 @@
 //! ```
 //!
 //! and slides along the line by `±(shear_px/2)·e^(−s/L)` (opposite on the two sides).
-//! For each output pixel at signed distance `d` the source distance `s` is found by bisection
-//! (the map is monotone for `L > g/2`, which is enforced) and the tissue is read there
+//! For each output pixel at signed distance `d` the source distance `s` is found by Newton's
+//! method (the map is monotone for `L > g/2`, which is enforced; beyond `5L` from
+//! the cut the tissue is left in place) and the tissue is read there
 //! (bilinear). Where `|d| < g/2 + ragged_px·n(p)` (`n` seeded value noise in `[−1, 1]`, cells
 //! of `max(2, 2·ragged_px)` px, three octaves: ragged torn edges) there is no tissue: optical
 //! density 0, i.e. the blank-slide intensity `i0` (anti-aliased over one pixel).
@@ -95,19 +96,20 @@ pub fn cut_line(p: &TissueCutParams, rows: usize, cols: usize) -> Result<Curve> 
     Curve::bent_line(centre, p.angle_deg, p.bend * short, half)
 }
 
-/// Source distance `s ≥ 0` of the tissue seen at distance `d ≥ h` (see module docs):
-/// the root of `s + h·e^(−s/L) = d` by bisection on `[0, d]`.
+/// Source distance `s ≥ 0` of the tissue seen at distance `d ≥ h` (see module docs): the
+/// root of `f(s) = s + h·e^(−s/L) − d` by Newton's method from `s = d` (f is convex and
+/// increasing for `L > h`, so the iterates decrease monotonically to the root).
 pub fn source_distance(d: f64, h: f64, l: f64) -> f64 {
-    let (mut lo, mut hi) = (0.0, d);
-    for _ in 0..40 {
-        let m = 0.5 * (lo + hi);
-        if m + h * (-m / l).exp() < d {
-            lo = m;
-        } else {
-            hi = m;
+    let mut s = d;
+    for _ in 0..50 {
+        let e = h * (-s / l).exp();
+        let step = (s + e - d) / (1.0 - e / l);
+        s = (s - step).max(0.0);
+        if step.abs() < 1e-12 {
+            break;
         }
     }
-    0.5 * (lo + hi)
+    s
 }
 
 /// Cut the section (see module docs).
@@ -119,7 +121,7 @@ pub fn apply(p: &TissueCutParams, img: &RgbImage) -> Result<RgbImage> {
     let short = short_side(img);
     let h = p.gap * short / 2.0;
     let l = (p.relax * short).max(0.51 * p.gap * short).max(1e-3);
-    let reach = h + p.ragged_px + 8.0 * l + 0.5 * p.shear_px + 2.0;
+    let reach = h + p.ragged_px + 5.0 * l + 0.5 * p.shear_px + 2.0;
     let field = cut_line(p, rows, cols)?.field(rows, cols, reach);
     let cell = (2.0 * p.ragged_px).max(2.0);
     let mut out = img.data.clone();
