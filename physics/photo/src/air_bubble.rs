@@ -11,9 +11,10 @@
 //!
 //! - **Inside** (`δ < 0`): the air–glass and air–tissue interfaces act as a weak lens, so the
 //!   content is seen magnified about the centre: the tissue at `c + (p − c)/m` appears at `p`
-//!   (bilinear). Without mounting medium the section scatters more and its stain contrast
-//!   drops: the optical density is pulled towards its mean over the bubble,
-//!   `OD' = OD̄ + contrast·(OD − OD̄)`.
+//!   (bilinear). Without mounting medium the section is not index-matched: light scattered
+//!   at its rough surface is lost from the aperture in a way that washes out the stain
+//!   contrast, modelled as a uniform scaling of the stain's optical density,
+//!   `OD' = contrast·OD` (glass stays glass, tissue looks paler and flatter).
 //! - **Rim** (`−rim_px ≤ δ ≤ 0`): the steep meniscus refracts and totally reflects the
 //!   illumination out of the objective's aperture: a dark band of neutral optical density
 //!   `rim_od · cos²(π (δ + rim/2)/rim)`, darkest on the circle `δ = −rim/2`.
@@ -165,9 +166,8 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
         (e.c[1] - e.a - reach).floor().max(0.0) as usize,
         ((e.c[1] + e.a + reach).ceil().max(0.0) as usize).min(cols - 1),
     );
-    // content seen through the bubble (magnified), as OD, and its mean
+    // content seen through the bubble (magnified), as OD
     let mut inside: Vec<(usize, usize, f64, [f64; 3])> = Vec::new();
-    let mut sum = [0.0; 3];
     for r in r0..=r1 {
         for c in c0..=c1 {
             let d = e.delta(r as f64, c as f64);
@@ -184,21 +184,14 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
                     p.i0,
                 )
             });
-            for k in 0..3 {
-                sum[k] += o[k];
-            }
             inside.push((r, c, d, o));
         }
     }
     let mut out = img.data.clone();
-    if !inside.is_empty() {
-        let mean = sum.map(|s| s / inside.len() as f64);
-        for (r, c, d, o) in inside {
-            let rim = rim_profile(p, d);
-            for k in 0..3 {
-                let v = mean[k] + p.contrast * (o[k] - mean[k]) + rim;
-                out[[k, r, c]] = intensity(v, p.i0) as f32;
-            }
+    for (r, c, d, o) in inside {
+        let rim = rim_profile(p, d);
+        for k in 0..3 {
+            out[[k, r, c]] = intensity(p.contrast * o[k] + rim, p.i0) as f32;
         }
     }
     if p.halo > 0.0 {
@@ -257,25 +250,34 @@ mod tests {
         let img = image(|_, _, _| 0.6, None);
         let out = apply(&params(), &img).unwrap();
         let row: Vec<f64> = (50..101).map(|c| out.data[[1, 50, c]] as f64).collect();
-        let (imin, vmin) = row
-            .iter()
-            .enumerate()
-            .fold((0, f64::MAX), |(i, m), (j, &v)| if v < m { (j, v) } else { (i, m) });
+        let (imin, vmin) =
+            row.iter().enumerate().fold(
+                (0, f64::MAX),
+                |(i, m), (j, &v)| if v < m { (j, v) } else { (i, m) },
+            );
         assert_eq!(imin, (30.3f64 - 4.0).round() as usize);
         let rim_od = od(vmin, 1.0) - od(0.6, 1.0);
         // the sampled minimum is within 0.3 px of the rim's centre line
         assert!((rim_od - 1.0).abs() < 0.02, "{rim_od}");
-        let (imax, vmax) = row
-            .iter()
-            .enumerate()
-            .fold((0, 0.0), |(i, m), (j, &v)| if v > m { (j, v) } else { (i, m) });
+        let (imax, vmax) =
+            row.iter().enumerate().fold(
+                (0, 0.0),
+                |(i, m), (j, &v)| if v > m { (j, v) } else { (i, m) },
+            );
         assert_eq!(imax, (30.3f64 + 6.0).round() as usize);
         assert!((vmax / 0.6 - 1.1).abs() < 0.01);
         for c in 50..70 {
             assert!((out.data[[0, 50, c]] - 0.6).abs() < 1e-6);
         }
         assert_eq!(out.data[[0, 50, 100]], 0.6);
-        let zero = apply(&AirBubbleParams { radius: 0.0, ..params() }, &img).unwrap();
+        let zero = apply(
+            &AirBubbleParams {
+                radius: 0.0,
+                ..params()
+            },
+            &img,
+        )
+        .unwrap();
         assert_eq!(zero.data, img.data);
     }
 
@@ -303,9 +305,8 @@ mod tests {
             ..p
         };
         let out = apply(&p, &img).unwrap();
-        // symmetric about the centre column: the mean OD inside is f(50)
         for c in 35..66 {
-            let want = f(50) + 0.5 * (f(c) - f(50));
+            let want = 0.5 * f(c);
             let got = od(out.data[[2, 50, c]] as f64, 1.0);
             assert!((got - want).abs() < 1e-5, "{c}: {got} vs {want}");
         }
@@ -314,7 +315,10 @@ mod tests {
     #[test]
     fn field_of_view_and_determinism() {
         let mask = Array2::from_shape_fn((101, 101), |(r, _)| r < 55);
-        let img = image(|k, r, c| 0.3 + 0.1 * k as f32 + 0.002 * ((r * c) % 50) as f32, Some(mask.clone()));
+        let img = image(
+            |k, r, c| 0.3 + 0.1 * k as f32 + 0.002 * ((r * c) % 50) as f32,
+            Some(mask.clone()),
+        );
         let p = AirBubbleParams {
             aspect: 0.6,
             angle_deg: 30.0,
@@ -333,9 +337,11 @@ mod tests {
             }
         }
         assert!(changed > 1000);
-        assert!(AirBubble::apply(&AirBubbleParams { aspect: 0.0, ..p }, &img)
-            .unwrap_err()
-            .to_string()
-            .contains("aspect"));
+        assert!(
+            AirBubble::apply(&AirBubbleParams { aspect: 0.0, ..p }, &img)
+                .unwrap_err()
+                .to_string()
+                .contains("aspect")
+        );
     }
 }

@@ -193,15 +193,11 @@ mod tests {
             }
         }
         assert_eq!(out.data, apply(&p, &img).unwrap().data);
-        assert!(BrightfieldShading::apply(
-            &BrightfieldShadingParams {
-                falloff: 1.0,
-                ..p
-            },
-            &img
-        )
-        .unwrap_err()
-        .to_string()
-        .contains("falloff"));
+        assert!(
+            BrightfieldShading::apply(&BrightfieldShadingParams { falloff: 1.0, ..p }, &img)
+                .unwrap_err()
+                .to_string()
+                .contains("falloff")
+        );
     }
 }

@@ -222,7 +222,10 @@ mod tests {
         let part = &particles(&one(0.0), 96, 96)[0];
         let sharp = apply(&one(0.0), &img).unwrap();
         let od = |x: &RgbImage, k, r, c| crate::stain::od(x.data[[k, r, c]] as f64, 0.8);
-        let (cy, cx) = (part.centre[0].round() as usize, part.centre[1].round() as usize);
+        let (cy, cx) = (
+            part.centre[0].round() as usize,
+            part.centre[1].round() as usize,
+        );
         for k in 0..3 {
             let want = part.density * DEBRIS_COLOUR[k];
             assert!((od(&sharp, k, cy, cx) - want).abs() < 1e-5);
@@ -239,15 +242,13 @@ mod tests {
         // particles near the border are clipped: only check when fully inside
         // (the seed puts the particle and its blur disc well inside the frame)
         let m = part.radius + 6.0;
-        assert!(part.centre.iter().all(|&v| v > m && v < 95.0 - m), "{part:?}");
+        assert!(
+            part.centre.iter().all(|&v| v > m && v < 95.0 - m),
+            "{part:?}"
+        );
         assert!((area / want - 1.0).abs() < 0.02, "{area} vs {want}");
         let soft = apply(&one(1.0), &img).unwrap();
-        let absorbed = |x: &RgbImage| {
-            x.data
-                .iter()
-                .map(|&v| 0.8 - v as f64)
-                .sum::<f64>()
-        };
+        let absorbed = |x: &RgbImage| x.data.iter().map(|&v| 0.8 - v as f64).sum::<f64>();
         assert!((absorbed(&soft) / absorbed(&sharp) - 1.0).abs() < 1e-4);
         assert!(od(&soft, 1, cy, cx) < od(&sharp, 1, cy, cx));
         // the same particle either way: a defocus decision does not move it
@@ -269,7 +270,14 @@ mod tests {
         };
         let a = apply(&p, &img).unwrap();
         assert_eq!(a.data, apply(&p, &img).unwrap().data);
-        let b = apply(&DarkSpotParams { seed: 6, ..p.clone() }, &img).unwrap();
+        let b = apply(
+            &DarkSpotParams {
+                seed: 6,
+                ..p.clone()
+            },
+            &img,
+        )
+        .unwrap();
         assert_ne!(a.data, b.data);
         for ((k, r, c), &v) in a.data.indexed_iter() {
             if !mask[[r, c]] {
@@ -277,17 +285,36 @@ mod tests {
             }
             assert!(v <= 0.7);
         }
-        let zero = DarkSpotParams { count: 0, ..p.clone() };
+        let zero = DarkSpotParams {
+            count: 0,
+            ..p.clone()
+        };
         assert_eq!(apply(&zero, &img).unwrap().data, img.data);
-        let zero = DarkSpotParams { density: 0.0, ..p.clone() };
+        let zero = DarkSpotParams {
+            density: 0.0,
+            ..p.clone()
+        };
         assert_eq!(apply(&zero, &img).unwrap().data, img.data);
         // covered fraction grows with the count
         let dark = |x: &RgbImage| x.data.iter().filter(|&&v| v < 0.69).count();
-        let more = apply(&DarkSpotParams { count: 120, ..p.clone() }, &img).unwrap();
+        let more = apply(
+            &DarkSpotParams {
+                count: 120,
+                ..p.clone()
+            },
+            &img,
+        )
+        .unwrap();
         assert!(dark(&more) > dark(&a));
-        assert!(DarkSpot::apply(&DarkSpotParams { roughness: 1.5, ..p }, &img)
-            .unwrap_err()
-            .to_string()
-            .contains("roughness"));
+        assert!(DarkSpot::apply(
+            &DarkSpotParams {
+                roughness: 1.5,
+                ..p
+            },
+            &img
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("roughness"));
     }
 }

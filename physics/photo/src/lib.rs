@@ -53,15 +53,15 @@ pub mod stain;
 pub mod veil;
 pub mod white_balance;
 // histopathology slide artefacts (photo-b)
-pub mod slide;
-pub mod stain_variation;
-pub mod tissue_fold;
+pub mod air_bubble;
+pub mod brightfield_shading;
 pub mod dark_spot;
 pub mod pen_mark;
+pub mod slide;
+pub mod stain_variation;
 pub mod thread;
-pub mod air_bubble;
 pub mod tissue_cut;
-pub mod brightfield_shading;
+pub mod tissue_fold;
 
 pub use error::PhotoError;
 

@@ -226,7 +226,18 @@ mod tests {
         };
         let a = apply(&p, &img).unwrap();
         assert_eq!(a.data, apply(&p, &img).unwrap().data);
-        assert_ne!(a.data, apply(&PenMarkParams { seed: 4, ..p.clone() }, &img).unwrap().data);
+        assert_ne!(
+            a.data,
+            apply(
+                &PenMarkParams {
+                    seed: 4,
+                    ..p.clone()
+                },
+                &img
+            )
+            .unwrap()
+            .data
+        );
         for ((k, r, c), &v) in a.data.indexed_iter() {
             if !mask[[r, c]] {
                 assert_eq!(v.to_bits(), img.data[[k, r, c]].to_bits());
@@ -244,8 +255,14 @@ mod tests {
             .fold((f64::MAX, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
         assert!(hi > 0.7 * 1.15 && lo < 0.7, "{lo} {hi}");
         for zero in [
-            PenMarkParams { density: 0.0, ..p.clone() },
-            PenMarkParams { width: 0.0, ..p.clone() },
+            PenMarkParams {
+                density: 0.0,
+                ..p.clone()
+            },
+            PenMarkParams {
+                width: 0.0,
+                ..p.clone()
+            },
         ] {
             assert_eq!(apply(&zero, &img).unwrap().data, img.data);
         }

@@ -302,7 +302,10 @@ impl Curve {
                 stack.push((at, j));
             }
         }
-        (0..n).filter(|&i| keep[i]).map(|i| (pts[i], arc[i])).collect()
+        (0..n)
+            .filter(|&i| keep[i])
+            .map(|i| (pts[i], arc[i]))
+            .collect()
     }
 }
 
@@ -367,8 +370,9 @@ mod tests {
             Some(Array2::from_shape_fn((8, 9), |(r, _)| r > 1)),
         )
         .unwrap();
-        let layer: [Array2<f64>; 3] =
-            std::array::from_fn(|k| Array2::from_shape_fn((8, 9), |(r, c)| 0.1 * (k + r * c % 3) as f64));
+        let layer: [Array2<f64>; 3] = std::array::from_fn(|k| {
+            Array2::from_shape_fn((8, 9), |(r, c)| 0.1 * (k + r * c % 3) as f64)
+        });
         let out = composite_od(&img, &layer).unwrap();
         for ((k, r, c), &v) in out.data.indexed_iter() {
             let before = img.data[[k, r, c]] as f64;
@@ -434,6 +438,9 @@ mod tests {
             m = m.max(v.abs());
         }
         assert!(m > 0.3);
-        assert_ne!(value_noise(7, 3.3, 4.4, 8.0, 1), value_noise(8, 3.3, 4.4, 8.0, 1));
+        assert_ne!(
+            value_noise(7, 3.3, 4.4, 8.0, 1),
+            value_noise(8, 3.3, 4.4, 8.0, 1)
+        );
     }
 }

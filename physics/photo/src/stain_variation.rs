@@ -34,6 +34,7 @@
 //!   stain augmentation by perturbing concentrations).
 
 use crate::stain::{intensity, macenko, od, StainBasis};
+use crate::white_balance::invert;
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 
@@ -101,6 +102,9 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
         rotate_about_grey(basis.vectors[1], p.e_hue_deg),
     ];
     let scale = [p.h_scale, p.e_scale];
+    // c = V⁻ᵀ·OD with the inverse computed once
+    let vt: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| basis.vectors[j][i]));
+    let inv = invert(&vt).ok_or_else(|| PhotoError::Input("stain basis is singular".into()))?;
     let (rows, cols) = img.shape();
     let mut out = img.data.clone();
     for r in 0..rows {
@@ -109,7 +113,7 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
                 continue;
             }
             let o: [f64; 3] = std::array::from_fn(|k| od(img.data[[k, r, c]] as f64, p.i0));
-            let conc = basis.concentrations(o)?;
+            let conc: [f64; 3] = std::array::from_fn(|i| (0..3).map(|k| inv[i][k] * o[k]).sum());
             let mut o2 = o;
             for s in 0..2 {
                 if conc[s] > 0.0 {

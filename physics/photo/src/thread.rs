@@ -174,14 +174,24 @@ mod tests {
                 let want = p.density * (1.0 - (d / 3.0).powi(2)).max(0.0).sqrt();
                 for k in 0..3 {
                     let got = crate::stain::od(out.data[[k, r, c]] as f64, 0.9);
-                    assert!((got - want * FIBRE_COLOUR[k]).abs() < 1e-5, "{got} vs {want}");
+                    assert!(
+                        (got - want * FIBRE_COLOUR[k]).abs() < 1e-5,
+                        "{got} vs {want}"
+                    );
                 }
                 peak = peak.max(want);
                 n += 1;
             }
         }
         assert!(n > 300 && peak > 0.85 * p.density);
-        let blurred = apply(&ThreadParams { blur_px: 5.0, ..p.clone() }, &img).unwrap();
+        let blurred = apply(
+            &ThreadParams {
+                blur_px: 5.0,
+                ..p.clone()
+            },
+            &img,
+        )
+        .unwrap();
         let absorbed = |x: &RgbImage| x.data.iter().map(|&v| 0.9 - v as f64).sum::<f64>();
         assert!((absorbed(&blurred) / absorbed(&out) - 1.0).abs() < 1e-4);
         let darkest = |x: &RgbImage| x.data.iter().fold(1.0f32, |m, &v| m.min(v));
@@ -200,7 +210,18 @@ mod tests {
         };
         let a = apply(&p, &img).unwrap();
         assert_eq!(a.data, apply(&p, &img).unwrap().data);
-        assert_ne!(a.data, apply(&ThreadParams { seed: 9, ..p.clone() }, &img).unwrap().data);
+        assert_ne!(
+            a.data,
+            apply(
+                &ThreadParams {
+                    seed: 9,
+                    ..p.clone()
+                },
+                &img
+            )
+            .unwrap()
+            .data
+        );
         for ((k, r, c), &v) in a.data.indexed_iter() {
             if !mask[[r, c]] {
                 assert_eq!(v.to_bits(), img.data[[k, r, c]].to_bits());
@@ -208,9 +229,18 @@ mod tests {
         }
         assert_ne!(a.data, img.data);
         for zero in [
-            ThreadParams { count: 0, ..p.clone() },
-            ThreadParams { density: 0.0, ..p.clone() },
-            ThreadParams { width_px: 0.0, ..p.clone() },
+            ThreadParams {
+                count: 0,
+                ..p.clone()
+            },
+            ThreadParams {
+                density: 0.0,
+                ..p.clone()
+            },
+            ThreadParams {
+                width_px: 0.0,
+                ..p.clone()
+            },
         ] {
             assert_eq!(apply(&zero, &img).unwrap().data, img.data);
         }

@@ -50,7 +50,7 @@ artefact_core::params! {
         /// relative slide of the two sides along the cut
         pub shear_px: f64 = float(3.0, [0.0, 100.0], "px"),
         /// distance over which the displacement relaxes, fraction of the shorter side
-        pub relax: f64 = float(0.15, [0.01, 2.0], "fraction"),
+        pub relax: f64 = float(0.03, [0.005, 2.0], "fraction"),
         /// seed of the ragged edges; drawn by `sample` unless fixed
         pub seed: u64 = seed,
         /// blank-slide (glass) intensity in linear light
@@ -250,7 +250,10 @@ mod tests {
     #[test]
     fn ragged_edges_fov_and_seeds() {
         let mask = Array2::from_shape_fn((101, 120), |(_, c)| c > 20);
-        let img = image(|k, r, c| 0.3 + 0.1 * k as f32 + 0.001 * ((r + c) % 40) as f32, Some(mask.clone()));
+        let img = image(
+            |k, r, c| 0.3 + 0.1 * k as f32 + 0.001 * ((r + c) % 40) as f32,
+            Some(mask.clone()),
+        );
         let p = TissueCutParams {
             ragged_px: 3.0,
             shear_px: 4.0,
@@ -260,7 +263,18 @@ mod tests {
         };
         let a = apply(&p, &img).unwrap();
         assert_eq!(a.data, apply(&p, &img).unwrap().data);
-        assert_ne!(a.data, apply(&TissueCutParams { seed: 2, ..p.clone() }, &img).unwrap().data);
+        assert_ne!(
+            a.data,
+            apply(
+                &TissueCutParams {
+                    seed: 2,
+                    ..p.clone()
+                },
+                &img
+            )
+            .unwrap()
+            .data
+        );
         for ((k, r, c), &v) in a.data.indexed_iter() {
             if !mask[[r, c]] {
                 assert_eq!(v.to_bits(), img.data[[k, r, c]].to_bits());

@@ -109,7 +109,8 @@ pub fn apply(p: &TissueFoldParams, img: &RgbImage) -> Result<RgbImage> {
             if !d.is_finite() || !img.in_fov(r, c) {
                 continue;
             }
-            let m = smoothstep(-e / 2.0, e / 2.0, d) * (1.0 - smoothstep(w - e / 2.0, w + e / 2.0, d));
+            let m =
+                smoothstep(-e / 2.0, e / 2.0, d) * (1.0 - smoothstep(w - e / 2.0, w + e / 2.0, d));
             if m <= 0.0 {
                 continue;
             }
@@ -227,7 +228,10 @@ mod tests {
     #[test]
     fn field_of_view_untouched_and_deterministic() {
         let mask = Array2::from_shape_fn((61, 80), |(r, c)| r > 5 && c < 70);
-        let img = image(|k, r, c| 0.2 + 0.1 * k as f64 + 0.002 * (r * c) as f64, Some(mask.clone()));
+        let img = image(
+            |k, r, c| 0.2 + 0.1 * k as f64 + 0.002 * (r * c) as f64,
+            Some(mask.clone()),
+        );
         let p = TissueFoldParams {
             angle_deg: 35.0,
             bend: 0.1,
@@ -255,9 +259,11 @@ mod tests {
         )
         .unwrap();
         assert_ne!(other.data, a.data);
-        assert!(TissueFold::apply(&TissueFoldParams { width: 2.0, ..p }, &img)
-            .unwrap_err()
-            .to_string()
-            .contains("width"));
+        assert!(
+            TissueFold::apply(&TissueFoldParams { width: 2.0, ..p }, &img)
+                .unwrap_err()
+                .to_string()
+                .contains("width")
+        );
     }
 }

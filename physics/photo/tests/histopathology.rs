@@ -23,7 +23,23 @@ const IMAGES: [&str; 4] = [
     "he_crc_tumour_crcval7k_TUM-TCGA-CVATFAAT_224px.png",
 ];
 
+/// The H&E image `name`; the 768² skin crop is cut to its central 256² (test speed; the
+/// full image is used by `recipes calibrate` and the contact sheet).
 fn he(name: &str) -> RgbImage {
+    let img = he_full(name);
+    let (rows, cols) = img.shape();
+    if rows <= 256 {
+        return img;
+    }
+    let (r0, c0) = ((rows - 256) / 2, (cols - 256) / 2);
+    let data = img
+        .data
+        .slice(ndarray::s![.., r0..r0 + 256, c0..c0 + 256])
+        .to_owned();
+    RgbImage::new(data, img.spacing, img.modality, None).unwrap()
+}
+
+fn he_full(name: &str) -> RgbImage {
     read_rgb(
         &data(&format!("photo/histopathology/{name}")),
         &RgbLoadOptions {
@@ -77,20 +93,20 @@ const RECIPES: [(&str, &str, &str, &str); 10] = [
     (
         "pen_mark",
         "photo.pen_mark",
-        r#"{"ink": ["blue", "green", "black"], "density": [0.2, 0.35], "width": [0.03, 0.05], "length": [0.4, 0.7]}"#,
-        r#"{"ink": ["blue", "green", "black"], "density": [0.6, 1.0], "width": [0.08, 0.14], "length": [1.0, 1.6]}"#,
+        r#"{"ink": ["blue", "green", "black"], "density": [0.3, 0.5], "width": [0.03, 0.05], "length": [0.4, 0.7]}"#,
+        r#"{"ink": ["blue", "green", "black"], "density": [0.7, 1.2], "width": [0.1, 0.18], "length": [1.0, 1.6]}"#,
     ),
     (
         "thread",
         "photo.thread",
-        r#"{"count": 1, "width_px": [2.0, 3.0], "density": [0.3, 0.5], "length": [0.5, 0.8], "blur_px": [2.0, 4.0]}"#,
-        r#"{"count": [2, 4], "width_px": [4.0, 7.0], "density": [0.8, 1.3], "length": [1.0, 1.5], "blur_px": [1.0, 2.0]}"#,
+        r#"{"count": 1, "width_px": [2.5, 4.0], "density": [0.4, 0.7], "length": [0.5, 0.8], "blur_px": [2.0, 4.0]}"#,
+        r#"{"count": [2, 4], "width_px": [5.0, 9.0], "density": [0.9, 1.4], "length": [1.0, 1.5], "blur_px": [1.0, 2.0]}"#,
     ),
     (
         "tissue_cut",
         "photo.tissue_cut",
-        r#"{"gap": [0.01, 0.02], "ragged_px": [1.0, 2.0], "shear_px": [1.0, 3.0]}"#,
-        r#"{"gap": [0.05, 0.09], "ragged_px": [3.0, 5.0], "shear_px": [4.0, 8.0]}"#,
+        r#"{"gap": [0.01, 0.02], "ragged_px": [1.0, 2.0], "shear_px": [1.0, 3.0], "bend": [-0.15, 0.15]}"#,
+        r#"{"gap": [0.05, 0.09], "ragged_px": [4.0, 8.0], "shear_px": [4.0, 8.0], "bend": [-0.15, 0.15]}"#,
     ),
     (
         "compression",
@@ -242,4 +258,58 @@ fn split_top(s: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+/// A contact sheet of every attribute (rows) at mild and severe on a colorectal tile and the
+/// skin crop (box-downsampled 3×), written to `$TMPDIR/artefact_histopathology_sheet_<k>.png`
+/// for looking at: `cargo test -p artefact-photo --test histopathology -- --ignored`.
+#[test]
+#[ignore]
+fn contact_sheet() {
+    let tile = he_full(IMAGES[1]);
+    let skin = he_full(IMAGES[0]);
+    let down = |x: &RgbImage| -> RgbImage {
+        let (rows, cols) = x.shape();
+        let data = ndarray::Array3::from_shape_fn((3, rows / 3, cols / 3), |(k, r, c)| {
+            let mut s = 0.0;
+            for i in 0..3 {
+                for j in 0..3 {
+                    s += x.data[[k, 3 * r + i, 3 * c + j]];
+                }
+            }
+            s / 9.0
+        });
+        RgbImage::new(data, x.spacing, x.modality, None).unwrap()
+    };
+    let cell = 256;
+    for (sheet, chunk) in RECIPES.chunks(5).enumerate() {
+        let mut data = ndarray::Array3::<f32>::ones((3, cell * chunk.len(), cell * 5));
+        for (row, (attr, op, mild, severe)) in chunk.iter().enumerate() {
+            let mut cells = vec![tile.clone()];
+            for spec in [mild, severe] {
+                cells.push(run(op, spec, format!("sheet/{attr}"), &tile, false).0);
+            }
+            for spec in [mild, severe] {
+                // timing for information only (this test is not run by default)
+                let t = std::time::Instant::now();
+                let out = run(op, spec, format!("sheet/{attr}"), &skin, false).0;
+                eprintln!("{attr}: {:.1} ms on 768²", t.elapsed().as_secs_f64() * 1e3);
+                cells.push(down(&out));
+            }
+            for (col, im) in cells.iter().enumerate() {
+                let (h, w) = im.shape();
+                for k in 0..3 {
+                    for r in 0..h.min(cell) {
+                        for c in 0..w.min(cell) {
+                            data[[k, row * cell + r, col * cell + c]] = im.data[[k, r, c]];
+                        }
+                    }
+                }
+            }
+        }
+        let img = RgbImage::new(data, [5e-4, 5e-4], Modality::Histopathology, None).unwrap();
+        let path = std::env::temp_dir().join(format!("artefact_histopathology_sheet_{sheet}.png"));
+        artefact_io::write_png_rgb(&path, &img).unwrap();
+        eprintln!("wrote {}", path.display());
+    }
 }
