@@ -21,6 +21,13 @@
 //! by a `seed` stored in the params (ChaCha8 via [`artefact_core::Seed`]), so the params
 //! replay a result bit for bit.
 //!
+//! # Slide artefacts of bright-field microscopy (histopathology)
+//! Transmitted light: artefacts that add material add optical density (Beer–Lambert), built on
+//! [`slide`] — stain variation ([`stain_variation`]), tissue fold ([`tissue_fold`]), debris
+//! ([`dark_spot`]), marker ink ([`pen_mark`]), fibres ([`thread`]), air bubble
+//! ([`air_bubble`]), knife cut ([`tissue_cut`]) and lamp-field shading
+//! ([`brightfield_shading`]).
+//!
 //! Nothing is simulated outside an image's field-of-view mask: every model that writes pixels
 //! leaves pixels outside [`artefact_core::RgbImage::fov`] unchanged.
 //!
