@@ -111,8 +111,8 @@ const RECIPES: [(&str, &str, &str, &str); 10] = [
     (
         "compression",
         "photo.jpeg",
-        r#"{"quality": [50, 70]}"#,
-        r#"{"quality": [10, 20]}"#,
+        r#"{"quality": [35, 50]}"#,
+        r#"{"quality": [5, 10]}"#,
     ),
 ];
 
