@@ -62,7 +62,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         let recipe = recipe?;
-        let mut cells = [clean_shown.clone(), clean_shown.clone(), clean_shown.clone()];
+        let mut cells = [
+            clean_shown.clone(),
+            clean_shown.clone(),
+            clean_shown.clone(),
+        ];
         let mut ssims = [1.0; 2];
         for (k, severity) in [Severity::Mild, Severity::Severe].into_iter().enumerate() {
             let mut rng = Seed::derive(2026, &format!("sheet/{}/{severity}", recipe.name)).rng();
