@@ -21,6 +21,13 @@
 //! by a `seed` stored in the params (ChaCha8 via [`artefact_core::Seed`]), so the params
 //! replay a result bit for bit.
 //!
+//! # Slide artefacts of bright-field microscopy (histopathology)
+//! Transmitted light: artefacts that add material add optical density (Beer–Lambert), built on
+//! [`slide`] — stain variation ([`stain_variation`]), tissue fold ([`tissue_fold`]), debris
+//! ([`dark_spot`]), marker ink ([`pen_mark`]), fibres ([`thread`]), air bubble
+//! ([`air_bubble`]), knife cut ([`tissue_cut`]) and lamp-field shading
+//! ([`brightfield_shading`]).
+//!
 //! Nothing is simulated outside an image's field-of-view mask: every model that writes pixels
 //! leaves pixels outside [`artefact_core::RgbImage::fov`] unchanged.
 //!
@@ -52,6 +59,16 @@ pub mod sensor_noise;
 pub mod stain;
 pub mod veil;
 pub mod white_balance;
+// histopathology slide artefacts (photo-b)
+pub mod air_bubble;
+pub mod brightfield_shading;
+pub mod dark_spot;
+pub mod pen_mark;
+pub mod slide;
+pub mod stain_variation;
+pub mod thread;
+pub mod tissue_cut;
+pub mod tissue_fold;
 
 pub use error::PhotoError;
 
@@ -62,10 +79,22 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<motion::MotionBlur>();
     v.visit::<sensor_noise::SensorNoise>();
     v.visit::<jpeg::Jpeg>();
+    // histopathology slide artefacts (photo-b)
+    v.visit::<stain_variation::StainVariation>();
+    v.visit::<tissue_fold::TissueFold>();
+    v.visit::<dark_spot::DarkSpot>();
+    v.visit::<pen_mark::PenMark>();
+    v.visit::<thread::Thread>();
+    v.visit::<air_bubble::AirBubble>();
+    v.visit::<tissue_cut::TissueCut>();
+    v.visit::<brightfield_shading::BrightfieldShading>();
 }
 
 /// Number of colour operators of this crate.
-pub const COLOUR_OPERATOR_COUNT: usize = 4;
+pub const COLOUR_OPERATOR_COUNT: usize = 4 + PHOTO_B_OPERATORS;
+
+/// Colour operators added by photo-b (issue 15: histopathology slide artefacts).
+const PHOTO_B_OPERATORS: usize = 8;
 
 /// Result alias for this crate.
 pub type Result<T, E = PhotoError> = std::result::Result<T, E>;
