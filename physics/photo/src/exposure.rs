@@ -12,6 +12,12 @@
 //! The fraction of clipped samples is predicted exactly by counting samples with `x ≥ 1/g`
 //! ([`predicted_clip_fraction`]).
 //!
+//! # Operator `photo.exposure`
+//! [`Exposure`] is this model with its three knobs: negative `ev` under-exposes (dark,
+//! noisy-looking shadows once quantised), positive `ev` over-exposes (clipped, colourless
+//! highlights — the endoscopy "saturation" attribute). `ev = 0, contrast = 1, gamma = 1` is
+//! the identity.
+//!
 //! # Units
 //! `ev`: stops; `contrast`, `gamma`: dimensionless.
 //!
@@ -20,20 +26,45 @@
 //! - IEC 61966-2-1 (display encoding).
 
 use crate::error::check_range;
-use crate::Result;
+use crate::{PhotoError, Result};
 use artefact_core::colour::{linear_to_srgb, srgb_to_linear};
-use artefact_core::RgbImage;
-use serde::{Deserialize, Serialize};
+use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 
-/// Parameters of exposure and tone.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ExposureParams {
-    /// Exposure change in stops (gain 2^ev).
-    pub ev: f64,
-    /// Contrast of the tone curve around mid-grey (1 = unchanged, < 1 = flatter).
-    pub contrast: f64,
-    /// Display gamma of the tone curve (1 = unchanged, > 1 = brighter mid-tones).
-    pub gamma: f64,
+artefact_core::params! {
+    /// Parameters of exposure and tone ([`Exposure`]; recorded in manifests, replayed exactly).
+    pub struct ExposureParams {
+        /// exposure change in stops (gain 2^ev); the sensor clips at full well before the tone curve
+        pub ev: f64 = float(0.0, [-10.0, 10.0], "stops"),
+        /// contrast of the tone curve around display mid-grey (1 = unchanged, < 1 = flatter)
+        pub contrast: f64 = float(1.0, [0.0, 4.0], "factor"),
+        /// display gamma of the tone curve (1 = unchanged, > 1 = brighter mid-tones)
+        pub gamma: f64 = float(1.0, [0.1, 10.0], "factor"),
+    }
+}
+
+/// The operator `photo.exposure` (see the module docs).
+pub struct Exposure;
+
+static INFO: OpInfo = OpInfo {
+    name: "photo.exposure",
+    modality: "photo",
+    doc: "Exposure error: gain 2^ev on linear light, clipping at the sensor's full well (highlights lose colour and texture), then a contrast/gamma tone curve on display values.",
+    params: ExposureParams::PARAMS,
+};
+
+impl ColourOperator for Exposure {
+    type Params = ExposureParams;
+    type Error = PhotoError;
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<ExposureParams> {
+        Ok(ExposureParams::sample(spec, rng)?)
+    }
+    fn apply(p: &ExposureParams, image: &RgbImage) -> Result<RgbImage> {
+        p.validate()?;
+        apply(p, image)
+    }
 }
 
 impl ExposureParams {
@@ -88,6 +119,9 @@ pub fn tone(p: &ExposureParams, x: f64) -> f64 {
 /// Apply exposure, clipping and tone inside the field of view.
 pub fn apply(p: &ExposureParams, img: &RgbImage) -> Result<RgbImage> {
     check(p)?;
+    if *p == ExposureParams::identity() {
+        return Ok(img.clone());
+    }
     let mut out = img.data.clone();
     for ((_, r, c), v) in out.indexed_iter_mut() {
         if img.in_fov(r, c) {

@@ -52,6 +52,8 @@ pub mod sensor_noise;
 pub mod stain;
 pub mod veil;
 pub mod white_balance;
+// photo-a (issue 15: fundus and endoscopy scene operators)
+pub mod support;
 
 pub use error::PhotoError;
 
@@ -62,10 +64,18 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<motion::MotionBlur>();
     v.visit::<sensor_noise::SensorNoise>();
     v.visit::<jpeg::Jpeg>();
+    // photo-a (issue 15): fundus and endoscopy
+    v.visit::<illumination::Illumination>();
+    v.visit::<veil::Veil>();
+    v.visit::<white_balance::WhiteBalance>();
+    v.visit::<exposure::Exposure>();
 }
 
+/// Colour operators added by photo-a (issue 15: fundus and endoscopy).
+const PHOTO_A_OPERATORS: usize = 4;
+
 /// Number of colour operators of this crate.
-pub const COLOUR_OPERATOR_COUNT: usize = 4;
+pub const COLOUR_OPERATOR_COUNT: usize = 4 + PHOTO_A_OPERATORS;
 
 /// Result alias for this crate.
 pub type Result<T, E = PhotoError> = std::result::Result<T, E>;
