@@ -53,6 +53,9 @@ pub mod stain;
 pub mod veil;
 pub mod white_balance;
 // photo-a (issue 15: fundus and endoscopy scene operators)
+pub mod shadow;
+pub mod smoke;
+pub mod specular;
 pub mod support;
 
 pub use error::PhotoError;
@@ -69,10 +72,13 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<veil::Veil>();
     v.visit::<white_balance::WhiteBalance>();
     v.visit::<exposure::Exposure>();
+    v.visit::<smoke::Smoke>();
+    v.visit::<shadow::Shadow>();
+    v.visit::<specular::Specular>();
 }
 
 /// Colour operators added by photo-a (issue 15: fundus and endoscopy).
-const PHOTO_A_OPERATORS: usize = 4;
+const PHOTO_A_OPERATORS: usize = 7;
 
 /// Number of colour operators of this crate.
 pub const COLOUR_OPERATOR_COUNT: usize = 4 + PHOTO_A_OPERATORS;
