@@ -53,6 +53,7 @@ pub mod stain;
 pub mod veil;
 pub mod white_balance;
 // photo-a (issue 15: fundus and endoscopy scene operators)
+pub mod bubbles;
 pub mod shadow;
 pub mod smoke;
 pub mod specular;
@@ -75,10 +76,11 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<smoke::Smoke>();
     v.visit::<shadow::Shadow>();
     v.visit::<specular::Specular>();
+    v.visit::<bubbles::Bubbles>();
 }
 
 /// Colour operators added by photo-a (issue 15: fundus and endoscopy).
-const PHOTO_A_OPERATORS: usize = 7;
+const PHOTO_A_OPERATORS: usize = 8;
 
 /// Number of colour operators of this crate.
 pub const COLOUR_OPERATOR_COUNT: usize = 4 + PHOTO_A_OPERATORS;
