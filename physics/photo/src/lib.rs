@@ -54,6 +54,7 @@ pub mod veil;
 pub mod white_balance;
 // photo-a (issue 15: fundus and endoscopy scene operators)
 pub mod bubbles;
+pub mod instrument;
 pub mod shadow;
 pub mod smoke;
 pub mod specular;
@@ -77,10 +78,11 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<shadow::Shadow>();
     v.visit::<specular::Specular>();
     v.visit::<bubbles::Bubbles>();
+    v.visit::<instrument::Instrument>();
 }
 
 /// Colour operators added by photo-a (issue 15: fundus and endoscopy).
-const PHOTO_A_OPERATORS: usize = 8;
+const PHOTO_A_OPERATORS: usize = 9;
 
 /// Number of colour operators of this crate.
 pub const COLOUR_OPERATOR_COUNT: usize = 4 + PHOTO_A_OPERATORS;
