@@ -56,7 +56,7 @@ artefact_core::params! {
     /// Parameters of [`Bubbles`] (recorded in manifests, replayed exactly).
     pub struct BubblesParams {
         /// area density of bubbles (sum of their areas / field area); 0 = none
-        pub coverage: f64 = float(0.0, [0.0, 2.0], "fraction"),
+        pub coverage: f64 = float(0.1, [0.0, 2.0], "fraction"),
         /// mean bubble radius
         pub radius: f64 = float(0.04, [0.003, 0.3], "FOV diameters"),
         /// relative spread of radii (uniform in radius·(1 ± spread))

@@ -30,15 +30,29 @@ use crate::{PhotoError, Result};
 use artefact_core::colour::{linear_to_srgb, srgb_to_linear};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 
+artefact_core::choice! {
+    /// Sign of the exposure error (lets a recipe draw under or over exposure at random).
+    pub enum EvDirection {
+        /// `ev` as given (its own sign).
+        AsGiven = "as_given",
+        /// Under-exposure: `−|ev|`.
+        Under = "under",
+        /// Over-exposure: `+|ev|`.
+        Over = "over",
+    }
+}
+
 artefact_core::params! {
     /// Parameters of exposure and tone ([`Exposure`]; recorded in manifests, replayed exactly).
     pub struct ExposureParams {
         /// exposure change in stops (gain 2^ev); the sensor clips at full well before the tone curve
-        pub ev: f64 = float(0.0, [-10.0, 10.0], "stops"),
+        pub ev: f64 = float(1.0, [-10.0, 10.0], "stops"),
         /// contrast of the tone curve around display mid-grey (1 = unchanged, < 1 = flatter)
         pub contrast: f64 = float(1.0, [0.0, 4.0], "factor"),
         /// display gamma of the tone curve (1 = unchanged, > 1 = brighter mid-tones)
         pub gamma: f64 = float(1.0, [0.1, 10.0], "factor"),
+        /// sign of the exposure error: as_given (ev's own sign), under (−|ev|) or over (+|ev|); a list draws one
+        pub direction: EvDirection = choice(EvDirection::AsGiven),
     }
 }
 
@@ -73,6 +87,16 @@ impl ExposureParams {
             ev: 0.0,
             contrast: 1.0,
             gamma: 1.0,
+            direction: EvDirection::AsGiven,
+        }
+    }
+
+    /// The signed exposure change in stops.
+    pub fn signed_ev(&self) -> f64 {
+        match self.direction {
+            EvDirection::AsGiven => self.ev,
+            EvDirection::Under => -self.ev.abs(),
+            EvDirection::Over => self.ev.abs(),
         }
     }
 }
@@ -88,7 +112,7 @@ fn check(p: &ExposureParams) -> Result<()> {
 /// (`x·2^ev ≥ 1`).
 pub fn predicted_clip_fraction(p: &ExposureParams, img: &RgbImage) -> Result<f64> {
     check(p)?;
-    let limit = 1.0 / 2f64.powf(p.ev);
+    let limit = 1.0 / 2f64.powf(p.signed_ev());
     let (mut n, mut clipped) = (0usize, 0usize);
     for ((_, r, c), &v) in img.data.indexed_iter() {
         if img.in_fov(r, c) {
@@ -106,7 +130,7 @@ pub fn predicted_clip_fraction(p: &ExposureParams, img: &RgbImage) -> Result<f64
 /// One sample through exposure, clipping and the tone curve.
 #[inline]
 pub fn tone(p: &ExposureParams, x: f64) -> f64 {
-    let raw = (x * 2f64.powf(p.ev)).clamp(0.0, 1.0);
+    let raw = (x * 2f64.powf(p.signed_ev())).clamp(0.0, 1.0);
     if p.contrast == 1.0 && p.gamma == 1.0 {
         return raw;
     }
@@ -119,7 +143,7 @@ pub fn tone(p: &ExposureParams, x: f64) -> f64 {
 /// Apply exposure, clipping and tone inside the field of view.
 pub fn apply(p: &ExposureParams, img: &RgbImage) -> Result<RgbImage> {
     check(p)?;
-    if *p == ExposureParams::identity() {
+    if p.signed_ev() == 0.0 && p.contrast == 1.0 && p.gamma == 1.0 {
         return Ok(img.clone());
     }
     let mut out = img.data.clone();
@@ -184,9 +208,23 @@ mod tests {
             ev: 3.0,
             contrast: 0.5,
             gamma: 1.0,
+            direction: EvDirection::AsGiven,
         };
         let px = [0.9f64, 0.5, 0.3].map(|x| tone(&p, x));
         assert!(px[0] == px[1] && px[1] == px[2], "{px:?}");
+        // direction: under/over take |ev| with their sign
+        let under = ExposureParams {
+            ev: 1.0,
+            direction: EvDirection::Under,
+            ..ExposureParams::identity()
+        };
+        assert!((tone(&under, 0.4) - 0.2).abs() < 1e-12);
+        let over = ExposureParams {
+            ev: -1.0,
+            direction: EvDirection::Over,
+            ..ExposureParams::identity()
+        };
+        assert!((tone(&over, 0.4) - 0.8).abs() < 1e-12);
         assert!(apply(
             &ExposureParams {
                 ev: f64::NAN,
@@ -203,6 +241,7 @@ mod tests {
             ev: 0.0,
             contrast: 0.5,
             gamma: 1.0,
+            direction: EvDirection::AsGiven,
         };
         let (lo, hi) = (tone(&p, 0.05), tone(&p, 0.8));
         assert!(lo > 0.05 && hi < 0.8);

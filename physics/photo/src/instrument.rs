@@ -41,7 +41,7 @@ artefact_core::params! {
     /// Parameters of [`Instrument`] (recorded in manifests, replayed exactly).
     pub struct InstrumentParams {
         /// distance of the jaws' tips from the field-of-view border (0 = no tool)
-        pub reach: f64 = float(0.0, [0.0, 1.2], "FOV diameters"),
+        pub reach: f64 = float(0.4, [0.0, 1.2], "FOV diameters"),
         /// direction (from the field's centre) of the border point where the tool enters, counter-clockwise from +x; drawn uniformly unless given
         pub angle_deg: f64 = sampled_float([0.0, 360.0], "deg"),
         /// shaft diameter

@@ -53,7 +53,7 @@ artefact_core::params! {
     /// Parameters of [`Shadow`] (recorded in manifests, replayed exactly).
     pub struct ShadowParams {
         /// number of eyelashes
-        pub lashes: u32 = int(0, [0, 16]),
+        pub lashes: u32 = int(2, [0, 16]),
         /// eyelash width at the root
         pub lash_width: f64 = float(0.012, [0.001, 0.1], "FOV diameters"),
         /// eyelash length

@@ -9,9 +9,11 @@
 //! ```
 //!
 //! where `f ∈ [0, 1]` is seeded fractal (fBm) value noise ([`crate::support::fractal_noise`],
-//! `octaves` octaves, the largest cells `scale` field-of-view diameters across). So the mean
-//! optical depth is `density` (exactly, for a noise of mean ½) and `turbulence` sets how
-//! patchy the smoke is (0 = a uniform fog). The airlight is grey-white, `A = airlight · Ȳ`
+//! `octaves` octaves, the largest cells `scale` field-of-view diameters across), whose values
+//! (which concentrate around ½ as octaves average) are stretched ×[`NOISE_STRETCH`] about ½
+//! and clamped to `[0, 1]`, so that smoke with `turbulence = 1` ranges from clear gaps to
+//! twice the mean density. The mean optical depth is `density` (exactly, for a noise
+//! symmetric about ½) and `turbulence` sets how patchy the smoke is (0 = a uniform fog). The airlight is grey-white, `A = airlight · Ȳ`
 //! (`Ȳ` the field's mean luminance: the smoke scatters the endoscope's own light).
 //! `density = 0` is the identity.
 //!
@@ -32,11 +34,14 @@ use crate::veil::apply_with_transmission;
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng, Seed};
 
+/// Stretch of the fractal noise about ½ (see the module docs).
+pub const NOISE_STRETCH: f64 = 3.0;
+
 artefact_core::params! {
     /// Parameters of [`Smoke`] (recorded in manifests, replayed exactly).
     pub struct SmokeParams {
         /// mean optical depth of the smoke along the line of sight (0 = clear)
-        pub density: f64 = float(0.0, [0.0, 5.0], "nepers"),
+        pub density: f64 = float(0.5, [0.0, 5.0], "nepers"),
         /// patchiness: relative modulation of the optical depth by the fractal noise (0 = uniform fog)
         pub turbulence: f64 = float(0.7, [0.0, 1.0], "fraction"),
         /// size of the largest smoke eddies
@@ -89,7 +94,10 @@ pub fn transmission(p: &SmokeParams, img: &RgbImage) -> Result<ndarray::Array2<f
         p.octaves.clamp(1, 8) as usize,
         Seed::from_u64(p.seed).child("smoke"),
     );
-    Ok(f.mapv(|f| (-p.density * (1.0 + p.turbulence * (2.0 * f - 1.0))).exp()))
+    Ok(f.mapv(|f| {
+        let f = (0.5 + NOISE_STRETCH * (f - 0.5)).clamp(0.0, 1.0);
+        (-p.density * (1.0 + p.turbulence * (2.0 * f - 1.0))).exp()
+    }))
 }
 
 /// Apply the smoke inside the field of view.

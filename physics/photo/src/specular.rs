@@ -13,14 +13,19 @@
 //!    the field of view sees pixel `(x, y)` along `v = (−(x − cx), −(y − cy), f)/‖·‖` (from
 //!    the surface to the camera); the light guide is at the lens, so the light direction is
 //!    `l = v` and the Blinn–Phong half vector is `h = (l + v)/‖l + v‖ = v`.
-//! 3. **Blinn–Phong lobe.** The specular radiance `S = strength · max(n·h, 0)^shininess` (in
-//!    units of display white, neutral: the light's colour) is **added in linear light** and
-//!    saturates at the sensor's full well: `I' = max(I, min(I + S, 1))` — strong highlights
-//!    are clipped to white.
+//! 3. **Irradiance.** The light reaching the surface falls off with distance from the
+//!    endoscope (inverse square) exactly as the diffuse shading does, so the broadly smoothed
+//!    luminance (Gaussian σ = 0.05 field-of-view diameters) relative to its 99th percentile in
+//!    the field, clamped to `[0, 1]`, is used as the irradiance `E`: the dark, distant lumen
+//!    gets no highlights.
+//! 4. **Blinn–Phong lobe.** The specular radiance `S = strength · E · max(n·h, 0)^shininess`
+//!    (in units of display white, neutral: the light's colour) is **added in linear light**
+//!    and saturates at the sensor's full well: `I' = max(I, min(I + S, 1))` — strong
+//!    highlights are clipped to white.
 //!
 //! The lobe peaks where the normal bisects the light and view directions (`n = h`); on a
-//! flat field it is exactly `strength · cos^shininess θ` with `θ` the angle off axis.
-//! `strength = 0` is the identity.
+//! flat field (`E = 1`) it is exactly `strength · cos^shininess θ` with `θ` the angle off
+//! axis. `strength = 0` is the identity.
 //!
 //! # Units
 //! `strength`: display white; `relief`: field-of-view diameters of height per unit relative
@@ -45,7 +50,7 @@ artefact_core::params! {
     /// Parameters of [`Specular`] (recorded in manifests, replayed exactly).
     pub struct SpecularParams {
         /// peak specular radiance added, in units of display white (≥ 1 saturates the peak)
-        pub strength: f64 = float(0.0, [0.0, 20.0], "display white"),
+        pub strength: f64 = float(0.8, [0.0, 20.0], "display white"),
         /// Blinn–Phong exponent (larger = smaller, sharper highlights)
         pub shininess: f64 = float(200.0, [1.0, 20000.0]),
         /// height per unit relative luminance of the shape-from-shading surface
@@ -82,8 +87,45 @@ impl ColourOperator for Specular {
     }
 }
 
-/// The specular radiance map `S` (display white units) of the module docs.
+/// Smoothing of the irradiance proxy (field-of-view diameters).
+pub const IRRADIANCE_SIGMA: f64 = 0.05;
+
+/// The irradiance proxy `E ∈ [0, 1]` of the module docs.
+pub fn irradiance_map(img: &RgbImage) -> Result<Array2<f64>> {
+    let g = fov_geometry(img)?;
+    let y = img.luminance().mapv(|v| v as f64);
+    let k = gaussian_psf(IRRADIANCE_SIGMA * g.diameter)?;
+    let ys = smooth_in_mask(&y, img.fov.as_ref(), &k);
+    let mut inside: Vec<f64> = ys
+        .indexed_iter()
+        .filter(|&((r, c), v)| img.in_fov(r, c) && v.is_finite())
+        .map(|(_, &v)| v)
+        .collect();
+    inside.sort_by(f64::total_cmp);
+    let p99 = inside
+        .get(((inside.len() as f64 * 0.99) as usize).min(inside.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0.0);
+    Ok(ys.mapv(|v| {
+        if p99 > 0.0 {
+            (v / p99).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }))
+}
+
+/// The specular radiance map `S = strength · E · lobe` (display white units).
 pub fn specular_map(p: &SpecularParams, img: &RgbImage) -> Result<Array2<f64>> {
+    let mut s = lobe_map(p, img)?;
+    let e = irradiance_map(img)?;
+    s.zip_mut_with(&e, |s, &e| *s *= p.strength * e);
+    Ok(s)
+}
+
+/// The Blinn–Phong lobe `max(n·h, 0)^shininess` of the module docs (before strength and
+/// irradiance).
+pub fn lobe_map(p: &SpecularParams, img: &RgbImage) -> Result<Array2<f64>> {
     check_range("strength", p.strength, 0.0, 20.0)?;
     check_range("shininess", p.shininess, 1.0, 20000.0)?;
     check_range("relief", p.relief, 0.0, 1.0)?;
@@ -135,7 +177,7 @@ pub fn specular_map(p: &SpecularParams, img: &RgbImage) -> Result<Array2<f64>> {
             let vn = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
             let ndh = (n[0] * v[0] + n[1] * v[1] + n[2] * v[2]) / vn;
             if ndh > 0.0 {
-                s[[r, c]] = p.strength * ndh.powf(p.shininess);
+                s[[r, c]] = ndh.powf(p.shininess);
             }
         }
     }
@@ -234,7 +276,7 @@ mod tests {
         let f = p.focal * g.diameter;
         let expected = g.centre[1] + f * hx;
         assert!(expected > 110.0 && expected < 190.0, "{expected}");
-        let s = specular_map(&p, &img).unwrap();
+        let s = lobe_map(&p, &img).unwrap().mapv(|v| 0.5 * v);
         let row = 10;
         let peak = (0..cols)
             .max_by(|&a, &b| s[[row, a]].total_cmp(&s[[row, b]]))

@@ -55,9 +55,9 @@ artefact_core::params! {
     /// Parameters of [`Veil`] (recorded in manifests, replayed exactly).
     pub struct VeilOpParams {
         /// transmission of the medium at the centre of the frame (1 = clear)
-        pub transmission_centre: f64 = float(1.0, [0.0, 1.0], "fraction"),
+        pub transmission_centre: f64 = float(0.7, [0.0, 1.0], "fraction"),
         /// transmission at the nearest border of the frame
-        pub transmission_edge: f64 = float(1.0, [0.0, 1.0], "fraction"),
+        pub transmission_edge: f64 = float(0.85, [0.0, 1.0], "fraction"),
         /// red airlight, in multiples of the field's mean luminance
         pub airlight_r: f64 = float(1.5, [0.0, 20.0], "× mean luminance"),
         /// green airlight, in multiples of the field's mean luminance

@@ -61,7 +61,7 @@ artefact_core::params! {
     /// Parameters of [`WhiteBalance`] (recorded in manifests, replayed exactly).
     pub struct WhiteBalanceOpParams {
         /// size of the white-point error in the CIE 1960 uv diagram (0 = correct white balance)
-        pub shift_uv: f64 = float(0.0, [0.0, 0.06], "Δuv"),
+        pub shift_uv: f64 = float(0.02, [0.0, 0.06], "Δuv"),
         /// direction of the error in the uv diagram: 0° reddish, 90° yellow-green, 180° blue-cyan, 270° violet; drawn uniformly unless given
         pub hue_deg: f64 = sampled_float([0.0, 360.0], "deg"),
     }
