@@ -310,6 +310,12 @@ mod tests {
             assert!(f >= prev - 1e-12, "Fresnel rises towards grazing");
             prev = f;
         }
+        // textbook values for glass (n = 1.5): 4 % at normal incidence; at Brewster's angle
+        // (tan θ_B = n) R_p = 0 and R_s = ((n² − 1)/(n² + 1))², so R = 0.0739645 (Python:
+        // `n=1.5; tb=math.atan(n); ... 0.5*(rs+rp)` → 0.07396449704142012)
+        assert!((fresnel(1.0, 1.5, 1.0) - 0.04).abs() < 1e-12);
+        let tb = 1.5f64.atan();
+        assert!((fresnel(1.0, 1.5, tb.cos()) - 0.07396449704142012).abs() < 1e-12);
         let axial = trace(0.0, n);
         assert!(axial.landing.abs() < 1e-12);
         for n in [1.33, 1.5, 2.0] {

@@ -295,7 +295,7 @@ mod tests {
                 ..params()
             };
             let (_, dust) = silhouettes(&p, &img).unwrap();
-            let covered = dust.iter().map(|&v| v).sum::<f64>() / dust.len() as f64;
+            let covered = dust.sum() / dust.len() as f64;
             let e = 1.0 - (-cov).exp();
             assert!(
                 (covered - e).abs() < 0.02,
@@ -325,7 +325,7 @@ mod tests {
                 let f: Vec<f64> = (0..3)
                     .map(|k| out.data[[k, r, c]] as f64 / img.data[[k, r, c]] as f64)
                     .collect();
-                assert!(f.iter().all(|&x| x <= 1.0 + 1e-7 && x >= 0.0));
+                assert!(f.iter().all(|x| (0.0..=1.0 + 1e-7).contains(x)));
                 assert!((f[0] - f[1]).abs() < 1e-5 && (f[1] - f[2]).abs() < 1e-5);
                 if !img.in_fov(r, c) {
                     assert_eq!(f[0], 1.0);
