@@ -6,7 +6,8 @@
 //! `cargo run --example custom_operator`; it checks its own result and exits 0.
 
 use artefact_core::{
-    CoreError, Image, Modality, OpInfo, Operator, ParamSpec, SampleRng, Seed, Severity, Unit,
+    CoreError, Image, Modality, OpInfo, Operator, ParamSpec, Picture, SampleRng, Seed, Severity,
+    Unit,
 };
 use artefact_recipe::attribute::apply_chain;
 use artefact_recipe::{AttributeRecipe, Registry};
@@ -93,15 +94,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let registry = Registry::builtin().with::<Vignette>();
     let recipe = AttributeRecipe::parse(RECIPE, Path::new("vignetting.toml"), &registry)?;
 
-    let image = Image::new(
+    let image: Picture = Image::new(
         Array2::from_elem((64, 80), 100.0f32),
         [1.0, 1.0],
         Modality::Mr,
         Unit::Arbitrary,
-    )?;
+    )?
+    .into();
     let mut rng = Seed::derive(42, "example").rng();
     let chain = recipe.sample_chain(Severity::Severe, &mut rng)?;
     let out = apply_chain(&registry, &chain, &image)?;
+    let out = out
+        .as_grey()
+        .ok_or("a grey operator returns a grey image")?;
     println!("{} {}", chain[0].op, chain[0].params);
 
     // check the result: the centre is kept, the corners lose `strength`
@@ -119,7 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(e.to_string().contains("out of range"), "{e}");
     // replay from the recorded params gives the same bytes
     let again = apply_chain(&registry, &chain, &image)?;
-    assert_eq!(again.data, out.data);
+    assert_eq!(again.as_grey(), Some(out));
     println!("ok: corner {corner:.2} = 100 × (1 − {strength:.3})");
     Ok(())
 }

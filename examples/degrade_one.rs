@@ -10,7 +10,7 @@
 //! compiled into `artefact-recipe` ([`RecipeLibrary::Bundled`]), so the example needs no
 //! `recipes/` folder.
 
-use artefact_core::{Seed, Severity};
+use artefact_core::{Picture, Seed, Severity};
 use artefact_dataset::render::{encode_png, to_u8, DisplayMap};
 use artefact_recipe::attribute::apply_chain_resolving;
 use artefact_recipe::benchmark::Window;
@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. sample the op chain (seeded: same seed, same params) and apply it deterministically
     let mut rng = Seed::derive(42, "degrade_one").rng();
     let mut chain = recipe.sample_chain(severity, &mut rng)?;
-    let degraded = apply_chain_resolving(&registry, &mut chain, &clean)?;
+    let degraded = apply_chain_resolving(&registry, &mut chain, &Picture::Grey(clean.clone()))?;
     for step in &chain {
         println!("  {} {}", step.op, step.params);
     }
@@ -62,8 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [0.5, 99.5],
     );
     let (clean_u8, degraded_u8) = (
-        to_u8(&map.apply(&clean.data)),
-        to_u8(&map.apply(&degraded.data)),
+        to_u8(&map.show(&Picture::Grey(clean.clone()))),
+        to_u8(&map.show(&degraded)),
     );
     let dir = tempfile::tempdir()?;
     let out = dir.path().join(format!("{}_{}.png", recipe.name, severity));
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 5. check: the PNG decodes to the written pixels, and the degradation changed the image
     let back = image::open(&out)?.to_luma8();
-    let (rows, cols) = degraded_u8.dim();
+    let (rows, cols, _) = degraded_u8.dim();
     if (back.height() as usize, back.width() as usize) != (rows, cols) {
         return Err(format!(
             "PNG is {}×{}, expected {cols}×{rows}",

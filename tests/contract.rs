@@ -5,13 +5,15 @@
 //! - sampling from the empty spec and from every bundled recipe keeps each recorded declared
 //!   parameter inside its declared range;
 //! - every bundled attribute recipe applies at none / mild / severe on a real image of its
-//!   modality (MR and CT; the ultrasound engine is covered by its own crate's tests), keeping
-//!   the image size and giving finite values; none is the identity;
+//!   modality (MR and CT slices, an MR slice as an ultrasound echogenicity map, the real fundus
+//!   and H&E photographs for fundus and histopathology, the fundus photograph standing in for
+//!   endoscopy), keeping the image size and kind and giving finite values; none is the
+//!   identity;
 //! - a replay from the recorded params, after a JSON round trip, gives the same bytes;
 //! - the generated operator reference `docs/operators.md` is up to date (regenerate with
 //!   `ARTEFACT_BLESS=1 cargo test --test contract`).
 
-use artefact_core::{Image, ParamDefault, ParamKind, ParamSpec, Seed, Severity};
+use artefact_core::{Modality, ParamDefault, ParamKind, ParamSpec, Picture, Seed, Severity};
 use artefact_recipe::attribute::{apply_chain, apply_chain_resolving, AppliedOp};
 use artefact_recipe::{AttributeRecipe, Registry};
 use std::path::{Path, PathBuf};
@@ -99,22 +101,60 @@ fn every_operator_table_is_well_formed_and_samples_within_range() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
-fn image_for(modality: &str) -> Option<Image> {
-    let file = match modality {
-        "CT" => "tests/data/dicom/CT_small.dcm",
-        "MR" => "tests/data/dicom/MR_small.dcm",
-        _ => return None,
+/// A small real image of a modality (downsized to keep the debug-build test fast).
+fn image_for(modality: Modality) -> Picture {
+    let grey = |file: &str| {
+        let loaded = artefact_io::load_volume(&root().join(file)).unwrap();
+        let n = loaded.volume.data.shape()[0];
+        loaded.volume.slice(0, n / 2).unwrap()
     };
-    let loaded = artefact_io::load_volume(&root().join(file)).unwrap();
-    let n = loaded.volume.data.shape()[0];
-    Some(loaded.volume.slice(0, n / 2).unwrap())
+    let colour = |file: &str| {
+        let opts = artefact_io::RgbLoadOptions {
+            modality: Some(modality),
+            ..Default::default()
+        };
+        let img = artefact_io::read_rgb(&root().join(file), &opts)
+            .unwrap()
+            .image;
+        Picture::Colour(artefact_dataset::source::prepare_colour(&img, 128).unwrap())
+    };
+    match modality {
+        Modality::Ct => Picture::Grey(grey("tests/data/dicom/CT_small.dcm")),
+        Modality::Mr => Picture::Grey(grey("tests/data/dicom/MR_small.dcm")),
+        Modality::Us => {
+            let loaded =
+                artefact_io::load_volume(&root().join("tests/data/dicom/MR_small.dcm")).unwrap();
+            let mut v = loaded.volume;
+            artefact_dataset::source::to_echogenicity(&mut v.data).unwrap();
+            let mut img = v.slice(0, 0).unwrap();
+            img.modality = Modality::Us;
+            img.unit = artefact_core::Unit::Echogenicity;
+            Picture::Grey(img)
+        }
+        Modality::Fundus | Modality::Endoscopy => {
+            colour("tests/data/photo/fundus/fundus_normal_left_eye_haggstrom_cc0.jpg")
+        }
+        Modality::Histopathology => {
+            colour("tests/data/photo/histopathology/he_crc_tumour_nct100k_TUM-AEPINLNQ_224px.png")
+        }
+        other => panic!("no test image for {other}"),
+    }
+}
+
+fn bits(p: &Picture) -> Vec<u32> {
+    match p {
+        Picture::Grey(i) => i.data.iter().map(|v| v.to_bits()).collect(),
+        Picture::Colour(c) => c.data.iter().map(|v| v.to_bits()).collect(),
+    }
 }
 
 fn bundled_recipes(reg: &Registry) -> Vec<AttributeRecipe> {
     let mut out = Vec::new();
-    for dir in ["mri", "ct", "us"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("recipes").join(dir))
-            .unwrap()
+    for dir in artefact_recipe::library::MODALITY_FOLDERS {
+        let Ok(entries) = std::fs::read_dir(root().join("recipes").join(dir)) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
@@ -131,7 +171,8 @@ fn every_bundled_recipe_applies_at_every_severity_and_replays_from_its_record() 
     let reg = Registry::builtin();
     let mut bad = Vec::new();
     for recipe in bundled_recipes(&reg) {
-        let modality = recipe.modality.to_string();
+        let modality = recipe.modality;
+        let img = image_for(modality);
         for (k, s) in [Severity::None, Severity::Mild, Severity::Severe]
             .into_iter()
             .enumerate()
@@ -143,16 +184,14 @@ fn every_bundled_recipe_applies_at_every_severity_and_replays_from_its_record() 
             for step in &chain {
                 bad.extend(check_ranges(&reg, &step.op, &step.params));
             }
-            let Some(img) = image_for(&modality) else {
-                continue;
-            };
             let out = apply_chain_resolving(&reg, &mut chain, &img)
                 .unwrap_or_else(|e| panic!("{} {s}: {e}", recipe.name));
             let here = format!("{} ({modality}) {s}", recipe.name);
             assert_eq!(out.shape(), img.shape(), "{here}");
-            assert!(out.data.iter().all(|v| v.is_finite()), "{here}");
+            assert_eq!(out.kind(), img.kind(), "{here}");
+            assert!(!out.has_non_finite(), "{here}");
             if s == Severity::None {
-                assert!(chain.is_empty() && out.data == img.data, "{here}");
+                assert!(chain.is_empty() && out == img, "{here}");
                 continue;
             }
             assert!(!chain.is_empty(), "{here}: empty chain");
@@ -161,7 +200,6 @@ fn every_bundled_recipe_applies_at_every_severity_and_replays_from_its_record() 
             let recorded: Vec<AppliedOp> = serde_json::from_str(&text).unwrap();
             assert_eq!(serde_json::to_string(&recorded).unwrap(), text, "{here}");
             let again = apply_chain(&reg, &recorded, &img).unwrap();
-            let bits = |i: &Image| i.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&again), bits(&out), "{here}: replay differs");
         }
     }

@@ -126,6 +126,17 @@ cmd_test!(lists_every_fixture, ["inspect", "tests/data"], |run| {
     assert!(ct.contains("size      128 × 128 × 1"), "{ct}");
     assert!(ct.contains("spacing   0.6615 × 0.6615 × 5 mm"), "{ct}");
     assert!(ct.contains("values    -896 … 1167 HU"), "{ct}");
+    // colour photographs are summarised as colour in linear light, not refused
+    let fundus = block(
+        out,
+        "tests/data/photo/fundus/fundus_normal_left_eye_haggstrom_cc0.jpg",
+    );
+    assert!(
+        fundus.contains("size      1411 × 1411 × 1 voxels (x × y × z), colour (RGB)")
+            && fundus.contains("linear light")
+            && !fundus.contains("ERROR"),
+        "{fundus}"
+    );
     let mf = block(out, "tests/data/dicom/MR_multiframe_64x64x10.dcm");
     assert!(
         mf.contains("size      64 × 64 × 10") && mf.contains("frames    10"),

@@ -20,7 +20,8 @@ pub struct DegradeArgs {
     pub severity: Severity,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Output: .png (rendered) or .nii/.nii.gz (source units, HU for CT).
+    /// Output: .png (rendered; colour PNG for photographs) or .nii/.nii.gz (source units, HU
+    /// for CT; grey modalities only).
     #[arg(short, long)]
     pub out: PathBuf,
     /// Slice index along --axis (default: the middle slice).
@@ -29,7 +30,8 @@ pub struct DegradeArgs {
     /// Array axis perpendicular to the slice (0, 1, 2).
     #[arg(long, default_value_t = 0)]
     pub axis: usize,
-    /// Treat the input as this modality (CT, MR, US), e.g. a grey image as an ultrasound map.
+    /// Treat the input as this modality (CT, MR, US, fundus, endoscopy, histopathology), e.g. a
+    /// grey image as an ultrasound map; names the attribute's folder when several have it.
     #[arg(long)]
     pub modality: Option<Modality>,
     /// CT display window for PNG output: brain, subdural, soft_tissue, lung, bone.
@@ -55,12 +57,7 @@ pub fn run(args: &DegradeArgs, registry: &Registry, library: &RecipeLibrary) -> 
                 .ok()
                 .map(|l| l.volume.modality)
         });
-        let folders: Vec<&str> = match modality {
-            Some(Modality::Mr) => vec!["mri"],
-            Some(Modality::Ct) => vec!["ct"],
-            Some(Modality::Us) => vec!["us"],
-            _ => vec!["mri", "ct", "us"],
-        };
+        let folders = artefact_recipe::library::folders_for(modality);
         match library.find_attribute(&args.attribute, &folders, registry) {
             Ok(Some(r)) => Ok(r),
             Ok(None) => Err(format!(
@@ -69,7 +66,7 @@ pub fn run(args: &DegradeArgs, registry: &Registry, library: &RecipeLibrary) -> 
                 library.describe(),
                 folders.join(", ")
             )),
-            Err(e) => Err(format!("{e} with --modality")),
+            Err(e) => Err(e.to_string()),
         }
     };
     let recipe = match recipe {

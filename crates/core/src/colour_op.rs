@@ -47,7 +47,67 @@ pub enum Picture {
     Colour(RgbImage),
 }
 
+/// Which kind of [`Picture`] an operator takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PictureKind {
+    Grey,
+    Colour,
+}
+
+impl std::fmt::Display for PictureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PictureKind::Grey => "grey",
+            PictureKind::Colour => "colour",
+        })
+    }
+}
+
+impl From<Image> for Picture {
+    fn from(i: Image) -> Picture {
+        Picture::Grey(i)
+    }
+}
+
+impl From<RgbImage> for Picture {
+    fn from(c: RgbImage) -> Picture {
+        Picture::Colour(c)
+    }
+}
+
 impl Picture {
+    /// Grey or colour.
+    pub fn kind(&self) -> PictureKind {
+        match self {
+            Picture::Grey(_) => PictureKind::Grey,
+            Picture::Colour(_) => PictureKind::Colour,
+        }
+    }
+
+    /// The grey image, if this is one.
+    pub fn as_grey(&self) -> Option<&Image> {
+        match self {
+            Picture::Grey(i) => Some(i),
+            Picture::Colour(_) => None,
+        }
+    }
+
+    /// The colour image, if this is one.
+    pub fn as_colour(&self) -> Option<&RgbImage> {
+        match self {
+            Picture::Colour(c) => Some(c),
+            Picture::Grey(_) => None,
+        }
+    }
+
+    /// Whether any sample is NaN or infinite.
+    pub fn has_non_finite(&self) -> bool {
+        match self {
+            Picture::Grey(i) => i.data.iter().any(|v| !v.is_finite()),
+            Picture::Colour(c) => c.data.iter().any(|v| !v.is_finite()),
+        }
+    }
+
     /// `(rows, cols)`.
     pub fn shape(&self) -> (usize, usize) {
         match self {

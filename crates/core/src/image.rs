@@ -84,6 +84,21 @@ impl Modality {
         }
     }
 
+    /// Whether images of this modality are colour photographs (they go through the pipeline
+    /// as [`crate::RgbImage`]s in linear light and are degraded by colour operators).
+    pub fn is_colour(self) -> bool {
+        matches!(
+            self,
+            Modality::Photo | Modality::Fundus | Modality::Endoscopy | Modality::Histopathology
+        )
+    }
+
+    /// Whether the field of view of this modality is a lit region inside a black surround
+    /// (fundus and endoscopy photographs), to be detected and kept.
+    pub fn has_dark_surround(self) -> bool {
+        matches!(self, Modality::Fundus | Modality::Endoscopy)
+    }
+
     /// The unit a loader should assign to this modality's stored values.
     pub fn natural_unit(self) -> Unit {
         match self {

@@ -45,7 +45,7 @@ pub mod simd;
 mod stats;
 
 pub use colour::RgbImage;
-pub use colour_op::{ColourOpVisitor, ColourOperator, Picture};
+pub use colour_op::{ColourOpVisitor, ColourOperator, Picture, PictureKind};
 pub use error::CoreError;
 pub use image::{Image, Modality, Unit, Volume};
 pub use num_complex::Complex32;

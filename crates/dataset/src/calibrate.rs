@@ -12,11 +12,11 @@
 use crate::error::DatasetError;
 use crate::generate::{clean_view, render_with_display, Metrics};
 use crate::plan::{slice_id, PlannedImage};
-use crate::render::{encode_png, to_u8};
+use crate::render::{encode_png, to_u8, Shown};
 use crate::source::SourceSlice;
 use artefact_core::Severity;
 use artefact_recipe::{BenchmarkRecipe, Registry};
-use ndarray::{s, Array2};
+use ndarray::s;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -74,7 +74,7 @@ pub struct Calibration {
 }
 
 /// One calibration render: its metrics, whether it met the band, and (for sheets) its display.
-type Rendered = (Metrics, Option<bool>, Option<Array2<f32>>);
+type Rendered = (Metrics, Option<bool>, Option<Shown>);
 
 struct Task {
     slice: usize,
@@ -188,7 +188,7 @@ pub fn calibrate(
     let mut sheets = Vec::new();
     if with_sheets {
         for (ai, attr) in bench.attributes.iter().enumerate() {
-            let mut grid: Vec<Vec<Array2<f32>>> = Vec::new();
+            let mut grid: Vec<Vec<Shown>> = Vec::new();
             for (si, sl) in slices.iter().enumerate() {
                 if sl.modality != attr.modality {
                     continue;
@@ -219,20 +219,19 @@ pub fn calibrate(
 }
 
 /// Tile display images (rows of equal-size images) into one 8-bit PNG with 4-pixel gutters.
-fn contact_sheet(grid: &[Vec<Array2<f32>>]) -> Option<Vec<u8>> {
+fn contact_sheet(grid: &[Vec<Shown>]) -> Option<Vec<u8>> {
     const GAP: usize = 4;
     let cols = grid.iter().map(Vec::len).max()?;
-    let (h, w) = grid.first()?.first()?.dim();
-    if cols == 0 || grid.iter().flatten().any(|im| im.dim() != (h, w)) {
+    let (h, w, ch) = grid.first()?.first()?.dim();
+    if cols == 0 || grid.iter().flatten().any(|im| im.dim() != (h, w, ch)) {
         return None;
     }
     let rows = grid.len();
-    let mut sheet =
-        Array2::<f32>::zeros((rows * h + (rows - 1) * GAP, cols * w + (cols - 1) * GAP));
+    let mut sheet = Shown::zeros((rows * h + (rows - 1) * GAP, cols * w + (cols - 1) * GAP, ch));
     for (r, line) in grid.iter().enumerate() {
         for (c, im) in line.iter().enumerate() {
             let (y, x) = (r * (h + GAP), c * (w + GAP));
-            sheet.slice_mut(s![y..y + h, x..x + w]).assign(im);
+            sheet.slice_mut(s![y..y + h, x..x + w, ..]).assign(im);
         }
     }
     Some(encode_png(&to_u8(&sheet)))
@@ -279,7 +278,7 @@ mod tests {
 
     #[test]
     fn sheet_layout() {
-        let a = Array2::<f32>::ones((2, 3));
+        let a = Shown::ones((2, 3, 1));
         let png = contact_sheet(&[vec![a.clone(), a.clone()], vec![a]]).unwrap();
         let img = image::load_from_memory(&png).unwrap().to_luma8();
         assert_eq!((img.width(), img.height()), (3 + 4 + 3, 2 + 4 + 2));

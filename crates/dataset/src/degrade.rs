@@ -1,11 +1,13 @@
 //! `degrade`: one source slice, one attribute, one severity → a PNG (rendered) or a NIfTI
-//! (source units, e.g. HU for CT).
+//! (source units, e.g. HU for CT). Colour photographs (attributes of fundus, endoscopy and
+//! histopathology) are read in linear light, degraded at their own size and written as an
+//! sRGB colour PNG.
 
 use crate::error::DatasetError;
 use crate::render::{encode_png, to_u8, DisplayMap};
 use crate::source::to_echogenicity;
-use artefact_core::{Modality, Seed, Severity, Volume};
-use artefact_io::{load_volume_with, LoadOptions};
+use artefact_core::{Modality, Picture, Seed, Severity, Volume};
+use artefact_io::{load_volume_with, read_rgb, LoadOptions, RgbLoadOptions};
 use artefact_recipe::attribute::{apply_chain_resolving, AppliedOp};
 use artefact_recipe::benchmark::Window;
 use artefact_recipe::{AttributeRecipe, Registry};
@@ -29,6 +31,9 @@ pub struct DegradeRequest {
 
 /// Run a degradation; returns the applied op chain.
 pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedOp>, DatasetError> {
+    if req.recipe.modality.is_colour() {
+        return degrade_colour(req, registry);
+    }
     let opts = LoadOptions {
         modality: req.modality,
         ..LoadOptions::default()
@@ -66,12 +71,19 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
             id: key.clone(),
             reason,
         })?;
+    let clean = Picture::Grey(clean);
     let out = apply_chain_resolving(registry, &mut chain, &clean).map_err(|reason| {
         DatasetError::Sample {
             id: key.clone(),
             reason,
         }
     })?;
+    let (Picture::Grey(clean), Picture::Grey(out)) = (clean, out) else {
+        return Err(DatasetError::Sample {
+            id: key,
+            reason: "the operator chain turned a grey image into colour".into(),
+        });
+    };
     let ext = req
         .output
         .extension()
@@ -93,7 +105,8 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
         artefact_io::write_nifti(&req.output, &v)?;
     } else if ext == "png" {
         let map = DisplayMap::for_clean(&clean, req.ct_window, [0.5, 99.5]);
-        crate::fsutil::write_atomic(&req.output, &encode_png(&to_u8(&map.apply(&out.data))))?;
+        let png = encode_png(&to_u8(&map.show(&Picture::Grey(out))));
+        crate::fsutil::write_atomic(&req.output, &png)?;
     } else {
         return Err(DatasetError::file(
             &req.output,
@@ -103,20 +116,74 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
     Ok(chain)
 }
 
+/// [`degrade`] for a colour attribute: the photograph at its own size, field of view detected
+/// for modalities with a dark surround, written as an sRGB PNG.
+fn degrade_colour(
+    req: &DegradeRequest,
+    registry: &Registry,
+) -> Result<Vec<AppliedOp>, DatasetError> {
+    let modality = req.recipe.modality;
+    if let Some(m) = req.modality.filter(|m| *m != modality) {
+        return Err(DatasetError::file(
+            &req.input,
+            format!(
+                "--modality {m} does not fit attribute `{}`, which is for {modality} images",
+                req.recipe.name
+            ),
+        ));
+    }
+    let name = req.output.to_string_lossy().to_ascii_lowercase();
+    if !name.ends_with(".png") {
+        return Err(DatasetError::file(
+            &req.output,
+            "a colour photograph is written as .png (NIfTI output is for grey modalities)",
+        ));
+    }
+    let opts = RgbLoadOptions {
+        modality: Some(modality),
+        detect_fov: modality.has_dark_surround(),
+        ..RgbLoadOptions::default()
+    };
+    let loaded = read_rgb(&req.input, &opts)?;
+    let key = format!("degrade/{}/{}/0", req.recipe.name, req.severity);
+    let fail = |reason: String| DatasetError::Sample {
+        id: key.clone(),
+        reason,
+    };
+    let mut rng = Seed::derive(req.seed, &key).rng();
+    let mut chain = req
+        .recipe
+        .sample_chain(req.severity, &mut rng)
+        .map_err(fail)?;
+    let clean = Picture::Colour(loaded.image);
+    let out = apply_chain_resolving(registry, &mut chain, &clean).map_err(fail)?;
+    if out.shape() != clean.shape() || out.has_non_finite() {
+        return Err(fail(format!(
+            "the operator chain gave a {:?} image{} from a {:?} one",
+            out.shape(),
+            if out.has_non_finite() {
+                " with NaN or infinite pixels"
+            } else {
+                ""
+            },
+            clean.shape()
+        )));
+    }
+    let png = encode_png(&to_u8(&DisplayMap::srgb().show(&out)));
+    crate::fsutil::write_atomic(&req.output, &png)?;
+    Ok(chain)
+}
+
 /// Find an attribute recipe by name and modality under a recipes directory
-/// (`<dir>/<modality>/<name>.toml`, modality folders `mri`, `ct`, `us`).
+/// (`<dir>/<modality>/<name>.toml`, the modality folders of
+/// [`artefact_recipe::library::MODALITY_FOLDERS`]).
 pub fn find_attribute(
     dir: &Path,
     name: &str,
     modality: Option<Modality>,
     registry: &Registry,
 ) -> Result<AttributeRecipe, DatasetError> {
-    let folders: Vec<&str> = match modality {
-        Some(Modality::Mr) => vec!["mri"],
-        Some(Modality::Ct) => vec!["ct"],
-        Some(Modality::Us) => vec!["us"],
-        _ => vec!["mri", "ct", "us"],
-    };
+    let folders = artefact_recipe::library::folders_for(modality);
     let mut found = Vec::new();
     for f in &folders {
         let p = dir.join(f).join(format!("{name}.toml"));

@@ -3,17 +3,21 @@
 //! in the recipe's metric band, and render it with the clean slice's display map.
 //!
 //! Metrics are computed on the display intensities in [0, 1] (what a reader or a model sees),
-//! with data range 1: SSIM (scikit-image compatible), PSNR and NRMSE.
+//! with data range 1: SSIM (scikit-image compatible; on the encoded luminance for colour),
+//! PSNR and NRMSE over every sample; for colour also SSIM per channel and the mean CIEDE2000
+//! colour difference inside the field of view.
 
 use crate::error::DatasetError;
 use crate::plan::PlannedImage;
-use crate::render::{encode_png, to_u8, DisplayMap};
+use crate::render::{encode_png, luma, to_u8, DisplayMap, Shown};
 use crate::source::SourceSlice;
 use artefact_core::metrics::{nrmse, psnr, ssim};
-use artefact_core::{Modality, ParamKind, ParamSpec, QualityGrade, Seed, Severity, SpecValue};
+use artefact_core::{
+    Modality, ParamKind, ParamSpec, Picture, QualityGrade, RgbImage, Seed, Severity, SpecValue,
+};
 use artefact_recipe::attribute::{apply_chain, apply_chain_resolving, AppliedOp};
 use artefact_recipe::{BenchmarkRecipe, MetricKind, Registry};
-use ndarray::Array2;
+use ndarray::{Array2, Array3};
 use serde::{Deserialize, Serialize};
 
 /// Full-reference metrics vs the clean slice (display space, data range 1).
@@ -24,6 +28,12 @@ pub struct Metrics {
     pub psnr: Option<f64>,
     /// `None` when the clean display image is all zero.
     pub nrmse: Option<f64>,
+    /// Colour only: SSIM of the sRGB-encoded R, G and B channels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssim_rgb: Option<[f64; 3]>,
+    /// Colour only: mean CIEDE2000 difference inside the field of view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_e2000: Option<f64>,
 }
 
 /// Outcome of the metric-band search.
@@ -75,18 +85,53 @@ pub struct ManifestRow {
 }
 
 /// One sampling attempt: distance to the band, chain, display image, metrics, tries used.
-type Attempt = (f64, Vec<AppliedOp>, Array2<f32>, Metrics, u32);
+type Attempt = (f64, Vec<AppliedOp>, Shown, Metrics, u32);
 
 pub const TOOL_VERSION: &str = concat!("artefact ", env!("CARGO_PKG_VERSION"));
 
-fn metrics(clean: &Array2<f32>, test: &Array2<f32>) -> Result<Metrics, String> {
-    let s = ssim(clean.view(), test.view(), 1.0).map_err(|e| e.to_string())?;
-    let p = psnr(clean.view(), test.view(), 1.0).map_err(|e| e.to_string())?;
-    let n = nrmse(clean.view(), test.view()).ok();
+/// Samples of a display image as one plane (PSNR and NRMSE are per-sample means).
+fn flat(d: &Shown) -> Array2<f32> {
+    let (r, c, ch) = d.dim();
+    d.as_standard_layout()
+        .to_owned()
+        .into_shape_with_order((r, c * ch))
+        .expect("contiguous")
+}
+
+/// Linear-light colour image of an sRGB display image (for colour differences).
+fn decoded(d: &Shown, fov: Option<&Array2<bool>>) -> Result<RgbImage, String> {
+    let (r, c, _) = d.dim();
+    let data = Array3::from_shape_fn((3, r, c), |(ch, i, j)| {
+        artefact_core::colour::srgb_to_linear(d[[i, j, ch]] as f64) as f32
+    });
+    RgbImage::new(data, [1.0, 1.0], Modality::Photo, fov.cloned()).map_err(|e| e.to_string())
+}
+
+/// Metrics of a display image against the clean one; `fov` restricts the colour difference.
+fn metrics(clean: &Shown, test: &Shown, fov: Option<&Array2<bool>>) -> Result<Metrics, String> {
+    let (la, lb) = (luma(clean), luma(test));
+    let s = ssim(la.view(), lb.view(), 1.0).map_err(|e| e.to_string())?;
+    let (fa, fb) = (flat(clean), flat(test));
+    let p = psnr(fa.view(), fb.view(), 1.0).map_err(|e| e.to_string())?;
+    let n = nrmse(fa.view(), fb.view()).ok();
+    let (mut ssim_rgb, mut delta_e2000) = (None, None);
+    if clean.dim().2 == 3 {
+        let mut per = [0.0; 3];
+        for (c, o) in per.iter_mut().enumerate() {
+            let a = clean.index_axis(ndarray::Axis(2), c);
+            let b = test.index_axis(ndarray::Axis(2), c);
+            *o = ssim(a, b, 1.0).map_err(|e| e.to_string())?;
+        }
+        ssim_rgb = Some(per);
+        let (ca, cb) = (decoded(clean, fov)?, decoded(test, None)?);
+        delta_e2000 = artefact_core::colour_metrics::delta_e2000_mean(&ca, &cb).ok();
+    }
     Ok(Metrics {
         ssim: s,
         psnr: p.is_finite().then_some(p),
         nrmse: n,
+        ssim_rgb,
+        delta_e2000,
     })
 }
 
@@ -147,7 +192,7 @@ pub fn clean_render(
     registry: &Registry,
     slice: &SourceSlice,
     shared: &ParamSpec,
-) -> Result<(Vec<AppliedOp>, artefact_core::Image), String> {
+) -> Result<(Vec<AppliedOp>, Picture), String> {
     let Some(op) = clean_render_op(slice.modality) else {
         return Ok((Vec::new(), slice.image.clone()));
     };
@@ -173,7 +218,7 @@ pub fn clean_render(
 #[derive(Clone, Debug)]
 pub struct CleanView {
     pub chain: Vec<AppliedOp>,
-    pub display: Array2<f32>,
+    pub display: Shown,
 }
 
 /// The [`CleanView`] of a slice.
@@ -190,7 +235,7 @@ pub fn clean_view(
         })?;
     Ok(CleanView {
         chain,
-        display: slice.display.apply(&img.data),
+        display: slice.display.show(&img),
     })
 }
 
@@ -207,22 +252,25 @@ pub fn render(
 
 /// [`render`] against a precomputed [`CleanView`] of the slice, also returning the display
 /// image in [0, 1] (before 8-bit quantisation).
+///
+/// The metrics of a colour image compare inside the clean image's field of view.
 pub fn render_with_display(
     bench: &BenchmarkRecipe,
     registry: &Registry,
     slice: &SourceSlice,
     clean: &CleanView,
     item: &PlannedImage,
-) -> Result<(ManifestRow, Vec<u8>, Array2<f32>), DatasetError> {
+) -> Result<(ManifestRow, Vec<u8>, Shown), DatasetError> {
     let fail = |reason: String| DatasetError::Sample {
         id: item.key.clone(),
         reason,
     };
     let overrides = shared_render_spec(bench, registry, slice);
     let clean_disp = &clean.display;
+    let fov = slice.image.as_colour().and_then(|c| c.fov.as_ref());
     let (chain, disp, m, band, grade, attrs, recipe_hash) = match item.attribute {
         None => {
-            let m = metrics(clean_disp, clean_disp).map_err(fail)?;
+            let m = metrics(clean_disp, clean_disp, fov).map_err(fail)?;
             (
                 clean.chain.clone(),
                 clean_disp.clone(),
@@ -255,13 +303,13 @@ pub fn render_with_display(
                         out.shape()
                     )));
                 }
-                if out.data.iter().any(|v| !v.is_finite()) {
+                if out.has_non_finite() {
                     return Err(fail(
                         "operator chain produced NaN or infinite pixels".into(),
                     ));
                 }
-                let disp = slice.display.apply(&out.data);
-                let m = metrics(clean_disp, &disp).map_err(fail)?;
+                let disp = slice.display.show(&out);
+                let m = metrics(clean_disp, &disp, fov).map_err(fail)?;
                 let dist = match band_spec {
                     None => 0.0,
                     Some((kind, [lo, hi], _)) => {
@@ -309,7 +357,7 @@ pub fn render_with_display(
         }
     };
     let png = encode_png(&to_u8(&disp));
-    let (h, w) = disp.dim();
+    let (h, w, _) = disp.dim();
     let row = ManifestRow {
         id: item.id.clone(),
         sample_key: item.key.clone(),
@@ -351,5 +399,5 @@ pub fn replay(
             reason,
         }
     })?;
-    Ok(encode_png(&to_u8(&row.display.apply(&out.data))))
+    Ok(encode_png(&to_u8(&row.display.show(&out))))
 }

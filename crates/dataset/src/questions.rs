@@ -605,6 +605,10 @@ fn how(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usize
                                 .copied()
                                 .filter(|a| img.attribute.as_deref() != Some(a.name.as_str()))
                                 .collect();
+                            if cands.is_empty() {
+                                // the modality has no other attribute to ask about
+                                continue;
+                            }
                             let least = cands
                                 .iter()
                                 .map(|a| absent_count.get(&a.name).copied().unwrap_or(0))

@@ -2,12 +2,16 @@
 //! foreground, pad them to a square with the modality's background and resample to the output
 //! size. Each slice carries pseudonymous keys (never the identifiers themselves) and the display
 //! map computed from it.
+//!
+//! Sources of a colour modality (fundus photography, endoscopy, histopathology: the source's
+//! `modality` says which) are read as colour photographs in linear light ([`prepare_colour`]):
+//! one image per file, its field of view detected for the modalities with a dark surround.
 
 use crate::error::DatasetError;
 use crate::render::DisplayMap;
 use artefact_core::resample::resize;
-use artefact_core::{Image, Modality, Unit};
-use artefact_io::{load_all, LoadOptions};
+use artefact_core::{Image, Modality, Picture, RgbImage, Unit};
+use artefact_io::{load_all, load_all_rgb, LoadOptions, RgbLoadOptions};
 use artefact_recipe::BenchmarkRecipe;
 use ndarray::Array2;
 use serde::Serialize;
@@ -24,8 +28,9 @@ pub struct SourceSlice {
     /// Array axis and index of the slice in its volume.
     pub axis: usize,
     pub index: usize,
-    /// The prepared clean slice (square, `image_size` pixels, physical units).
-    pub image: Image,
+    /// The prepared clean slice (square, `image_size` pixels, physical units; colour
+    /// photographs in linear light).
+    pub image: Picture,
     /// Display map computed from the clean slice.
     pub display: DisplayMap,
     /// Body region (the source's `anatomy`, else DICOM BodyPartExamined), lower case.
@@ -51,6 +56,12 @@ pub fn collect_slices(
     let mut skipped = Vec::new();
     let mut seen_keys = BTreeSet::new();
     for spec in &bench.sources {
+        if spec.modality.is_some_and(Modality::is_colour) {
+            let got = collect_colour(bench, spec, secret, keep_going, &mut seen_keys)?;
+            slices.extend(got.0);
+            skipped.extend(got.1);
+            continue;
+        }
         for path in &spec.paths {
             let opts = LoadOptions {
                 modality: spec.modality,
@@ -127,10 +138,11 @@ pub fn collect_slices(
                         prepare(&raw, bench.image_size).map_err(|e| DatasetError::file(&p, e))?;
                     let display =
                         DisplayMap::for_clean(&image, bench.ct_window, bench.mr_percentiles);
+                    let image = Picture::Grey(image);
                     slices.push(SourceSlice {
                         source_key: source_key.clone(),
                         subject_key: subject_key.clone(),
-                        modality: image.modality,
+                        modality: image.modality(),
                         axis,
                         index,
                         image,
@@ -142,6 +154,205 @@ pub fn collect_slices(
         }
     }
     Ok((slices, skipped))
+}
+
+/// The colour photographs of one source entry (one slice per file).
+fn collect_colour(
+    bench: &BenchmarkRecipe,
+    spec: &artefact_recipe::benchmark::SourceSpec,
+    secret: &[u8],
+    keep_going: bool,
+    seen_keys: &mut BTreeSet<String>,
+) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
+    let modality = spec.modality.expect("a colour source names its modality");
+    let mut slices = Vec::new();
+    let mut skipped = Vec::new();
+    let opts = RgbLoadOptions {
+        modality: Some(modality),
+        detect_fov: false,
+        ..RgbLoadOptions::default()
+    };
+    let wanted = bench.attributes.iter().any(|a| a.modality == modality);
+    for path in &spec.paths {
+        for (p, res) in load_all_rgb(path, &opts) {
+            let mut skip = |reason: String| -> Result<(), DatasetError> {
+                if keep_going {
+                    skipped.push(Skipped {
+                        path: p.display().to_string(),
+                        reason,
+                    });
+                    Ok(())
+                } else {
+                    Err(DatasetError::file(
+                        &p,
+                        format!("{reason} (use --keep-going to skip it)"),
+                    ))
+                }
+            };
+            let loaded = match res {
+                Ok(l) => l,
+                Err(e) => {
+                    skip(e.to_string())?;
+                    continue;
+                }
+            };
+            if !wanted {
+                skip(format!(
+                    "modality {modality} has no attribute recipes in this benchmark"
+                ))?;
+                continue;
+            }
+            let source_key = short(&loaded.meta.pseudonymous_key(secret));
+            if !seen_keys.insert(source_key.clone()) {
+                skip("the same image was already listed by another source entry".into())?;
+                continue;
+            }
+            let subject_key = short(&loaded.meta.subject_key(secret));
+            let pieces = match spec.tile {
+                None => vec![(0, loaded.image)],
+                Some(n) => {
+                    let tiles = pick_tiles(
+                        &loaded.image,
+                        n,
+                        bench.slices_per_volume,
+                        bench.min_foreground,
+                    );
+                    if tiles.is_empty() {
+                        skip(format!(
+                            "no {n}×{n} tile has a foreground fraction ≥ {}",
+                            bench.min_foreground
+                        ))?;
+                        continue;
+                    }
+                    tiles
+                }
+            };
+            for (index, piece) in pieces {
+                let image = prepare_colour(&piece, bench.image_size)
+                    .map_err(|e| DatasetError::file(&p, e))?;
+                slices.push(SourceSlice {
+                    source_key: source_key.clone(),
+                    subject_key: subject_key.clone(),
+                    modality,
+                    axis: 0,
+                    index,
+                    image: Picture::Colour(image),
+                    display: DisplayMap::srgb(),
+                    anatomy: spec.anatomy.clone(),
+                });
+            }
+        }
+    }
+    Ok((slices, skipped))
+}
+
+/// Fraction of a photograph's pixels that show the subject: for modalities with a dark
+/// surround, pixels lit above 2 % of white luminance; otherwise (transmitted light, e.g. a
+/// slide) pixels that absorb, i.e. whose darkest channel has an optical density above 0.15
+/// (Macenko's background threshold; transmission below 10^−0.15).
+pub fn colour_foreground_fraction(img: &RgbImage) -> f64 {
+    let (rows, cols) = img.shape();
+    if rows * cols == 0 {
+        return 0.0;
+    }
+    let t = 10f32.powf(-0.15);
+    let lum = img.luminance();
+    let mut n = 0usize;
+    for r in 0..rows {
+        for c in 0..cols {
+            let hit = if img.modality.has_dark_surround() {
+                lum[[r, c]] > 0.02
+            } else {
+                (0..3).any(|ch| img.data[[ch, r, c]] < t)
+            };
+            n += hit as usize;
+        }
+    }
+    n as f64 / (rows * cols) as f64
+}
+
+/// Up to `count` non-overlapping `n`² tiles of a photograph (row-major grid, centred) whose
+/// foreground fraction is at least `min_fg`, evenly spread over the qualifying ones; each with
+/// its grid index.
+pub fn pick_tiles(img: &RgbImage, n: usize, count: usize, min_fg: f64) -> Vec<(usize, RgbImage)> {
+    let (rows, cols) = img.shape();
+    let (gr, gc) = (rows / n, cols / n);
+    let (or, oc) = ((rows - gr * n) / 2, (cols - gc * n) / 2);
+    let mut ok = Vec::new();
+    for i in 0..gr {
+        for j in 0..gc {
+            let (y, x) = (or + i * n, oc + j * n);
+            let data = img
+                .data
+                .slice(ndarray::s![.., y..y + n, x..x + n])
+                .to_owned();
+            let fov = img
+                .fov
+                .as_ref()
+                .map(|m| m.slice(ndarray::s![y..y + n, x..x + n]).to_owned());
+            let Ok(t) = RgbImage::new(data, img.spacing, img.modality, fov) else {
+                continue;
+            };
+            if colour_foreground_fraction(&t) >= min_fg {
+                ok.push((i * gc + j, t));
+            }
+        }
+    }
+    if ok.len() <= count {
+        return ok;
+    }
+    let picks: Vec<usize> = (0..count)
+        .map(|k| ((2 * k + 1) * ok.len()) / (2 * count))
+        .collect();
+    ok.into_iter()
+        .enumerate()
+        .filter(|(k, _)| picks.contains(k))
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// Prepare a colour photograph: a square `size`² image in linear light. Modalities with a dark
+/// surround (fundus, endoscopy) are padded to a square with black, keeping the whole field of
+/// view, which is then detected on the result; others (histopathology tiles) are cropped to
+/// their centred square, since padding would add a border that is not in the slide.
+pub fn prepare_colour(img: &RgbImage, size: usize) -> Result<RgbImage, artefact_core::CoreError> {
+    let (r, c) = img.shape();
+    let pad = img.modality.has_dark_surround();
+    let n = if pad { r.max(c) } else { r.min(c) };
+    let (or, oc) = ((r as isize - n as isize) / 2, (c as isize - n as isize) / 2);
+    let square = ndarray::Array3::from_shape_fn((3, n, n), |(ch, i, j)| {
+        let (si, sj) = (i as isize + or, j as isize + oc);
+        if si < 0 || sj < 0 || si >= r as isize || sj >= c as isize {
+            0.0
+        } else {
+            let v = img.data[[ch, si as usize, sj as usize]];
+            if v.is_finite() {
+                v
+            } else {
+                0.0
+            }
+        }
+    });
+    let mut planes = Vec::with_capacity(3 * size * size);
+    let mut spacing = img.spacing;
+    for ch in 0..3 {
+        let plane = Image::new(
+            square.index_axis(ndarray::Axis(0), ch).to_owned(),
+            img.spacing,
+            img.modality,
+            Unit::LinearLight,
+        )?;
+        let out = resize(&plane, size, size)?;
+        spacing = out.spacing;
+        planes.extend(out.data.iter().copied());
+    }
+    let data = ndarray::Array3::from_shape_vec((3, size, size), planes)
+        .map_err(|e| artefact_core::CoreError::Shape(e.to_string()))?;
+    let mut out = RgbImage::new(data, spacing, img.modality, None)?;
+    if pad {
+        out.detect_and_set_fov();
+    }
+    Ok(out)
 }
 
 /// A DICOM BodyPartExamined value as a body-region word for descriptions ("HEAD" → "head",

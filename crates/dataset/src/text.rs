@@ -228,6 +228,21 @@ pub fn clean_phrases(m: Modality) -> &'static [&'static str] {
             "well-balanced brightness from the near to the far field, normal speckle and clearly delineated echogenic structures",
             "good penetration with even depth gain; the speckle pattern is typical and interfaces are sharply shown",
         ],
+        Modality::Fundus => &[
+            "no obvious artifact: the optic disc and vessels are sharply focused, illumination is even across the field and colours look natural",
+            "well-exposed retina with clear vessel edges, a visible macula and no shadows, haze or colour cast",
+            "a crisp view of the disc, vessels and macula with balanced brightness from centre to periphery",
+        ],
+        Modality::Endoscopy => &[
+            "no obvious artifact: the mucosa is in focus, evenly lit and free of glare, bubbles or smoke",
+            "clear mucosal texture and vessel pattern with balanced exposure and no obstruction of the view",
+            "a sharp, well-illuminated view of the lumen with natural colour and no motion blur",
+        ],
+        Modality::Histopathology => &[
+            "no obvious artifact: nuclei and stroma are sharply focused and the haematoxylin and eosin staining is balanced",
+            "well-prepared tissue with crisp cellular detail, even illumination and no folds, bubbles, debris or marks",
+            "clear nuclear and cytoplasmic detail with natural stain colours and an intact section",
+        ],
         _ => &[
             "no obvious artifact: structures are sharp, exposure is balanced and colours look natural",
             "even illumination, natural colour and crisp detail without blur or noise",
@@ -460,7 +475,15 @@ mod tests {
                 .collect();
             assert_eq!(qs.len(), f.phrasings(), "{f:?} phrasings are distinct");
         }
-        for m in [Modality::Ct, Modality::Mr, Modality::Us, Modality::Photo] {
+        for m in [
+            Modality::Ct,
+            Modality::Mr,
+            Modality::Us,
+            Modality::Photo,
+            Modality::Fundus,
+            Modality::Endoscopy,
+            Modality::Histopathology,
+        ] {
             assert!(clean_phrases(m).len() >= 3);
         }
     }

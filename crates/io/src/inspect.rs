@@ -2,7 +2,7 @@
 //! range, or why it could not be read. Text and JSON renderings never contain patient names,
 //! IDs or birth dates: only fields of [`crate::Meta`] (which withholds identifiers) are shown.
 
-use crate::{load_all, IoError, LoadOptions, Loaded};
+use crate::{load_all, read_rgb, IoError, IoErrorKind, LoadOptions, Loaded, LoadedRgb};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,8 @@ pub struct Summary {
     pub unit: String,
     /// Array shape `(slices, rows, cols)`.
     pub shape: [usize; 3],
+    /// Samples per pixel as read: 1 (grey) or 3 (colour photographs, read in linear light).
+    pub channels: usize,
     /// Size as `x × y × z` = `(cols, rows, slices)` (the NIfTI/nibabel order).
     pub size_xyz: [usize; 3],
     /// Voxel spacing in mm, `x, y, z`.
@@ -76,10 +78,52 @@ impl Summary {
             modality: m.modality.code().to_string(),
             unit: v.unit.as_str().to_string(),
             shape: [s, r, c],
+            channels: 1,
             size_xyz: [c, r, s],
             spacing_xyz_mm: [v.spacing[2], v.spacing[1], v.spacing[0]],
             spacing_assumed: m.spacing_assumed,
             range,
+            mean: (n > 0).then(|| sum / n as f64),
+            transfer_syntax: m.transfer_syntax.clone(),
+            sop_class: m.sop_class.clone(),
+            photometric: m.photometric.clone(),
+            body_part: m.body_part.clone(),
+            datatype: m.datatype.clone(),
+            bits_stored: m.bits_stored,
+            rescale: m.rescale,
+            inverted: m.inverted,
+            files: m.files,
+            frames: m.frames,
+            volumes: m.volumes,
+            volume_index: m.volume_index,
+            non_finite_replaced: m.non_finite_replaced,
+        }
+    }
+}
+
+impl Summary {
+    /// A colour photograph (values: linear light, all channels).
+    pub fn of_rgb(l: &LoadedRgb) -> Summary {
+        let img = &l.image;
+        let m = &l.meta;
+        let (r, c) = img.shape();
+        let (mut lo, mut hi, mut sum, mut n) = (f32::INFINITY, f32::NEG_INFINITY, 0.0f64, 0usize);
+        for &x in img.data.iter().filter(|x| x.is_finite()) {
+            lo = lo.min(x);
+            hi = hi.max(x);
+            sum += x as f64;
+            n += 1;
+        }
+        Summary {
+            format: m.format.name().to_string(),
+            modality: m.modality.code().to_string(),
+            unit: artefact_core::Unit::LinearLight.as_str().to_string(),
+            shape: [1, r, c],
+            channels: 3,
+            size_xyz: [c, r, 1],
+            spacing_xyz_mm: [img.spacing[1], img.spacing[0], 1.0],
+            spacing_assumed: m.spacing_assumed,
+            range: (n > 0).then_some([lo, hi]),
             mean: (n > 0).then(|| sum / n as f64),
             transfer_syntax: m.transfer_syntax.clone(),
             sop_class: m.sop_class.clone(),
@@ -142,7 +186,12 @@ impl Report {
                         .unwrap_or_default();
                     let _ = writeln!(s, "  modality  {}{}", sum.modality, body);
                     let [x, y, z] = sum.size_xyz;
-                    let _ = writeln!(s, "  size      {x} × {y} × {z} voxels (x × y × z)");
+                    let colour = if sum.channels == 3 {
+                        ", colour (RGB)"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(s, "  size      {x} × {y} × {z} voxels (x × y × z){colour}");
                     let [dx, dy, dz] = sum.spacing_xyz_mm;
                     let _ = writeln!(
                         s,
@@ -237,6 +286,23 @@ pub fn inspect(paths: &[PathBuf], opts: &LoadOptions) -> Report {
     let mut entries = Vec::new();
     for p in paths {
         for (path, r) in load_all(Path::new(p), opts) {
+            // a colour photograph (PNG/JPEG/TIFF) is summarised as colour, not refused
+            let colour_raster = matches!(&r, Err(e) if matches!(e.kind, IoErrorKind::Colour(_)))
+                && matches!(
+                    crate::detect_format(&path),
+                    Ok(Some(
+                        crate::Format::Png | crate::Format::Jpeg | crate::Format::Tiff
+                    ))
+                );
+            if colour_raster {
+                let rgb = read_rgb(&path, &crate::RgbLoadOptions::default());
+                let outcome = match rgb {
+                    Ok(l) => Outcome::Ok(Box::new(Summary::of_rgb(&l))),
+                    Err(e) => error_outcome(&e),
+                };
+                entries.push(Entry { path, outcome });
+                continue;
+            }
             entries.push(entry(path, r));
         }
     }
@@ -252,14 +318,18 @@ pub fn inspect(paths: &[PathBuf], opts: &LoadOptions) -> Report {
     }
 }
 
+fn error_outcome(e: &IoError) -> Outcome {
+    Outcome::Error {
+        kind: e.kind_name().to_string(),
+        message: e.to_string(),
+        reason: e.reason(),
+    }
+}
+
 fn entry(path: PathBuf, r: Result<Loaded, IoError>) -> Entry {
     let outcome = match r {
         Ok(l) => Outcome::Ok(Box::new(Summary::of(&l))),
-        Err(e) => Outcome::Error {
-            kind: e.kind_name().to_string(),
-            message: e.to_string(),
-            reason: e.reason(),
-        },
+        Err(e) => error_outcome(&e),
     };
     Entry { path, outcome }
 }

@@ -340,3 +340,50 @@ pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded,
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
+
+/// Load every colour photograph under `path` (a file, or a directory searched recursively like
+/// [`load_all`]): PNG, JPEG and TIFF through [`read_rgb`]. Other image formats are listed with
+/// an error saying why (DICOM and NIfTI are grey or volume formats here); files that are not
+/// images are skipped unless their extension says they should be. Sorted by path.
+pub fn load_all_rgb(
+    path: &Path,
+    opts: &RgbLoadOptions,
+) -> Vec<(PathBuf, Result<LoadedRgb, IoError>)> {
+    let one = |f: &Path| -> Result<LoadedRgb, IoError> {
+        match detect_format(f)? {
+            Some(Format::Png | Format::Jpeg | Format::Tiff) => read_rgb(f, opts),
+            Some(other) => Err(IoError::unsupported(
+                f,
+                format!(
+                    "{} is not read as a colour photograph (colour PNG, JPEG or TIFF are)",
+                    other.name()
+                ),
+            )),
+            None => Err(IoError::new(
+                f,
+                IoErrorKind::UnknownFormat("wrong magic: not PNG, JPEG or TIFF".into()),
+            )),
+        }
+    };
+    match std::fs::metadata(path) {
+        Err(e) => return vec![(path.to_path_buf(), Err(IoError::os(path, e)))],
+        Ok(m) if !m.is_dir() => return vec![(path.to_path_buf(), one(path))],
+        Ok(_) => {}
+    }
+    let mut files = Vec::new();
+    let mut out: Vec<(PathBuf, Result<LoadedRgb, IoError>)> = Vec::new();
+    let mut errors = Vec::new();
+    walk(path, &mut files, &mut errors);
+    out.extend(errors.into_iter().map(|(p, e)| (p, Err(e))));
+    for f in files {
+        match detect_format(&f) {
+            Ok(None) if !has_image_extension(&f) => {}
+            _ => {
+                let r = one(&f);
+                out.push((f, r));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}

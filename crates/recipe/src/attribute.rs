@@ -33,7 +33,9 @@ use crate::error::RecipeError;
 use crate::registry::{OpEntry, Registry};
 use crate::value::to_spec;
 use crate::Result;
-use artefact_core::{Image, Modality, ParamDefault, ParamSpec, QualityGrade, SampleRng, Severity};
+use artefact_core::{
+    Modality, ParamDefault, ParamSpec, Picture, QualityGrade, SampleRng, Severity,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -310,11 +312,13 @@ impl AttributeRecipe {
             .get_ref()
             .parse()
             .map_err(|m: String| err(a.modality.span(), "attribute.modality", m))?;
-        if !matches!(modality, Modality::Ct | Modality::Mr | Modality::Us) {
+        if crate::library::folder_of(modality).is_none() {
             return Err(err(
                 a.modality.span(),
                 "attribute.modality",
-                "attribute recipes exist for CT, MR and US (allowed: CT, MR, US)".into(),
+                "attribute recipes exist for CT, MR, US, fundus photography, endoscopy and \
+                 histopathology (allowed: CT, MR, US, OP, ES, SM)"
+                    .into(),
             ));
         }
         let label = a.label.get_ref().trim().to_string();
@@ -460,7 +464,9 @@ impl AttributeRecipe {
                     ),
                 )
             })?;
-            if entry.info.modality != modality.code() {
+            let fits = entry.info.modality == modality.code()
+                || (entry.info.modality == "photo" && modality.is_colour());
+            if !fits {
                 return Err(err(
                     o.op.span(),
                     &format!("ops[{i}].op"),
@@ -636,12 +642,12 @@ impl AttributeRecipe {
     }
 }
 
-/// Apply a recorded chain to a clean slice.
+/// Apply a recorded chain to a clean image (grey slice or colour photograph).
 pub fn apply_chain(
     registry: &Registry,
     chain: &[AppliedOp],
-    image: &Image,
-) -> std::result::Result<Image, String> {
+    image: &Picture,
+) -> std::result::Result<Picture, String> {
     let mut img = image.clone();
     for step in chain {
         let entry = registry
@@ -658,8 +664,8 @@ pub fn apply_chain(
 pub fn apply_chain_resolving(
     registry: &Registry,
     chain: &mut [AppliedOp],
-    image: &Image,
-) -> std::result::Result<Image, String> {
+    image: &Picture,
+) -> std::result::Result<Picture, String> {
     let mut img = image.clone();
     for step in chain.iter_mut() {
         let entry = registry

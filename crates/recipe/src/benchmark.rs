@@ -11,6 +11,8 @@
 //! path = "../../tests/data/dicom/CT_head_512.dcm"
 //! modality = "CT"                   # optional: override (e.g. use a grey image as a US map)
 //! anatomy = "head"                  # optional: body region named in descriptions (default: DICOM BodyPartExamined)
+//! # tile = 256                      # colour sources only: cut each photograph into tile² pixel tiles
+//! #                                 # (e.g. a slide region), each a slice of the same subject
 //!
 //! [selection]
 //! axis = 0                          # array axis perpendicular to the slices (0 = axial for NIfTI/DICOM stacks)
@@ -65,6 +67,9 @@ pub struct SourceSpec {
     /// Body region shown by this source (used in descriptions); when absent, DICOM
     /// BodyPartExamined is used where present.
     pub anatomy: Option<String>,
+    /// Colour sources: cut each photograph into non-overlapping `tile`² tiles (pixels of the
+    /// file), each a slice of the same subject; `None` keeps the whole photograph.
+    pub tile: Option<usize>,
 }
 
 /// CT display window.
@@ -146,6 +151,7 @@ struct RawSource {
     path: Spanned<String>,
     modality: Option<Spanned<String>>,
     anatomy: Option<Spanned<String>>,
+    tile: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -373,11 +379,34 @@ impl BenchmarkRecipe {
                     Some(t)
                 }
             };
+            let tile = match &s.tile {
+                None => None,
+                Some(t) => {
+                    let key = format!("sources[{i}].tile");
+                    if !modality.is_some_and(Modality::is_colour) {
+                        return Err(err(
+                            t.span(),
+                            &key,
+                            "tiles are cut from colour photographs: set `modality` to fundus, endoscopy or histopathology".into(),
+                        ));
+                    }
+                    let v = *t.get_ref();
+                    if !(32..=8192).contains(&v) {
+                        return Err(err(
+                            t.span(),
+                            &key,
+                            format!("{v} is out of range (allowed: 32 to 8192 pixels)"),
+                        ));
+                    }
+                    Some(v as usize)
+                }
+            };
             sources.push(SourceSpec {
                 paths,
                 pattern,
                 modality,
                 anatomy,
+                tile,
             });
         }
 

@@ -1,14 +1,16 @@
 //! The operator registry: one table of every degradation operator, type-erased.
 //!
-//! An [`OpEntry`] wraps an [`Operator`] so that recipes, the builder and the CLI can use it by
+//! An [`OpEntry`] wraps an [`Operator`] (grey) or a [`ColourOperator`] so that recipes, the builder and the CLI can use it by
 //! name. Parameters cross the boundary as JSON values: `sample` returns the concrete params
 //! serialised (this is what manifests record), `apply` deserialises them and runs the
 //! deterministic operator, so `apply(sample(..))` and a replay from the manifest are identical.
+//! Images cross it as [`Picture`]s: an entry records which kind it takes ([`OpEntry::input`]),
+//! and applying it to the other kind is an [`OpError::Input`], never a silent conversion.
 
 use artefact_core::{
-    Image, OpInfo, OpVisitor, Operator, ParamDefault, ParamKind, ParamSpec, SampleRng,
+    ColourOpVisitor, ColourOperator, Image, OpInfo, OpVisitor, Operator, ParamDefault, ParamKind,
+    ParamSpec, Picture, PictureKind, RgbImage, SampleRng,
 };
-use serde::Deserialize;
 use serde_json::Value;
 
 /// The error of an operator behind the registry, with its source (the physics crate's own
@@ -37,6 +39,13 @@ pub enum OpError {
         #[source]
         source: serde_json::Error,
     },
+    /// The image is not the kind (grey or colour) the operator degrades.
+    #[error("{op} degrades {expected} images, but this image is {got}")]
+    Input {
+        op: &'static str,
+        expected: PictureKind,
+        got: PictureKind,
+    },
     /// Recorded params do not deserialise into the operator's params type.
     #[error("params do not fit {op}: {source}")]
     Params {
@@ -56,6 +65,7 @@ impl OpError {
             OpError::Sample { op, .. }
             | OpError::Apply { op, .. }
             | OpError::Record { op, .. }
+            | OpError::Input { op, .. }
             | OpError::Params { op, .. } => op,
         }
     }
@@ -70,15 +80,17 @@ impl From<OpError> for String {
 
 /// Draw concrete params (as JSON) from a spec.
 pub type SampleFn = fn(&ParamSpec, &mut SampleRng) -> Result<Value, OpError>;
-/// Apply params (as JSON) to a clean slice.
-pub type ApplyFn = fn(&Value, &Image) -> Result<Image, OpError>;
+/// Apply params (as JSON) to a clean image.
+pub type ApplyFn = fn(&Value, &Picture) -> Result<Picture, OpError>;
 /// Complete params (as JSON) with what applying them to this image derives (for the record).
-pub type ResolveFn = fn(&Value, &Image) -> Result<Value, OpError>;
+pub type ResolveFn = fn(&Value, &Picture) -> Result<Value, OpError>;
 
 /// One registered operator.
 #[derive(Clone, Copy)]
 pub struct OpEntry {
     pub info: &'static OpInfo,
+    /// The kind of image the operator takes (and returns).
+    pub input: PictureKind,
     pub sample: SampleFn,
     pub apply: ApplyFn,
     pub resolve: ResolveFn,
@@ -101,40 +113,117 @@ fn sample_json<O: Operator>(spec: &ParamSpec, rng: &mut SampleRng) -> Result<Val
     serde_json::to_value(&p).map_err(|source| OpError::Record { op, source })
 }
 
-fn params_of<O: Operator>(params: &Value) -> Result<O::Params, OpError> {
-    O::Params::deserialize(params).map_err(|source| OpError::Params {
-        op: O::info().name,
-        source,
+fn params_of<P: serde::de::DeserializeOwned>(
+    op: &'static str,
+    params: &Value,
+) -> Result<P, OpError> {
+    P::deserialize(params).map_err(|source| OpError::Params { op, source })
+}
+
+fn grey_of<'a>(op: &'static str, image: &'a Picture) -> Result<&'a Image, OpError> {
+    image.as_grey().ok_or(OpError::Input {
+        op,
+        expected: PictureKind::Grey,
+        got: image.kind(),
     })
 }
 
-fn apply_json<O: Operator>(params: &Value, image: &Image) -> Result<Image, OpError> {
-    let p = params_of::<O>(params)?;
-    O::apply(&p, image).map_err(|e| OpError::Apply {
-        op: O::info().name,
-        source: Box::new(e),
+fn colour_of<'a>(op: &'static str, image: &'a Picture) -> Result<&'a RgbImage, OpError> {
+    image.as_colour().ok_or(OpError::Input {
+        op,
+        expected: PictureKind::Colour,
+        got: image.kind(),
     })
 }
 
-fn resolve_json<O: Operator>(params: &Value, image: &Image) -> Result<Value, OpError> {
+fn apply_json<O: Operator>(params: &Value, image: &Picture) -> Result<Picture, OpError> {
     let op = O::info().name;
-    let p = params_of::<O>(params)?;
-    let r = O::resolve(&p, image).map_err(|e| OpError::Apply {
+    let p: O::Params = params_of(op, params)?;
+    O::apply(&p, grey_of(op, image)?)
+        .map(Picture::Grey)
+        .map_err(|e| OpError::Apply {
+            op,
+            source: Box::new(e),
+        })
+}
+
+fn resolve_json<O: Operator>(params: &Value, image: &Picture) -> Result<Value, OpError> {
+    let op = O::info().name;
+    let p: O::Params = params_of(op, params)?;
+    let r = O::resolve(&p, grey_of(op, image)?).map_err(|e| OpError::Apply {
         op,
         source: Box::new(e),
     })?;
     serde_json::to_value(&r).map_err(|source| OpError::Record { op, source })
 }
 
+fn sample_colour_json<O: ColourOperator>(
+    spec: &ParamSpec,
+    rng: &mut SampleRng,
+) -> Result<Value, OpError> {
+    let op = O::info().name;
+    let p = O::sample(spec, rng).map_err(|e| OpError::Sample {
+        op,
+        source: Box::new(e),
+    })?;
+    serde_json::to_value(&p).map_err(|source| OpError::Record { op, source })
+}
+
+fn apply_colour_json<O: ColourOperator>(
+    params: &Value,
+    image: &Picture,
+) -> Result<Picture, OpError> {
+    let op = O::info().name;
+    let p: O::Params = params_of(op, params)?;
+    O::apply(&p, colour_of(op, image)?)
+        .map(Picture::Colour)
+        .map_err(|e| OpError::Apply {
+            op,
+            source: Box::new(e),
+        })
+}
+
+/// Colour operators derive nothing from the image beyond their params: the record is the
+/// params themselves (after checking they fit the operator and the image kind).
+fn resolve_colour_json<O: ColourOperator>(
+    params: &Value,
+    image: &Picture,
+) -> Result<Value, OpError> {
+    let op = O::info().name;
+    colour_of(op, image)?;
+    let p: O::Params = params_of(op, params)?;
+    serde_json::to_value(&p).map_err(|source| OpError::Record { op, source })
+}
+
 impl OpEntry {
-    /// Type-erase an operator.
+    /// Type-erase a grey operator.
     pub fn of<O: Operator>() -> OpEntry {
         OpEntry {
             info: O::info(),
+            input: PictureKind::Grey,
             sample: sample_json::<O>,
             apply: apply_json::<O>,
             resolve: resolve_json::<O>,
         }
+    }
+
+    /// Type-erase a colour operator.
+    pub fn of_colour<O: ColourOperator>() -> OpEntry {
+        OpEntry {
+            info: O::info(),
+            input: PictureKind::Colour,
+            sample: sample_colour_json::<O>,
+            apply: apply_colour_json::<O>,
+            resolve: resolve_colour_json::<O>,
+        }
+    }
+}
+
+/// Registering colour operators listed by a physics crate:
+/// `artefact_photo::visit_colour_operators(&mut r)`.
+impl ColourOpVisitor for Registry {
+    fn visit<O: ColourOperator + 'static>(&mut self) {
+        self.push(OpEntry::of_colour::<O>());
     }
 }
 
@@ -184,6 +273,12 @@ impl Registry {
         self
     }
 
+    /// Add a colour operator (builder style), e.g. `Registry::builtin().with_colour::<MyOp>()`.
+    pub fn with_colour<O: ColourOperator + 'static>(mut self) -> Registry {
+        self.push(OpEntry::of_colour::<O>());
+        self
+    }
+
     /// Number of registered operators.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -210,8 +305,8 @@ impl Registry {
         let mut s = String::new();
         for e in &self.entries {
             s.push_str(&format!(
-                "### `{}` ({})\n\n{}\n\n",
-                e.info.name, e.info.modality, e.info.doc
+                "### `{}` ({}, {})\n\n{}\n\n",
+                e.info.name, e.info.modality, e.input, e.info.doc
             ));
             s.push_str("| parameter | type | allowed | default | unit | meaning |\n|---|---|---|---|---|---|\n");
             for p in e.info.params {

@@ -2,7 +2,7 @@
 
 use artefact_core::{
     CoreError, Image, Modality, OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec,
-    SampleRng, Seed, Severity, Unit,
+    Picture, SampleRng, Seed, Severity, Unit,
 };
 use artefact_recipe::attribute::{apply_chain, apply_chain_resolving, AppliedOp};
 use artefact_recipe::{AttributeRecipe, OpEntry, Registry};
@@ -127,6 +127,7 @@ fn valid_recipe_parses_and_replays() {
         Unit::Arbitrary,
     )
     .unwrap();
+    let img = Picture::Grey(img);
     let mut rng = Seed::derive(7, "k").rng();
     let chain = r.sample_chain(Severity::Severe, &mut rng).unwrap();
     assert_eq!(chain.len(), 1);
@@ -151,7 +152,10 @@ fn valid_recipe_parses_and_replays() {
     )
     .unwrap();
     assert_eq!(out, again);
-    assert_eq!(out.data[[0, 0]], (5.0 * p.repeats as f64) as f32);
+    assert_eq!(
+        out.as_grey().unwrap().data[[0, 0]],
+        (5.0 * p.repeats as f64) as f32
+    );
     assert!(r.sample_chain(Severity::None, &mut rng).unwrap().is_empty());
 }
 
@@ -347,6 +351,7 @@ fn resolving_records_derived_values_and_replays_identically() {
         Unit::Arbitrary,
     )
     .unwrap();
+    let img = Picture::Grey(img);
     let mut chain = vec![
         AppliedOp {
             op: "test.add".into(),
