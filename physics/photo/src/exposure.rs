@@ -12,6 +12,12 @@
 //! The fraction of clipped samples is predicted exactly by counting samples with `x ≥ 1/g`
 //! ([`predicted_clip_fraction`]).
 //!
+//! # Operator `photo.exposure`
+//! [`Exposure`] is this model with its three knobs: negative `ev` under-exposes (dark,
+//! noisy-looking shadows once quantised), positive `ev` over-exposes (clipped, colourless
+//! highlights — the endoscopy "saturation" attribute). `ev = 0, contrast = 1, gamma = 1` is
+//! the identity.
+//!
 //! # Units
 //! `ev`: stops; `contrast`, `gamma`: dimensionless.
 //!
@@ -20,20 +26,59 @@
 //! - IEC 61966-2-1 (display encoding).
 
 use crate::error::check_range;
-use crate::Result;
+use crate::{PhotoError, Result};
 use artefact_core::colour::{linear_to_srgb, srgb_to_linear};
-use artefact_core::RgbImage;
-use serde::{Deserialize, Serialize};
+use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 
-/// Parameters of exposure and tone.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ExposureParams {
-    /// Exposure change in stops (gain 2^ev).
-    pub ev: f64,
-    /// Contrast of the tone curve around mid-grey (1 = unchanged, < 1 = flatter).
-    pub contrast: f64,
-    /// Display gamma of the tone curve (1 = unchanged, > 1 = brighter mid-tones).
-    pub gamma: f64,
+artefact_core::choice! {
+    /// Sign of the exposure error (lets a recipe draw under or over exposure at random).
+    pub enum EvDirection {
+        /// `ev` as given (its own sign).
+        AsGiven = "as_given",
+        /// Under-exposure: `−|ev|`.
+        Under = "under",
+        /// Over-exposure: `+|ev|`.
+        Over = "over",
+    }
+}
+
+artefact_core::params! {
+    /// Parameters of exposure and tone ([`Exposure`]; recorded in manifests, replayed exactly).
+    pub struct ExposureParams {
+        /// exposure change in stops (gain 2^ev); the sensor clips at full well before the tone curve
+        pub ev: f64 = float(1.0, [-10.0, 10.0], "stops"),
+        /// contrast of the tone curve around display mid-grey (1 = unchanged, < 1 = flatter)
+        pub contrast: f64 = float(1.0, [0.0, 4.0], "factor"),
+        /// display gamma of the tone curve (1 = unchanged, > 1 = brighter mid-tones)
+        pub gamma: f64 = float(1.0, [0.1, 10.0], "factor"),
+        /// sign of the exposure error: as_given (ev's own sign), under (−|ev|) or over (+|ev|); a list draws one
+        pub direction: EvDirection = choice(EvDirection::AsGiven),
+    }
+}
+
+/// The operator `photo.exposure` (see the module docs).
+pub struct Exposure;
+
+static INFO: OpInfo = OpInfo {
+    name: "photo.exposure",
+    modality: "photo",
+    doc: "Exposure error: gain 2^ev on linear light, clipping at the sensor's full well (highlights lose colour and texture), then a contrast/gamma tone curve on display values.",
+    params: ExposureParams::PARAMS,
+};
+
+impl ColourOperator for Exposure {
+    type Params = ExposureParams;
+    type Error = PhotoError;
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<ExposureParams> {
+        Ok(ExposureParams::sample(spec, rng)?)
+    }
+    fn apply(p: &ExposureParams, image: &RgbImage) -> Result<RgbImage> {
+        p.validate()?;
+        apply(p, image)
+    }
 }
 
 impl ExposureParams {
@@ -42,6 +87,16 @@ impl ExposureParams {
             ev: 0.0,
             contrast: 1.0,
             gamma: 1.0,
+            direction: EvDirection::AsGiven,
+        }
+    }
+
+    /// The signed exposure change in stops.
+    pub fn signed_ev(&self) -> f64 {
+        match self.direction {
+            EvDirection::AsGiven => self.ev,
+            EvDirection::Under => -self.ev.abs(),
+            EvDirection::Over => self.ev.abs(),
         }
     }
 }
@@ -57,7 +112,7 @@ fn check(p: &ExposureParams) -> Result<()> {
 /// (`x·2^ev ≥ 1`).
 pub fn predicted_clip_fraction(p: &ExposureParams, img: &RgbImage) -> Result<f64> {
     check(p)?;
-    let limit = 1.0 / 2f64.powf(p.ev);
+    let limit = 1.0 / 2f64.powf(p.signed_ev());
     let (mut n, mut clipped) = (0usize, 0usize);
     for ((_, r, c), &v) in img.data.indexed_iter() {
         if img.in_fov(r, c) {
@@ -75,7 +130,7 @@ pub fn predicted_clip_fraction(p: &ExposureParams, img: &RgbImage) -> Result<f64
 /// One sample through exposure, clipping and the tone curve.
 #[inline]
 pub fn tone(p: &ExposureParams, x: f64) -> f64 {
-    let raw = (x * 2f64.powf(p.ev)).clamp(0.0, 1.0);
+    let raw = (x * 2f64.powf(p.signed_ev())).clamp(0.0, 1.0);
     if p.contrast == 1.0 && p.gamma == 1.0 {
         return raw;
     }
@@ -88,6 +143,9 @@ pub fn tone(p: &ExposureParams, x: f64) -> f64 {
 /// Apply exposure, clipping and tone inside the field of view.
 pub fn apply(p: &ExposureParams, img: &RgbImage) -> Result<RgbImage> {
     check(p)?;
+    if p.signed_ev() == 0.0 && p.contrast == 1.0 && p.gamma == 1.0 {
+        return Ok(img.clone());
+    }
     let mut out = img.data.clone();
     for ((_, r, c), v) in out.indexed_iter_mut() {
         if img.in_fov(r, c) {
@@ -150,9 +208,23 @@ mod tests {
             ev: 3.0,
             contrast: 0.5,
             gamma: 1.0,
+            direction: EvDirection::AsGiven,
         };
         let px = [0.9f64, 0.5, 0.3].map(|x| tone(&p, x));
         assert!(px[0] == px[1] && px[1] == px[2], "{px:?}");
+        // direction: under/over take |ev| with their sign
+        let under = ExposureParams {
+            ev: 1.0,
+            direction: EvDirection::Under,
+            ..ExposureParams::identity()
+        };
+        assert!((tone(&under, 0.4) - 0.2).abs() < 1e-12);
+        let over = ExposureParams {
+            ev: -1.0,
+            direction: EvDirection::Over,
+            ..ExposureParams::identity()
+        };
+        assert!((tone(&over, 0.4) - 0.8).abs() < 1e-12);
         assert!(apply(
             &ExposureParams {
                 ev: f64::NAN,
@@ -169,6 +241,7 @@ mod tests {
             ev: 0.0,
             contrast: 0.5,
             gamma: 1.0,
+            direction: EvDirection::AsGiven,
         };
         let (lo, hi) = (tone(&p, 0.05), tone(&p, 0.8));
         assert!(lo > 0.05 && hi < 0.8);

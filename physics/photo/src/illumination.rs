@@ -20,6 +20,13 @@
 //! [`apply`] multiplies the linear image by the product of the enabled gains inside the field
 //! of view (outside is unchanged).
 //!
+//! # Operator `photo.illumination`
+//! [`Illumination`] wraps the model with resolution-free knobs ([`IlluminationOpParams`]): the
+//! focal length in half-diagonals of the frame (`focal = 1`: the frame's corner is 45° off
+//! axis), the optical centre — where the endoscope's light and the lens axis point — offset
+//! from the frame centre in half-widths/half-heights (an off-centre light), and the tilt of the
+//! lit wall. Both falloffs off is the identity.
+//!
 //! # Units
 //! `focal_px`: pixels; `tilt_deg`: degrees (rotation of the plane normal about the image y
 //! axis, then x axis); `centre`: pixel coordinates `(row, col)` (default: image centre).
@@ -30,8 +37,8 @@
 //!   sources).
 
 use crate::error::check_range;
-use crate::Result;
-use artefact_core::RgbImage;
+use crate::{PhotoError, Result};
+use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +56,70 @@ pub struct IlluminationParams {
     /// Tilt of the lit plane's normal away from the optical axis, `[about y, about x]`, in
     /// degrees (each in `(−80, 80)`).
     pub tilt_deg: [f64; 2],
+}
+
+artefact_core::params! {
+    /// Parameters of [`Illumination`] (recorded in manifests, replayed exactly).
+    pub struct IlluminationOpParams {
+        /// focal length in half-diagonals of the frame (smaller = wider field = stronger falloff)
+        pub focal: f64 = float(1.0, [0.1, 100.0], "half-diagonals"),
+        /// apply the cos⁴ vignetting of the lens
+        pub vignetting: bool = bool(true),
+        /// apply a point light at the lens (inverse square + Lambert) on a plane
+        pub point_light: bool = bool(true),
+        /// optical centre (light) offset to the right of the frame centre
+        pub offset_x: f64 = float(0.0, [-1.5, 1.5], "half-widths"),
+        /// optical centre (light) offset downwards from the frame centre
+        pub offset_y: f64 = float(0.0, [-1.5, 1.5], "half-heights"),
+        /// tilt of the lit plane's normal about the image's vertical axis (positive: the right side nearer)
+        pub tilt_x_deg: f64 = float(0.0, [-75.0, 75.0], "deg"),
+        /// tilt of the lit plane's normal about the image's horizontal axis
+        pub tilt_y_deg: f64 = float(0.0, [-75.0, 75.0], "deg"),
+    }
+}
+
+impl IlluminationOpParams {
+    /// The model's parameters for a `rows × cols` frame.
+    pub fn model(&self, rows: usize, cols: usize) -> IlluminationParams {
+        let (h, w) = (rows as f64, cols as f64);
+        let half_diag = 0.5 * h.hypot(w);
+        IlluminationParams {
+            focal_px: self.focal * half_diag,
+            centre: Some([
+                (h - 1.0) / 2.0 + self.offset_y * h / 2.0,
+                (w - 1.0) / 2.0 + self.offset_x * w / 2.0,
+            ]),
+            vignetting: self.vignetting,
+            point_light: self.point_light,
+            tilt_deg: [self.tilt_x_deg, self.tilt_y_deg],
+        }
+    }
+}
+
+/// The operator `photo.illumination` (see the module docs).
+pub struct Illumination;
+
+static INFO: OpInfo = OpInfo {
+    name: "photo.illumination",
+    modality: "photo",
+    doc: "Uneven illumination: cos⁴ vignetting of the lens and a point light at the lens (inverse square + Lambert on a possibly tilted wall), optical centre possibly off the frame centre; a gain map inside the field of view.",
+    params: IlluminationOpParams::PARAMS,
+};
+
+impl ColourOperator for Illumination {
+    type Params = IlluminationOpParams;
+    type Error = PhotoError;
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<IlluminationOpParams> {
+        Ok(IlluminationOpParams::sample(spec, rng)?)
+    }
+    fn apply(p: &IlluminationOpParams, image: &RgbImage) -> Result<RgbImage> {
+        p.validate()?;
+        let (rows, cols) = image.shape();
+        apply(&p.model(rows, cols), image)
+    }
 }
 
 /// The gain map `(rows, cols)` of the enabled falloffs (1 on the optical axis).
@@ -175,6 +246,65 @@ mod tests {
             g[[10, 0]]
         );
         assert!(gain_map(&params(true, true, [85.0, 0.0]), 3, 3).is_err());
+    }
+
+    /// The operator: both falloffs off is the identity; focal 1 puts the frame corner 45° off
+    /// axis (vignetting gain cos⁴45° = 1/4 there); an off-centre light moves the peak.
+    #[test]
+    fn operator_identity_corner_and_offset() {
+        let img = RgbImage::new(
+            Array3::from_elem((3, 21, 31), 0.5f32),
+            [1.0, 1.0],
+            Modality::Endoscopy,
+            None,
+        )
+        .unwrap();
+        let off = IlluminationOpParams {
+            focal: 1.0,
+            vignetting: false,
+            point_light: false,
+            offset_x: 0.3,
+            offset_y: 0.0,
+            tilt_x_deg: 10.0,
+            tilt_y_deg: 0.0,
+        };
+        assert_eq!(Illumination::apply(&off, &img).unwrap().data, img.data);
+        let vig = IlluminationOpParams {
+            vignetting: true,
+            offset_x: 0.0,
+            tilt_x_deg: 0.0,
+            ..off.clone()
+        };
+        let out = Illumination::apply(&vig, &img).unwrap();
+        // corner pixel centre is slightly inside the half-diagonal: compare with its own angle
+        let (y, x) = (10.0f64, 15.0f64);
+        let f = 0.5 * 21f64.hypot(31.0);
+        let e = 0.5 * (f / (x * x + y * y + f * f).sqrt()).powi(4);
+        assert!((out.data[[0, 0, 0]] as f64 - e).abs() < 1e-6);
+        assert!((out.data[[1, 20, 30]] as f64 - 0.25 * 0.5).abs() < 0.02);
+        let light = IlluminationOpParams {
+            offset_x: 0.5,
+            point_light: true,
+            ..vig
+        };
+        let out = Illumination::apply(&light, &img).unwrap();
+        let row: Vec<f32> = (0..31).map(|c| out.data[[1, 10, c]]).collect();
+        let peak = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
+        assert!(
+            (peak as f64 - (15.0 + 0.5 * 15.5)).abs() <= 1.0,
+            "peak at {peak}"
+        );
+        let bad = IlluminationOpParams {
+            focal: 0.0,
+            ..light
+        };
+        let e = Illumination::apply(&bad, &img).unwrap_err().to_string();
+        assert!(e.contains("focal"), "{e}");
     }
 
     #[test]

@@ -59,7 +59,14 @@ pub mod sensor_noise;
 pub mod stain;
 pub mod veil;
 pub mod white_balance;
-// histopathology slide artefacts (photo-b)
+// scene operators of fundus and endoscopy photographs
+pub mod bubbles;
+pub mod instrument;
+pub mod shadow;
+pub mod smoke;
+pub mod specular;
+pub mod support;
+// slide artefacts of histopathology
 pub mod air_bubble;
 pub mod brightfield_shading;
 pub mod dark_spot;
@@ -79,7 +86,17 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<motion::MotionBlur>();
     v.visit::<sensor_noise::SensorNoise>();
     v.visit::<jpeg::Jpeg>();
-    // histopathology slide artefacts (photo-b)
+    // illumination, media and camera; scenes of fundus and endoscopy
+    v.visit::<illumination::Illumination>();
+    v.visit::<veil::Veil>();
+    v.visit::<white_balance::WhiteBalance>();
+    v.visit::<exposure::Exposure>();
+    v.visit::<smoke::Smoke>();
+    v.visit::<shadow::Shadow>();
+    v.visit::<specular::Specular>();
+    v.visit::<bubbles::Bubbles>();
+    v.visit::<instrument::Instrument>();
+    // slide artefacts of histopathology
     v.visit::<stain_variation::StainVariation>();
     v.visit::<tissue_fold::TissueFold>();
     v.visit::<dark_spot::DarkSpot>();
@@ -90,11 +107,8 @@ pub fn visit_colour_operators<V: artefact_core::ColourOpVisitor + ?Sized>(v: &mu
     v.visit::<brightfield_shading::BrightfieldShading>();
 }
 
-/// Number of colour operators of this crate.
-pub const COLOUR_OPERATOR_COUNT: usize = 4 + PHOTO_B_OPERATORS;
-
-/// Colour operators added by photo-b (issue 15: histopathology slide artefacts).
-const PHOTO_B_OPERATORS: usize = 8;
+/// Number of colour operators of this crate (checked against the visit list by a test).
+pub const COLOUR_OPERATOR_COUNT: usize = 21;
 
 /// Result alias for this crate.
 pub type Result<T, E = PhotoError> = std::result::Result<T, E>;

@@ -14,8 +14,19 @@
 //! with `ρ` the distance from the image centre normalised to 1 at the nearest border. The
 //! model is affine in `J` and contracts contrast by exactly `t`: `I − A = t·(J − A)`.
 //!
+//! # Operator `photo.veil`
+//! [`Veil`] gives the airlight relative to the image's own brightness — `A_k = airlight_k · Ȳ`
+//! with `Ȳ` the mean relative luminance inside the field of view — because the scattered light
+//! comes from the same flash/light guide that lights the scene, so a recipe means the same
+//! haze on a dark fundus and on a bright endoscopy frame. For fundus media opacity (cataract)
+//! the transmission is lower in the centre than at the edge and the airlight yellowish; for
+//! low contrast in endoscopy a uniform, neutral veil. Transmission 1 everywhere is the
+//! identity. Turbulent smoke is the same model with a fractal transmission map, in
+//! `photo.smoke` ([`crate::smoke`]).
+//!
 //! # Units
-//! `transmission_*`: dimensionless in `[0, 1]`; `airlight`: linear RGB.
+//! `transmission_*`: dimensionless in `[0, 1]`; `airlight`: linear RGB (model) or multiples of
+//! the field's mean luminance (operator).
 //!
 //! # References
 //! - H. Koschmieder, "Theorie der horizontalen Sichtweite", Beitr. Phys. freien Atm. 12, 1924.
@@ -23,8 +34,9 @@
 //! - K. He, J. Sun, X. Tang, "Single image haze removal using dark channel prior", CVPR 2009.
 
 use crate::error::check_range;
-use crate::Result;
-use artefact_core::RgbImage;
+use crate::support::mean_luminance;
+use crate::{PhotoError, Result};
+use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +49,55 @@ pub struct VeilParams {
     pub transmission_edge: f64,
     /// Scattered light (linear RGB), e.g. the illuminant's colour times its strength.
     pub airlight: [f64; 3],
+}
+
+artefact_core::params! {
+    /// Parameters of [`Veil`] (recorded in manifests, replayed exactly).
+    pub struct VeilOpParams {
+        /// transmission of the medium at the centre of the frame (1 = clear)
+        pub transmission_centre: f64 = float(0.7, [0.0, 1.0], "fraction"),
+        /// transmission at the nearest border of the frame
+        pub transmission_edge: f64 = float(0.85, [0.0, 1.0], "fraction"),
+        /// red airlight, in multiples of the field's mean luminance
+        pub airlight_r: f64 = float(1.5, [0.0, 20.0], "× mean luminance"),
+        /// green airlight, in multiples of the field's mean luminance
+        pub airlight_g: f64 = float(1.5, [0.0, 20.0], "× mean luminance"),
+        /// blue airlight, in multiples of the field's mean luminance
+        pub airlight_b: f64 = float(1.5, [0.0, 20.0], "× mean luminance"),
+    }
+}
+
+/// The operator `photo.veil` (see the module docs).
+pub struct Veil;
+
+static INFO: OpInfo = OpInfo {
+    name: "photo.veil",
+    modality: "photo",
+    doc: "Scattering veil (media opacity, cataract, fog): I = J·t + A·(1 − t) with a transmission smoothly varying from centre to edge and an airlight relative to the field's mean luminance.",
+    params: VeilOpParams::PARAMS,
+};
+
+impl ColourOperator for Veil {
+    type Params = VeilOpParams;
+    type Error = PhotoError;
+    fn info() -> &'static OpInfo {
+        &INFO
+    }
+    fn sample(spec: &ParamSpec, rng: &mut SampleRng) -> Result<VeilOpParams> {
+        Ok(VeilOpParams::sample(spec, rng)?)
+    }
+    fn apply(p: &VeilOpParams, image: &RgbImage) -> Result<RgbImage> {
+        p.validate()?;
+        let y = mean_luminance(image);
+        apply(
+            &VeilParams {
+                transmission_centre: p.transmission_centre,
+                transmission_edge: p.transmission_edge,
+                airlight: [p.airlight_r * y, p.airlight_g * y, p.airlight_b * y],
+            },
+            image,
+        )
+    }
 }
 
 /// The transmission map `(rows, cols)`.
@@ -64,11 +125,30 @@ pub fn apply(p: &VeilParams, img: &RgbImage) -> Result<RgbImage> {
     }
     let (rows, cols) = img.shape();
     let t = transmission(p, rows, cols)?;
+    apply_with_transmission(&t, p.airlight, img)
+}
+
+/// `I = J·t + A·(1 − t)` inside the field of view for a given transmission map (values are
+/// clamped to `[0, 1]`); a map of ones is the identity, bit for bit.
+pub fn apply_with_transmission(
+    t: &Array2<f64>,
+    airlight: [f64; 3],
+    img: &RgbImage,
+) -> Result<RgbImage> {
+    if t.dim() != img.shape() {
+        return Err(PhotoError::Input(format!(
+            "transmission map {:?} differs from the image {:?}",
+            t.dim(),
+            img.shape()
+        )));
+    }
     let mut out = img.data.clone();
     for ((c, r, k), v) in out.indexed_iter_mut() {
         if img.in_fov(r, k) {
-            let tt = t[[r, k]];
-            *v = (*v as f64 * tt + p.airlight[c] * (1.0 - tt)) as f32;
+            let tt = t[[r, k]].clamp(0.0, 1.0);
+            if tt < 1.0 {
+                *v = (*v as f64 * tt + airlight[c] * (1.0 - tt)) as f32;
+            }
         }
     }
     Ok(img.with_data(out)?)
@@ -124,6 +204,25 @@ mod tests {
             assert!((lhs - rhs).abs() < 1e-6);
         }
         assert!((t[[0, 7]] - 0.9).abs() < 0.05 || t[[0, 7]] >= 0.9);
+        // the operator: airlight relative to the mean luminance of the field
+        let op = VeilOpParams {
+            transmission_centre: 0.0,
+            transmission_edge: 0.0,
+            airlight_r: 2.0,
+            airlight_g: 1.0,
+            airlight_b: 0.5,
+        };
+        let y = mean_luminance(&j);
+        let o = Veil::apply(&op, &j).unwrap();
+        for ((c, _, _), &v) in o.data.indexed_iter() {
+            assert!((v as f64 - [2.0, 1.0, 0.5][c] * y).abs() < 1e-6);
+        }
+        let clear = VeilOpParams {
+            transmission_centre: 1.0,
+            transmission_edge: 1.0,
+            ..op
+        };
+        assert_eq!(Veil::apply(&clear, &j).unwrap().data, j.data);
         assert!(apply(
             &VeilParams {
                 transmission_centre: 1.5,

@@ -1,0 +1,189 @@
+//! Shared helpers of the scene-level operators (not an operator): the field of view's
+//! geometry, its mean luminance, a sampled Gaussian PSF, smoothing inside the field of view,
+//! and seeded fractal value noise.
+//!
+//! # Units
+//! Pixel coordinates `(row, col)`; the field-of-view "diameter" is that of the disc with the
+//! same area as the mask (the frame's shorter side when there is no mask), the unit in which
+//! the operators give sizes so that a recipe means the same thing at any resolution.
+
+use crate::convolve::convolve_plane;
+use crate::{PhotoError, Psf, Result};
+use artefact_core::{RgbImage, Seed};
+use ndarray::Array2;
+use rand::Rng;
+
+/// Centre `(row, col)`, equivalent diameter (px) and pixel count of the field of view.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FovGeometry {
+    pub centre: [f64; 2],
+    pub diameter: f64,
+    pub area: f64,
+}
+
+/// The geometry of an image's field of view (the whole frame without a mask).
+pub fn fov_geometry(img: &RgbImage) -> Result<FovGeometry> {
+    let (rows, cols) = img.shape();
+    match &img.fov {
+        None => Ok(FovGeometry {
+            centre: [(rows as f64 - 1.0) / 2.0, (cols as f64 - 1.0) / 2.0],
+            diameter: rows.min(cols) as f64,
+            area: (rows * cols) as f64,
+        }),
+        Some(m) => {
+            let (mut n, mut sr, mut sc) = (0usize, 0.0, 0.0);
+            for ((r, c), &v) in m.indexed_iter() {
+                if v {
+                    n += 1;
+                    sr += r as f64;
+                    sc += c as f64;
+                }
+            }
+            if n == 0 {
+                return Err(PhotoError::Input(
+                    "the field-of-view mask is empty: nothing to simulate".into(),
+                ));
+            }
+            let a = n as f64;
+            Ok(FovGeometry {
+                centre: [sr / a, sc / a],
+                diameter: 2.0 * (a / std::f64::consts::PI).sqrt(),
+                area: a,
+            })
+        }
+    }
+}
+
+/// Mean relative luminance inside the field of view (0 for an all-black field).
+pub fn mean_luminance(img: &RgbImage) -> f64 {
+    let y = img.luminance();
+    let (mut n, mut s) = (0usize, 0.0f64);
+    for ((r, c), &v) in y.indexed_iter() {
+        if img.in_fov(r, c) && v.is_finite() {
+            n += 1;
+            s += v as f64;
+        }
+    }
+    if n == 0 {
+        0.0
+    } else {
+        s / n as f64
+    }
+}
+
+/// A sampled Gaussian PSF of standard deviation `sigma` px (±3σ support; σ = 0: identity).
+pub fn gaussian_psf(sigma: f64) -> Result<Psf> {
+    if !(sigma.is_finite() && sigma >= 0.0) {
+        return Err(PhotoError::Input(format!("Gaussian sigma {sigma} px")));
+    }
+    if sigma < 1e-3 {
+        return Ok(Psf::identity());
+    }
+    let half = (3.0 * sigma).ceil().max(1.0) as usize;
+    let n = 2 * half + 1;
+    let w = Array2::from_shape_fn((n, n), |(i, j)| {
+        let (y, x) = (i as f64 - half as f64, j as f64 - half as f64);
+        (-(x * x + y * y) / (2.0 * sigma * sigma)).exp()
+    });
+    Psf::normalised(w)
+}
+
+/// Normalised convolution of one plane inside a mask: `K*(M·x) / K*M` where `M` is true,
+/// `x` elsewhere (a mask-free plane is blurred with renormalised borders).
+pub fn smooth_in_mask(x: &Array2<f64>, mask: Option<&Array2<bool>>, k: &Psf) -> Array2<f64> {
+    let m: Array2<f64> = match mask {
+        Some(m) => m.mapv(|v| v as u8 as f64),
+        None => Array2::from_elem(x.dim(), 1.0),
+    };
+    let num = convolve_plane((x * &m).view(), k);
+    let den = convolve_plane(m.view(), k);
+    let mut out = x.clone();
+    for ((idx, o), (&n, &d)) in out.indexed_iter_mut().zip(num.iter().zip(den.iter())) {
+        if m[idx] > 0.0 && d > 1e-9 {
+            *o = n / d;
+        }
+    }
+    out
+}
+
+/// Fractal (fBm) value noise in `[0, 1]`: `octaves` layers of bicubic-smoothstep-interpolated
+/// lattice noise, the first with cells of `cell_px` pixels, each next one half the cell and
+/// half the amplitude. Lattice values are drawn from `seed.child("octave/<k>")`, row by row,
+/// so the field is a pure function of the seed and the shape.
+pub fn fractal_noise(
+    rows: usize,
+    cols: usize,
+    cell_px: f64,
+    octaves: usize,
+    seed: Seed,
+) -> Array2<f64> {
+    let mut out = Array2::<f64>::zeros((rows, cols));
+    let (mut amp, mut cell, mut total) = (1.0, cell_px.max(1.0), 0.0);
+    for k in 0..octaves.max(1) {
+        let (lr, lc) = (
+            (rows as f64 / cell).ceil() as usize + 2,
+            (cols as f64 / cell).ceil() as usize + 2,
+        );
+        let mut rng = seed.child(&format!("octave/{k}")).rng();
+        let lattice = Array2::from_shape_simple_fn((lr, lc), || rng.random::<f64>());
+        let s = |t: f64| t * t * (3.0 - 2.0 * t);
+        for ((r, c), o) in out.indexed_iter_mut() {
+            let (y, x) = (r as f64 / cell, c as f64 / cell);
+            let (y0, x0) = (y.floor() as usize, x.floor() as usize);
+            let (fy, fx) = (s(y - y0 as f64), s(x - x0 as f64));
+            let a = lattice[[y0, x0]] * (1.0 - fx) + lattice[[y0, x0 + 1]] * fx;
+            let b = lattice[[y0 + 1, x0]] * (1.0 - fx) + lattice[[y0 + 1, x0 + 1]] * fx;
+            *o += amp * (a * (1.0 - fy) + b * fy);
+        }
+        total += amp;
+        amp *= 0.5;
+        cell = (cell / 2.0).max(1.0);
+    }
+    out.mapv_inplace(|v| v / total);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use artefact_core::Modality;
+    use ndarray::Array3;
+
+    #[test]
+    fn geometry_gaussian_and_noise() {
+        let mask = Array2::from_shape_fn((41, 41), |(r, c)| {
+            (r as f64 - 20.0).hypot(c as f64 - 20.0) <= 15.0
+        });
+        let img = RgbImage::new(
+            Array3::from_elem((3, 41, 41), 0.25f32),
+            [1.0, 1.0],
+            Modality::Fundus,
+            Some(mask),
+        )
+        .unwrap();
+        let g = fov_geometry(&img).unwrap();
+        assert!((g.centre[0] - 20.0).abs() < 1e-9 && (g.centre[1] - 20.0).abs() < 1e-9);
+        assert!((g.diameter / 30.0 - 1.0).abs() < 0.03, "{}", g.diameter);
+        assert!((mean_luminance(&img) - 0.25).abs() < 1e-6);
+        let k = gaussian_psf(2.0).unwrap();
+        assert!((k.weights.sum() - 1.0).abs() < 1e-12);
+        // second moment of the sampled Gaussian ≈ σ²
+        let (h, _) = k.radius();
+        let m2: f64 = k
+            .weights
+            .indexed_iter()
+            .map(|((i, _), w)| w * (i as f64 - h as f64).powi(2))
+            .sum();
+        assert!((m2 - 4.0).abs() < 0.05, "{m2}");
+        let a = fractal_noise(30, 40, 8.0, 3, Seed::from_u64(5));
+        let b = fractal_noise(30, 40, 8.0, 3, Seed::from_u64(5));
+        let c = fractal_noise(30, 40, 8.0, 3, Seed::from_u64(6));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.iter().all(|&v| (0.0..=1.0).contains(&v)));
+        // a constant stays constant under masked smoothing
+        let x = Array2::from_elem((41, 41), 0.7);
+        let s = smooth_in_mask(&x, img.fov.as_ref(), &k);
+        assert!(s.iter().all(|&v| (v - 0.7).abs() < 1e-12));
+    }
+}
