@@ -30,7 +30,9 @@ fn photo(modality: Modality) -> Picture {
         ..Default::default()
     };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    let img = artefact_io::read_rgb(&path, &opts).expect("bundled photo").image;
+    let img = artefact_io::read_rgb(&path, &opts)
+        .expect("bundled photo")
+        .image;
     Picture::Colour(prepare_colour(&img, 1024).expect("prepare"))
 }
 

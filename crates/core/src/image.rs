@@ -125,8 +125,8 @@ impl FromStr for Modality {
             "ct" => Ok(Modality::Ct),
             "mr" | "mri" => Ok(Modality::Mr),
             "us" | "ultrasound" => Ok(Modality::Us),
-            "photo" => Ok(Modality::Photo),
-            "op" | "fundus" => Ok(Modality::Fundus),
+            "photo" | "photograph" => Ok(Modality::Photo),
+            "op" | "fundus" | "fundus photography" => Ok(Modality::Fundus),
             "es" | "endoscopy" => Ok(Modality::Endoscopy),
             "sm" | "histopathology" | "histo" => Ok(Modality::Histopathology),
             "other" => Ok(Modality::Other),
@@ -471,6 +471,19 @@ mod tests {
         assert_eq!(Modality::from_dicom("es"), Modality::Endoscopy);
         assert_eq!(Modality::from_dicom("SM"), Modality::Histopathology);
         assert_eq!("fundus".parse::<Modality>().unwrap(), Modality::Fundus);
+        // every display name parses back to its modality (manifests store display names)
+        for m in [
+            Modality::Ct,
+            Modality::Mr,
+            Modality::Us,
+            Modality::Photo,
+            Modality::Fundus,
+            Modality::Endoscopy,
+            Modality::Histopathology,
+        ] {
+            assert_eq!(m.display_name().parse::<Modality>().unwrap(), m);
+            assert_eq!(m.code().parse::<Modality>().unwrap(), m);
+        }
         assert_eq!(Modality::Fundus.display_name(), "fundus photography");
         assert_eq!(Modality::Histopathology.display_name(), "histopathology");
         assert_eq!(Modality::from_dicom("MR "), Modality::Mr);

@@ -16,7 +16,7 @@
 //! | `duplicates` | (image, question) pairs asked more than once | 0 |
 //! | `split-leak` | subjects or sources in more than one split | 0 |
 //! | `render-consistency` | slices whose images differ in size, display window or PNG format | 0 |
-//! | `modality-coverage` | (split, modality) holes for modalities with ≥ 2 subjects | 0 |
+//! | `modality-coverage` | (split, modality) holes for modalities with ≥ 2 subjects, and (split, modality) cells with images but no question | 0 |
 //! | `vlmevalkit-rows` | MCQ rows VLMEvalKit's loader would reject (empty answer option, NaN-like cells, repeated index) | 0 |
 //!
 //! σ = √(c(1 − c)/n) is the binomial spread of an accuracy at chance c over n rows: a table of a
@@ -839,7 +839,15 @@ pub fn audit(dir: &Path) -> Result<AuditReport, DatasetError> {
             .insert(&r.subject_key);
         present.insert((&r.split, &r.modality));
     }
-    let mut holes = Vec::new();
+    let asked: BTreeSet<(&str, &str)> = questions
+        .iter()
+        .map(|q| (q.split.as_str(), q.modality.as_str()))
+        .collect();
+    let mut holes: Vec<String> = present
+        .iter()
+        .filter(|k| !asked.contains(*k))
+        .map(|(sp, m)| format!("{m} in {sp} has images but no question"))
+        .collect();
     for (m, s) in &subjects_of {
         if s.len() >= 2.max(splits.len()) {
             for sp in &splits {

@@ -10,7 +10,7 @@
 use crate::error::DatasetError;
 use crate::plan::PlannedImage;
 use crate::render::{encode_png, luma, to_u8, DisplayMap, Shown};
-use crate::source::SourceSlice;
+use crate::source::{shown_size, SourceSlice};
 use artefact_core::metrics::{nrmse, psnr, ssim};
 use artefact_core::{
     Modality, ParamKind, ParamSpec, Picture, QualityGrade, RgbImage, Seed, Severity, SpecValue,
@@ -219,6 +219,8 @@ pub fn clean_render(
 pub struct CleanView {
     pub chain: Vec<AppliedOp>,
     pub display: Shown,
+    /// Field of view of a colour photograph at the output size (metrics compare inside it).
+    pub fov: Option<Array2<bool>>,
 }
 
 /// The [`CleanView`] of a slice.
@@ -233,9 +235,14 @@ pub fn clean_view(
             id: crate::plan::slice_id(slice),
             reason,
         })?;
+    let shown = shown_size(img, bench.image_size).map_err(|e| DatasetError::Sample {
+        id: crate::plan::slice_id(slice),
+        reason: e.to_string(),
+    })?;
     Ok(CleanView {
         chain,
-        display: slice.display.show(&img),
+        display: slice.display.show(&shown),
+        fov: shown.as_colour().and_then(|c| c.fov.clone()),
     })
 }
 
@@ -267,7 +274,7 @@ pub fn render_with_display(
     };
     let overrides = shared_render_spec(bench, registry, slice);
     let clean_disp = &clean.display;
-    let fov = slice.image.as_colour().and_then(|c| c.fov.as_ref());
+    let fov = clean.fov.as_ref();
     let (chain, disp, m, band, grade, attrs, recipe_hash) = match item.attribute {
         None => {
             let m = metrics(clean_disp, clean_disp, fov).map_err(fail)?;
@@ -308,6 +315,7 @@ pub fn render_with_display(
                         "operator chain produced NaN or infinite pixels".into(),
                     ));
                 }
+                let out = shown_size(out, bench.image_size).map_err(|e| fail(e.to_string()))?;
                 let disp = slice.display.show(&out);
                 let m = metrics(clean_disp, &disp, fov).map_err(fail)?;
                 let dist = match band_spec {
@@ -398,6 +406,10 @@ pub fn replay(
             id: row.id.clone(),
             reason,
         }
+    })?;
+    let out = shown_size(out, row.width).map_err(|e| DatasetError::Sample {
+        id: row.id.clone(),
+        reason: e.to_string(),
     })?;
     Ok(encode_png(&to_u8(&row.display.show(&out))))
 }
