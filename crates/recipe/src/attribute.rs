@@ -312,7 +312,7 @@ impl AttributeRecipe {
             .get_ref()
             .parse()
             .map_err(|m: String| err(a.modality.span(), "attribute.modality", m))?;
-        if crate::library::folder_of(modality).is_none() {
+        if crate::folders::folder_of(modality).is_none() {
             return Err(err(
                 a.modality.span(),
                 "attribute.modality",

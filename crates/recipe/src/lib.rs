@@ -21,6 +21,7 @@ pub mod attribute;
 pub mod benchmark;
 mod builtin;
 pub mod error;
+pub mod folders;
 pub mod library;
 pub mod registry;
 mod value;

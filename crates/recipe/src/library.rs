@@ -27,31 +27,7 @@ pub const ENV_VAR: &str = "ARTEFACT_RECIPES";
 /// Prefix of the paths shown for bundled recipes (in listings and errors).
 pub const BUNDLED_PREFIX: &str = "bundled:recipes";
 
-/// Folders of attribute recipes, one per modality.
-pub const MODALITY_FOLDERS: [&str; 6] =
-    ["mri", "ct", "us", "fundus", "endoscopy", "histopathology"];
-
-/// The recipe folder of a modality's attributes (`None` for modalities without one).
-pub fn folder_of(modality: artefact_core::Modality) -> Option<&'static str> {
-    use artefact_core::Modality as M;
-    match modality {
-        M::Mr => Some("mri"),
-        M::Ct => Some("ct"),
-        M::Us => Some("us"),
-        M::Fundus => Some("fundus"),
-        M::Endoscopy => Some("endoscopy"),
-        M::Histopathology => Some("histopathology"),
-        M::Photo | M::Other => None,
-    }
-}
-
-/// The folders to look in for an attribute of `modality` (every folder when it is unknown).
-pub fn folders_for(modality: Option<artefact_core::Modality>) -> Vec<&'static str> {
-    match modality.and_then(folder_of) {
-        Some(f) => vec![f],
-        None => MODALITY_FOLDERS.to_vec(),
-    }
-}
+pub use crate::folders::{folder_of, folders_for, MODALITY_FOLDERS};
 
 /// Every bundled file: `(path relative to recipes/ with '/' separators, text)`, sorted by path.
 pub fn bundled_files() -> &'static [(&'static str, &'static str)] {
