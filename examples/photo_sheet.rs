@@ -1,7 +1,7 @@
 //! A contact sheet of every bundled attribute of one photographic modality on one real
 //! photograph: one row per attribute, columns clean | mild | severe, each cell the photograph
-//! prepared as the builder prepares it (square, `SIZE`², field of view detected), degraded with
-//! a fixed seed and rendered in sRGB; the SSIM of each degraded cell against the clean one is
+//! prepared as the builder prepares it (square, `SIZE`², field of view detected), degraded
+//! with a fixed seed and rendered in sRGB; the SSIM of each degraded cell against the clean one is
 //! printed (and mild must not score below severe on the luminance SSIM).
 //!
 //! ```text

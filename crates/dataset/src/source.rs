@@ -28,10 +28,9 @@ pub struct SourceSlice {
     /// Array axis and index of the slice in its volume.
     pub axis: usize,
     pub index: usize,
-    /// The prepared clean slice (square, `image_size` pixels, physical units). Colour
-    /// photographs are square in linear light at their **working** resolution
-    /// ([`working_size`]): they are degraded there, as the camera or scanner would, and
-    /// resized to `image_size` for display ([`shown_size`]).
+    /// The prepared clean slice (square, `image_size` pixels, physical units; colour
+    /// photographs in linear light). Degradations act on it at this size, so parameters in
+    /// pixels (blur diameters, stroke widths) mean pixels of the image a model is shown.
     pub image: Picture,
     /// Display map computed from the clean slice.
     pub display: DisplayMap,
@@ -230,7 +229,7 @@ fn collect_colour(
                 }
             };
             for (index, piece) in pieces {
-                let image = prepare_colour(&piece, working_size(&piece, bench.image_size))
+                let image = prepare_colour(&piece, bench.image_size)
                     .map_err(|e| DatasetError::file(&p, e))?;
                 slices.push(SourceSlice {
                     source_key: source_key.clone(),
@@ -313,28 +312,9 @@ pub fn pick_tiles(img: &RgbImage, n: usize, count: usize, min_fg: f64) -> Vec<(u
         .collect()
 }
 
-/// Largest working resolution of a colour photograph (pixels per side); larger photographs
-/// are downsampled to it before degradation.
-pub const MAX_WORKING_SIZE: usize = 2048;
-
-/// The side of the square a colour photograph is degraded at: its own resolution (the side of
-/// the square [`prepare_colour`] pads or crops it to), at least `image_size` and at most
-/// [`MAX_WORKING_SIZE`]. Operator parameters in pixels (blur diameters, stroke widths) are
-/// calibrated at the photographs' own resolution, so they keep their meaning whatever size the
-/// benchmark renders.
-pub fn working_size(img: &RgbImage, image_size: usize) -> usize {
-    let (r, c) = img.shape();
-    let n = if img.modality.has_dark_surround() {
-        r.max(c)
-    } else {
-        r.min(c)
-    };
-    n.clamp(image_size, MAX_WORKING_SIZE.max(image_size))
-}
-
-/// A picture at the benchmark's output size: colour photographs (square at their working
-/// resolution) are resized to `size`², their field of view re-detected; grey slices are already
-/// at the output size and returned as they are.
+/// A picture at the benchmark's output size: a colour photograph of another size is resized to
+/// `size`² (field of view re-detected); grey slices and pictures already at the output size are
+/// returned as they are.
 pub fn shown_size(p: Picture, size: usize) -> Result<Picture, artefact_core::CoreError> {
     match p {
         Picture::Colour(c) if c.shape() != (size, size) => {

@@ -186,7 +186,10 @@ fn severe_is_worse_than_mild_on_every_real_he_image() {
                     assert_eq!(a.shape(), img.shape());
                     if let Some((replay, b)) = more {
                         assert_eq!(a.data, replay.data, "{attr}: replay differs");
-                        assert_ne!(a.data, b.data, "{attr}: seeds give the same image");
+                        // JPEG quality is an integer: two draws of the range may coincide
+                        if op != "photo.jpeg" {
+                            assert_ne!(a.data, b.data, "{attr}: seeds give the same image");
+                        }
                     }
                     ssims.push(ssim_luminance(img, &a).unwrap());
                 }
