@@ -140,6 +140,7 @@ fn metric_value(m: &Metrics, kind: MetricKind) -> f64 {
         MetricKind::Ssim => m.ssim,
         MetricKind::Psnr => m.psnr.unwrap_or(f64::INFINITY),
         MetricKind::Nrmse => m.nrmse.unwrap_or(0.0),
+        MetricKind::DeltaE2000 => m.delta_e2000.unwrap_or(0.0),
     }
 }
 
@@ -352,6 +353,7 @@ pub fn render_with_display(
                 MetricKind::Ssim => Some(m.ssim),
                 MetricKind::Psnr => m.psnr,
                 MetricKind::Nrmse => m.nrmse,
+                MetricKind::DeltaE2000 => m.delta_e2000,
             });
             (
                 chain,

@@ -23,7 +23,7 @@
 //! severe = { translation_mm = [5.0, 10.0] }
 //!
 //! [metric]                              # optional: re-sample until the image lands in the band
-//! kind = "ssim"                         # ssim | psnr | nrmse (vs the clean slice)
+//! kind = "ssim"                         # ssim | psnr | nrmse | delta_e2000 (colour) (vs the clean slice)
 //! mild = [0.80, 0.95]
 //! severe = [0.30, 0.80]
 //! max_tries = 8
@@ -57,6 +57,10 @@ pub enum MetricKind {
     Ssim,
     Psnr,
     Nrmse,
+    /// Mean CIEDE2000 colour difference inside the field of view (colour modalities only;
+    /// lower is better): what a colour cast changes when luminance SSIM does not see it.
+    #[serde(rename = "delta_e2000")]
+    DeltaE2000,
 }
 
 /// Acceptable metric range per severity, with a bounded number of re-samples.
@@ -166,7 +170,7 @@ impl MetricKind {
     pub fn at_least(self, a: f64, b: f64) -> bool {
         match self {
             MetricKind::Ssim | MetricKind::Psnr => a >= b,
-            MetricKind::Nrmse => a <= b,
+            MetricKind::Nrmse | MetricKind::DeltaE2000 => a <= b,
         }
     }
 
@@ -175,6 +179,7 @@ impl MetricKind {
             MetricKind::Ssim => "ssim",
             MetricKind::Psnr => "psnr",
             MetricKind::Nrmse => "nrmse",
+            MetricKind::DeltaE2000 => "delta_e2000",
         }
     }
 }
@@ -418,7 +423,7 @@ impl AttributeRecipe {
                     .at(src, raw.attribute.span())
                     .key("attribute.grade"));
                 };
-                let metric = parse_metric_kind(m.get_ref())
+                let metric = parse_metric_kind(m.get_ref(), modality)
                     .map_err(|e| err(m.span(), "attribute.grade.metric", e))?;
                 let (reject, good) = (*r.get_ref(), *gd.get_ref());
                 if !(reject.is_finite() && good.is_finite() && metric.at_least(good, reject)) {
@@ -502,7 +507,7 @@ impl AttributeRecipe {
             None => None,
             Some(m) => {
                 let mr = m.get_ref();
-                let kind = parse_metric_kind(mr.kind.get_ref())
+                let kind = parse_metric_kind(mr.kind.get_ref(), modality)
                     .map_err(|e| err(mr.kind.span(), "metric.kind", e))?;
                 let band = |b: &Option<Spanned<[f64; 2]>>, key: &str| -> Result<Option<[f64; 2]>> {
                     match b {
@@ -677,13 +682,22 @@ pub fn apply_chain_resolving(
     Ok(img)
 }
 
-fn parse_metric_kind(s: &str) -> std::result::Result<MetricKind, String> {
+fn parse_metric_kind(s: &str, modality: Modality) -> std::result::Result<MetricKind, String> {
     match s {
         "ssim" => Ok(MetricKind::Ssim),
         "psnr" => Ok(MetricKind::Psnr),
         "nrmse" => Ok(MetricKind::Nrmse),
+        "delta_e2000" if modality.is_colour() => Ok(MetricKind::DeltaE2000),
+        "delta_e2000" => Err(format!(
+            "delta_e2000 measures colour difference; {modality} images are grey (allowed: ssim, psnr, nrmse)"
+        )),
         other => Err(format!(
-            "`{other}` is not allowed (allowed: ssim, psnr, nrmse)"
+            "`{other}` is not allowed (allowed: ssim, psnr, nrmse{})",
+            if modality.is_colour() {
+                ", delta_e2000"
+            } else {
+                ""
+            }
         )),
     }
 }
