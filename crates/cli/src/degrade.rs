@@ -24,9 +24,17 @@ pub struct DegradeArgs {
     /// for CT; grey modalities only).
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Slice index along --axis (default: the middle slice).
+    /// Slice index along --axis (default: the middle slice); the frame of a multi-frame colour
+    /// DICOM.
     #[arg(long)]
     pub slice: Option<usize>,
+    /// Convert a colour input to grey (Rec. 601 luminance) for a grey attribute.
+    #[arg(long)]
+    pub grey_from_rgb: bool,
+    /// Read ultrasound DICOM that declares no imaging region although its pixels may carry
+    /// burned-in text (names, dates); only after checking the image.
+    #[arg(long)]
+    pub allow_burned_in: bool,
     /// Array axis perpendicular to the slice (0, 1, 2).
     #[arg(long, default_value_t = 0)]
     pub axis: usize,
@@ -86,6 +94,8 @@ pub fn run(args: &DegradeArgs, registry: &Registry, library: &RecipeLibrary) -> 
         slice: args.slice,
         modality: args.modality,
         ct_window: window,
+        grey_from_rgb: args.grey_from_rgb,
+        allow_burned_in: args.allow_burned_in,
     };
     match degrade(&req, registry) {
         Ok(chain) => {

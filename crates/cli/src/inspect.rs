@@ -26,12 +26,17 @@ pub struct InspectArgs {
     /// Replace NaN/Inf voxels by 0 instead of reporting an error.
     #[arg(long)]
     pub non_finite_to_zero: bool,
+    /// Read ultrasound DICOM that declares no imaging region although its pixels may carry
+    /// burned-in text (names, dates).
+    #[arg(long)]
+    pub allow_burned_in: bool,
 }
 
 pub fn run(args: &InspectArgs) -> u8 {
     let opts = LoadOptions {
         volume_index: args.volume,
         grey_from_rgb: args.grey_from_rgb,
+        allow_burned_in: args.allow_burned_in,
         non_finite: if args.non_finite_to_zero {
             NonFinitePolicy::Zero
         } else {

@@ -27,6 +27,10 @@ pub struct DegradeRequest {
     /// Treat the source as this modality (e.g. a grey image as an ultrasound echogenicity map).
     pub modality: Option<Modality>,
     pub ct_window: Window,
+    /// Convert a colour source to luminance for a grey attribute.
+    pub grey_from_rgb: bool,
+    /// Accept ultrasound DICOM without imaging region (may carry burned-in text).
+    pub allow_burned_in: bool,
 }
 
 /// Run a degradation; returns the applied op chain.
@@ -36,6 +40,8 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
     }
     let opts = LoadOptions {
         modality: req.modality,
+        grey_from_rgb: req.grey_from_rgb,
+        allow_burned_in: req.allow_burned_in,
         ..LoadOptions::default()
     };
     let loaded = load_volume_with(&req.input, &opts)?;
@@ -142,6 +148,9 @@ fn degrade_colour(
     let opts = RgbLoadOptions {
         modality: Some(modality),
         detect_fov: modality.has_dark_surround(),
+        // a multi-frame colour DICOM: --slice picks the frame (default the middle one)
+        frame: req.slice,
+        allow_burned_in: req.allow_burned_in,
         ..RgbLoadOptions::default()
     };
     let loaded = read_rgb(&req.input, &opts)?;

@@ -17,9 +17,11 @@
 //!   mapped by Rescale Slope/Intercept (per frame when the functional groups say so), so CT is
 //!   in Hounsfield units; MONOCHROME1 is inverted as `v' = lo + hi − v` over the rescaled range
 //!   of storable values, so that bright always means high signal;
-//! - colour (RGB, YBR_*) is refused unless `grey_from_rgb`: then RGB becomes Rec. 601 luma and
-//!   YBR_FULL/YBR_FULL_422 native data keeps its Y channel (which is that luma). PALETTE COLOR
-//!   is refused;
+//! - colour (RGB, YBR_FULL, YBR_FULL_422 native or compressed, PALETTE COLOR with plain or
+//!   segmented LUTs; see `dicom_colour`) is read as colour by [`read_rgb`] for the colour
+//!   modalities; where grey is needed it becomes luminance (Rec. 601 luma of RGB or of the
+//!   palette entries; YBR keeps its Y) for ultrasound — whose archives store grey B-mode as
+//!   colour — or when `grey_from_rgb` is set, and is refused otherwise with advice;
 //! - objects that are not images to degrade are refused by SOP Class UID (SEG, SR, KO, PR,
 //!   RT structure set/plan/dose/treatment records, waveforms, encapsulated documents, raw data,
 //!   registrations, …) and when Pixel Data is absent;
@@ -288,12 +290,23 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
+/// What the caller wants from an object's pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// One value per pixel: rescaled stored values, or luminance of colour when allowed.
+    Grey,
+    /// Three encoded values in `[0, 1]` per pixel (interleaved R, G, B); grey objects become
+    /// neutral colour over their storable range.
+    Colour,
+}
+
 /// Decode every frame of one object.
 fn decode_object(
     path: &Path,
     obj: &DefaultDicomObject,
     opts: &LoadOptions,
     max_voxels: u64,
+    want: Want,
 ) -> Result<(ObjectInfo, Vec<Frame>), IoError> {
     let ts_uid = ts_of(obj);
     let ts_name = transfer_syntax_name(&ts_uid);
@@ -361,7 +374,24 @@ fn decode_object(
             format!("Bits Allocated {bits_alloc} (only 8, 16 and 32 are read)"),
         ));
     }
-    let expected = voxels * spp.max(1) as u64 * (bits_alloc as u64 / 8);
+    let pi_text = text(obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
+    let native = matches!(
+        obj.element_opt(tags::PIXEL_DATA)
+            .ok()
+            .flatten()
+            .map(|e| e.value()),
+        Some(dicom_core::DicomValue::Primitive(_))
+    );
+    // Native YBR_FULL_422 stores two samples per pixel (Y1 Y2 Cb Cr per pixel pair).
+    let native_422 = native && pi_text == "YBR_FULL_422" && spp == 3;
+    if native_422 && cols % 2 != 0 {
+        return Err(IoError::invalid(
+            path,
+            format!("YBR_FULL_422 with an odd number of columns ({cols})"),
+        ));
+    }
+    let samples_stored = if native_422 { 2 } else { spp.max(1) as u64 };
+    let expected = voxels * samples_stored * (bits_alloc as u64 / 8);
     // Native pixel data: the element is in memory already; compare its length now.
     if let Ok(Some(pd)) = obj.element_opt(tags::PIXEL_DATA) {
         if let dicom_core::DicomValue::Primitive(p) = pd.value() {
@@ -371,7 +401,7 @@ fn decode_object(
                     path,
                     format!(
                         "Pixel Data holds {have} bytes but Rows {rows} × Columns {cols} × frames \
-                         {frames} × samples {spp} × {} bytes need {expected}",
+                         {frames} × samples {samples_stored} × {} bytes need {expected}",
                         bits_alloc / 8
                     ),
                 ));
@@ -399,7 +429,11 @@ fn decode_object(
     let signed = decoded.pixel_representation() == PixelRepresentation::Signed;
     let pi = decoded.photometric_interpretation().clone();
     let bytes_per = bits_alloc.div_ceil(8);
-    let frame_len = rows * cols * spp * bytes_per;
+    let frame_len = if native_422 {
+        rows * cols * 2 * bytes_per
+    } else {
+        rows * cols * spp * bytes_per
+    };
     let data = decoded.data();
     if data.len() < frame_len * nframes {
         return Err(IoError::unsupported(
@@ -420,25 +454,43 @@ fn decode_object(
                 | PhotometricInterpretation::YbrFull422
                 | PhotometricInterpretation::PaletteColor
         );
-    if matches!(pi, PhotometricInterpretation::PaletteColor) {
-        return Err(IoError::new(
-            path,
-            IoErrorKind::Colour("PALETTE COLOR images are not read as grey".into()),
-        ));
-    }
-    if is_colour && !opts.grey_from_rgb {
+    let palette = if matches!(pi, PhotometricInterpretation::PaletteColor) {
+        if spp != 1 {
+            return Err(IoError::invalid(
+                path,
+                format!("PALETTE COLOR with {spp} samples per pixel (1 is required)"),
+            ));
+        }
+        Some(
+            crate::dicom_colour::Palette::read(obj, signed)
+                .map_err(|why| IoError::invalid(path, why))?,
+        )
+    } else {
+        None
+    };
+    let object_modality = opts.modality.unwrap_or_else(|| {
+        modality_code
+            .as_deref()
+            .map(Modality::from_dicom)
+            .unwrap_or(Modality::Other)
+    });
+    // Ultrasound archives store grey B-mode as RGB, YBR or palette colour: take its luminance.
+    let to_luma = opts.grey_from_rgb || object_modality == Modality::Us;
+    if is_colour && want == Want::Grey && !to_luma {
         return Err(IoError::new(
             path,
             IoErrorKind::Colour(format!(
-                "{pi} with {spp} samples per pixel where grey is required (load with \
-                 grey_from_rgb to convert by Rec.601 luminance)"
+                "{pi} ({spp} samples per pixel) where a grey image is needed for modality {}: \
+                 give the source a colour modality (fundus, endoscopy, histopathology or \
+                 photo) to keep its colour, or convert it to luminance (--grey-from-rgb)",
+                object_modality
             )),
         ));
     }
-    if is_colour && spp != 3 {
+    if is_colour && palette.is_none() && spp != 3 {
         return Err(IoError::unsupported(
             path,
-            format!("{pi} with {spp} samples per pixel"),
+            format!("{pi} with {spp} samples per pixel (3 are read)"),
         ));
     }
     let planar = decoded.planar_configuration() == dicom_pixeldata::PlanarConfiguration::PixelFirst;
@@ -446,6 +498,8 @@ fn decode_object(
         pi,
         PhotometricInterpretation::YbrFull | PhotometricInterpretation::YbrFull422
     );
+    let full_scale = 2f64.powi(bits_stored.clamp(1, bits_alloc) as i32) - 1.0;
+    let half = 2f64.powi(bits_stored.clamp(1, bits_alloc) as i32 - 1);
     let rescales: Vec<dicom_pixeldata::Rescale> =
         decoded.rescale().map(|r| r.to_vec()).unwrap_or_default();
     let mono1 = matches!(pi, PhotometricInterpretation::Monochrome1);
@@ -498,8 +552,13 @@ fn decode_object(
 
     let mut out = Vec::with_capacity(nframes);
     let mut used_rescale: Option<Rescale> = None;
+    let mut expanded: Vec<u8>;
     for f in 0..nframes {
-        let raw = &data[f * frame_len..(f + 1) * frame_len];
+        let mut raw = &data[f * frame_len..(f + 1) * frame_len];
+        if native_422 {
+            expanded = crate::dicom_colour::expand_ybr422(raw, rows, cols, bytes_per);
+            raw = &expanded;
+        }
         let r = rescales
             .get(f)
             .or(rescales.first())
@@ -516,7 +575,43 @@ fn decode_object(
                 intercept: inter,
             });
         }
-        let values: Vec<f32> = if !is_colour {
+        let n = rows * cols;
+        // colour of pixel i as (R, G, B) in stored units (or LUT units for palettes)
+        let rgb_at = |i: usize| -> [f64; 3] {
+            let sample = |ch: usize| {
+                let idx = if planar { ch * n + i } else { i * 3 + ch };
+                stored(&raw[idx * bytes_per..(idx + 1) * bytes_per])
+            };
+            if ybr {
+                crate::dicom_colour::ybr_to_rgb(sample(0), sample(1), sample(2), half)
+            } else {
+                [sample(0), sample(1), sample(2)]
+            }
+        };
+        let values: Vec<f32> = if want == Want::Colour {
+            let mut v = Vec::with_capacity(n * 3);
+            for i in 0..n {
+                let c = if let Some(p) = &palette {
+                    p.colour(stored(&raw[i * bytes_per..(i + 1) * bytes_per]) as i64)
+                } else if is_colour {
+                    rgb_at(i).map(|x| x / full_scale)
+                } else {
+                    let x = stored(&raw[i * bytes_per..(i + 1) * bytes_per]);
+                    let t = (x - smin) / (smax - smin);
+                    let t = if mono1 { 1.0 - t } else { t };
+                    [t, t, t]
+                };
+                v.extend(c.map(|x| x.clamp(0.0, 1.0) as f32));
+            }
+            v
+        } else if let Some(p) = &palette {
+            raw.chunks_exact(bytes_per)
+                .map(|c| {
+                    let e = p.entry(stored(c) as i64);
+                    crate::raster::luma601(e[0] as f64, e[1] as f64, e[2] as f64) as f32
+                })
+                .collect()
+        } else if !is_colour {
             raw.chunks_exact(bytes_per)
                 .map(|c| {
                     let v = stored(c) * slope + inter;
@@ -530,17 +625,15 @@ fn decode_object(
                 })
                 .collect()
         } else {
-            let n = rows * cols;
             (0..n)
                 .map(|i| {
-                    let sample = |ch: usize| {
-                        let idx = if planar { ch * n + i } else { i * 3 + ch };
-                        stored(&raw[idx * bytes_per..(idx + 1) * bytes_per])
-                    };
                     let y = if ybr {
-                        sample(0)
+                        // Y of full-range YBR is the Rec. 601 luma of its RGB
+                        let idx = if planar { i } else { i * 3 };
+                        stored(&raw[idx * bytes_per..(idx + 1) * bytes_per])
                     } else {
-                        crate::raster::luma601(sample(0), sample(1), sample(2))
+                        let c = rgb_at(i);
+                        crate::raster::luma601(c[0], c[1], c[2])
                     };
                     (y * slope + inter) as f32
                 })
@@ -577,12 +670,7 @@ fn decode_object(
         .and_then(|v| v.first().copied())
         .filter(|v| *v > 0.0);
 
-    let modality = opts.modality.unwrap_or_else(|| {
-        modality_code
-            .as_deref()
-            .map(Modality::from_dicom)
-            .unwrap_or(Modality::Other)
-    });
+    let modality = object_modality;
     let mut meta = Meta::new(path.to_path_buf(), Format::Dicom, modality);
     meta.modality_code = modality_code;
     meta.body_part = text(obj, tags::BODY_PART_EXAMINED);
@@ -609,6 +697,35 @@ fn decode_object(
         study_uid: text(obj, tags::STUDY_INSTANCE_UID),
         series_uid: text(obj, tags::SERIES_INSTANCE_UID),
     };
+    // Ultrasound: keep only the imaging region; without one, burned-in text may be anywhere.
+    let (mut rows, mut cols, mut pixel_spacing) = (rows, cols, pixel_spacing);
+    if modality == Modality::Us || meta.modality_code.as_deref() == Some("US") {
+        match crate::us_region::imaging_region(obj, rows, cols) {
+            Some(region) => {
+                let channels = if want == Want::Colour { 3 } else { 1 };
+                for f in &mut out {
+                    f.values = crate::us_region::crop(&f.values, cols, channels, &region);
+                }
+                (rows, cols) = (region.rows(), region.cols());
+                pixel_spacing = region.spacing_mm.or(pixel_spacing);
+            }
+            None => {
+                let burned = text(obj, crate::us_region::BURNED_IN_ANNOTATION);
+                if burned.as_deref() != Some("NO") && !opts.allow_burned_in {
+                    return Err(IoError::new(
+                        path,
+                        IoErrorKind::BurnedIn(format!(
+                            "ultrasound without an imaging region (no Sequence of Ultrasound \
+                             Regions) and Burned In Annotation {}: its pixels may show the \
+                             patient's or clinic's name; crop the image to the scan area first, \
+                             or pass --allow-burned-in if you have checked it carries no text",
+                            burned.as_deref().unwrap_or("absent")
+                        )),
+                    ));
+                }
+            }
+        }
+    }
     Ok((
         ObjectInfo {
             meta,
@@ -730,7 +847,7 @@ pub(crate) fn load_files(
     let mut budget = opts.max_voxels as u64;
     for f in files {
         let obj = open(f, false)?;
-        let (info, fr) = decode_object(f, &obj, opts, budget)?;
+        let (info, fr) = decode_object(f, &obj, opts, budget, Want::Grey)?;
         drop(obj);
         budget = budget.saturating_sub((info.rows * info.cols * fr.len()) as u64);
         if let Some(fi) = &first {
@@ -784,4 +901,65 @@ pub(crate) fn load_files(
     )
     .map_err(|e| IoError::invalid(display_path, e.to_string()))?;
     Ok(Loaded { volume, meta })
+}
+
+/// Read one frame of a DICOM object as a colour image in linear light.
+///
+/// RGB, YBR_FULL, YBR_FULL_422 (native or compressed) and PALETTE COLOR objects keep their
+/// colour; MONOCHROME objects become neutral colour over their storable range (MONOCHROME1
+/// inverted). Values are device RGB, taken as sRGB-encoded like a photograph and decoded with
+/// the exact IEC 61966-2-1 curve. The frame is [`crate::RgbLoadOptions::frame`] (default: the
+/// middle frame of a multi-frame object). Pixel size comes from PixelSpacing when present and
+/// positive, else from the options, else 1 mm (flagged `spacing_assumed`).
+pub fn read_rgb(path: &Path, opts: &crate::RgbLoadOptions) -> Result<crate::LoadedRgb, IoError> {
+    let obj = open(path, false)?;
+    let load = LoadOptions {
+        modality: opts.modality,
+        allow_burned_in: opts.allow_burned_in,
+        ..LoadOptions::default()
+    };
+    let (info, mut frames) =
+        decode_object(path, &obj, &load, opts.max_pixels as u64 * 64, Want::Colour)?;
+    drop(obj);
+    if (info.rows as u64) * (info.cols as u64) > opts.max_pixels as u64 {
+        return Err(IoError::too_large(
+            path,
+            format!(
+                "{}×{} pixels exceed the limit of {} pixels",
+                info.cols, info.rows, opts.max_pixels
+            ),
+        ));
+    }
+    let count = frames.len();
+    let index = opts.frame.unwrap_or(count / 2);
+    if index >= count {
+        return Err(IoError::new(
+            path,
+            IoErrorKind::Selection(format!(
+                "frame {index} out of range: the object has {count} frame(s)"
+            )),
+        ));
+    }
+    let frame = frames.swap_remove(index);
+    let (rows, cols) = (info.rows, info.cols);
+    let enc = frame.values;
+    let data = Array3::from_shape_fn((3, rows, cols), |(c, r, k)| {
+        artefact_core::colour::srgb_to_linear(enc[(r * cols + k) * 3 + c] as f64) as f32
+    });
+    let modality = opts.modality.unwrap_or(if info.meta.modality.is_colour() {
+        info.meta.modality
+    } else {
+        Modality::Photo
+    });
+    let spacing = info.pixel_spacing.or(opts.spacing_mm).unwrap_or([1.0, 1.0]);
+    let mut image = artefact_core::RgbImage::new(data, spacing, modality, None)
+        .map_err(|e| IoError::invalid(path, e.to_string()))?;
+    if opts.detect_fov {
+        image.detect_and_set_fov();
+    }
+    let mut meta = info.meta;
+    meta.modality = modality;
+    meta.frames = count;
+    meta.spacing_assumed = info.pixel_spacing.is_none() && opts.spacing_mm.is_none();
+    Ok(crate::LoadedRgb { image, meta })
 }

@@ -25,6 +25,8 @@ pub enum IoErrorKind {
     NotAnImage(String),
     /// A colour image where a grey image is required.
     Colour(String),
+    /// Pixels that may carry burned-in text (patient or clinic names) outside a known region.
+    BurnedIn(String),
     /// Voxels that are NaN or ±Inf (see [`crate::NonFinitePolicy`]).
     NonFinite { count: usize, total: usize },
     /// Header dimensions that would need more memory than allowed (refused before allocating).
@@ -84,9 +86,10 @@ impl IoError {
             IoErrorKind::Unsupported(s) => format!("unsupported: {s}"),
             IoErrorKind::NotAnImage(s) => format!("not an image: {s}"),
             IoErrorKind::Colour(s) => format!("colour image: {s}"),
+            IoErrorKind::BurnedIn(s) => format!("burned-in text: {s}"),
             IoErrorKind::NonFinite { count, total } => format!(
-                "{count} of {total} voxels are NaN or infinite (load with NonFinitePolicy::Zero \
-                 to replace them by 0)"
+                "{count} of {total} voxels are NaN or infinite (--non-finite-to-zero replaces \
+                 them by 0)"
             ),
             IoErrorKind::TooLarge(s) => format!("too large: {s}"),
             IoErrorKind::Selection(s) => s.clone(),
@@ -103,6 +106,7 @@ impl IoError {
             IoErrorKind::Unsupported(_) => "unsupported",
             IoErrorKind::NotAnImage(_) => "not-an-image",
             IoErrorKind::Colour(_) => "colour",
+            IoErrorKind::BurnedIn(_) => "burned-in",
             IoErrorKind::NonFinite { .. } => "non-finite",
             IoErrorKind::TooLarge(_) => "too-large",
             IoErrorKind::Selection(_) => "selection",

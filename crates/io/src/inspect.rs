@@ -286,12 +286,17 @@ pub fn inspect(paths: &[PathBuf], opts: &LoadOptions) -> Report {
     let mut entries = Vec::new();
     for p in paths {
         for (path, r) in load_all(Path::new(p), opts) {
-            // a colour photograph (PNG/JPEG/TIFF) is summarised as colour, not refused
+            // a colour photograph (PNG/JPEG/TIFF) or colour DICOM object is summarised as
+            // colour, not refused
             let colour_raster = matches!(&r, Err(e) if matches!(e.kind, IoErrorKind::Colour(_)))
+                && path.is_file()
                 && matches!(
                     crate::detect_format(&path),
                     Ok(Some(
-                        crate::Format::Png | crate::Format::Jpeg | crate::Format::Tiff
+                        crate::Format::Png
+                            | crate::Format::Jpeg
+                            | crate::Format::Tiff
+                            | crate::Format::Dicom
                     ))
                 );
             if colour_raster {

@@ -30,11 +30,13 @@
 
 mod atomic;
 pub mod dicom;
+mod dicom_colour;
 mod error;
 pub mod inspect;
 pub mod meta;
 pub mod nifti;
 pub mod raster;
+mod us_region;
 
 pub use error::{IoError, IoErrorKind};
 pub use meta::{Format, Identifiers, Meta, Rescale, SopClass, TransferSyntax};
@@ -81,6 +83,10 @@ pub struct LoadOptions {
     /// Largest number of voxels a volume may have; larger headers are refused before
     /// allocating.
     pub max_voxels: usize,
+    /// Read ultrasound DICOM that has no declared imaging region although its pixels may carry
+    /// burned-in text (Burned In Annotation absent or `YES`). Off by default: such objects are
+    /// refused, because the text can name the patient or the clinic.
+    pub allow_burned_in: bool,
 }
 
 impl Default for LoadOptions {
@@ -91,6 +97,7 @@ impl Default for LoadOptions {
             non_finite: NonFinitePolicy::Error,
             modality: None,
             max_voxels: DEFAULT_MAX_VOXELS,
+            allow_burned_in: false,
         }
     }
 }
@@ -342,8 +349,8 @@ pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded,
 }
 
 /// Load every colour photograph under `path` (a file, or a directory searched recursively like
-/// [`load_all`]): PNG, JPEG and TIFF through [`read_rgb`]. Other image formats are listed with
-/// an error saying why (DICOM and NIfTI are grey or volume formats here); files that are not
+/// [`load_all`]): PNG, JPEG, TIFF and DICOM (one frame per object) through [`read_rgb`]. Other
+/// image formats are listed with an error saying why (NIfTI is a grey volume format here); files that are not
 /// images are skipped unless their extension says they should be. Sorted by path.
 pub fn load_all_rgb(
     path: &Path,
@@ -351,11 +358,11 @@ pub fn load_all_rgb(
 ) -> Vec<(PathBuf, Result<LoadedRgb, IoError>)> {
     let one = |f: &Path| -> Result<LoadedRgb, IoError> {
         match detect_format(f)? {
-            Some(Format::Png | Format::Jpeg | Format::Tiff) => read_rgb(f, opts),
+            Some(Format::Png | Format::Jpeg | Format::Tiff | Format::Dicom) => read_rgb(f, opts),
             Some(other) => Err(IoError::unsupported(
                 f,
                 format!(
-                    "{} is not read as a colour photograph (colour PNG, JPEG or TIFF are)",
+                    "{} is not read as a colour photograph (colour PNG, JPEG, TIFF or DICOM are)",
                     other.name()
                 ),
             )),

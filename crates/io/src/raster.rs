@@ -168,6 +168,10 @@ pub struct RgbLoadOptions {
     pub detect_fov: bool,
     /// Largest number of pixels accepted; larger images are refused before decoding.
     pub max_pixels: usize,
+    /// Frame of a multi-frame DICOM object (0-based); `None` takes the middle frame.
+    pub frame: Option<usize>,
+    /// See [`crate::LoadOptions::allow_burned_in`] (ultrasound DICOM without imaging region).
+    pub allow_burned_in: bool,
 }
 
 impl Default for RgbLoadOptions {
@@ -177,6 +181,8 @@ impl Default for RgbLoadOptions {
             spacing_mm: None,
             detect_fov: false,
             max_pixels: crate::DEFAULT_MAX_VOXELS / 4,
+            frame: None,
+            allow_burned_in: false,
         }
     }
 }
@@ -188,8 +194,9 @@ pub struct LoadedRgb {
     pub meta: Meta,
 }
 
-/// Read a PNG (8/16-bit, grey or RGB, with or without alpha, palette), JPEG or TIFF as a
-/// colour image in linear light.
+/// Read a PNG (8/16-bit, grey or RGB, with or without alpha, palette), JPEG, TIFF or DICOM
+/// (RGB, YBR, PALETTE COLOR or MONOCHROME; see [`crate::dicom::read_rgb`]) as a colour image
+/// in linear light.
 ///
 /// Samples are taken as sRGB-encoded (embedded ICC profiles and gamma chunks are not
 /// interpreted) and decoded with the exact IEC 61966-2-1 curve; 16-bit codes are divided by
@@ -200,11 +207,12 @@ pub fn read_rgb(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError
     let format = crate::detect_format(path)?;
     let format = match format {
         Some(f @ (Format::Png | Format::Jpeg | Format::Tiff)) => f,
+        Some(Format::Dicom) => return crate::dicom::read_rgb(path, opts),
         Some(other) => {
             return Err(IoError::unsupported(
                 path,
                 format!(
-                    "{other:?} is not read as a colour photograph (colour PNG, JPEG or TIFF are)"
+                    "{other:?} is not read as a colour photograph (colour PNG, JPEG, TIFF or DICOM are)"
                 ),
             ))
         }
