@@ -32,13 +32,6 @@ use ndarray::{Array2, ArrayView2, Axis};
 use num_complex::Complex64;
 use rustfft::{FftDirection, FftPlanner};
 
-/// A real 2-D plane pair convolved with real kernels via one padded complex FFT.
-struct Padded {
-    rows: usize,
-    cols: usize,
-    buf: Vec<Complex64>,
-}
-
 fn fft_len(n: usize) -> usize {
     // smallest 2^a·3^b·5^c ≥ n (fast sizes for rustfft)
     let mut best = n.next_power_of_two();
@@ -60,85 +53,149 @@ fn fft_len(n: usize) -> usize {
     best
 }
 
-impl Padded {
-    fn new(rows: usize, cols: usize) -> Padded {
-        Padded {
-            rows,
-            cols,
-            buf: vec![Complex64::new(0.0, 0.0); rows * cols],
-        }
-    }
-
-    fn fft2(&mut self, planner: &mut FftPlanner<f64>, dir: FftDirection) {
-        let (rows, cols) = (self.rows, self.cols);
-        let row_fft = planner.plan_fft(cols, dir);
-        row_fft.process(&mut self.buf);
-        let col_fft = planner.plan_fft(rows, dir);
-        let mut col = vec![Complex64::new(0.0, 0.0); rows];
-        let mut scratch = vec![Complex64::new(0.0, 0.0); col_fft.get_inplace_scratch_len()];
-        for c in 0..cols {
-            for r in 0..rows {
-                col[r] = self.buf[r * cols + c];
-            }
-            col_fft.process_with_scratch(&mut col, &mut scratch);
-            for r in 0..rows {
-                self.buf[r * cols + c] = col[r];
+/// Blocked transpose of a `rows × cols` row-major buffer into `dst` (`cols × rows`).
+fn transpose(src: &[Complex64], dst: &mut [Complex64], rows: usize, cols: usize) {
+    const B: usize = 32;
+    for r0 in (0..rows).step_by(B) {
+        for c0 in (0..cols).step_by(B) {
+            for r in r0..(r0 + B).min(rows) {
+                for c in c0..(c0 + B).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
             }
         }
     }
 }
 
-/// Linear ("same"-size, zero boundary) convolutions of two real planes with one real kernel:
-/// `out_k(y, x) = Σ_(i,j) K(i, j) · a_k(y − (i − ry), x − (j − rx))`.
-fn convolve_pair(
-    a: ArrayView2<f64>,
-    b: ArrayView2<f64>,
-    k: &Psf,
-    planner: &mut FftPlanner<f64>,
-) -> (Array2<f64>, Array2<f64>) {
-    let (rows, cols) = a.dim();
-    let (kr, kc) = k.weights.dim();
-    let (ry, rx) = k.radius();
-    let (pr, pc) = (fft_len(rows + kr - 1), fft_len(cols + kc - 1));
-    let mut x = Padded::new(pr, pc);
-    for r in 0..rows {
-        for c in 0..cols {
-            x.buf[r * pc + c] = Complex64::new(a[[r, c]], b[[r, c]]);
+/// Zero-padded 2-D FFT plan for `rows × cols` planes convolved with one kernel. The spectrum
+/// is kept transposed (`pc × pr`), so a forward + inverse pair costs two transposes; rows that
+/// are zero padding are not transformed along the rows.
+struct ConvPlan {
+    rows: usize,
+    cols: usize,
+    pr: usize,
+    pc: usize,
+    ry: usize,
+    rx: usize,
+    row_fwd: std::sync::Arc<dyn rustfft::Fft<f64>>,
+    row_inv: std::sync::Arc<dyn rustfft::Fft<f64>>,
+    col_fwd: std::sync::Arc<dyn rustfft::Fft<f64>>,
+    col_inv: std::sync::Arc<dyn rustfft::Fft<f64>>,
+    /// Kernel spectrum (transposed layout), scaled by 1/(pr·pc).
+    kernel: Vec<Complex64>,
+    spatial: Vec<Complex64>,
+    spectrum: Vec<Complex64>,
+    scratch: Vec<Complex64>,
+}
+
+impl ConvPlan {
+    fn new(rows: usize, cols: usize, k: &Psf) -> ConvPlan {
+        let (kr, kc) = k.weights.dim();
+        let (ry, rx) = k.radius();
+        let (pr, pc) = (fft_len(rows + kr - 1), fft_len(cols + kc - 1));
+        let mut planner = FftPlanner::<f64>::new();
+        let row_fwd = planner.plan_fft(pc, FftDirection::Forward);
+        let row_inv = planner.plan_fft(pc, FftDirection::Inverse);
+        let col_fwd = planner.plan_fft(pr, FftDirection::Forward);
+        let col_inv = planner.plan_fft(pr, FftDirection::Inverse);
+        let scratch_len = [&row_fwd, &row_inv, &col_fwd, &col_inv]
+            .iter()
+            .map(|f| f.get_inplace_scratch_len())
+            .max()
+            .unwrap_or(0);
+        let mut plan = ConvPlan {
+            rows,
+            cols,
+            pr,
+            pc,
+            ry,
+            rx,
+            row_fwd,
+            row_inv,
+            col_fwd,
+            col_inv,
+            kernel: Vec::new(),
+            spatial: vec![Complex64::new(0.0, 0.0); pr * pc],
+            spectrum: vec![Complex64::new(0.0, 0.0); pr * pc],
+            scratch: vec![Complex64::new(0.0, 0.0); scratch_len],
+        };
+        for ((r, c), &w) in k.weights.indexed_iter() {
+            plan.spatial[r * pc + c] = Complex64::new(w, 0.0);
         }
+        plan.forward(kr);
+        let norm = 1.0 / (pr * pc) as f64;
+        plan.kernel = plan.spectrum.iter().map(|v| v * norm).collect();
+        plan
     }
-    let mut kk = Padded::new(pr, pc);
-    for ((r, c), &w) in k.weights.indexed_iter() {
-        kk.buf[r * pc + c] = Complex64::new(w, 0.0);
+
+    /// `spatial` (first `live` rows non-zero) → `spectrum` (transposed).
+    fn forward(&mut self, live: usize) {
+        let (pr, pc) = (self.pr, self.pc);
+        self.row_fwd
+            .process_with_scratch(&mut self.spatial[..live * pc], &mut self.scratch);
+        transpose(&self.spatial, &mut self.spectrum, pr, pc);
+        self.col_fwd
+            .process_with_scratch(&mut self.spectrum, &mut self.scratch);
     }
-    x.fft2(planner, FftDirection::Forward);
-    kk.fft2(planner, FftDirection::Forward);
-    let norm = 1.0 / (pr * pc) as f64;
-    for (v, w) in x.buf.iter_mut().zip(&kk.buf) {
-        *v *= *w * norm;
-    }
-    x.fft2(planner, FftDirection::Inverse);
-    let mut oa = Array2::<f64>::zeros((rows, cols));
-    let mut ob = Array2::<f64>::zeros((rows, cols));
-    for r in 0..rows {
-        for c in 0..cols {
-            let v = x.buf[(r + ry) * pc + (c + rx)];
-            oa[[r, c]] = v.re;
-            ob[[r, c]] = v.im;
+
+    /// Convolve two real planes (`a` + i·`b`) with the kernel; "same"-size outputs.
+    fn pair(&mut self, a: ArrayView2<f64>, b: Option<ArrayView2<f64>>) -> (Array2<f64>, Array2<f64>) {
+        let (rows, cols, pc) = (self.rows, self.cols, self.pc);
+        self.spatial.fill(Complex64::new(0.0, 0.0));
+        for r in 0..rows {
+            let row = &mut self.spatial[r * pc..r * pc + cols];
+            match &b {
+                Some(b) => {
+                    for (c, v) in row.iter_mut().enumerate() {
+                        *v = Complex64::new(a[[r, c]], b[[r, c]]);
+                    }
+                }
+                None => {
+                    for (c, v) in row.iter_mut().enumerate() {
+                        *v = Complex64::new(a[[r, c]], 0.0);
+                    }
+                }
+            }
         }
+        self.forward(rows);
+        for (v, w) in self.spectrum.iter_mut().zip(&self.kernel) {
+            *v *= *w;
+        }
+        self.col_inv
+            .process_with_scratch(&mut self.spectrum, &mut self.scratch);
+        transpose(&self.spectrum, &mut self.spatial, self.pc, self.pr);
+        let (ry, rx) = (self.ry, self.rx);
+        self.row_inv.process_with_scratch(
+            &mut self.spatial[ry * pc..(ry + rows) * pc],
+            &mut self.scratch,
+        );
+        let mut oa = Array2::<f64>::zeros((rows, cols));
+        let mut ob = Array2::<f64>::zeros((rows, cols));
+        for r in 0..rows {
+            let row = &self.spatial[(r + ry) * pc + rx..(r + ry) * pc + rx + cols];
+            for (c, v) in row.iter().enumerate() {
+                oa[[r, c]] = v.re;
+                ob[[r, c]] = v.im;
+            }
+        }
+        (oa, ob)
     }
-    (oa, ob)
 }
 
 /// "Same"-size linear convolution of one plane with zero boundary (exposed for the adjoint
-/// test and for callers that need the plain operator).
+/// test and for callers that need the plain operator):
+/// `out(y, x) = Σ_(i,j) K(i, j) · x(y − (i − ry), x − (j − rx))`.
 pub fn convolve_plane(x: ArrayView2<f64>, k: &Psf) -> Array2<f64> {
-    let mut planner = FftPlanner::new();
-    let zero = Array2::<f64>::zeros(x.dim());
-    convolve_pair(x, zero.view(), k, &mut planner).0
+    let (rows, cols) = x.dim();
+    ConvPlan::new(rows, cols, k).pair(x, None).0
 }
 
 /// Blur channel `c` of `img` with `psfs[c]` by normalised convolution inside the field of view
 /// (see module docs); pixels outside the field are copied unchanged.
+///
+/// Channels that share a PSF share one kernel transform and one denominator `K * M`; the
+/// planes of a PSF (its masked channels, then `M`) are convolved two at a time as the real and
+/// imaginary parts of one complex transform.
 pub fn convolve_in_fov(img: &RgbImage, psfs: &[Psf; 3]) -> Result<RgbImage> {
     let (rows, cols) = img.shape();
     for p in psfs {
@@ -153,37 +210,34 @@ pub fn convolve_in_fov(img: &RgbImage, psfs: &[Psf; 3]) -> Result<RgbImage> {
         Some(m) => m.mapv(|v| if v { 1.0 } else { 0.0 }),
         None => Array2::from_elem((rows, cols), 1.0),
     };
-    let mut planner = FftPlanner::new();
-    let mut out = img.data.clone();
-    // channels sharing a PSF share the denominator
-    let mut dens: Vec<(usize, Array2<f64>)> = Vec::new();
-    let mut den_of = |c: usize, planner: &mut FftPlanner<f64>| -> Array2<f64> {
-        if let Some((_, d)) = dens.iter().find(|(k, _)| psfs[*k] == psfs[c]) {
-            return d.clone();
-        }
-        let zero = Array2::<f64>::zeros((rows, cols));
-        let d = convolve_pair(mask.view(), zero.view(), &psfs[c], planner).0;
-        dens.push((c, d.clone()));
-        d
-    };
     let masked = |c: usize| -> Array2<f64> {
         let ch = img.data.index_axis(Axis(0), c);
         let mut m = ch.mapv(|v| v as f64);
         m.zip_mut_with(&mask, |v, &w| *v *= w);
         m
     };
-    // R and G together when they share a PSF, B alone
+    let identity = |p: &Psf| p.weights.len() == 1 && p.weights[[0, 0]] == 1.0;
+    let mut out = img.data.clone();
     let mut done = [false; 3];
     for c in 0..3 {
-        if done[c] || psfs[c].weights.len() == 1 && psfs[c].weights[[0, 0]] == 1.0 {
+        if done[c] || identity(&psfs[c]) {
             continue;
         }
-        let partner = (c + 1..3).find(|&d| !done[d] && psfs[d] == psfs[c]);
-        let a = masked(c);
-        let b = partner.map_or_else(|| Array2::zeros((rows, cols)), masked);
-        let (na, nb) = convolve_pair(a.view(), b.view(), &psfs[c], &mut planner);
-        let den = den_of(c, &mut planner);
-        let mut write = |ch: usize, num: &Array2<f64>| {
+        let group: Vec<usize> = (c..3).filter(|&d| !done[d] && psfs[d] == psfs[c]).collect();
+        let mut plan = ConvPlan::new(rows, cols, &psfs[c]);
+        // planes: the group's masked channels, then the mask (denominator)
+        let mut planes: Vec<Array2<f64>> = group.iter().map(|&d| masked(d)).collect();
+        planes.push(mask.clone());
+        let mut blurred: Vec<Array2<f64>> = Vec::with_capacity(planes.len());
+        for two in planes.chunks(2) {
+            let (x, y) = plan.pair(two[0].view(), two.get(1).map(|p| p.view()));
+            blurred.push(x);
+            if two.len() == 2 {
+                blurred.push(y);
+            }
+        }
+        let den = blurred.pop().expect("the mask plane");
+        for (&ch, num) in group.iter().zip(&blurred) {
             let mut plane = out.index_axis_mut(Axis(0), ch);
             for r in 0..rows {
                 for k in 0..cols {
@@ -192,12 +246,7 @@ pub fn convolve_in_fov(img: &RgbImage, psfs: &[Psf; 3]) -> Result<RgbImage> {
                     }
                 }
             }
-        };
-        write(c, &na);
-        done[c] = true;
-        if let Some(d) = partner {
-            write(d, &nb);
-            done[d] = true;
+            done[ch] = true;
         }
     }
     Ok(img.with_data(out)?)
