@@ -163,10 +163,9 @@ pub fn judge_requests(
             _ => "one image",
         };
         let user = format!(
-            "Task: assess the quality of {what} ({} ).\n\nREFERENCE:\n{}\n\nMODEL:\n{}\n\nScore the MODEL against the REFERENCE.",
+            "Task: assess the quality of {what} ({}).\n\nREFERENCE:\n{}\n\nMODEL:\n{}\n\nScore the MODEL against the REFERENCE.",
             it.modality, it.reference, pred
-        )
-        .replace(" )", ")");
+        );
         out.push(json!({
             "custom_id": custom_id(it.task, it.index),
             "method": "POST",

@@ -245,7 +245,7 @@ fn sheets_body(rows: &[ManifestRow]) -> (String, usize) {
             xml_escape(a)
         ));
     }
-    body.push_str("</nav>\n");
+    body.push_str("</nav>\n<div class=\"sheets\">\n");
     for ((m, a), mut trios) in sheets.clone() {
         // complete trios first, then in slice order (stable)
         trios.sort_by_key(|t| {
@@ -270,6 +270,7 @@ fn sheets_body(rows: &[ManifestRow]) -> (String, usize) {
         }
         body.push_str("</section>\n");
     }
+    body.push_str("</div>\n");
     let n = sheets.len();
     (body, n)
 }
