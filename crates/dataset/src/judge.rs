@@ -363,7 +363,8 @@ pub fn aggregate_judgements(
         }
     }
     let mut by_mod: BTreeMap<String, Vec<(&Item, [f64; 4])>> = BTreeMap::new();
-    let mut by_attr: BTreeMap<(String, String), Vec<(&Item, [f64; 4])>> = BTreeMap::new();
+    type Scored<'a> = (&'a Item, [f64; 4]);
+    let mut by_attr: BTreeMap<(String, String), Vec<Scored>> = BTreeMap::new();
     for r in &rows {
         by_mod.entry(r.0.modality.clone()).or_default().push(*r);
         by_attr
@@ -521,7 +522,8 @@ pub fn grade_accuracy(
     };
     let all: Vec<&(&Item, Option<String>)> = judged.iter().collect();
     let mut by_mod: BTreeMap<String, Vec<&(&Item, Option<String>)>> = BTreeMap::new();
-    let mut by_attr: BTreeMap<(String, String), Vec<&(&Item, Option<String>)>> = BTreeMap::new();
+    type Verdict<'a, 'b> = &'b (&'a Item, Option<String>);
+    let mut by_attr: BTreeMap<(String, String), Vec<Verdict>> = BTreeMap::new();
     for r in &judged {
         by_mod.entry(r.0.modality.clone()).or_default().push(r);
         by_attr

@@ -506,8 +506,8 @@ fn cells_by(
     items: &[(&Question, &Scored)],
     key: impl Fn(&Question) -> [Option<String>; 4],
 ) -> Vec<Cell> {
-    let mut groups: BTreeMap<Vec<(usize, Option<String>)>, Vec<(&Question, &Scored)>> =
-        BTreeMap::new();
+    type SortKey = Vec<(usize, Option<String>)>;
+    let mut groups: BTreeMap<SortKey, Vec<(&Question, &Scored)>> = BTreeMap::new();
     for &(q, s) in items {
         let k = key(q);
         let sort: Vec<(usize, Option<String>)> = k
