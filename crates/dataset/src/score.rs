@@ -833,15 +833,15 @@ fn level_colour(l: &str) -> &'static str {
 /// Grouped bar chart: one group per label, one bar per level, 95 % whiskers, dashed chance
 /// mark per bar.
 fn bar_chart(title: &str, groups: &[(String, Vec<&Cell>)]) -> String {
-    // rotated labels reach about 0.77 × their length down and to the left
+    // labels rotated by 40° (about 5.5 px per character at 11 px) reach cos 40° of their
+    // length to the left and sin 40° of it down
     let longest = groups
         .iter()
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(0) as f64;
-    let reach = 0.77 * 6.2 * longest;
     let (bar, gap, top, plot_h) = (16.0, 14.0, 40.0, 220.0);
-    let (left, bottom) = (56.0f64.max(reach), 30.0 + reach);
+    let (left, bottom) = (56.0f64.max(4.3 * longest - 10.0), 30.0 + 3.6 * longest);
     let group_w: Vec<f64> = groups
         .iter()
         .map(|(_, v)| v.len() as f64 * bar + gap)

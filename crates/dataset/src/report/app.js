@@ -138,6 +138,7 @@
   }
 
   function render() {
+    var t0 = window.performance ? window.performance.now() : 0;
     var st = readState();
     kind.filters.forEach(function (key) {
       var sel = document.getElementById('f-' + key);
@@ -161,6 +162,9 @@
       (pages > 1 ? ' · page ' + page + ' of ' + pages : '');
     pager(document.getElementById('pager'), page, pages, st);
     pager(document.getElementById('pager2'), page, pages, st);
+    if (window.performance) {
+      count.setAttribute('data-render-ms', (window.performance.now() - t0).toFixed(1));
+    }
   }
   window.addEventListener('hashchange', render);
   render();
