@@ -12,6 +12,8 @@ mod degrade;
 mod inspect;
 mod recipes;
 mod replay;
+mod report;
+mod score;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,6 +47,12 @@ enum Command {
     /// List the images found in files or directories: format, modality, size, spacing, value
     /// range, transfer syntax, frames/volumes (never patient names, IDs or dates).
     Inspect(inspect::InspectArgs),
+    /// Score model predictions on a build: accuracy by modality, question type, level and
+    /// attribute with 95 % intervals and chance; judge requests for the reasoning tasks.
+    Score(score::ScoreArgs),
+    /// Write a static HTML report of a build (summary, audit, contact sheets, questions,
+    /// descriptions, pairs; scores with --scores).
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +69,8 @@ fn main() -> ExitCode {
             recipes::run(&args, &artefact_recipe::Registry::builtin(), &library)
         }
         Command::Replay(args) => replay::run(&args, &artefact_recipe::Registry::builtin()),
+        Command::Score(args) => score::run(&args),
+        Command::Report(args) => report::run(&args),
     };
     ExitCode::from(code)
 }

@@ -23,11 +23,14 @@ pub mod error;
 pub mod export;
 pub mod fsutil;
 pub mod generate;
+pub mod judge;
 pub mod pairs;
 pub mod plan;
 pub mod questions;
 pub mod render;
 pub mod replay;
+pub mod report;
+pub mod score;
 pub mod source;
 pub mod text;
 
