@@ -139,7 +139,11 @@ impl ConvPlan {
     }
 
     /// Convolve two real planes (`a` + i·`b`) with the kernel; "same"-size outputs.
-    fn pair(&mut self, a: ArrayView2<f64>, b: Option<ArrayView2<f64>>) -> (Array2<f64>, Array2<f64>) {
+    fn pair(
+        &mut self,
+        a: ArrayView2<f64>,
+        b: Option<ArrayView2<f64>>,
+    ) -> (Array2<f64>, Array2<f64>) {
         let (rows, cols, pc) = (self.rows, self.cols, self.pc);
         self.spatial.fill(Complex64::new(0.0, 0.0));
         for r in 0..rows {
@@ -186,8 +190,26 @@ impl ConvPlan {
 /// test and for callers that need the plain operator):
 /// `out(y, x) = Σ_(i,j) K(i, j) · x(y − (i − ry), x − (j − rx))`.
 pub fn convolve_plane(x: ArrayView2<f64>, k: &Psf) -> Array2<f64> {
-    let (rows, cols) = x.dim();
-    ConvPlan::new(rows, cols, k).pair(x, None).0
+    convolve_planes(&[x], k).remove(0)
+}
+
+/// "Same"-size linear convolutions of several planes of one size with one kernel: one kernel
+/// transform, the planes transformed two at a time (real and imaginary parts).
+pub fn convolve_planes(planes: &[ArrayView2<f64>], k: &Psf) -> Vec<Array2<f64>> {
+    let Some(first) = planes.first() else {
+        return Vec::new();
+    };
+    let (rows, cols) = first.dim();
+    let mut plan = ConvPlan::new(rows, cols, k);
+    let mut out = Vec::with_capacity(planes.len());
+    for two in planes.chunks(2) {
+        let (x, y) = plan.pair(two[0], two.get(1).copied());
+        out.push(x);
+        if two.len() == 2 {
+            out.push(y);
+        }
+    }
+    out
 }
 
 /// Blur channel `c` of `img` with `psfs[c]` by normalised convolution inside the field of view
@@ -224,18 +246,11 @@ pub fn convolve_in_fov(img: &RgbImage, psfs: &[Psf; 3]) -> Result<RgbImage> {
             continue;
         }
         let group: Vec<usize> = (c..3).filter(|&d| !done[d] && psfs[d] == psfs[c]).collect();
-        let mut plan = ConvPlan::new(rows, cols, &psfs[c]);
         // planes: the group's masked channels, then the mask (denominator)
-        let mut planes: Vec<Array2<f64>> = group.iter().map(|&d| masked(d)).collect();
-        planes.push(mask.clone());
-        let mut blurred: Vec<Array2<f64>> = Vec::with_capacity(planes.len());
-        for two in planes.chunks(2) {
-            let (x, y) = plan.pair(two[0].view(), two.get(1).map(|p| p.view()));
-            blurred.push(x);
-            if two.len() == 2 {
-                blurred.push(y);
-            }
-        }
+        let planes: Vec<Array2<f64>> = group.iter().map(|&d| masked(d)).collect();
+        let mut views: Vec<ArrayView2<f64>> = planes.iter().map(|p| p.view()).collect();
+        views.push(mask.view());
+        let mut blurred = convolve_planes(&views, &psfs[c]);
         let den = blurred.pop().expect("the mask plane");
         for (&ch, num) in group.iter().zip(&blurred) {
             let mut plane = out.index_axis_mut(Axis(0), ch);

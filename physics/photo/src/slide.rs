@@ -72,6 +72,20 @@ pub fn blur_absorbance(od: &Array2<f64>, diameter_px: f64) -> Result<Array2<f64>
     Ok(b.mapv(|v| -(1.0 - v.clamp(0.0, 1.0 - 1e-12)).log10()))
 }
 
+/// [`blur_absorbance`] of three planes with one PSF (one kernel transform, planes in pairs).
+pub fn blur_absorbance3(od: [&Array2<f64>; 3], diameter_px: f64) -> Result<[Array2<f64>; 3]> {
+    if diameter_px <= 0.0 {
+        return Ok(od.map(|o| o.clone()));
+    }
+    let psf = disc_psf(diameter_px)?;
+    let a = od.map(|o| o.mapv(|d| 1.0 - 10f64.powf(-d)));
+    let b = crate::convolve::convolve_planes(&[a[0].view(), a[1].view(), a[2].view()], &psf);
+    let mut it = b
+        .into_iter()
+        .map(|b| b.mapv(|v| -(1.0 - v.clamp(0.0, 1.0 - 1e-12)).log10()));
+    Ok(std::array::from_fn(|_| it.next().expect("three planes")))
+}
+
 /// Smoothstep from 0 at `e0` to 1 at `e1`.
 #[inline]
 pub fn smoothstep(e0: f64, e1: f64, x: f64) -> f64 {

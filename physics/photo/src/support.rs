@@ -7,7 +7,7 @@
 //! same area as the mask (the frame's shorter side when there is no mask), the unit in which
 //! the operators give sizes so that a recipe means the same thing at any resolution.
 
-use crate::convolve::convolve_plane;
+use crate::convolve::convolve_planes;
 use crate::{PhotoError, Psf, Result};
 use artefact_core::{RgbImage, Seed};
 use ndarray::Array2;
@@ -95,8 +95,10 @@ pub fn smooth_in_mask(x: &Array2<f64>, mask: Option<&Array2<bool>>, k: &Psf) -> 
         Some(m) => m.mapv(|v| v as u8 as f64),
         None => Array2::from_elem(x.dim(), 1.0),
     };
-    let num = convolve_plane((x * &m).view(), k);
-    let den = convolve_plane(m.view(), k);
+    let xm = x * &m;
+    let mut nd = convolve_planes(&[xm.view(), m.view()], k);
+    let den = nd.pop().expect("two planes");
+    let num = nd.pop().expect("two planes");
     let mut out = x.clone();
     for ((idx, o), (&n, &d)) in out.indexed_iter_mut().zip(num.iter().zip(den.iter())) {
         if m[idx] > 0.0 && d > 1e-9 {
