@@ -8,7 +8,8 @@
 //! RAYON_NUM_THREADS=1 cargo bench --bench photo_attributes
 //! ```
 //!
-//! and compare defocus and motion blur with `bench/photo/peers.py` (OpenCV, albumentations).
+//! and compare with the nearest albumentations/OpenCV transforms: `bench/photo/attributes_vs_peers.py`
+//! (reads these criterion medians and prints the README table).
 
 use artefact_core::{Modality, Picture, Seed, Severity};
 use artefact_dataset::source::prepare_colour;
