@@ -1,8 +1,7 @@
 //! Scoring model predictions on a finished build (`artefact score`).
 //!
-//! Predictions come as VLMEvalKit writes them for our MCQ TSVs (its result file: a TSV or CSV
-//! with an `index` and a `prediction` column; set `PRED_FORMAT=tsv` in VLMEvalKit, XLSX is not
-//! read) or as JSON Lines `{"index": 3, "prediction": "B"}`. The option letter is extracted the
+//! Predictions come as VLMEvalKit writes them for our MCQ TSVs (its result file: XLSX — its
+//! default — TSV or CSV with an `index` and a `prediction` column) or as JSON Lines `{"index": 3, "prediction": "B"}`. The option letter is extracted the
 //! way VLMEvalKit's exact matching does (see [`infer_letter`]): a single option letter among the
 //! words of the answer (`A`, `A.`, `(A)`, `Answer: A`), else a single option whose text occurs
 //! in the answer; anything else is *unmatched* and counted wrong (and listed).
@@ -261,20 +260,42 @@ fn nonempty(s: &str) -> Option<String> {
 /// Read a predictions file: `.jsonl`/`.json` (one object per line with `index` and
 /// `prediction`), `.tsv` or `.csv` (header with `index` and `prediction`). Duplicate indices
 /// are an error.
+/// The first worksheet of an XLSX workbook (as VLMEvalKit writes its results with pandas and
+/// openpyxl) as text records: integers as integers (`12`, not `12.0`), empty cells empty.
+fn read_xlsx(path: &Path) -> Result<Vec<Vec<String>>, DatasetError> {
+    use calamine::{open_workbook, Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(path)
+        .map_err(|e| DatasetError::file(path, format!("not a readable XLSX workbook: {e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| DatasetError::file(path, "the workbook has no worksheet"))?
+        .map_err(|e| DatasetError::file(path, format!("first worksheet: {e}")))?;
+    Ok(range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::Int(i) => i.to_string(),
+                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                        format!("{}", *f as i64)
+                    }
+                    Data::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect())
+}
+
 pub fn read_predictions(path: &Path) -> Result<Vec<PredictionRow>, DatasetError> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if ext == "xlsx" || ext == "xls" {
-        return Err(DatasetError::file(
-            path,
-            "XLSX is not read; let VLMEvalKit write TSV (environment PRED_FORMAT=tsv) or save the sheet as TSV/CSV",
-        ));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| DatasetError::file(path, e))?;
     let mut rows = Vec::new();
     if ext == "jsonl" || ext == "json" {
+        let text = std::fs::read_to_string(path).map_err(|e| DatasetError::file(path, e))?;
         for (i, l) in text.lines().enumerate() {
             if l.trim().is_empty() {
                 continue;
@@ -306,17 +327,21 @@ pub fn read_predictions(path: &Path) -> Result<Vec<PredictionRow>, DatasetError>
             });
         }
     } else {
-        let delim = match ext.as_str() {
-            "tsv" | "txt" => '\t',
-            "csv" => ',',
+        let recs = match ext.as_str() {
+            "tsv" | "txt" | "csv" => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| DatasetError::file(path, e))?;
+                let delim = if ext == "csv" { ',' } else { '\t' };
+                parse_delimited(&text, delim).map_err(|e| DatasetError::file(path, e))?
+            }
+            "xlsx" => read_xlsx(path)?,
             _ => {
                 return Err(DatasetError::file(
                     path,
-                    "unknown predictions format (expected .tsv, .csv or .jsonl)",
+                    "unknown predictions format (expected .xlsx, .tsv, .csv or .jsonl)",
                 ))
             }
         };
-        let recs = parse_delimited(&text, delim).map_err(|e| DatasetError::file(path, e))?;
         let header = recs
             .first()
             .ok_or_else(|| DatasetError::file(path, "empty file"))?;

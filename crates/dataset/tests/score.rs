@@ -189,11 +189,44 @@ fn missing_unknown_duplicate_and_vlmevalkit_tsv() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("differs from this build"), "{e}");
-    // XLSX is refused with advice
+    // a file that is not a workbook
+    std::fs::write(tmp.path().join("x.xlsx"), "index\tprediction\n").unwrap();
     let e = read_predictions(&tmp.path().join("x.xlsx"))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("PRED_FORMAT=tsv"), "{e}");
+    assert!(e.contains("x.xlsx") && e.contains("XLSX"), "{e}");
+}
+
+/// VLMEvalKit's default result file is an XLSX written by pandas + openpyxl:
+/// tests/data/score/vlmevalkit_result.xlsx was made with pandas 3.1 / openpyxl 3.1 by
+///
+/// ```text
+/// pd.DataFrame({"index": [0, 7, 12, 40],
+///               "question": ["Is there motion blur?", "What degradation?", "How severe?",
+///                            "Is it noisy?"],
+///               "A": ["Yes", "noise", "none", "Yes"], "B": ["No", "blur", "mild", "No"],
+///               "answer": ["A", "B", "C", "B"],
+///               "prediction": ["A", "The answer is (B) blur", None, "No, it is not."],
+///               }).to_excel("vlmevalkit_result.xlsx", index=False)
+/// ```
+#[test]
+fn vlmevalkit_xlsx_results_are_read() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/score/vlmevalkit_result.xlsx");
+    let rows = read_predictions(&path).unwrap();
+    let got: Vec<(usize, Option<&str>, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.index, r.prediction.as_deref(), r.question.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, Some("A"), Some("Is there motion blur?")),
+            (7, Some("The answer is (B) blur"), Some("What degradation?")),
+            (12, None, Some("How severe?")),
+            (40, Some("No, it is not."), Some("Is it noisy?")),
+        ]
+    );
 }
 
 #[test]
