@@ -157,25 +157,31 @@ fn walk_dataset<R: Read + Seek>(
             let Some(vr) = w.read::<2>() else {
                 return Ok(ts);
             };
-            if !vr.iter().all(|c| c.is_ascii_uppercase()) {
-                // not a VR: let dicom-rs report the malformed element
-                return Ok(ts);
-            }
-            let long = matches!(
+            // as dicom-rs reads it: the VRs with a 16-bit length, every other (and any
+            // unknown VR, read as UN) with 2 reserved bytes and a 32-bit length
+            let long = !matches!(
                 &vr,
-                b"OB"
-                    | b"OD"
-                    | b"OF"
-                    | b"OL"
-                    | b"OV"
-                    | b"OW"
-                    | b"SQ"
-                    | b"SV"
-                    | b"UC"
-                    | b"UN"
-                    | b"UR"
-                    | b"UT"
-                    | b"UV"
+                b"AE"
+                    | b"AS"
+                    | b"AT"
+                    | b"CS"
+                    | b"DA"
+                    | b"DS"
+                    | b"DT"
+                    | b"FL"
+                    | b"FD"
+                    | b"IS"
+                    | b"LO"
+                    | b"LT"
+                    | b"PN"
+                    | b"SH"
+                    | b"SL"
+                    | b"SS"
+                    | b"ST"
+                    | b"TM"
+                    | b"UI"
+                    | b"UL"
+                    | b"US"
             );
             let len = if long {
                 let Some(_) = w.read::<2>() else {
