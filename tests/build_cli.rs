@@ -7,7 +7,10 @@ use std::process::Command;
 
 fn artefact() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_artefact"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // an explicit key: builds compared byte for byte must share their pseudonymisation key
+    // (without one, every build draws its own random key; see README "Privacy")
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("ARTEFACT_KEY_SECRET", "artefact test key");
     c
 }
 
