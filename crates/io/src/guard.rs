@@ -389,7 +389,7 @@ fn items(obj: &InMemDicomObject, tag: Tag) -> Vec<&InMemDicomObject> {
 }
 
 /// The object itself and every item of its functional-group macro `seq`.
-fn with_groups<'a>(obj: &'a InMemDicomObject, seq: Tag) -> Vec<&'a InMemDicomObject> {
+fn with_groups(obj: &InMemDicomObject, seq: Tag) -> Vec<&InMemDicomObject> {
     let mut out = vec![obj];
     for g in [
         tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
@@ -612,11 +612,9 @@ fn packbits_len(seg: &[u8]) -> u64 {
             let k = (n as usize + 1).min(seg.len() - i);
             out += k as u64;
             i += k;
-        } else if n != -128 {
-            if i < seg.len() {
-                out += (1 - n as i64) as u64;
-                i += 1;
-            }
+        } else if n != -128 && i < seg.len() {
+            out += (1 - n as i64) as u64;
+            i += 1;
         }
     }
     out

@@ -42,10 +42,17 @@ fn a_valid_recipe_loads() {
 #[test]
 fn non_image_and_special_sources_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("passwd"), "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    std::fs::write(
+        dir.path().join("passwd"),
+        "root:x:0:0:root:/root:/bin/bash\n",
+    )
+    .unwrap();
     let p = dir.path().join("passwd");
     let e = bench(dir.path(), "b", &p.display().to_string(), "").unwrap_err();
-    assert!(e.contains("not an image file") && e.contains("sources[0].path"), "{e}");
+    assert!(
+        e.contains("not an image file") && e.contains("sources[0].path"),
+        "{e}"
+    );
     #[cfg(target_os = "linux")]
     {
         let e = bench(dir.path(), "b", "/proc/self/environ", "").unwrap_err();
