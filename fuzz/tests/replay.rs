@@ -61,7 +61,11 @@ fn data(sub: &str) -> PathBuf {
 
 #[test]
 fn dicom_corpus() {
-    replay(artefact_fuzz::dicom, &files(&data("dicom"), &[".dcm"]), "dicom");
+    replay(
+        artefact_fuzz::dicom,
+        &files(&data("dicom"), &[".dcm"]),
+        "dicom",
+    );
 }
 
 #[test]
@@ -76,7 +80,10 @@ fn nifti_corpus() {
 #[test]
 fn raster_corpus() {
     let mut seeds = files(&data("photo/fundus"), &[".png", ".jpg", ".tif"]);
-    seeds.extend(files(&data("photo/histopathology"), &[".png", ".jpg", ".tif"]));
+    seeds.extend(files(
+        &data("photo/histopathology"),
+        &[".png", ".jpg", ".tif"],
+    ));
     replay(artefact_fuzz::raster, &seeds, "raster");
 }
 
