@@ -46,7 +46,18 @@ impl Installed {
 }
 
 fn run_ok(c: &mut Command) -> String {
-    let out = c.output().expect("run artefact");
+    // a copied executable can be briefly "busy" (ETXTBSY) while another test thread forks
+    // with the copy's write descriptor still open: retry
+    let mut tries = 0;
+    let out = loop {
+        match c.output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            r => break r.expect("run artefact"),
+        }
+    };
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -25,9 +25,15 @@ pub struct BuildArgs {
     /// Skip unreadable sources (listed in skipped.jsonl) instead of stopping.
     #[arg(long)]
     pub keep_going: bool,
-    /// Secret for the pseudonymous source keys (never written). Set it for real patient data.
+    /// Secret for the pseudonymous source keys (never written), for keys linkable across
+    /// builds. Default: a random per-build key kept in `<OUT>.artefact-key` beside the output
+    /// directory (reused by --resume and replay; NEVER publish that file).
     #[arg(long, env = "ARTEFACT_KEY_SECRET", hide_env_values = true)]
     pub key_secret: Option<String>,
+    /// Memory budget per source, e.g. 2G, 512M or a number of bytes (default: half of the
+    /// available memory, capped). A source needing more is refused (skipped with --keep-going).
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    pub max_memory: Option<u64>,
     /// Attributes rendered (mild and severe) per clean slice.
     #[arg(long, default_value_t = 2)]
     pub attributes_per_slice: usize,
@@ -38,6 +44,31 @@ pub struct BuildArgs {
     /// Fail the build when its audit (audit.json) fails.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// `2G`, `512M`, `64K` or plain bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("`{s}`: unknown unit (use K, M, G or T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as 2G, 512M or 1048576"))?;
+    n.checked_mul(mult)
+        .filter(|v| *v >= 1 << 20)
+        .ok_or_else(|| format!("`{s}`: the budget must be between 1M and 16E"))
 }
 
 /// Where the demo benchmark sits in a recipe folder.
@@ -80,6 +111,9 @@ pub fn run(args: &BuildArgs, registry: &Registry, library: &RecipeLibrary) -> u8
     if let Some(s) = &args.key_secret {
         opts.key_secret = s.as_bytes().to_vec();
     }
+    if let Some(m) = args.max_memory {
+        opts.max_bytes = m;
+    }
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -105,6 +139,12 @@ pub fn run(args: &BuildArgs, registry: &Registry, library: &RecipeLibrary) -> u8
                 s.pairs,
                 if s.reused > 0 { format!(" ({} samples reused)", s.reused) } else { String::new() }
             );
+            if args.key_secret.is_none() {
+                println!(
+                    "  private key: {} (needed by --resume and replay; never publish it)",
+                    artefact_dataset::build::key_file(&args.out).display()
+                );
+            }
             for (split, n) in &s.images_per_split {
                 println!("  {split}: {n} images");
             }

@@ -5,7 +5,6 @@ use crate::build::load_benchmark;
 use artefact_dataset::calibrate::{calibrate, table};
 use artefact_dataset::fsutil::write_atomic;
 use artefact_dataset::source::collect_slices;
-use artefact_dataset::BuildOptions;
 use artefact_recipe::{RecipeLibrary, Registry};
 use clap::Args;
 use std::path::PathBuf;
@@ -32,7 +31,8 @@ pub fn run(args: &CalibrateArgs, registry: &Registry, library: &RecipeLibrary) -
     let Some(bench) = load_benchmark(args.recipe.as_deref(), registry, library) else {
         return 2;
     };
-    let secret = BuildOptions::new(".").key_secret;
+    // calibration publishes no keys: the fixed public secret keeps it reproducible
+    let secret = artefact_dataset::build::DEFAULT_KEY_SECRET.to_vec();
     let slices = match collect_slices(&bench, &secret, false) {
         Ok((s, _)) => s,
         Err(e) => {

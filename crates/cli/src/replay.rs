@@ -1,6 +1,5 @@
 //! `artefact replay DIR SAMPLE_ID`: regenerate one sample and compare with the stored bytes.
 
-use artefact_dataset::build::DEFAULT_KEY_SECRET;
 use artefact_dataset::replay::replay_sample;
 use artefact_recipe::Registry;
 use clap::Args;
@@ -12,7 +11,8 @@ pub struct ReplayArgs {
     pub dir: PathBuf,
     /// Sample id (the `id` column of manifest.jsonl).
     pub sample_id: String,
-    /// The key secret the build used (if any).
+    /// The key secret the build used (if any); default: the build's private key file
+    /// `<DIR>.artefact-key`.
     #[arg(long, env = "ARTEFACT_KEY_SECRET", hide_env_values = true)]
     pub key_secret: Option<String>,
     /// Also write the regenerated PNG here.
@@ -25,7 +25,7 @@ pub fn run(args: &ReplayArgs, registry: &Registry) -> u8 {
         .key_secret
         .as_ref()
         .map(|s| s.as_bytes().to_vec())
-        .unwrap_or_else(|| DEFAULT_KEY_SECRET.to_vec());
+        .unwrap_or_default();
     match replay_sample(&args.dir, &args.sample_id, registry, &secret) {
         Ok(r) => {
             if let Some(o) = &args.out {

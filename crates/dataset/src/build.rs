@@ -18,7 +18,7 @@ use crate::generate::{clean_view, render_with_display, CleanView, ManifestRow, T
 use crate::pairs::make_pairs;
 use crate::plan::{build_key, opaque_id, plan};
 use crate::questions::{make_questions, ImageFacts, Shortfall};
-use crate::source::{collect_slices, SourceSlice};
+use crate::source::SourceSlice;
 use crate::text::{describe, phrase};
 use artefact_core::{Modality, Seed};
 use artefact_recipe::{BenchmarkRecipe, Registry};
@@ -41,8 +41,13 @@ pub struct BuildOptions {
     pub resume: bool,
     /// Skip unreadable sources (listed in `skipped.jsonl`) instead of failing.
     pub keep_going: bool,
-    /// Secret for pseudonymous keys (never written anywhere).
+    /// Secret for pseudonymous keys (never written anywhere). Empty (the default): a random
+    /// per-build key kept in the private key file beside the output ([`key_file`]), created by
+    /// a fresh build and reused by `resume` and `replay`. Set it for cross-build linkage or
+    /// byte-identical rebuilds.
     pub key_secret: Vec<u8>,
+    /// Memory budget in bytes for loading each source (see `artefact_io::LoadOptions`).
+    pub max_bytes: u64,
     /// Attributes rendered (mild + severe) per clean slice.
     pub attributes_per_slice: usize,
     /// Write what the images can supply when the recipe asks for more questions or pairs
@@ -60,7 +65,8 @@ impl BuildOptions {
             force: false,
             resume: false,
             keep_going: false,
-            key_secret: DEFAULT_KEY_SECRET.to_vec(),
+            key_secret: Vec::new(),
+            max_bytes: artefact_io::default_max_bytes(),
             attributes_per_slice: 2,
             allow_shortfall: false,
             strict_audit: false,
@@ -68,10 +74,101 @@ impl BuildOptions {
     }
 }
 
-/// Default secret for pseudonymous keys. Keys stay unlinkable to identifiers only as long as
-/// the secret is unknown: for data with real patient identifiers, pass your own secret.
+/// A fixed, PUBLIC secret for tests, demos and tools that publish no keys. Keys under it can
+/// be recomputed by anyone from a patient ID: builds never use it unless asked to
+/// (`BuildOptions::key_secret`); by default they use a random per-build key ([`key_file`]).
 pub const DEFAULT_KEY_SECRET: &[u8] =
     b"artefact default pseudonymisation key; set --key-secret for real data";
+
+/// The private key file of the build in `out`: `<out>.artefact-key` BESIDE the output
+/// directory (never inside the published tree). It holds the random 32-byte secret of the
+/// pseudonymous keys; whoever has it can link subject keys to patient IDs. Never publish it.
+pub fn key_file(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "artefact-out".into());
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    parent.join(format!("{name}.artefact-key"))
+}
+
+/// The secret to use for an existing build: `opts.key_secret` when set, else the build's key
+/// file (an error naming it when it is missing or malformed).
+pub fn resolve_secret(opts: &BuildOptions) -> Result<Vec<u8>, DatasetError> {
+    if !opts.key_secret.is_empty() {
+        return Ok(opts.key_secret.clone());
+    }
+    let kf = key_file(&opts.out);
+    let text = std::fs::read_to_string(&kf).map_err(|e| {
+        DatasetError::file(
+            &kf,
+            format!("cannot read the build's private key file ({e}); pass the --key-secret the build used"),
+        )
+    })?;
+    let hex = text.trim();
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(DatasetError::file(
+            &kf,
+            "not an artefact key file (64 hex digits expected)",
+        ));
+    }
+    Ok(hex.as_bytes().to_vec())
+}
+
+/// A fresh random key (32 bytes from the operating system), as the 64 hex digits stored.
+fn fresh_secret() -> Result<Vec<u8>, DatasetError> {
+    use rand::TryRngCore;
+    let mut k = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut k)
+        .map_err(|e| DatasetError::Plan(format!("no randomness from the operating system: {e}")))?;
+    Ok(k.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into_bytes())
+}
+
+/// Write the key file (owner read/write only on unix).
+fn write_key_file(path: &Path, secret: &[u8]) -> Result<(), DatasetError> {
+    let mut bytes = secret.to_vec();
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| DatasetError::file(path, e))?;
+    }
+    Ok(())
+}
+
+/// Remove temporary files a killed writer left in `dir` (recursively): `.<name>.tmp-<pid>`
+/// and `.artefact-tmp-*`.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        let p = e.path();
+        if ft.is_dir() {
+            remove_stale_temporaries(&p);
+        } else if ft.is_file() {
+            let n = e.file_name().to_string_lossy().to_string();
+            let tmp = n.starts_with(".artefact-tmp-")
+                || (n.starts_with('.')
+                    && n.rsplit_once(".tmp-").is_some_and(|(_, pid)| {
+                        !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit())
+                    }));
+            if tmp {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+}
 
 /// What `build.json` records (enough for `replay`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -178,7 +275,8 @@ pub fn slices_for(
     bench: &BenchmarkRecipe,
     opts: &BuildOptions,
 ) -> Result<(Vec<SourceSlice>, Vec<crate::source::Skipped>), DatasetError> {
-    collect_slices(bench, &opts.key_secret, opts.keep_going)
+    let secret = resolve_secret(opts)?;
+    crate::source::collect_slices_with(bench, &secret, opts.keep_going, opts.max_bytes)
 }
 
 /// Build the dataset. `progress(done, total)` is called as samples finish.
@@ -188,6 +286,15 @@ pub fn build(
     opts: &BuildOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Summary, DatasetError> {
+    // the pseudonymisation secret: explicit, the resumed build's key file, or a fresh one
+    let (secret, new_key) = if !opts.key_secret.is_empty() || opts.resume {
+        (resolve_secret(opts)?, false)
+    } else {
+        (fresh_secret()?, true)
+    };
+    let mut with_secret = opts.clone();
+    with_secret.key_secret = secret;
+    let opts = &with_secret;
     let key = build_key(bench, opts.attributes_per_slice, &opts.key_secret);
     let names = DatasetNames::new(&bench.name, &key);
     let info = BuildInfo {
@@ -200,6 +307,12 @@ pub fn build(
         dataset_prefix: names.prefix.clone(),
     };
     check_out_dir(opts, &info)?;
+    if new_key {
+        write_key_file(&key_file(&opts.out), &opts.key_secret)?;
+    }
+    if opts.resume {
+        remove_stale_temporaries(&opts.out);
+    }
     let (slices, skipped) = slices_for(bench, opts)?;
     if slices.is_empty() {
         return Err(DatasetError::Plan("no usable slice in any source".into()));

@@ -46,11 +46,38 @@ pub struct Skipped {
 }
 
 /// Load every source and pick its slices. With `keep_going`, unreadable sources are returned
-/// as [`Skipped`]; otherwise the first one is an error.
+/// as [`Skipped`]; otherwise the first one is an error. Memory budget per source:
+/// [`artefact_io::default_max_bytes`].
 pub fn collect_slices(
     bench: &BenchmarkRecipe,
     secret: &[u8],
     keep_going: bool,
+) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
+    collect_slices_with(bench, secret, keep_going, artefact_io::default_max_bytes())
+}
+
+/// Run `f` so that a panic becomes an error message (the source boundary: one bad file is one
+/// skipped row, never the end of the build).
+fn isolated<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(format!("internal error while reading this source ({msg})"))
+    })
+}
+
+/// [`collect_slices`] with a memory budget in bytes for loading each source
+/// ([`artefact_io::LoadOptions::max_bytes`]). Each source is isolated: a panic while loading or
+/// preparing it becomes a [`Skipped`] row naming the file (or, without `keep_going`, an error
+/// naming it).
+pub fn collect_slices_with(
+    bench: &BenchmarkRecipe,
+    secret: &[u8],
+    keep_going: bool,
+    max_bytes: u64,
 ) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
     let wanted: BTreeSet<Modality> = bench.attributes.iter().map(|a| a.modality).collect();
     let mut slices = Vec::new();
@@ -58,7 +85,7 @@ pub fn collect_slices(
     let mut seen_keys = BTreeSet::new();
     for spec in &bench.sources {
         if spec.modality.is_some_and(Modality::is_colour) {
-            let got = collect_colour(bench, spec, secret, keep_going, &mut seen_keys)?;
+            let got = collect_colour(bench, spec, secret, keep_going, max_bytes, &mut seen_keys)?;
             slices.extend(got.0);
             skipped.extend(got.1);
             continue;
@@ -66,9 +93,26 @@ pub fn collect_slices(
         for path in &spec.paths {
             let opts = LoadOptions {
                 modality: spec.modality,
+                max_bytes,
                 ..LoadOptions::default()
             };
-            for (p, res) in load_all(path, &opts) {
+            let entries = match isolated(|| Ok(load_all(path, &opts))) {
+                Ok(e) => e,
+                Err(reason) => {
+                    if !keep_going {
+                        return Err(DatasetError::file(
+                            path,
+                            format!("{reason} (use --keep-going to skip it)"),
+                        ));
+                    }
+                    skipped.push(Skipped {
+                        path: path.display().to_string(),
+                        reason,
+                    });
+                    continue;
+                }
+            };
+            for (p, res) in entries {
                 let mut skip = |reason: String| -> Result<(), DatasetError> {
                     if keep_going {
                         skipped.push(Skipped {
@@ -121,22 +165,33 @@ pub fn collect_slices(
                     .clone()
                     .or_else(|| loaded.meta.body_part.as_deref().and_then(body_region));
                 let axis = if volume.len_of(0) == 1 { 0 } else { bench.axis };
-                let picked =
-                    pick_slices(&volume, axis, bench.slices_per_volume, bench.min_foreground)
-                        .map_err(|e| DatasetError::file(&p, e))?;
-                if picked.is_empty() {
-                    skip(format!(
-                        "no slice along axis {axis} has a foreground fraction ≥ {}",
-                        bench.min_foreground
-                    ))?;
-                    continue;
-                }
-                for index in picked {
-                    let raw = volume
-                        .slice(axis, index)
-                        .map_err(|e| DatasetError::file(&p, e))?;
-                    let image =
-                        prepare(&raw, bench.image_size).map_err(|e| DatasetError::file(&p, e))?;
+                let prepared = isolated(|| {
+                    let picked =
+                        pick_slices(&volume, axis, bench.slices_per_volume, bench.min_foreground)?;
+                    if picked.is_empty() {
+                        return Err(format!(
+                            "no slice along axis {axis} has a foreground fraction ≥ {}",
+                            bench.min_foreground
+                        ));
+                    }
+                    picked
+                        .into_iter()
+                        .map(|index| {
+                            let raw = volume.slice(axis, index).map_err(|e| e.to_string())?;
+                            let image =
+                                prepare(&raw, bench.image_size).map_err(|e| e.to_string())?;
+                            Ok((index, image))
+                        })
+                        .collect::<Result<Vec<_>, String>>()
+                });
+                let prepared = match prepared {
+                    Ok(v) => v,
+                    Err(reason) => {
+                        skip(reason)?;
+                        continue;
+                    }
+                };
+                for (index, image) in prepared {
                     let display =
                         DisplayMap::for_clean(&image, bench.ct_window, bench.mr_percentiles);
                     let image = Picture::Grey(image);
@@ -163,6 +218,7 @@ fn collect_colour(
     spec: &artefact_recipe::benchmark::SourceSpec,
     secret: &[u8],
     keep_going: bool,
+    max_bytes: u64,
     seen_keys: &mut BTreeSet<String>,
 ) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
     let modality = spec.modality.expect("a colour source names its modality");
@@ -171,11 +227,28 @@ fn collect_colour(
     let opts = RgbLoadOptions {
         modality: Some(modality),
         detect_fov: false,
+        max_bytes,
         ..RgbLoadOptions::default()
     };
     let wanted = bench.attributes.iter().any(|a| a.modality == modality);
     for path in &spec.paths {
-        for (p, res) in load_all_rgb(path, &opts) {
+        let entries = match isolated(|| Ok(load_all_rgb(path, &opts))) {
+            Ok(e) => e,
+            Err(reason) => {
+                if !keep_going {
+                    return Err(DatasetError::file(
+                        path,
+                        format!("{reason} (use --keep-going to skip it)"),
+                    ));
+                }
+                skipped.push(Skipped {
+                    path: path.display().to_string(),
+                    reason,
+                });
+                continue;
+            }
+        };
+        for (p, res) in entries {
             let mut skip = |reason: String| -> Result<(), DatasetError> {
                 if keep_going {
                     skipped.push(Skipped {
@@ -228,9 +301,24 @@ fn collect_colour(
                     tiles
                 }
             };
-            for (index, piece) in pieces {
-                let image = prepare_colour(&piece, bench.image_size)
-                    .map_err(|e| DatasetError::file(&p, e))?;
+            let prepared = isolated(|| {
+                pieces
+                    .into_iter()
+                    .map(|(index, piece)| {
+                        prepare_colour(&piece, bench.image_size)
+                            .map(|im| (index, im))
+                            .map_err(|e| e.to_string())
+                    })
+                    .collect::<Result<Vec<_>, String>>()
+            });
+            let prepared = match prepared {
+                Ok(v) => v,
+                Err(reason) => {
+                    skip(reason)?;
+                    continue;
+                }
+            };
+            for (index, image) in prepared {
                 slices.push(SourceSlice {
                     source_key: source_key.clone(),
                     subject_key: subject_key.clone(),
@@ -436,6 +524,14 @@ pub fn prepare(img: &Image, size: usize) -> Result<Image, artefact_core::CoreErr
     } else {
         (r, ((er / img.spacing[1]).round() as usize).max(c))
     };
+    // a pixel aspect ratio far from 1 would pad to an enormous square: refuse it
+    if (nr as u64) * (nc as u64) > 16 * (r.max(c) as u64).pow(2).max(1 << 20) {
+        return Err(artefact_core::CoreError::Shape(format!(
+            "pixel spacing {:?} mm gives a {r}×{c} slice a square field of view of {nr}×{nc} \
+             pixels; the pixel aspect ratio is implausible",
+            img.spacing
+        )));
+    }
     let mut padded = Array2::from_elem((nr, nc), bg);
     let (or, oc) = ((nr - r) / 2, (nc - c) / 2);
     padded

@@ -261,7 +261,7 @@ fn decode_b64(s: &str) -> Vec<u8> {
 fn builds_consistent_balanced_reproducible_outputs() {
     let (dir, bench) = setup(4);
     let out1 = dir.path().join("out1");
-    let mut opts = BuildOptions::new(&out1);
+    let mut opts = test_opts(&out1);
     opts.jobs = 1;
     let s = build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
     assert_eq!(s.clean_slices, 8);
@@ -274,7 +274,7 @@ fn builds_consistent_balanced_reproducible_outputs() {
 
     // same seed, two threads: identical trees
     let out2 = dir.path().join("out2");
-    let mut opts2 = BuildOptions::new(&out2);
+    let mut opts2 = test_opts(&out2);
     opts2.jobs = 2;
     build(&bench, &registry(), &opts2, &|_, _| {}).unwrap();
     let (t1, t2) = (tree(&out1), tree(&out2));
@@ -595,12 +595,12 @@ fn builds_consistent_balanced_reproducible_outputs() {
 fn resume_after_a_kill_gives_identical_bytes_and_dirs_are_protected() {
     let (dir, bench) = setup(3);
     let full = dir.path().join("full");
-    build(&bench, &registry(), &BuildOptions::new(&full), &|_, _| {}).unwrap();
+    build(&bench, &registry(), &test_opts(&full), &|_, _| {}).unwrap();
 
     // a build killed part-way: the kill is simulated by a panic after 7 samples, then by
     // removing two finished images and truncating a third (a write cut short)
     let part = dir.path().join("part");
-    let mut opts = BuildOptions::new(&part);
+    let mut opts = test_opts(&part);
     opts.jobs = 1;
     let killed = std::panic::catch_unwind(|| {
         build(&bench, &registry(), &opts, &|done, _| {
@@ -637,7 +637,7 @@ fn resume_after_a_kill_gives_identical_bytes_and_dirs_are_protected() {
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("precious.txt"), "keep").unwrap();
-    let mut fo = BuildOptions::new(&other);
+    let mut fo = test_opts(&other);
     fo.force = true;
     let e = build(&bench, &registry(), &fo, &|_, _| {})
         .unwrap_err()
@@ -645,7 +645,7 @@ fn resume_after_a_kill_gives_identical_bytes_and_dirs_are_protected() {
     assert!(e.contains("refusing"), "{e}");
     assert!(other.join("precious.txt").exists());
     // --force replaces an earlier build
-    let mut fo = BuildOptions::new(&full);
+    let mut fo = test_opts(&full);
     fo.force = true;
     build(&bench, &registry(), &fo, &|_, _| {}).unwrap();
 }
@@ -660,14 +660,14 @@ fn unreadable_sources_fail_or_are_skipped_with_keep_going() {
     .unwrap();
     let bench = BenchmarkRecipe::load(&dir.path().join("bench.toml"), &registry()).unwrap();
     let out = dir.path().join("o");
-    let e = build(&bench, &registry(), &BuildOptions::new(&out), &|_, _| {})
+    let e = build(&bench, &registry(), &test_opts(&out), &|_, _| {})
         .unwrap_err()
         .to_string();
     assert!(
         e.contains("broken.nii") && e.contains("--keep-going"),
         "{e}"
     );
-    let mut opts = BuildOptions::new(dir.path().join("o2"));
+    let mut opts = test_opts(dir.path().join("o2"));
     opts.keep_going = true;
     let s = build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
     assert_eq!(s.skipped_sources, 1);
@@ -728,14 +728,14 @@ fn shortfall_is_an_error_unless_allowed_and_builds_get_their_own_names() {
     std::fs::write(dir.path().join("big.toml"), text).unwrap();
     let bench = BenchmarkRecipe::load(&dir.path().join("big.toml"), &registry()).unwrap();
     let out = dir.path().join("short");
-    let e = build(&bench, &registry(), &BuildOptions::new(&out), &|_, _| {})
+    let e = build(&bench, &registry(), &test_opts(&out), &|_, _| {})
         .unwrap_err()
         .to_string();
     assert!(
         e.contains("what of") && e.contains("--allow-shortfall"),
         "{e}"
     );
-    let mut opts = BuildOptions::new(&out);
+    let mut opts = test_opts(&out);
     opts.allow_shortfall = true;
     opts.force = true;
     let s = build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
@@ -752,8 +752,8 @@ fn shortfall_is_an_error_unless_allowed_and_builds_get_their_own_names() {
     let other = BenchmarkRecipe::load(&dir.path().join("other.toml"), &registry()).unwrap();
     let (o1, o2) = (dir.path().join("o1"), dir.path().join("o2"));
     let b1 = BenchmarkRecipe::load(&dir.path().join("bench.toml"), &registry()).unwrap();
-    build(&b1, &registry(), &BuildOptions::new(&o1), &|_, _| {}).unwrap();
-    build(&other, &registry(), &BuildOptions::new(&o2), &|_, _| {}).unwrap();
+    build(&b1, &registry(), &test_opts(&o1), &|_, _| {}).unwrap();
+    build(&other, &registry(), &test_opts(&o2), &|_, _| {}).unwrap();
     let names = |d: &Path| -> BTreeSet<String> {
         std::fs::read_dir(d.join("vlmevalkit"))
             .unwrap()
@@ -769,4 +769,167 @@ fn shortfall_is_an_error_unless_allowed_and_builds_get_their_own_names() {
         let stem = n.trim_end_matches(".tsv");
         assert_eq!(cfg["data"][stem]["dataset"], stem, "config names {stem}");
     }
+}
+
+/// Build options with an explicit key: builds compared byte for byte share their
+/// pseudonymisation key (the default is a random per-build key in a file beside the output).
+fn test_opts(out: impl Into<std::path::PathBuf>) -> BuildOptions {
+    let mut o = BuildOptions::new(out);
+    o.key_secret = b"artefact test key".to_vec();
+    o
+}
+
+/// A gzip stream of `bytes`.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn keep_going_isolates_hostile_files_and_keeps_good_outputs_identical() {
+    let (dir, bench) = setup(3);
+    let good = dir.path().join("good");
+    build(&bench, &registry(), &test_opts(&good), &|_, _| {}).unwrap();
+
+    // hostile files in a directory matching the source glob `src/*.nii` (a FIFO or a
+    // non-image file named directly by the recipe is refused when the recipe is read)
+    let nii = std::fs::read(dir.path().join("src/subject0.nii")).unwrap();
+    let src = dir.path().join("src/zz_hostile.nii");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("bad_truncated.nii"), &nii[..nii.len() / 2]).unwrap();
+    let mut flipped = nii.clone();
+    flipped[40..42].copy_from_slice(&(-7i16).to_le_bytes()); // dim[0]
+    std::fs::write(src.join("bad_dims.nii"), &flipped).unwrap();
+    // a gzip bomb: a header announcing 32767×32767×32 voxels, then zeros
+    let mut hdr = nii[..352].to_vec();
+    for (i, v) in [3i16, 32767, 32767, 32].iter().enumerate() {
+        hdr[40 + 2 * i..42 + 2 * i].copy_from_slice(&v.to_le_bytes());
+    }
+    let mut bomb = gzip(&hdr);
+    let zeros = gzip(&vec![0u8; 4 << 20]);
+    for _ in 0..16 {
+        bomb.extend_from_slice(&zeros);
+    }
+    std::fs::write(src.join("bad_bomb.nii"), &bomb).unwrap();
+    // a bit-flipped gzip of a good file
+    let mut gz = gzip(&nii);
+    let n = gz.len();
+    gz[n - 6] ^= 0x10; // CRC-32
+    std::fs::write(src.join("bad_crc.nii"), &gz).unwrap();
+    // a DICOM file with 20,000 nested sequences
+    let mut dcm = vec![0u8; 128];
+    dcm.extend_from_slice(b"DICM");
+    for _ in 0..20_000 {
+        dcm.extend_from_slice(&[
+            0x40, 0x00, 0x60, 0x02, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        dcm.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    }
+    std::fs::write(src.join("bad_nested.nii"), &dcm).unwrap();
+    let mut bad = vec![
+        "bad_truncated.nii",
+        "bad_dims.nii",
+        "bad_bomb.nii",
+        "bad_crc.nii",
+        "bad_nested.nii",
+    ];
+    #[cfg(unix)]
+    {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(src.join("bad_fifo.nii"))
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            bad.push("bad_fifo.nii");
+        }
+    }
+
+    let bench_mixed = BenchmarkRecipe::load(&dir.path().join("bench.toml"), &registry()).unwrap();
+    assert_eq!(bench_mixed.hash, bench.hash);
+    let bench = bench_mixed;
+    let mixed = dir.path().join("mixed");
+    let mut opts = test_opts(&mixed);
+    opts.keep_going = true;
+    opts.max_bytes = 256 << 20;
+    let s = build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
+    assert_eq!(s.skipped_sources, bad.len());
+    let skipped: Vec<serde_json::Value> = read_jsonl(&mixed.join("skipped.jsonl"));
+    for b in &bad {
+        let row = skipped
+            .iter()
+            .find(|r| r["path"].as_str().unwrap().ends_with(b))
+            .unwrap_or_else(|| panic!("{b} not in skipped.jsonl: {skipped:?}"));
+        assert!(!row["reason"].as_str().unwrap().is_empty());
+    }
+    // the good files' outputs are byte-identical to a build of the good files alone
+    let (tg, tm) = (tree(&good), tree(&mixed));
+    for (k, v) in &tg {
+        let name = k.to_string_lossy();
+        if name == "summary.json" || name == "skipped.jsonl" {
+            continue;
+        }
+        assert!(
+            tm.get(k) == Some(v),
+            "{name} differs with hostile files present"
+        );
+    }
+}
+
+#[test]
+fn default_key_is_random_private_beside_the_output_and_reused_by_resume() {
+    let (dir, bench) = setup(4);
+    let out = dir.path().join("k");
+    build(&bench, &registry(), &BuildOptions::new(&out), &|_, _| {}).unwrap();
+    let kf = artefact_dataset::build::key_file(&out);
+    assert_eq!(kf, dir.path().join("k.artefact-key"));
+    let key = std::fs::read_to_string(&kf).unwrap();
+    assert_eq!(key.trim().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kf).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "key file readable by others: {mode:o}");
+    }
+    // nothing inside the published tree holds the key
+    for (p, bytes) in tree(&out) {
+        let hay = String::from_utf8_lossy(&bytes);
+        assert!(!hay.contains(key.trim()), "{} holds the key", p.display());
+    }
+    // a second default build draws another key: subject keys differ (unlinkable)
+    let other = dir.path().join("k2");
+    build(&bench, &registry(), &BuildOptions::new(&other), &|_, _| {}).unwrap();
+    let key2 = std::fs::read_to_string(artefact_dataset::build::key_file(&other)).unwrap();
+    assert_ne!(key, key2);
+    let m1 = std::fs::read_to_string(out.join("manifest.jsonl")).unwrap();
+    let m2 = std::fs::read_to_string(other.join("manifest.jsonl")).unwrap();
+    assert_ne!(m1, m2);
+
+    // resume: reuses the key file, removes stale temporaries, same bytes
+    let before = tree(&out);
+    let img = out.join("images");
+    let first = tree(&img).into_keys().next().unwrap();
+    std::fs::remove_file(img.join(&first)).unwrap();
+    let stale = img.join(first.parent().unwrap()).join(".x.png.tmp-4242");
+    std::fs::write(&stale, b"half").unwrap();
+    std::fs::write(out.join(".artefact-tmp-abc"), b"half").unwrap();
+    std::fs::remove_file(out.join("build.json")).ok();
+    let mut opts = BuildOptions::new(&out);
+    opts.resume = true;
+    // build.json is needed to resume: restore it
+    std::fs::write(
+        out.join("build.json"),
+        &before[&PathBuf::from("build.json")],
+    )
+    .unwrap();
+    build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
+    assert!(!stale.exists() && !out.join(".artefact-tmp-abc").exists());
+    assert_eq!(tree(&out), before);
+    // without the key file, resume refuses and names the file
+    std::fs::remove_file(&kf).unwrap();
+    let e = build(&bench, &registry(), &opts, &|_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("k.artefact-key"), "{e}");
 }

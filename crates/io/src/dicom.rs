@@ -139,12 +139,15 @@ fn sop_class_name(uid: &str) -> &'static str {
     }
 }
 
-fn open(path: &Path, until_pixels: bool) -> Result<DefaultDicomObject, IoError> {
+fn open(path: &Path, until_pixels: bool, max_bytes: u64) -> Result<DefaultDicomObject, IoError> {
+    // depth, element lengths and memory checked before dicom-rs parses (crate::guard)
+    crate::guard::prescan(path, max_bytes)?;
     let mut o = OpenFileOptions::new();
     if until_pixels {
         o = o.read_until(tags::PIXEL_DATA);
     }
-    o.open_file(path).map_err(|e| open_error(path, &e))
+    crate::guard::no_panic(path, "DICOM parser", || o.open_file(path))?
+        .map_err(|e| open_error(path, &e))
 }
 
 /// Full error chain of a dicom-rs error as one line.
@@ -237,8 +240,8 @@ fn ts_of(obj: &DefaultDicomObject) -> String {
 }
 
 /// Read the header of one file (stops before Pixel Data).
-pub(crate) fn scan_header(path: &Path) -> Result<DicomHeader, IoError> {
-    let obj = open(path, true)?;
+pub(crate) fn scan_header(path: &Path, max_bytes: u64) -> Result<DicomHeader, IoError> {
+    let obj = open(path, true, max_bytes)?;
     Ok(header_of(path, &obj))
 }
 
@@ -306,6 +309,7 @@ fn decode_object(
     obj: &DefaultDicomObject,
     opts: &LoadOptions,
     max_voxels: u64,
+    max_bytes: u64,
     want: Want,
 ) -> Result<(ObjectInfo, Vec<Frame>), IoError> {
     let ts_uid = ts_of(obj);
@@ -361,7 +365,9 @@ fn decode_object(
             format!("zero-sized or negative image: Rows {rows}, Columns {cols}, Number of Frames {frames}"),
         ));
     }
-    let voxels = (rows as u64) * (cols as u64) * (frames as u64);
+    let voxels = (rows as u64)
+        .saturating_mul(cols as u64)
+        .saturating_mul(frames as u64);
     if voxels > max_voxels {
         return Err(IoError::too_large(
             path,
@@ -390,25 +396,18 @@ fn decode_object(
             format!("YBR_FULL_422 with an odd number of columns ({cols})"),
         ));
     }
-    let samples_stored = if native_422 { 2 } else { spp.max(1) as u64 };
-    let expected = voxels * samples_stored * (bits_alloc as u64 / 8);
-    // Native pixel data: the element is in memory already; compare its length now.
-    if let Ok(Some(pd)) = obj.element_opt(tags::PIXEL_DATA) {
-        if let dicom_core::DicomValue::Primitive(p) = pd.value() {
-            let have = p.to_bytes().len() as u64;
-            if have < expected {
-                return Err(IoError::truncated(
-                    path,
-                    format!(
-                        "Pixel Data holds {have} bytes but Rows {rows} × Columns {cols} × frames \
-                         {frames} × samples {samples_stored} × {} bytes need {expected}",
-                        bits_alloc / 8
-                    ),
-                ));
-            }
-        }
-    }
-    let decoded = obj.decode_pixel_data().map_err(|e| {
+    // sizes, Bits Stored, rescale, spacing, memory and codec fragments (crate::guard)
+    let header = crate::guard::PixelHeader {
+        rows: rows as u64,
+        cols: cols as u64,
+        frames: frames as u64,
+        spp: spp.max(0) as u64,
+        bits_alloc: bits_alloc as u64,
+        native_422,
+    };
+    crate::guard::check_pixels(path, obj, &ts_uid, &header, max_bytes)?;
+    let decoded = crate::guard::no_panic(path, "pixel data decoder", || obj.decode_pixel_data())?
+        .map_err(|e| {
         let mut msg = format!(
             "cannot decode pixel data in transfer syntax {ts_name} ({ts_uid}): {}",
             chain(&e)
@@ -845,11 +844,15 @@ pub(crate) fn load_files(
     let mut frames: Vec<Frame> = Vec::new();
     let mut first: Option<ObjectInfo> = None;
     let mut budget = opts.max_voxels as u64;
+    // bytes: the frames kept so far (f32) and, at the end, their concatenation
+    let mut bytes_left = opts.max_bytes;
     for f in files {
-        let obj = open(f, false)?;
-        let (info, fr) = decode_object(f, &obj, opts, budget, Want::Grey)?;
+        let obj = open(f, false, bytes_left)?;
+        let (info, fr) = decode_object(f, &obj, opts, budget, bytes_left / 2, Want::Grey)?;
         drop(obj);
-        budget = budget.saturating_sub((info.rows * info.cols * fr.len()) as u64);
+        let n = (info.rows * info.cols * fr.len()) as u64;
+        budget = budget.saturating_sub(n);
+        bytes_left = bytes_left.saturating_sub(8 * n);
         if let Some(fi) = &first {
             if (fi.rows, fi.cols) != (info.rows, info.cols) {
                 return Err(IoError::invalid(
@@ -912,14 +915,21 @@ pub(crate) fn load_files(
 /// middle frame of a multi-frame object). Pixel size comes from PixelSpacing when present and
 /// positive, else from the options, else 1 mm (flagged `spacing_assumed`).
 pub fn read_rgb(path: &Path, opts: &crate::RgbLoadOptions) -> Result<crate::LoadedRgb, IoError> {
-    let obj = open(path, false)?;
+    let obj = open(path, false, opts.max_bytes)?;
     let load = LoadOptions {
         modality: opts.modality,
         allow_burned_in: opts.allow_burned_in,
+        max_bytes: opts.max_bytes,
         ..LoadOptions::default()
     };
-    let (info, mut frames) =
-        decode_object(path, &obj, &load, opts.max_pixels as u64 * 64, Want::Colour)?;
+    let (info, mut frames) = decode_object(
+        path,
+        &obj,
+        &load,
+        opts.max_pixels as u64 * 64,
+        opts.max_bytes / 2,
+        Want::Colour,
+    )?;
     drop(obj);
     if (info.rows as u64) * (info.cols as u64) > opts.max_pixels as u64 {
         return Err(IoError::too_large(

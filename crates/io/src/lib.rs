@@ -13,8 +13,17 @@
 //!
 //! # Bad input
 //! Every failure is an [`IoError`] naming the file and the reason; nothing panics on malformed
-//! input, and header sizes are checked against the file size and a voxel cap
-//! ([`LoadOptions::max_voxels`]) before anything is allocated.
+//! input, and header sizes are checked against the file size, a voxel cap
+//! ([`LoadOptions::max_voxels`]) and a memory budget in bytes ([`LoadOptions::max_bytes`],
+//! default [`default_max_bytes`]) before anything is allocated: decoded pixels, gzip
+//! inflation, PNG/TIFF decoding (`image::Limits`) and DICOM element reads all count against it.
+//! DICOM files are pre-scanned (sequence depth, element lengths, codec fragments) before
+//! dicom-rs sees them, and every decoder call runs under `catch_unwind`, so a decoder bug
+//! becomes an error naming the file (see `guard.rs`).
+//!
+//! Only regular files are opened (a FIFO or device is refused before `open`, so it cannot
+//! block); directory walks follow symbolic links but visit each directory and each file once
+//! (device + inode), stop at [`MAX_WALK_DEPTH`] levels and skip hidden entries.
 //!
 //! # Non-finite voxels
 //! NaN/±Inf voxels (possible in float NIfTI/TIFF) make a load fail by default with an error
@@ -32,6 +41,7 @@ mod atomic;
 pub mod dicom;
 mod dicom_colour;
 mod error;
+mod guard;
 pub mod inspect;
 pub mod meta;
 pub mod nifti;
@@ -68,6 +78,91 @@ pub enum NonFinitePolicy {
 /// Default cap on voxels per loaded volume: 2^30 (4 GiB of f32).
 pub const DEFAULT_MAX_VOXELS: usize = 1 << 30;
 
+/// Deepest directory level [`load_all`] descends to below the directory it is given.
+pub const MAX_WALK_DEPTH: usize = 32;
+
+/// Default memory budget per load, in bytes, sized to the machine: half of `MemAvailable`
+/// (Linux `/proc/meminfo`), at most a third of the address-space limit (`ulimit -v`, read
+/// from `/proc/self/limits`), between 256 MiB and 16 GiB; 4 GiB where neither is known.
+pub fn default_max_bytes() -> u64 {
+    static V: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *V.get_or_init(|| {
+        const MIB: u64 = 1 << 20;
+        let avail = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+        });
+        let as_limit = std::fs::read_to_string("/proc/self/limits")
+            .ok()
+            .and_then(|s| {
+                let l = s.lines().find(|l| l.starts_with("Max address space"))?;
+                l.split_whitespace().nth(3)?.parse::<u64>().ok()
+            });
+        let mut v = avail.map_or(4096 * MIB, |a| a / 2);
+        if let Some(l) = as_limit {
+            v = v.min(l / 3);
+        }
+        v.clamp(256 * MIB, 16384 * MIB)
+    })
+}
+
+/// Metadata of `path` if it is a regular file (symbolic links followed); anything else
+/// (directory, FIFO, socket, device) is refused without opening it.
+pub(crate) fn regular_file(path: &Path) -> Result<std::fs::Metadata, IoError> {
+    let md = std::fs::metadata(path).map_err(|e| IoError::os(path, e))?;
+    if md.is_file() {
+        return Ok(md);
+    }
+    let what = if md.is_dir() {
+        "a directory"
+    } else {
+        special_kind(&md)
+    };
+    Err(IoError::new(
+        path,
+        IoErrorKind::UnknownFormat(format!("{what}, not a regular file; not opened")),
+    ))
+}
+
+#[cfg(unix)]
+fn special_kind(md: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = md.file_type();
+    if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::Metadata) -> &'static str {
+    "a special file"
+}
+
+/// Identity of a file or directory (device, inode) for visited sets.
+#[cfg(unix)]
+fn file_id(_: &Path, md: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (md.dev(), md.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(p: &Path, _: &std::fs::Metadata) -> (u64, u64) {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .hash(&mut h);
+    (0, h.finish())
+}
+
 /// Options for loading.
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
@@ -87,6 +182,10 @@ pub struct LoadOptions {
     /// burned-in text (Burned In Annotation absent or `YES`). Off by default: such objects are
     /// refused, because the text can name the patient or the clinic.
     pub allow_burned_in: bool,
+    /// Memory budget in bytes for loading one source (raw data, inflated data, decoded
+    /// samples and float32 voxels); a source needing more is refused with an error naming the
+    /// file and the size. Default: [`default_max_bytes`].
+    pub max_bytes: u64,
 }
 
 impl Default for LoadOptions {
@@ -98,12 +197,14 @@ impl Default for LoadOptions {
             modality: None,
             max_voxels: DEFAULT_MAX_VOXELS,
             allow_burned_in: false,
+            max_bytes: default_max_bytes(),
         }
     }
 }
 
 /// Detect the format of a file from its first bytes.
 pub fn detect_format(path: &Path) -> Result<Option<Format>, IoError> {
+    regular_file(path)?;
     let mut f = std::fs::File::open(path).map_err(|e| IoError::os(path, e))?;
     let mut head = Vec::with_capacity(132);
     (&mut f)
@@ -178,6 +279,10 @@ pub fn load_volume_with(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoErr
 }
 
 fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
+    guard::no_panic(path, "loading", || load_file_inner(path, opts))?
+}
+
+fn load_file_inner(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
     let format = detect_format(path)?.ok_or_else(|| {
         IoError::new(
             path,
@@ -231,6 +336,22 @@ fn has_image_extension(p: &Path) -> bool {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, IoError)>) {
+    let mut seen = std::collections::HashSet::new();
+    if let Ok(md) = std::fs::metadata(dir) {
+        seen.insert(file_id(dir, &md));
+    }
+    walk_in(dir, 0, &mut seen, out, errors);
+}
+
+/// Depth-first, sorted; `seen` holds the (device, inode) of every directory and file met, so
+/// symbolic-link loops end and each file is listed once.
+fn walk_in(
+    dir: &Path,
+    depth: usize,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+    out: &mut Vec<PathBuf>,
+    errors: &mut Vec<(PathBuf, IoError)>,
+) {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
@@ -248,10 +369,41 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, IoError)>
         if hidden {
             continue;
         }
-        if p.is_dir() {
-            walk(&p, out, errors);
-        } else {
-            out.push(p);
+        let md = match std::fs::metadata(&p) {
+            Ok(md) => md,
+            Err(e) => {
+                // dangling link or unreadable entry: listed only when it claims to be an image
+                if has_image_extension(&p) {
+                    errors.push((p.clone(), IoError::os(&p, e)));
+                }
+                continue;
+            }
+        };
+        if md.is_dir() {
+            if !seen.insert(file_id(&p, &md)) {
+                continue; // a link back to a directory already walked
+            }
+            if depth + 1 > MAX_WALK_DEPTH {
+                errors.push((
+                    p.clone(),
+                    IoError::new(
+                        &p,
+                        IoErrorKind::Selection(format!(
+                            "directory nested more than {MAX_WALK_DEPTH} levels deep; not searched"
+                        )),
+                    ),
+                ));
+                continue;
+            }
+            walk_in(&p, depth + 1, seen, out, errors);
+        } else if md.is_file() {
+            if seen.insert(file_id(&p, &md)) {
+                out.push(p);
+            }
+        } else if has_image_extension(&p) {
+            if let Err(e) = regular_file(&p) {
+                errors.push((p, e));
+            }
         }
     }
 }
@@ -290,7 +442,7 @@ pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded,
                     out.push((f, Err(e)));
                 }
             }
-            Ok(Some(Format::Dicom)) => match dicom::scan_header(&f) {
+            Ok(Some(Format::Dicom)) => match dicom::scan_header(&f, opts.max_bytes) {
                 Err(e) => out.push((f, Err(e))),
                 Ok(h) => match (&h.series_uid, h.frames) {
                     (Some(uid), 1) => series

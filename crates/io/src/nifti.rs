@@ -174,6 +174,7 @@ pub(crate) fn is_nifti(path: &Path, head: &[u8]) -> bool {
 }
 
 fn open_stream(path: &Path) -> Result<(Box<dyn Read>, bool, u64), IoError> {
+    crate::regular_file(path)?;
     let mut f = File::open(path).map_err(|e| IoError::os(path, e))?;
     let len = f.metadata().map_err(|e| IoError::os(path, e))?.len();
     let mut magic = [0u8; 2];
@@ -442,8 +443,24 @@ pub(crate) fn read(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
             format!("the data ends before volume {} starts", opts.volume_index),
         ));
     }
+    // memory: the stored bytes plus the float32 voxels (decoded straight into f32)
+    let need = vol_bytes.saturating_add(4 * (nx * ny * nz) as u64);
+    if need > opts.max_bytes {
+        return Err(IoError::too_large(
+            path,
+            format!(
+                "header dims {nx}×{ny}×{nz} of {dtype} need about {need} bytes to load, over the \
+                 memory budget of {} bytes (--max-memory)",
+                opts.max_bytes
+            ),
+        ));
+    }
     let mut bytes = Vec::new();
-    r.take(vol_bytes)
+    bytes
+        .try_reserve_exact(vol_bytes as usize)
+        .map_err(|_| IoError::too_large(path, format!("cannot allocate {vol_bytes} bytes")))?;
+    (&mut r)
+        .take(vol_bytes)
         .read_to_end(&mut bytes)
         .map_err(|e| gz_err(path, gz, e, "voxel data"))?;
     if (bytes.len() as u64) < vol_bytes {
@@ -457,19 +474,45 @@ pub(crate) fn read(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
             ),
         ));
     }
-    let values = decode_values(&bytes, h.datatype, h.big_endian);
+    if gz {
+        // read the stream to its end so flate2 verifies the CRC-32 and ISIZE trailer; what
+        // follows the data is bounded by the header (other volumes) plus 1 MiB
+        let rest = total - vox_offset - (opts.volume_index as u64 + 1) * vol_bytes;
+        let allowed = rest.saturating_add(1 << 20);
+        let drained = std::io::copy(&mut (&mut r).take(allowed + 1), &mut std::io::sink())
+            .map_err(|e| gz_err(path, gz, e, "data after the selected volume"))?;
+        if drained > allowed {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "gzip stream holds more than {allowed} bytes after the data the header \
+                     announces ({nx}×{ny}×{nz}×{nt} of {dtype})"
+                ),
+            ));
+        }
+        if drained < rest {
+            return Err(IoError::truncated(
+                path,
+                format!(
+                    "header dims {nx}×{ny}×{nz}×{nt} need {rest} more bytes after volume {} but \
+                     the stream ends after {drained}",
+                    opts.volume_index
+                ),
+            ));
+        }
+    }
+    drop(r);
     let scaled = h.scl_slope != 0.0
         && h.scl_slope.is_finite()
         && h.scl_inter.is_finite()
         && !(h.scl_slope == 1.0 && h.scl_inter == 0.0);
-    let data: Vec<f32> = if scaled {
-        values
-            .into_iter()
-            .map(|v| (v * h.scl_slope + h.scl_inter) as f32)
-            .collect()
+    let (slope, inter) = if scaled {
+        (h.scl_slope, h.scl_inter)
     } else {
-        values.into_iter().map(|v| v as f32).collect()
+        (1.0, 0.0)
     };
+    let data = decode_values(&bytes, h.datatype, h.big_endian, slope, inter);
+    drop(bytes);
     let data = Array3::from_shape_vec((nz, ny, nx), data)
         .map_err(|e| IoError::invalid(path, format!("shape: {e}")))?;
 
@@ -483,7 +526,18 @@ pub(crate) fn read(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
     for (a, s) in sp.iter_mut().enumerate() {
         // array axis a ↔ NIfTI dim 3 - a
         let p = h.pixdim[3 - a].abs() * unit_scale;
-        *s = if p.is_finite() && p > 0.0 {
+        if !p.is_finite() || p > crate::guard::MAX_SPACING_MM {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "pixdim[{}] = {} ({p} mm) is not a plausible voxel size (finite, at most {} mm)",
+                    3 - a,
+                    h.pixdim[3 - a],
+                    crate::guard::MAX_SPACING_MM
+                ),
+            ));
+        }
+        *s = if p > 0.0 {
             p
         } else {
             spacing_assumed = true;
@@ -521,25 +575,28 @@ pub(crate) fn read(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
     Ok(Loaded { volume, meta })
 }
 
-fn decode_values(bytes: &[u8], datatype: i16, be: bool) -> Vec<f64> {
+/// Stored values → `slope · v + inter` as float32, straight from the bytes (no wider
+/// intermediate: peak memory is the stored bytes plus 4 bytes per voxel).
+fn decode_values(bytes: &[u8], datatype: i16, be: bool, slope: f64, inter: f64) -> Vec<f32> {
+    let f = |v: f64| (v * slope + inter) as f32;
     macro_rules! conv {
         ($t:ty, $n:expr) => {
             bytes
                 .chunks_exact($n)
                 .map(|c| {
                     let a: [u8; $n] = c.try_into().unwrap();
-                    (if be {
+                    f((if be {
                         <$t>::from_be_bytes(a)
                     } else {
                         <$t>::from_le_bytes(a)
-                    }) as f64
+                    }) as f64)
                 })
                 .collect()
         };
     }
     match datatype {
-        2 => bytes.iter().map(|&b| b as f64).collect(),
-        256 => bytes.iter().map(|&b| b as i8 as f64).collect(),
+        2 => bytes.iter().map(|&b| f(b as f64)).collect(),
+        256 => bytes.iter().map(|&b| f(b as i8 as f64)).collect(),
         4 => conv!(i16, 2),
         512 => conv!(u16, 2),
         8 => conv!(i32, 4),
@@ -550,7 +607,13 @@ fn decode_values(bytes: &[u8], datatype: i16, be: bool) -> Vec<f64> {
         1280 => conv!(u64, 8),
         128 => bytes
             .chunks_exact(3)
-            .map(|c| crate::raster::luma601(c[0] as f64, c[1] as f64, c[2] as f64))
+            .map(|c| {
+                f(crate::raster::luma601(
+                    c[0] as f64,
+                    c[1] as f64,
+                    c[2] as f64,
+                ))
+            })
             .collect(),
         _ => unreachable!("datatype checked before decoding"),
     }

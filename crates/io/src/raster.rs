@@ -27,12 +27,48 @@ pub(crate) fn luma601(r: f64, g: f64, b: f64) -> f64 {
     0.299 * r + 0.587 * g + 0.114 * b
 }
 
-pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Loaded, IoError> {
-    let reader = ImageReader::open(path)
+/// A decoder for `path` whose allocations are capped by `max_bytes` (`image::Limits`).
+fn limited_decoder(path: &Path, max_bytes: u64) -> Result<impl ImageDecoder, IoError> {
+    crate::regular_file(path)?;
+    let mut reader = ImageReader::open(path)
         .map_err(|e| IoError::os(path, e))?
         .with_guessed_format()
         .map_err(|e| IoError::os(path, e))?;
-    let decoder = reader.into_decoder().map_err(|e| image_err(path, e))?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_bytes);
+    limits.max_image_width = Some(1 << 20);
+    limits.max_image_height = Some(1 << 20);
+    reader.limits(limits);
+    reader.into_decoder().map_err(|e| image_err(path, e))
+}
+
+/// Refuse an image whose decoded buffer plus `out_per_pixel` bytes of output per pixel
+/// exceeds the budget.
+fn check_budget(
+    path: &Path,
+    decoder: &impl ImageDecoder,
+    out_per_pixel: u64,
+    max_bytes: u64,
+) -> Result<(), IoError> {
+    let (w, h) = decoder.dimensions();
+    let need = decoder
+        .total_bytes()
+        .saturating_add((w as u64 * h as u64).saturating_mul(out_per_pixel));
+    if need > max_bytes {
+        return Err(IoError::too_large(
+            path,
+            format!(
+                "a {w}×{h} {:?} image needs about {need} bytes to decode, over the memory \
+                 budget of {max_bytes} bytes (--max-memory)",
+                decoder.color_type()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Loaded, IoError> {
+    let decoder = limited_decoder(path, opts.max_bytes)?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(IoError::invalid(path, format!("zero-sized image {w}×{h}")));
@@ -46,6 +82,7 @@ pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Lo
             ),
         ));
     }
+    check_budget(path, &decoder, 4, opts.max_bytes)?;
     let colour = decoder.color_type();
     let img = DynamicImage::from_decoder(decoder).map_err(|e| image_err(path, e))?;
     let (rows, cols) = (h as usize, w as usize);
@@ -65,12 +102,12 @@ pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Lo
         DynamicImage::ImageLumaA8(b) => b.as_raw().chunks_exact(2).map(|c| c[0] as f32).collect(),
         DynamicImage::ImageLuma16(b) => b.as_raw().iter().map(|&v| v as f32).collect(),
         DynamicImage::ImageLumaA16(b) => b.as_raw().chunks_exact(2).map(|c| c[0] as f32).collect(),
-        DynamicImage::ImageRgb8(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 3),
-        DynamicImage::ImageRgba8(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 4),
-        DynamicImage::ImageRgb16(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 3),
-        DynamicImage::ImageRgba16(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 4),
-        DynamicImage::ImageRgb32F(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 3),
-        DynamicImage::ImageRgba32F(b) => rgb(b.as_raw().iter().map(|&v| v as f64), 4),
+        DynamicImage::ImageRgb8(b) => rgb(b.as_raw(), 3),
+        DynamicImage::ImageRgba8(b) => rgb(b.as_raw(), 4),
+        DynamicImage::ImageRgb16(b) => rgb(b.as_raw(), 3),
+        DynamicImage::ImageRgba16(b) => rgb(b.as_raw(), 4),
+        DynamicImage::ImageRgb32F(b) => rgb(b.as_raw(), 3),
+        DynamicImage::ImageRgba32F(b) => rgb(b.as_raw(), 4),
         other => other.to_luma32f().into_raw(),
     };
     if data.len() != rows * cols {
@@ -92,10 +129,9 @@ pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Lo
     Ok(Loaded { volume, meta })
 }
 
-fn rgb(values: impl Iterator<Item = f64>, channels: usize) -> Vec<f32> {
-    let v: Vec<f64> = values.collect();
-    v.chunks_exact(channels)
-        .map(|c| luma601(c[0], c[1], c[2]) as f32)
+fn rgb<T: Copy + Into<f64>>(raw: &[T], channels: usize) -> Vec<f32> {
+    raw.chunks_exact(channels)
+        .map(|c| luma601(c[0].into(), c[1].into(), c[2].into()) as f32)
         .collect()
 }
 
@@ -172,6 +208,9 @@ pub struct RgbLoadOptions {
     pub frame: Option<usize>,
     /// See [`crate::LoadOptions::allow_burned_in`] (ultrasound DICOM without imaging region).
     pub allow_burned_in: bool,
+    /// Memory budget in bytes (decoded samples plus the float32 planes); default
+    /// [`crate::default_max_bytes`].
+    pub max_bytes: u64,
 }
 
 impl Default for RgbLoadOptions {
@@ -183,6 +222,7 @@ impl Default for RgbLoadOptions {
             max_pixels: crate::DEFAULT_MAX_VOXELS / 4,
             frame: None,
             allow_burned_in: false,
+            max_bytes: crate::default_max_bytes(),
         }
     }
 }
@@ -223,11 +263,7 @@ pub fn read_rgb(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError
             ))
         }
     };
-    let reader = ImageReader::open(path)
-        .map_err(|e| IoError::os(path, e))?
-        .with_guessed_format()
-        .map_err(|e| IoError::os(path, e))?;
-    let decoder = reader.into_decoder().map_err(|e| image_err(path, e))?;
+    let decoder = limited_decoder(path, opts.max_bytes)?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(IoError::invalid(path, format!("zero-sized image {w}×{h}")));
@@ -241,6 +277,8 @@ pub fn read_rgb(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError
             ),
         ));
     }
+    // three float32 planes, plus a float32 RGB copy for float layouts
+    check_budget(path, &decoder, 24, opts.max_bytes)?;
     let colour = decoder.color_type();
     let img = DynamicImage::from_decoder(decoder).map_err(|e| image_err(path, e))?;
     let (rows, cols) = (h as usize, w as usize);

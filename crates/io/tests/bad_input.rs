@@ -267,7 +267,7 @@ fn dicom_header_sizes_disagreeing_with_pixel_data() {
     std::fs::write(&p, &b).unwrap();
     let e = expect_err(&p);
     assert!(matches!(e.kind, IoErrorKind::Truncated(_)), "{e}");
-    assert!(e.to_string().contains("Pixel Data holds 8192 bytes"), "{e}");
+    assert!(e.to_string().contains("holds 8192 bytes"), "{e}");
     let mut b = good;
     patch_us(&mut b, 0x0028, 0x0010, 0);
     let p = dir.path().join("zero_rows.dcm");

@@ -281,8 +281,12 @@ pub(crate) fn toml_error(path: &Path, src: &str, e: toml::de::Error) -> RecipeEr
     }
 }
 
+/// Longest identifier (attribute and benchmark names) accepted.
+pub const MAX_NAME_LEN: usize = 200;
+
 pub(crate) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= MAX_NAME_LEN
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
@@ -309,7 +313,7 @@ impl AttributeRecipe {
             return Err(err(
                 a.name.span(),
                 "attribute.name",
-                format!("`{name}` is not an identifier (use lowercase letters, digits, `_`, `-`)"),
+                format!("`{}` is not an identifier (use at most {MAX_NAME_LEN} lowercase letters, digits, `_`, `-`)", name.chars().take(60).collect::<String>()),
             ));
         }
         let modality: Modality = a

@@ -190,7 +190,54 @@ struct RawPairs {
     fine: Option<Spanned<i64>>,
 }
 
+/// Largest number of paths a source pattern may match.
+pub const MAX_GLOB_MATCHES: usize = 100_000;
+
+/// Largest question or pair count per type a recipe may ask for (a rough bound on what a
+/// build can hold in memory and what sources can supply).
+pub const MAX_COUNT: i64 = 100_000;
+
+/// Whether a source path is an image file by its first bytes (DICOM, NIfTI-1/2 plain or
+/// gzip, PNG, JPEG, TIFF), a directory, or neither (then the reason). Special files (FIFOs,
+/// devices, sockets) are refused without being opened.
+pub fn source_kind(p: &Path) -> std::result::Result<(), String> {
+    use std::io::Read;
+    let md = std::fs::metadata(p).map_err(|e| e.to_string())?;
+    if md.is_dir() {
+        return Ok(());
+    }
+    if !md.is_file() {
+        return Err("not a regular file or directory (FIFO, device or socket); not opened".into());
+    }
+    let mut head = Vec::with_capacity(132);
+    std::fs::File::open(p)
+        .and_then(|f| f.take(132).read_to_end(&mut head))
+        .map_err(|e| e.to_string())?;
+    let le = |b: &[u8]| {
+        b.len() >= 4 && matches!(i32::from_le_bytes([b[0], b[1], b[2], b[3]]), 348 | 540)
+    };
+    let be = |b: &[u8]| {
+        b.len() >= 4 && matches!(i32::from_be_bytes([b[0], b[1], b[2], b[3]]), 348 | 540)
+    };
+    let image = (head.len() >= 132 && &head[128..132] == b"DICM")
+        || head.starts_with(b"DICM")
+        || head.starts_with(&[0x89, b'P', b'N', b'G'])
+        || head.starts_with(&[0xFF, 0xD8, 0xFF])
+        || head.starts_with(b"II*\0")
+        || head.starts_with(b"MM\0*")
+        || head.starts_with(&[0x1f, 0x8b])
+        || le(&head)
+        || be(&head);
+    if image {
+        Ok(())
+    } else {
+        Err("not an image file (no DICOM, NIfTI, PNG, JPEG or TIFF signature)".into())
+    }
+}
+
 /// Expand `*`/`?` in the last path component(s) of a pattern, sorted; plain paths must exist.
+/// Matching is linear in the name length (no backtracking blow-up) and at most
+/// [`MAX_GLOB_MATCHES`] paths are returned (more is an error).
 pub fn expand_glob(pattern: &Path) -> std::io::Result<Vec<PathBuf>> {
     let s = pattern.to_string_lossy();
     if !s.contains('*') && !s.contains('?') {
@@ -225,6 +272,11 @@ pub fn expand_glob(pattern: &Path) -> std::io::Result<Vec<PathBuf>> {
                 for n in names {
                     if wildcard(&c, &n) {
                         next.push(b.join(&n));
+                        if next.len() > MAX_GLOB_MATCHES {
+                            return Err(std::io::Error::other(format!(
+                                "pattern matches more than {MAX_GLOB_MATCHES} paths"
+                            )));
+                        }
                     }
                 }
             } else {
@@ -238,18 +290,51 @@ pub fn expand_glob(pattern: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(bases)
 }
 
+/// `*` (any run) and `?` (one character) matching in O(|pat| · |name|) worst case: the
+/// classic greedy two-pointer algorithm, backtracking only to the last `*`.
 fn wildcard(pat: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
+    let (p, n): (Vec<char>, Vec<char>) = (pat.chars().collect(), name.chars().collect());
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
         }
     }
-    let (p, n): (Vec<char>, Vec<char>) = (pat.chars().collect(), name.chars().collect());
-    go(&p, &n)
+    while i < p.len() && p[i] == '*' {
+        i += 1;
+    }
+    i == p.len()
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::wildcard;
+
+    #[test]
+    fn wildcard_matches_and_stays_linear() {
+        assert!(wildcard("*.nii", "a.nii"));
+        assert!(wildcard("a?c*", "abcdef"));
+        assert!(!wildcard("*.nii", "a.nii.gz"));
+        assert!(wildcard("*a*b", "xxaxxb"));
+        assert!(!wildcard("*a*b", "xxaxxc"));
+        assert!(wildcard("", ""));
+        assert!(!wildcard("", "a"));
+        // exponential for a backtracking matcher: 20 × `*a` against 60 `a`s and a `b`
+        let pat = "*a".repeat(20) + "c";
+        let name = "a".repeat(60) + "b";
+        assert!(!wildcard(&pat, &name));
+    }
 }
 
 impl BenchmarkRecipe {
@@ -310,7 +395,11 @@ impl BenchmarkRecipe {
             return Err(err(
                 raw.benchmark.name.span(),
                 "benchmark.name",
-                format!("`{name}` is not an identifier"),
+                format!(
+                    "`{}` is not an identifier (at most {} lowercase letters, digits, `_`, `-`)",
+                    name.chars().take(60).collect::<String>(),
+                    crate::attribute::MAX_NAME_LEN
+                ),
             ));
         }
         let seed = *raw.benchmark.seed.get_ref();
@@ -353,6 +442,20 @@ impl BenchmarkRecipe {
                     &format!("sources[{i}].path"),
                     format!("pattern {} matches nothing", full.display()),
                 ));
+            }
+            // a path named on its own must be an image file or a directory; glob matches
+            // only must not be special files (other non-images are build's to list or skip)
+            let globbed = pattern.contains('*') || pattern.contains('?');
+            for p in &paths {
+                let kind = source_kind(p);
+                let special = kind.as_ref().is_err_and(|w| w.contains("not opened"));
+                if let (Err(why), true) = (kind, !globbed || special) {
+                    return Err(err(
+                        s.path.span(),
+                        &format!("sources[{i}].path"),
+                        format!("{}: {why}", p.display()),
+                    ));
+                }
             }
             let modality = match &s.modality {
                 None => None,
@@ -589,6 +692,13 @@ impl BenchmarkRecipe {
                 if total <= 0.0 {
                     return Err(err(t.span(), "severity", "proportions sum to zero".into()));
                 }
+                if !total.is_finite() {
+                    return Err(err(
+                        t.span(),
+                        "severity",
+                        format!("proportions sum to {total}: use finite proportions such as 0.2, 0.4, 0.4"),
+                    ));
+                }
                 for s in Severity::ALL {
                     let e = severity.entry(s).or_insert(0.0);
                     *e /= total;
@@ -602,21 +712,21 @@ impl BenchmarkRecipe {
             "questions.yes_no",
             30,
             0,
-            1_000_000,
+            MAX_COUNT,
         )? as usize;
         let what = count(
             &q.and_then(|q| q.what.clone()),
             "questions.what",
             30,
             0,
-            1_000_000,
+            MAX_COUNT,
         )? as usize;
         let how = count(
             &q.and_then(|q| q.how.clone()),
             "questions.how",
             30,
             0,
-            1_000_000,
+            MAX_COUNT,
         )? as usize;
         let p = raw.pairs.as_ref();
         let coarse_pairs = count(
@@ -624,14 +734,14 @@ impl BenchmarkRecipe {
             "pairs.coarse",
             10,
             0,
-            1_000_000,
+            MAX_COUNT,
         )? as usize;
         let fine_pairs = count(
             &p.and_then(|p| p.fine.clone()),
             "pairs.fine",
             10,
             0,
-            1_000_000,
+            MAX_COUNT,
         )? as usize;
 
         let splits = match &raw.splits {

@@ -1,0 +1,762 @@
+//! Guards run before a DICOM file reaches dicom-rs, so that hostile files give an error
+//! naming the file instead of a panic, an allocation abort or a stack overflow.
+//!
+//! - [`prescan`]: an iterative walk over the raw data set (explicit/implicit VR, either byte
+//!   order; deflated data inflated with a byte cap) that refuses sequences nested deeper than
+//!   [`MAX_SEQUENCE_DEPTH`] (dicom-rs parses sequences recursively: 20,000 nested sequences
+//!   overflow the stack) and any element or item whose declared length runs past the end of
+//!   the file (an implicit-VR length of 2^31 − 1 would otherwise be allocated). It reads
+//!   headers only and seeks over values, so its memory is constant.
+//! - [`check_pixels`]: header validation before decoding pixels: Samples per Pixel 1 or 3,
+//!   Bits Stored in [1, Bits Allocated], Rescale Slope finite and non-zero, spacing positive
+//!   and below [`MAX_SPACING_MM`], the decoded size within the memory budget, native Pixel Data
+//!   of exactly the announced length, RLE fragments whose header and PackBits segments hold
+//!   what the header announces, JPEG 2000 code streams whose SIZ marker agrees with Rows,
+//!   Columns and Samples per Pixel (dicom-transfer-syntax-registry 0.10.1 indexes out of bounds
+//!   otherwise: `rle_lossless.rs:119`, `jpeg2k.rs:90`).
+//! - [`no_panic`]: runs a decoder call under `catch_unwind`, turning a panic into an error
+//!   naming the file (a last line of defence for decoder bugs the checks above do not know).
+//!
+//! Every error names the file and the tag or structure concerned.
+
+use crate::IoError;
+use dicom_core::Tag;
+use dicom_dictionary_std::tags;
+use dicom_object::{DefaultDicomObject, InMemDicomObject};
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// Deepest nesting of sequences accepted (real objects use fewer than 10 levels).
+pub const MAX_SEQUENCE_DEPTH: usize = 64;
+
+/// Largest pixel spacing or slice spacing accepted, in mm (10 m).
+pub const MAX_SPACING_MM: f64 = 1e4;
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Sequence,
+    Item,
+    /// Encapsulated pixel data: items are fragments, skipped whole.
+    Fragments,
+}
+
+struct Open {
+    kind: Kind,
+    end: Option<u64>,
+}
+
+struct Walker<R> {
+    r: R,
+    pos: u64,
+    len: u64,
+    explicit: bool,
+    big: bool,
+}
+
+impl<R: Read + Seek> Walker<R> {
+    fn u16(&self, b: [u8; 2]) -> u16 {
+        if self.big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    }
+    fn u32(&self, b: [u8; 4]) -> u32 {
+        if self.big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    }
+    fn read<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let mut b = [0u8; N];
+        self.r.read_exact(&mut b).ok()?;
+        self.pos += N as u64;
+        Some(b)
+    }
+    fn skip(&mut self, n: u64) -> Option<()> {
+        self.r.seek(SeekFrom::Current(n as i64)).ok()?;
+        self.pos += n;
+        Some(())
+    }
+}
+
+/// Walk one data set; `stop_at_group_end` ends the walk at the first element whose group
+/// differs (the file meta group). Returns the transfer syntax UID when it saw (0002,0010).
+fn walk_dataset<R: Read + Seek>(
+    path: &Path,
+    w: &mut Walker<R>,
+    meta_only: bool,
+) -> Result<Option<String>, IoError> {
+    let mut stack: Vec<Open> = Vec::new();
+    let mut ts = None;
+    loop {
+        while let Some(top) = stack.last() {
+            match top.end {
+                Some(end) if w.pos >= end => {
+                    stack.pop();
+                }
+                _ => break,
+            }
+        }
+        if w.pos + 8 > w.len {
+            // end of data (or trailing bytes too short for an element): dicom-rs decides
+            return Ok(ts);
+        }
+        let start = w.pos;
+        let Some(head) = w.read::<4>() else {
+            return Ok(ts);
+        };
+        let group = w.u16([head[0], head[1]]);
+        let elem = w.u16([head[2], head[3]]);
+        if meta_only && group != 0x0002 {
+            w.r.seek(SeekFrom::Start(start))
+                .map_err(|e| IoError::os(path, e))?;
+            w.pos = start;
+            return Ok(ts);
+        }
+        let in_fragments = stack.last().is_some_and(|o| o.kind == Kind::Fragments);
+        if group == 0xFFFE {
+            let Some(lb) = w.read::<4>() else {
+                return Ok(ts);
+            };
+            let len = w.u32(lb);
+            match elem {
+                0xE000 => {
+                    if len != UNDEFINED && len as u64 > w.len - w.pos {
+                        return Err(too_long(path, start, "item", len as u64, w.len - w.pos));
+                    }
+                    if in_fragments {
+                        if len == UNDEFINED {
+                            return Err(IoError::invalid(
+                                path,
+                                format!("pixel data fragment at byte {start} has undefined length"),
+                            ));
+                        }
+                        w.skip(len as u64).ok_or_else(|| eof(path))?;
+                    } else {
+                        let end = (len != UNDEFINED).then(|| w.pos + len as u64);
+                        stack.push(Open {
+                            kind: Kind::Item,
+                            end,
+                        });
+                    }
+                }
+                _ => {
+                    // item or sequence delimiter: close the innermost undefined-length container
+                    if let Some(i) = stack.iter().rposition(|o| o.end.is_none()) {
+                        stack.truncate(i);
+                    }
+                }
+            }
+            continue;
+        }
+        let (vr, len) = if w.explicit {
+            let Some(vr) = w.read::<2>() else {
+                return Ok(ts);
+            };
+            // as dicom-rs reads it: the VRs with a 16-bit length, every other (and any
+            // unknown VR, read as UN) with 2 reserved bytes and a 32-bit length
+            let long = !matches!(
+                &vr,
+                b"AE"
+                    | b"AS"
+                    | b"AT"
+                    | b"CS"
+                    | b"DA"
+                    | b"DS"
+                    | b"DT"
+                    | b"FL"
+                    | b"FD"
+                    | b"IS"
+                    | b"LO"
+                    | b"LT"
+                    | b"PN"
+                    | b"SH"
+                    | b"SL"
+                    | b"SS"
+                    | b"ST"
+                    | b"TM"
+                    | b"UI"
+                    | b"UL"
+                    | b"US"
+            );
+            let len = if long {
+                let Some(_) = w.read::<2>() else {
+                    return Ok(ts);
+                };
+                let Some(lb) = w.read::<4>() else {
+                    return Ok(ts);
+                };
+                w.u32(lb)
+            } else {
+                let Some(lb) = w.read::<2>() else {
+                    return Ok(ts);
+                };
+                w.u16(lb) as u32
+            };
+            (Some(vr), len)
+        } else {
+            let Some(lb) = w.read::<4>() else {
+                return Ok(ts);
+            };
+            (None, w.u32(lb))
+        };
+        let tag = Tag(group, elem);
+        if len == UNDEFINED {
+            let kind = if tag == tags::PIXEL_DATA && stack.is_empty() {
+                Kind::Fragments
+            } else {
+                Kind::Sequence
+            };
+            stack.push(Open { kind, end: None });
+        } else {
+            let remaining = w.len - w.pos;
+            if len as u64 > remaining {
+                return Err(too_long(path, start, &tag_name(tag), len as u64, remaining));
+            }
+            let is_seq = match vr {
+                Some(v) => &v == b"SQ",
+                None => {
+                    // implicit VR: a value starting with an item tag is a sequence
+                    len >= 8 && {
+                        let b = w.read::<4>().ok_or_else(|| eof(path))?;
+                        w.r.seek(SeekFrom::Current(-4))
+                            .map_err(|e| IoError::os(path, e))?;
+                        w.pos -= 4;
+                        w.u16([b[0], b[1]]) == 0xFFFE && w.u16([b[2], b[3]]) == 0xE000
+                    }
+                }
+            };
+            if is_seq {
+                stack.push(Open {
+                    kind: Kind::Sequence,
+                    end: Some(w.pos + len as u64),
+                });
+            } else if tag == Tag(0x0002, 0x0010) && len <= 128 {
+                let mut b = vec![0u8; len as usize];
+                w.r.read_exact(&mut b).map_err(|_| eof(path))?;
+                w.pos += len as u64;
+                ts = Some(
+                    String::from_utf8_lossy(&b)
+                        .trim_end_matches(['\0', ' '])
+                        .to_string(),
+                );
+            } else {
+                w.skip(len as u64).ok_or_else(|| eof(path))?;
+            }
+        }
+        let depth = stack.iter().filter(|o| o.kind == Kind::Sequence).count();
+        if depth > MAX_SEQUENCE_DEPTH {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "sequences nested more than {MAX_SEQUENCE_DEPTH} deep (at {} byte {start}); \
+                     refused before parsing",
+                    tag_name(tag)
+                ),
+            ));
+        }
+    }
+}
+
+fn tag_name(t: Tag) -> String {
+    format!("element ({:04X},{:04X})", t.0, t.1)
+}
+
+fn too_long(path: &Path, at: u64, what: &str, len: u64, remaining: u64) -> IoError {
+    IoError::truncated(
+        path,
+        format!("{what} at byte {at} declares {len} bytes but only {remaining} remain in the file"),
+    )
+}
+
+fn eof(path: &Path) -> IoError {
+    IoError::truncated(path, "DICOM data set ends inside an element")
+}
+
+/// Pre-scan a DICOM file (see the module docs). `max_bytes` caps the inflated size of
+/// deflated data sets.
+pub(crate) fn prescan(path: &Path, max_bytes: u64) -> Result<(), IoError> {
+    let len = crate::regular_file(path)?.len();
+    // dicom-rs holds the whole data set in memory
+    if len > max_bytes {
+        return Err(IoError::too_large(
+            path,
+            format!("a {len}-byte DICOM file is over the memory budget of {max_bytes} bytes (--max-memory)"),
+        ));
+    }
+    let f = std::fs::File::open(path).map_err(|e| IoError::os(path, e))?;
+    let mut r = BufReader::with_capacity(1 << 16, f);
+    let mut magic = [0u8; 132];
+    let got = read_up_to(&mut r, &mut magic).map_err(|e| IoError::os(path, e))?;
+    let start = if got >= 132 && &magic[128..132] == b"DICM" {
+        132
+    } else if got >= 4 && &magic[..4] == b"DICM" {
+        4
+    } else {
+        0
+    };
+    r.seek(SeekFrom::Start(start))
+        .map_err(|e| IoError::os(path, e))?;
+    let mut w = Walker {
+        r,
+        pos: start,
+        len,
+        explicit: true,
+        big: false,
+    };
+    let ts = walk_dataset(path, &mut w, true)?.unwrap_or_default();
+    match ts.as_str() {
+        "1.2.840.10008.1.2" => w.explicit = false,
+        "1.2.840.10008.1.2.2" => w.big = true,
+        "1.2.840.10008.1.2.1.99" => {
+            let rest = w.r.take(u64::MAX);
+            let mut inflated = Vec::new();
+            flate2::read::DeflateDecoder::new(rest)
+                .take(max_bytes.saturating_add(1))
+                .read_to_end(&mut inflated)
+                .map_err(|e| IoError::invalid(path, format!("deflated data set: {e}")))?;
+            if inflated.len() as u64 > max_bytes {
+                return Err(IoError::too_large(
+                    path,
+                    format!(
+                        "deflated data set inflates past the memory budget of {max_bytes} bytes"
+                    ),
+                ));
+            }
+            let n = inflated.len() as u64;
+            let mut dw = Walker {
+                r: std::io::Cursor::new(inflated),
+                pos: 0,
+                len: n,
+                explicit: true,
+                big: false,
+            };
+            walk_dataset(path, &mut dw, false)?;
+            return Ok(());
+        }
+        _ => {}
+    }
+    walk_dataset(path, &mut w, false)?;
+    Ok(())
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Run a decoder call, turning a panic into an error naming the file.
+pub(crate) fn no_panic<T>(path: &Path, what: &str, f: impl FnOnce() -> T) -> Result<T, IoError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        IoError::invalid(path, format!("{what} failed on malformed data ({msg})"))
+    })
+}
+
+fn int(obj: &InMemDicomObject, tag: Tag) -> Option<i64> {
+    obj.element_opt(tag).ok().flatten()?.to_int::<i64>().ok()
+}
+
+/// The floats of an element as stored (non-finite values kept), None when absent or unparsable.
+fn raw_floats(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<f64>> {
+    let e = obj.element_opt(tag).ok().flatten()?;
+    e.to_multi_float64().ok()
+}
+
+fn items(obj: &InMemDicomObject, tag: Tag) -> Vec<&InMemDicomObject> {
+    obj.element_opt(tag)
+        .ok()
+        .flatten()
+        .and_then(|e| e.items())
+        .map(|v| v.iter().collect())
+        .unwrap_or_default()
+}
+
+/// The object itself and every item of its functional-group macro `seq`.
+fn with_groups(obj: &InMemDicomObject, seq: Tag) -> Vec<&InMemDicomObject> {
+    let mut out = vec![obj];
+    for g in [
+        tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE,
+        tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE,
+    ] {
+        for fg in items(obj, g) {
+            out.extend(items(fg, seq));
+        }
+    }
+    out
+}
+
+/// Header sizes read for the decode.
+pub(crate) struct PixelHeader {
+    pub rows: u64,
+    pub cols: u64,
+    pub frames: u64,
+    pub spp: u64,
+    pub bits_alloc: u64,
+    /// Native (uncompressed) YBR_FULL_422: two stored samples per pixel (`Y1 Y2 Cb Cr` per
+    /// horizontal pair), expanded to three when decoded.
+    pub native_422: bool,
+}
+
+impl PixelHeader {
+    /// Bytes of decoded pixel data.
+    pub fn decoded_bytes(&self) -> u64 {
+        self.rows * self.cols * self.frames * self.spp * (self.bits_alloc / 8)
+    }
+}
+
+/// Validate the header before decoding (see the module docs). `max_bytes` is the memory budget
+/// for this object: raw element, decoded bytes and the float32 voxels must fit in it.
+pub(crate) fn check_pixels(
+    path: &Path,
+    obj: &DefaultDicomObject,
+    ts_uid: &str,
+    h: &PixelHeader,
+    max_bytes: u64,
+) -> Result<(), IoError> {
+    if !matches!(h.spp, 1 | 3) {
+        return Err(IoError::invalid(
+            path,
+            format!("Samples per Pixel (0028,0002) is {}, must be 1 or 3", h.spp),
+        ));
+    }
+    if h.rows > 65535 || h.cols > 65535 {
+        return Err(IoError::invalid(
+            path,
+            format!(
+                "Rows (0028,0010) {} or Columns (0028,0011) {} above 65535",
+                h.rows, h.cols
+            ),
+        ));
+    }
+    let bits_stored = int(obj, tags::BITS_STORED).unwrap_or(h.bits_alloc as i64);
+    if bits_stored < 1 || bits_stored as u64 > h.bits_alloc {
+        return Err(IoError::invalid(
+            path,
+            format!(
+                "Bits Stored (0028,0101) is {bits_stored}, must be in [1, Bits Allocated = {}]",
+                h.bits_alloc
+            ),
+        ));
+    }
+    if let Some(hb) = int(obj, tags::HIGH_BIT) {
+        if hb < 0 || hb as u64 >= h.bits_alloc {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "High Bit (0028,0102) is {hb}, must be below Bits Allocated = {}",
+                    h.bits_alloc
+                ),
+            ));
+        }
+    }
+    for o in with_groups(obj, tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE) {
+        if let Some(s) = raw_floats(o, tags::RESCALE_SLOPE) {
+            if s.iter().any(|v| !v.is_finite() || *v == 0.0) {
+                return Err(IoError::invalid(
+                    path,
+                    format!("Rescale Slope (0028,1053) is {s:?}: must be finite and non-zero"),
+                ));
+            }
+        }
+        if let Some(s) = raw_floats(o, tags::RESCALE_INTERCEPT) {
+            if s.iter().any(|v| !v.is_finite()) {
+                return Err(IoError::invalid(
+                    path,
+                    format!("Rescale Intercept (0028,1052) is {s:?}: must be finite"),
+                ));
+            }
+        }
+    }
+    check_spacing(path, obj)?;
+
+    let voxels = h.rows * h.cols * h.frames;
+    let decoded = h.decoded_bytes();
+    let raw_len = match obj
+        .element_opt(tags::PIXEL_DATA)
+        .ok()
+        .flatten()
+        .map(|e| e.value())
+    {
+        Some(dicom_core::DicomValue::Primitive(p)) => Some(p.calculate_byte_len() as u64),
+        _ => None,
+    };
+    let need = decoded + voxels * 4 + raw_len.unwrap_or(0);
+    if need > max_bytes {
+        return Err(IoError::too_large(
+            path,
+            format!(
+                "{}×{}×{} frames × {} samples × {} bits need about {need} bytes to decode, over \
+                 the memory budget of {max_bytes} bytes (--max-memory)",
+                h.rows, h.cols, h.frames, h.spp, h.bits_alloc
+            ),
+        ));
+    }
+    if let Some(have) = raw_len {
+        let stored = if h.native_422 {
+            h.rows * h.cols * h.frames * 2 * (h.bits_alloc / 8)
+        } else {
+            decoded
+        };
+        let samples = if h.native_422 { 2 } else { h.spp };
+        // native data: exactly the announced length (one byte of even-length padding allowed)
+        if have < stored {
+            return Err(IoError::truncated(
+                path,
+                format!(
+                    "Pixel Data (7FE0,0010) holds {have} bytes but Rows {} × Columns {} × frames \
+                     {} × samples {} × {} bytes need {stored}",
+                    h.rows,
+                    h.cols,
+                    h.frames,
+                    samples,
+                    h.bits_alloc / 8
+                ),
+            ));
+        }
+        if have > stored + 1 {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "Pixel Data (7FE0,0010) holds {have} bytes but Rows {} × Columns {} × frames \
+                     {} × samples {} × {} bytes announce {stored}: the header disagrees with \
+                     the data",
+                    h.rows,
+                    h.cols,
+                    h.frames,
+                    samples,
+                    h.bits_alloc / 8
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    let fragments: Vec<&[u8]> = obj
+        .element_opt(tags::PIXEL_DATA)
+        .ok()
+        .flatten()
+        .and_then(|e| e.value().fragments())
+        .map(|f| f.iter().map(|v| v.as_slice()).collect())
+        .unwrap_or_default();
+    if ts_uid == "1.2.840.10008.1.2.5" {
+        check_rle(path, &fragments, h)?;
+    } else if is_j2k(ts_uid) {
+        check_j2k(path, &fragments, h)?;
+    }
+    Ok(())
+}
+
+fn check_spacing(path: &Path, obj: &InMemDicomObject) -> Result<(), IoError> {
+    let named = [
+        (tags::PIXEL_SPACING, "Pixel Spacing (0028,0030)", true),
+        (
+            tags::IMAGER_PIXEL_SPACING,
+            "Imager Pixel Spacing (0018,1164)",
+            true,
+        ),
+        (tags::SLICE_THICKNESS, "Slice Thickness (0018,0050)", false),
+        (
+            tags::SPACING_BETWEEN_SLICES,
+            "Spacing Between Slices (0018,0088)",
+            false,
+        ),
+    ];
+    for o in with_groups(obj, tags::PIXEL_MEASURES_SEQUENCE) {
+        for (tag, name, positive) in named {
+            let Some(v) = raw_floats(o, tag) else {
+                continue;
+            };
+            let bad = v
+                .iter()
+                .any(|x| !x.is_finite() || x.abs() > MAX_SPACING_MM || (positive && *x <= 0.0));
+            if bad {
+                let rule = if positive {
+                    format!("must be positive and at most {MAX_SPACING_MM} mm")
+                } else {
+                    format!("must be finite and at most {MAX_SPACING_MM} mm")
+                };
+                return Err(IoError::invalid(path, format!("{name} is {v:?}: {rule}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_j2k(ts: &str) -> bool {
+    matches!(
+        ts,
+        "1.2.840.10008.1.2.4.90"
+            | "1.2.840.10008.1.2.4.91"
+            | "1.2.840.10008.1.2.4.92"
+            | "1.2.840.10008.1.2.4.93"
+            | "1.2.840.10008.1.2.4.201"
+            | "1.2.840.10008.1.2.4.202"
+            | "1.2.840.10008.1.2.4.203"
+    )
+}
+
+/// Bytes a PackBits segment decodes to (counting only what the data can supply).
+fn packbits_len(seg: &[u8]) -> u64 {
+    let (mut i, mut out) = (0usize, 0u64);
+    while i < seg.len() {
+        let n = seg[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let k = (n as usize + 1).min(seg.len() - i);
+            out += k as u64;
+            i += k;
+        } else if n != -128 && i < seg.len() {
+            out += (1 - n as i64) as u64;
+            i += 1;
+        }
+    }
+    out
+}
+
+fn check_rle(path: &Path, fragments: &[&[u8]], h: &PixelHeader) -> Result<(), IoError> {
+    let segments = h.spp * (h.bits_alloc / 8);
+    if fragments.len() as u64 != h.frames {
+        return Err(IoError::invalid(
+            path,
+            format!(
+                "RLE Pixel Data holds {} fragments for {} frames (one per frame required)",
+                fragments.len(),
+                h.frames
+            ),
+        ));
+    }
+    let need = h.rows * h.cols;
+    for (i, frag) in fragments.iter().enumerate() {
+        if frag.len() < 64 {
+            return Err(IoError::truncated(
+                path,
+                format!(
+                    "RLE fragment {i} has {} bytes, shorter than its 64-byte header",
+                    frag.len()
+                ),
+            ));
+        }
+        let word = |k: usize| {
+            u32::from_le_bytes([
+                frag[4 * k],
+                frag[4 * k + 1],
+                frag[4 * k + 2],
+                frag[4 * k + 3],
+            ]) as u64
+        };
+        let n = word(0);
+        if n != segments {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "RLE fragment {i} declares {n} segments; Samples per Pixel {} × {} bytes need {segments}",
+                    h.spp,
+                    h.bits_alloc / 8
+                ),
+            ));
+        }
+        let mut offs: Vec<u64> = (1..=n as usize).map(word).collect();
+        offs.push(frag.len() as u64);
+        for s in 0..n as usize {
+            let (a, b) = (offs[s], offs[s + 1]);
+            if a < 64 || a > b || b > frag.len() as u64 {
+                return Err(IoError::invalid(
+                    path,
+                    format!("RLE fragment {i}: segment {s} offsets {a}..{b} lie outside the fragment of {} bytes", frag.len()),
+                ));
+            }
+            let got = packbits_len(&frag[a as usize..b as usize]);
+            if got < need {
+                return Err(IoError::truncated(
+                    path,
+                    format!(
+                        "RLE fragment {i}: segment {s} decodes to {got} bytes, Rows {} × Columns {} need {need}",
+                        h.rows, h.cols
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_j2k(path: &Path, fragments: &[&[u8]], h: &PixelHeader) -> Result<(), IoError> {
+    let mut seen = 0u64;
+    for (i, frag) in fragments.iter().enumerate() {
+        let window = &frag[..frag.len().min(4096)];
+        let Some(at) = window
+            .windows(4)
+            .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])
+        else {
+            continue;
+        };
+        seen += 1;
+        let siz = &frag[at + 4..];
+        if siz.len() < 38 {
+            return Err(IoError::truncated(
+                path,
+                format!("JPEG 2000 code stream in fragment {i} ends inside its SIZ marker"),
+            ));
+        }
+        let be32 =
+            |k: usize| u32::from_be_bytes([siz[k], siz[k + 1], siz[k + 2], siz[k + 3]]) as u64;
+        let (xs, ys, xo, yo) = (be32(4), be32(8), be32(12), be32(16));
+        let csiz = u16::from_be_bytes([siz[36], siz[37]]) as u64;
+        let (w, hgt) = (xs.saturating_sub(xo), ys.saturating_sub(yo));
+        if w != h.cols || hgt != h.rows || csiz != h.spp {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "JPEG 2000 code stream in fragment {i} is {w}×{hgt} with {csiz} components \
+                     but the header says Columns {} × Rows {} with Samples per Pixel {}",
+                    h.cols, h.rows, h.spp
+                ),
+            ));
+        }
+    }
+    if seen == 0 {
+        return Err(IoError::invalid(
+            path,
+            "JPEG 2000 Pixel Data holds no code stream (no SOC + SIZ marker)",
+        ));
+    }
+    if seen > h.frames {
+        return Err(IoError::invalid(
+            path,
+            format!(
+                "JPEG 2000 Pixel Data holds {seen} code streams for {} frames",
+                h.frames
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packbits_counts_runs_and_literals() {
+        // literal of 3, run of 4 (-3), no-op (-128), truncated literal of 5 with 2 bytes
+        let seg = [2u8, 1, 2, 3, 0xFD, 9, 0x80, 4, 7, 7];
+        assert_eq!(packbits_len(&seg), 3 + 4 + 2);
+        assert_eq!(packbits_len(&[]), 0);
+    }
+}

@@ -1,0 +1,99 @@
+//! Tampered benchmark recipes that `build` could not finish are refused when the recipe is
+//! read (and so by `recipes check`), with the key named (issue #14).
+
+use artefact_recipe::{BenchmarkRecipe, Registry};
+use std::path::Path;
+
+fn bench(dir: &Path, name: &str, source: &str, severity: &str) -> Result<BenchmarkRecipe, String> {
+    let src = format!(
+        r#"[benchmark]
+name = "{name}"
+seed = 1
+image_size = 64
+
+[[sources]]
+path = "{source}"
+
+[attributes]
+recipes = ["{}/../../recipes/mri/ghosting.toml"]
+
+{severity}
+"#,
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let p = dir.join("bench.toml");
+    std::fs::write(&p, &src).unwrap();
+    BenchmarkRecipe::load(&p, &Registry::builtin()).map_err(|e| e.to_string())
+}
+
+fn good_source() -> String {
+    format!(
+        "{}/../../tests/data/nifti/anatomical.nii",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn a_valid_recipe_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    bench(dir.path(), "ok", &good_source(), "").unwrap();
+}
+
+#[test]
+fn non_image_and_special_sources_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("passwd"),
+        "root:x:0:0:root:/root:/bin/bash\n",
+    )
+    .unwrap();
+    let p = dir.path().join("passwd");
+    let e = bench(dir.path(), "b", &p.display().to_string(), "").unwrap_err();
+    assert!(
+        e.contains("not an image file") && e.contains("sources[0].path"),
+        "{e}"
+    );
+    #[cfg(target_os = "linux")]
+    {
+        let e = bench(dir.path(), "b", "/proc/self/environ", "").unwrap_err();
+        assert!(e.contains("not an image file"), "{e}");
+    }
+    #[cfg(unix)]
+    {
+        let f = dir.path().join("pipe.nii");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&f)
+            .status()
+            .is_ok_and(|s| s.success());
+        if made {
+            let pat = format!("{}/*.nii", dir.path().display());
+            let e = bench(dir.path(), "b", &pat, "").unwrap_err();
+            assert!(e.contains("FIFO"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn overlong_names_and_infinite_weights_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "a".repeat(5000);
+    let e = bench(dir.path(), &long, &good_source(), "").unwrap_err();
+    assert!(e.contains("benchmark.name") && e.len() < 1000, "{e}");
+    let e = bench(
+        dir.path(),
+        "w",
+        &good_source(),
+        "[severity]\nnone = 1e308\nmild = 1e308\nsevere = 1e308\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("severity") && e.contains("inf"), "{e}");
+}
+
+#[test]
+fn a_backtracking_glob_returns_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a".repeat(60) + "b"), "x").unwrap();
+    let pat = format!("{}/{}c", dir.path().display(), "*a".repeat(20));
+    let e = bench(dir.path(), "g", &pat, "").unwrap_err();
+    assert!(e.contains("matches nothing"), "{e}");
+}
