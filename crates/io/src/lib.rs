@@ -51,7 +51,7 @@ mod us_region;
 pub use error::{IoError, IoErrorKind};
 pub use meta::{Format, Identifiers, Meta, Rescale, SopClass, TransferSyntax};
 pub use nifti::write_nifti;
-pub use raster::{read_rgb, write_png, write_png16, write_png_rgb, LoadedRgb, RgbLoadOptions};
+pub use raster::{write_png, write_png16, write_png_rgb, LoadedRgb, RgbLoadOptions};
 
 use artefact_core::{Modality, Volume};
 use std::collections::BTreeMap;
@@ -498,6 +498,15 @@ pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded,
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// Read one colour image: PNG, JPEG or TIFF ([`raster::read_rgb_raster`]) or a DICOM object
+/// (RGB, YBR, PALETTE COLOR or MONOCHROME; [`dicom::read_rgb`]), in linear light.
+pub fn read_rgb(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError> {
+    match detect_format(path)? {
+        Some(Format::Dicom) => dicom::read_rgb(path, opts),
+        _ => raster::read_rgb_raster(path, opts),
+    }
 }
 
 /// Load every colour photograph under `path` (a file, or a directory searched recursively like

@@ -234,20 +234,18 @@ pub struct LoadedRgb {
     pub meta: Meta,
 }
 
-/// Read a PNG (8/16-bit, grey or RGB, with or without alpha, palette), JPEG, TIFF or DICOM
-/// (RGB, YBR, PALETTE COLOR or MONOCHROME; see [`crate::dicom::read_rgb`]) as a colour image
-/// in linear light.
+/// Read a PNG (8/16-bit, grey or RGB, with or without alpha, palette), JPEG or TIFF as a
+/// colour image in linear light ([`crate::read_rgb`] also takes DICOM).
 ///
 /// Samples are taken as sRGB-encoded (embedded ICC profiles and gamma chunks are not
 /// interpreted) and decoded with the exact IEC 61966-2-1 curve; 16-bit codes are divided by
 /// 65535, float TIFF samples are taken as encoded values in `[0, 1]`. Alpha is ignored
 /// (photographs are opaque); grey images become neutral colour (R = G = B); palette PNGs are
 /// expanded to RGB by the decoder.
-pub fn read_rgb(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError> {
+pub fn read_rgb_raster(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError> {
     let format = crate::detect_format(path)?;
     let format = match format {
         Some(f @ (Format::Png | Format::Jpeg | Format::Tiff)) => f,
-        Some(Format::Dicom) => return crate::dicom::read_rgb(path, opts),
         Some(other) => {
             return Err(IoError::unsupported(
                 path,
