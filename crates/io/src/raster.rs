@@ -10,7 +10,7 @@
 //!
 //! Writing: 8-bit and 16-bit grey PNG, atomically.
 //!
-//! Colour: [`read_rgb`] reads colour (and grey) PNG/JPEG/TIFF into an
+//! Colour: [`read_rgb_raster`] reads colour (and grey) PNG/JPEG/TIFF into an
 //! [`artefact_core::RgbImage`] in linear light (sRGB decoded); [`write_png_rgb`] writes an
 //! 8-bit sRGB PNG.
 
@@ -192,7 +192,7 @@ pub fn write_png16(path: &Path, data: &Array2<u16>) -> Result<(), IoError> {
     write_raw(path, &raw, rows, cols, image::ExtendedColorType::L16)
 }
 
-/// Options for [`read_rgb`].
+/// Options for [`crate::read_rgb`].
 #[derive(Clone, Debug)]
 pub struct RgbLoadOptions {
     /// Modality of the photograph (default: [`Modality::Photo`]).
