@@ -69,12 +69,61 @@ pub fn linear_to_srgb(c: f64) -> f64 {
 }
 
 /// Encode linear light to an 8-bit sRGB code (clamped to `[0, 1]`, rounded to nearest;
-/// NaN maps to 0).
+/// NaN maps to 0) — the slow reference: one `powf` per value.
 #[inline]
-pub fn linear_to_srgb8(c: f32) -> u8 {
+pub fn linear_to_srgb8_exact(c: f32) -> u8 {
     let c = c as f64;
     let c = if c > 0.0 { c.min(1.0) } else { 0.0 };
     (linear_to_srgb(c) * 255.0).round() as u8
+}
+
+/// Buckets of the linear range `[0, 1]` used by [`linear_to_srgb8`].
+const ENCODE_BUCKETS: usize = 4096;
+
+/// Decision thresholds of the 8-bit encoder (`t[i]` = linear value at code `i + ½`, above
+/// which the code is at least `i + 1`) and, per bucket of `[0, 1]`, the code at its start.
+struct EncodeTable {
+    thresholds: [f64; 255],
+    start: Vec<u8>,
+}
+
+fn encode_table() -> &'static EncodeTable {
+    static TABLE: OnceLock<EncodeTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let thresholds: [f64; 255] =
+            std::array::from_fn(|i| srgb_to_linear((i as f64 + 0.5) / 255.0));
+        let start = (0..ENCODE_BUCKETS)
+            .map(|b| linear_to_srgb8_exact((b as f64 / ENCODE_BUCKETS as f64) as f32))
+            .collect();
+        EncodeTable { thresholds, start }
+    })
+}
+
+/// Encode linear light to an 8-bit sRGB code (clamped to `[0, 1]`, rounded to nearest;
+/// NaN maps to 0). Equal to [`linear_to_srgb8_exact`] for every input: the code at the start
+/// of the value's bucket is stepped past the decision thresholds below the value (at most two
+/// steps), and a value within 1e-9 of a threshold is decided by the exact formula.
+#[inline]
+pub fn linear_to_srgb8(c: f32) -> u8 {
+    let v = c as f64;
+    if v.is_nan() || v <= 0.0 {
+        return 0;
+    }
+    if v >= 1.0 {
+        return 255;
+    }
+    let t = encode_table();
+    let mut code = t.start[(v * ENCODE_BUCKETS as f64) as usize] as usize;
+    while code < 255 && v >= t.thresholds[code] {
+        if (v - t.thresholds[code]).abs() < 1e-9 {
+            return linear_to_srgb8_exact(c);
+        }
+        code += 1;
+    }
+    if code < 255 && (t.thresholds[code] - v) < 1e-9 {
+        return linear_to_srgb8_exact(c);
+    }
+    code as u8
 }
 
 /// Linear value of every 8-bit sRGB code (`srgb_to_linear(code / 255)`).
@@ -489,6 +538,8 @@ mod tests {
         // mid grey: code 128 → 0.21586 (known value of the sRGB curve)
         assert!((srgb8_decode_table()[128] as f64 - 0.215_860_5).abs() < 1e-6);
         assert_eq!(linear_to_srgb8(f32::NAN), 0);
+        assert_eq!(linear_to_srgb8(f32::INFINITY), 255);
+        assert_eq!(linear_to_srgb8(f32::NEG_INFINITY), 0);
         assert_eq!(linear_to_srgb8(7.0), 255);
         assert_eq!(linear_to_srgb8(-1.0), 0);
     }
@@ -622,5 +673,29 @@ mod tests {
         assert!(f[[3, 3]] && !f[[0, 0]]);
         assert_eq!(f.iter().filter(|&&v| v).count(), 25);
         assert!(largest_component(&Array2::from_elem((3, 3), false)).is_none());
+    }
+
+    /// The table-driven encoder against the `powf` reference: every f32 in [0, 1] at a stride
+    /// (≈ 2 million values, including all the decision thresholds' neighbourhoods by density)
+    /// plus each threshold's neighbours one ulp either side.
+    #[test]
+    fn fast_srgb8_encoder_equals_the_exact_one() {
+        let one = 1.0f32.to_bits();
+        let mut bits = 0u32;
+        while bits <= one {
+            let c = f32::from_bits(bits);
+            assert_eq!(linear_to_srgb8(c), linear_to_srgb8_exact(c), "{c:e}");
+            bits += 509;
+        }
+        for i in 0..255 {
+            let t = srgb_to_linear((i as f64 + 0.5) / 255.0) as f32;
+            for c in [
+                f32::from_bits(t.to_bits() - 1),
+                t,
+                f32::from_bits(t.to_bits() + 1),
+            ] {
+                assert_eq!(linear_to_srgb8(c), linear_to_srgb8_exact(c), "{c:e}");
+            }
+        }
     }
 }
