@@ -1,5 +1,5 @@
-//! A small synthetic build for the score and report tests (two test operators on synthetic MR
-//! volumes; the same set-up as tests/build.rs, which keeps its own copy).
+//! A small synthetic build shared by the build, score and report tests: two test operators on
+//! synthetic MR volumes, their recipes and a benchmark recipe.
 
 #![allow(dead_code)]
 
@@ -101,12 +101,12 @@ impl Operator for TestBlur {
     }
 }
 
-fn registry() -> Registry {
+pub fn registry() -> Registry {
     Registry::new(vec![OpEntry::of::<TestNoise>(), OpEntry::of::<TestBlur>()])
 }
 
 /// Synthetic subjects: a bright ellipse with texture in 12 slices, one NIfTI per subject.
-fn write_sources(dir: &Path, n: usize) {
+pub fn write_sources(dir: &Path, n: usize) {
     for s in 0..n {
         let data = Array3::from_shape_fn((12, 40, 48), |(k, r, c)| {
             let (y, x) = (
@@ -124,7 +124,7 @@ fn write_sources(dir: &Path, n: usize) {
     }
 }
 
-const NOISE_RECIPE: &str = r#"[attribute]
+pub const NOISE_RECIPE: &str = r#"[attribute]
 name = "noise"
 modality = "MR"
 label = "Noise"
@@ -140,7 +140,7 @@ kind = "ssim"
 mild = [0.3, 0.99]
 "#;
 
-const BLUR_RECIPE: &str = r#"[attribute]
+pub const BLUR_RECIPE: &str = r#"[attribute]
 name = "blur"
 modality = "MR"
 label = "Blurring"
@@ -153,7 +153,7 @@ mild = { radius = 1 }
 severe = { radius = [3, 4] }
 "#;
 
-const BENCH: &str = r#"[benchmark]
+pub const BENCH: &str = r#"[benchmark]
 name = "unit"
 seed = 11
 image_size = 32
@@ -176,7 +176,7 @@ test = 0.6
 dev = 0.4
 "#;
 
-fn setup(n_subjects: usize) -> (tempfile::TempDir, BenchmarkRecipe) {
+pub fn setup(n_subjects: usize) -> (tempfile::TempDir, BenchmarkRecipe) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("src")).unwrap();
     std::fs::create_dir_all(dir.path().join("attr")).unwrap();
