@@ -45,6 +45,27 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Under `--keep-going` record `reason` for `path` in `skipped`; otherwise fail naming the file.
+fn skip_or_fail(
+    keep_going: bool,
+    skipped: &mut Vec<Skipped>,
+    path: &std::path::Path,
+    reason: String,
+) -> Result<(), DatasetError> {
+    if keep_going {
+        skipped.push(Skipped {
+            path: path.display().to_string(),
+            reason,
+        });
+        Ok(())
+    } else {
+        Err(DatasetError::file(
+            path,
+            format!("{reason} (use --keep-going to skip it)"),
+        ))
+    }
+}
+
 /// Load every source and pick its slices. With `keep_going`, unreadable sources are returned
 /// as [`Skipped`]; otherwise the first one is an error. Memory budget per source:
 /// [`artefact_io::default_max_bytes`].
@@ -99,34 +120,12 @@ pub fn collect_slices_with(
             let entries = match isolated(|| Ok(load_all(path, &opts))) {
                 Ok(e) => e,
                 Err(reason) => {
-                    if !keep_going {
-                        return Err(DatasetError::file(
-                            path,
-                            format!("{reason} (use --keep-going to skip it)"),
-                        ));
-                    }
-                    skipped.push(Skipped {
-                        path: path.display().to_string(),
-                        reason,
-                    });
+                    skip_or_fail(keep_going, &mut skipped, path, reason)?;
                     continue;
                 }
             };
             for (p, res) in entries {
-                let mut skip = |reason: String| -> Result<(), DatasetError> {
-                    if keep_going {
-                        skipped.push(Skipped {
-                            path: p.display().to_string(),
-                            reason,
-                        });
-                        Ok(())
-                    } else {
-                        Err(DatasetError::file(
-                            &p,
-                            format!("{reason} (use --keep-going to skip it)"),
-                        ))
-                    }
-                };
+                let mut skip = |reason: String| skip_or_fail(keep_going, &mut skipped, &p, reason);
                 let loaded = match res {
                     Ok(l) => l,
                     Err(e) => {
@@ -235,34 +234,12 @@ fn collect_colour(
         let entries = match isolated(|| Ok(load_all_rgb(path, &opts))) {
             Ok(e) => e,
             Err(reason) => {
-                if !keep_going {
-                    return Err(DatasetError::file(
-                        path,
-                        format!("{reason} (use --keep-going to skip it)"),
-                    ));
-                }
-                skipped.push(Skipped {
-                    path: path.display().to_string(),
-                    reason,
-                });
+                skip_or_fail(keep_going, &mut skipped, path, reason)?;
                 continue;
             }
         };
         for (p, res) in entries {
-            let mut skip = |reason: String| -> Result<(), DatasetError> {
-                if keep_going {
-                    skipped.push(Skipped {
-                        path: p.display().to_string(),
-                        reason,
-                    });
-                    Ok(())
-                } else {
-                    Err(DatasetError::file(
-                        &p,
-                        format!("{reason} (use --keep-going to skip it)"),
-                    ))
-                }
-            };
+            let mut skip = |reason: String| skip_or_fail(keep_going, &mut skipped, &p, reason);
             let loaded = match res {
                 Ok(l) => l,
                 Err(e) => {
