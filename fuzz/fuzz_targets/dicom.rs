@@ -1,2 +1,5 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| artefact_fuzz::dicom(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    artefact_fuzz::caught_panics_are_errors();
+    artefact_fuzz::dicom(data)
+});

@@ -6,11 +6,24 @@
 
 use std::path::Path;
 
+/// libFuzzer's panic hook aborts on every panic, also on those the loaders deliberately catch
+/// at the decoder boundary (`guard::no_panic` turns a decoder panic into an error naming the
+/// file). Put the default hook back once, so only a panic that escapes a target is a crash
+/// (libfuzzer-sys still aborts on those).
+pub fn caught_panics_are_errors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = std::panic::take_hook();
+    });
+}
+
 /// A small memory budget, so the fuzzer's own limit (`-rss_limit_mb`) is never the one hit.
 fn opts() -> artefact_io::LoadOptions {
     artefact_io::LoadOptions {
         max_bytes: 256 << 20,
         grey_from_rgb: true,
+        // no load thread: libFuzzer's own -timeout reports a hang with its stack
+        time_budget: None,
         ..Default::default()
     }
 }

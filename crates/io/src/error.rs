@@ -33,6 +33,8 @@ pub enum IoErrorKind {
     TooLarge(String),
     /// A directory that holds no readable image, or more than one series where one is required.
     Selection(String),
+    /// Reading took longer than the time budget ([`crate::LoadOptions::time_budget`]).
+    TimedOut(String),
 }
 
 /// An I/O error: the file concerned and the reason.
@@ -93,6 +95,7 @@ impl IoError {
             ),
             IoErrorKind::TooLarge(s) => format!("too large: {s}"),
             IoErrorKind::Selection(s) => s.clone(),
+            IoErrorKind::TimedOut(s) => format!("timed out: {s}"),
         }
     }
 
@@ -110,6 +113,7 @@ impl IoError {
             IoErrorKind::NonFinite { .. } => "non-finite",
             IoErrorKind::TooLarge(_) => "too-large",
             IoErrorKind::Selection(_) => "selection",
+            IoErrorKind::TimedOut(_) => "timed-out",
         }
     }
 }

@@ -14,8 +14,12 @@
 //!   what the header announces, JPEG 2000 code streams whose SIZ marker agrees with Rows,
 //!   Columns and Samples per Pixel (dicom-transfer-syntax-registry 0.10.1 indexes out of bounds
 //!   otherwise: `rle_lossless.rs:119`, `jpeg2k.rs:90`).
+//!   JPEG code streams are checked the same way against their frame header (SOF).
 //! - [`no_panic`]: runs a decoder call under `catch_unwind`, turning a panic into an error
 //!   naming the file (a last line of defence for decoder bugs the checks above do not know).
+//!
+//! - [`time_boxed`]: runs a whole load on a thread with a time budget; a load that overruns
+//!   it is abandoned and reported, so one file that decodes forever cannot stop a build.
 //!
 //! Every error names the file and the tag or structure concerned.
 
@@ -277,6 +281,99 @@ fn eof(path: &Path) -> IoError {
     IoError::truncated(path, "DICOM data set ends inside an element")
 }
 
+/// Walk the file meta group the way dicom-rs reads it: when it starts with (0002,0000) UL,
+/// element after element (explicit VR little endian, unknown VRs with a 32-bit length, elements
+/// of any group) until the announced group length is consumed; the data set starts there,
+/// wherever that is. Ending the meta group at the first non-0002 tag instead would let a
+/// tampered group length put the data set walk out of step with dicom-rs's (a fuzzed 1 kB file
+/// had dicom-rs allocate 4 GB for a value this walk never saw). Returns the transfer syntax.
+fn walk_meta<R: Read + Seek>(path: &Path, w: &mut Walker<R>) -> Result<Option<String>, IoError> {
+    let start = w.pos;
+    let rewind = |w: &mut Walker<R>| -> Result<(), IoError> {
+        w.r.seek(SeekFrom::Start(start))
+            .map_err(|e| IoError::os(path, e))?;
+        w.pos = start;
+        Ok(())
+    };
+    let header = (w.read::<4>(), w.read::<2>(), w.read::<2>());
+    let (Some(tag), Some(vr), Some(lb)) = header else {
+        rewind(w)?;
+        return walk_dataset(path, w, true);
+    };
+    if tag != [2, 0, 0, 0] || &vr != b"UL" || lb != [4, 0] {
+        // no group length: dicom-rs refuses the file itself; the generic walk is enough
+        rewind(w)?;
+        return walk_dataset(path, w, true);
+    }
+    let Some(g) = w.read::<4>() else {
+        return Ok(None);
+    };
+    let group_len = u32::from_le_bytes(g) as u64;
+    let mut consumed = 0u64;
+    let mut ts = None;
+    while consumed < group_len {
+        let at = w.pos;
+        let (Some(head), Some(vr)) = (w.read::<4>(), w.read::<2>()) else {
+            return Ok(ts); // dicom-rs reports the early end
+        };
+        let short = matches!(
+            &vr,
+            b"AE"
+                | b"AS"
+                | b"AT"
+                | b"CS"
+                | b"DA"
+                | b"DS"
+                | b"DT"
+                | b"FL"
+                | b"FD"
+                | b"IS"
+                | b"LO"
+                | b"LT"
+                | b"PN"
+                | b"SH"
+                | b"SL"
+                | b"SS"
+                | b"ST"
+                | b"TM"
+                | b"UI"
+                | b"UL"
+                | b"US"
+        );
+        let len = if short {
+            let Some(lb) = w.read::<2>() else {
+                return Ok(ts);
+            };
+            u16::from_le_bytes(lb) as u64
+        } else {
+            let (Some(_), Some(lb)) = (w.read::<2>(), w.read::<4>()) else {
+                return Ok(ts);
+            };
+            u32::from_le_bytes(lb) as u64
+        };
+        if len == UNDEFINED as u64 {
+            return Ok(ts); // dicom-rs refuses undefined lengths in the meta group
+        }
+        if len > w.len - w.pos {
+            return Err(too_long(path, at, "file meta element", len, w.len - w.pos));
+        }
+        if head == [2, 0, 0x10, 0] && len <= 256 {
+            let mut v = vec![0u8; len as usize];
+            w.r.read_exact(&mut v).map_err(|e| IoError::os(path, e))?;
+            w.pos += len;
+            let t = String::from_utf8_lossy(&v);
+            ts = Some(
+                t.trim_end_matches(|c: char| c.is_whitespace() || c == '\0')
+                    .to_string(),
+            );
+        } else {
+            w.skip(len).ok_or_else(|| eof(path))?;
+        }
+        consumed += w.pos - at;
+    }
+    Ok(ts)
+}
+
 /// Pre-scan a DICOM file (see the module docs). `max_bytes` caps the inflated size of
 /// deflated data sets.
 pub(crate) fn prescan(path: &Path, max_bytes: u64) -> Result<(), IoError> {
@@ -308,7 +405,7 @@ pub(crate) fn prescan(path: &Path, max_bytes: u64) -> Result<(), IoError> {
         explicit: true,
         big: false,
     };
-    let ts = walk_dataset(path, &mut w, true)?.unwrap_or_default();
+    let ts = walk_meta(path, &mut w)?.unwrap_or_default();
     match ts.as_str() {
         "1.2.840.10008.1.2" => w.explicit = false,
         "1.2.840.10008.1.2.2" => w.big = true,
@@ -355,6 +452,45 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// Run a whole load on its own thread and wait at most `budget` for it (`None`: run it here).
+/// A load still running when the budget ends is abandoned: its thread is detached (Rust cannot
+/// stop a thread) and finishes or blocks on its own, its result is dropped, and the caller gets
+/// an error naming the file, so one pathological source never stops a build. The memory budget
+/// still bounds what an abandoned load can allocate.
+pub(crate) fn time_boxed<T: Send + 'static>(
+    path: &Path,
+    budget: Option<std::time::Duration>,
+    f: impl FnOnce() -> Result<T, IoError> + Send + 'static,
+) -> Result<T, IoError> {
+    let Some(budget) = budget else {
+        return f();
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let spawned = std::thread::Builder::new()
+        .name("artefact-load".into())
+        .stack_size(16 << 20)
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    if let Err(e) = spawned {
+        return Err(IoError::os(path, e));
+    }
+    match rx.recv_timeout(budget) {
+        Ok(r) => r,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(IoError::new(
+            path,
+            crate::IoErrorKind::TimedOut(format!(
+                "reading took longer than the time budget of {budget:?} and was abandoned \
+                 (raise it with --source-timeout)"
+            )),
+        )),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(IoError::invalid(
+            path,
+            "the reader stopped without a result (internal error)",
+        )),
+    }
 }
 
 /// Run a decoder call, turning a panic into an error naming the file.
@@ -561,6 +697,8 @@ pub(crate) fn check_pixels(
         check_rle(path, &fragments, h)?;
     } else if is_j2k(ts_uid) {
         check_j2k(path, &fragments, h)?;
+    } else if is_jpeg(ts_uid) {
+        check_jpeg(path, &fragments, h)?;
     }
     Ok(())
 }
@@ -699,6 +837,109 @@ fn check_rle(path: &Path, fragments: &[&[u8]], h: &PixelHeader) -> Result<(), Io
     Ok(())
 }
 
+/// JPEG (ISO 10918-1) transfer syntaxes decoded by jpeg-decoder (baseline, extended, lossless).
+fn is_jpeg(ts: &str) -> bool {
+    matches!(
+        ts,
+        "1.2.840.10008.1.2.4.50"
+            | "1.2.840.10008.1.2.4.51"
+            | "1.2.840.10008.1.2.4.57"
+            | "1.2.840.10008.1.2.4.70"
+    )
+}
+
+/// The frame header (SOFn) of a JPEG code stream starting at `data` (SOI first): sample
+/// precision, lines, samples per line, components. `Ok(None)` when `data` does not start with
+/// SOI; an error string when the marker walk runs off the data before a frame header.
+fn jpeg_frame_header(data: &[u8]) -> Result<Option<(u8, u16, u16, u8)>, String> {
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return Ok(None);
+    }
+    let mut at = 2usize;
+    loop {
+        // fill bytes (0xFF repeated) may precede a marker
+        while data.get(at) == Some(&0xFF) && data.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        let (Some(&0xFF), Some(&marker)) = (data.get(at), data.get(at + 1)) else {
+            return Err(format!("no frame header (SOF marker) before byte {at}"));
+        };
+        at += 2;
+        // markers without a length: TEM, RSTn, SOI
+        if marker == 0x01 || (0xD0..=0xD8).contains(&marker) {
+            continue;
+        }
+        let Some(len) = data.get(at..at + 2) else {
+            return Err(format!("code stream ends inside marker FF{marker:02X}"));
+        };
+        let len = u16::from_be_bytes([len[0], len[1]]) as usize;
+        let sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if sof {
+            let Some(f) = data.get(at + 2..at + 8) else {
+                return Err("code stream ends inside its frame header (SOF)".into());
+            };
+            let lines = u16::from_be_bytes([f[1], f[2]]);
+            let cols = u16::from_be_bytes([f[3], f[4]]);
+            return Ok(Some((f[0], lines, cols, f[5])));
+        }
+        if len < 2 || marker == 0xD9 || marker == 0xDA {
+            return Err(format!(
+                "no frame header (SOF marker) before marker FF{marker:02X}"
+            ));
+        }
+        at += len;
+    }
+}
+
+/// Every JPEG code stream must announce the image the header describes: jpeg-decoder allocates
+/// from the SOF dimensions, so a tampered 65535 × 65535 frame would ask for gigabytes.
+fn check_jpeg(path: &Path, fragments: &[&[u8]], h: &PixelHeader) -> Result<(), IoError> {
+    let mut seen = 0u64;
+    for (i, frag) in fragments.iter().enumerate() {
+        let header = jpeg_frame_header(frag).map_err(|why| {
+            IoError::invalid(path, format!("JPEG code stream in fragment {i}: {why}"))
+        })?;
+        let Some((precision, lines, cols, comps)) = header else {
+            continue; // a continuation fragment of a frame
+        };
+        seen += 1;
+        // lines = 0: height defined later by a DNL marker (allowed by the standard)
+        let rows_ok = lines == 0 || u64::from(lines) == h.rows;
+        if !rows_ok || u64::from(cols) != h.cols || u64::from(comps) != h.spp {
+            return Err(IoError::invalid(
+                path,
+                format!(
+                    "JPEG code stream in fragment {i} is {cols}×{lines} with {comps} components \
+                     but the header says Columns {} × Rows {} with Samples per Pixel {}",
+                    h.cols, h.rows, h.spp
+                ),
+            ));
+        }
+        if !(2..=16).contains(&precision) {
+            return Err(IoError::invalid(
+                path,
+                format!("JPEG code stream in fragment {i} has sample precision {precision}"),
+            ));
+        }
+    }
+    if seen == 0 {
+        return Err(IoError::invalid(
+            path,
+            "JPEG Pixel Data holds no code stream (no SOI marker at the start of a fragment)",
+        ));
+    }
+    if seen > h.frames {
+        return Err(IoError::invalid(
+            path,
+            format!(
+                "JPEG Pixel Data holds {seen} code streams for {} frames",
+                h.frames
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn check_j2k(path: &Path, fragments: &[&[u8]], h: &PixelHeader) -> Result<(), IoError> {
     let mut seen = 0u64;
     for (i, frag) in fragments.iter().enumerate() {
@@ -754,6 +995,49 @@ fn check_j2k(path: &Path, fragments: &[&[u8]], h: &PixelHeader) -> Result<(), Io
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_load_over_its_time_budget_is_abandoned_with_an_error_naming_the_file() {
+        let p = Path::new("/data/slow.dcm");
+        let budget = Some(std::time::Duration::from_millis(50));
+        let slow = || {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            Ok(1)
+        };
+        let t0 = std::time::Instant::now();
+        let e = time_boxed(p, budget, slow).expect_err("must time out");
+        assert!(t0.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(e.kind_name(), "timed-out");
+        assert!(
+            e.to_string().starts_with("/data/slow.dcm: timed out"),
+            "{e}"
+        );
+        // within budget, and without one: the result itself
+        assert_eq!(
+            time_boxed(p, Some(std::time::Duration::from_secs(60)), || Ok(7)).unwrap(),
+            7
+        );
+        assert_eq!(time_boxed(p, None, || Ok(8)).unwrap(), 8);
+        // a load that panics past every guard is an error, not a crash
+        let long = Some(std::time::Duration::from_secs(30));
+        let e = time_boxed::<u8>(p, long, || panic!("boom")).expect_err("must fail");
+        assert!(e.to_string().contains("internal error"), "{e}");
+    }
+
+    #[test]
+    fn jpeg_frame_header_is_found_after_other_segments() {
+        // SOI, APP0 (length 4), DQT-like segment (length 3), SOF1 P=12 Y=2 X=3 Nf=1
+        let mut s = vec![
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 1, 2, 0xFF, 0xFF, 0xDB, 0, 3, 9,
+        ];
+        s.extend([0xFF, 0xC1, 0, 11, 12, 0, 2, 0, 3, 1, 1, 0x11, 0]);
+        assert_eq!(jpeg_frame_header(&s).unwrap(), Some((12, 2, 3, 1)));
+        assert_eq!(jpeg_frame_header(&[0, 1, 2]).unwrap(), None);
+        // a walk that runs off the data, or reaches the scan first, is an error
+        assert!(jpeg_frame_header(&s[..12]).is_err());
+        assert!(jpeg_frame_header(&[0xFF, 0xD8, 0xFF, 0xDA, 0, 2]).is_err());
+        assert!(jpeg_frame_header(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]).is_err());
+    }
 
     #[test]
     fn packbits_counts_runs_and_literals() {

@@ -186,7 +186,16 @@ pub struct LoadOptions {
     /// samples and float32 voxels); a source needing more is refused with an error naming the
     /// file and the size. Default: [`default_max_bytes`].
     pub max_bytes: u64,
+    /// Longest time one file or series may take to load; a load that overruns it is abandoned
+    /// with an error naming the file (its thread is left to finish on its own). `None`: no
+    /// budget. Default: [`DEFAULT_TIME_BUDGET`].
+    pub time_budget: Option<std::time::Duration>,
 }
+
+/// Default time budget for loading one file or series: far above what any real file needs
+/// (a 1 GB CT series decodes in seconds), low enough that a pathological file cannot stall a
+/// build for long.
+pub const DEFAULT_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Default for LoadOptions {
     fn default() -> Self {
@@ -198,6 +207,7 @@ impl Default for LoadOptions {
             max_voxels: DEFAULT_MAX_VOXELS,
             allow_burned_in: false,
             max_bytes: default_max_bytes(),
+            time_budget: Some(DEFAULT_TIME_BUDGET),
         }
     }
 }
@@ -279,7 +289,10 @@ pub fn load_volume_with(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoErr
 }
 
 fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
-    guard::no_panic(path, "loading", || load_file_inner(path, opts))?
+    let (p, o) = (path.to_path_buf(), opts.clone());
+    guard::time_boxed(path, opts.time_budget, move || {
+        guard::no_panic(&p, "loading", || load_file_inner(&p, &o))?
+    })
 }
 
 fn load_file_inner(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
@@ -493,7 +506,12 @@ pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded,
                 files[0].clone()
             }
         };
-        let r = dicom::load_files(&name, &files, opts).and_then(|l| finish(l, opts));
+        let (n, o) = (name.clone(), opts.clone());
+        let r = guard::time_boxed(&name, opts.time_budget, move || {
+            guard::no_panic(&n, "loading", || {
+                dicom::load_files(&n, &files, &o).and_then(|l| finish(l, &o))
+            })?
+        });
         out.push((name, r));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));

@@ -172,6 +172,46 @@ fn jpeg2000_with_tiny_rows_or_zero_samples_is_refused() {
 }
 
 #[test]
+fn jpeg_frame_header_larger_than_the_image_is_refused_before_decoding() {
+    // jpeg-decoder allocates from the SOF dimensions: 65535 × 65535 would ask for gigabytes
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(data("dicom/JPEG-lossy.dcm")).unwrap();
+    // the first SOF marker (baseline C0 or extended C1) after the pixel data's SOI
+    let soi = find(&good, &[0xFF, 0xD8, 0xFF]);
+    let sof = soi
+        + good[soi..]
+            .windows(2)
+            .position(|w| w[0] == 0xFF && (w[1] == 0xC0 || w[1] == 0xC1))
+            .expect("SOF marker");
+    for (name, at) in [("lines", sof + 5), ("samples", sof + 7)] {
+        let mut b = good.clone();
+        b[at] = 0xFF;
+        b[at + 1] = 0xFF;
+        let p = dir.path().join(format!("jpeg_sof_{name}.dcm"));
+        std::fs::write(&p, &b).unwrap();
+        let e = refused(&p);
+        assert!(e.to_string().contains("JPEG code stream"), "{e}");
+    }
+    let mut b = good.clone();
+    b[sof + 9] = 4; // four components where the header says one
+    let p = dir.path().join("jpeg_sof_components.dcm");
+    std::fs::write(&p, &b).unwrap();
+    let e = refused(&p);
+    assert!(e.to_string().contains("4 components"), "{e}");
+}
+
+#[test]
+fn meta_group_length_that_shifts_the_data_set_is_followed_like_dicom_rs() {
+    // found by cargo-fuzz (dicom target, 30 min): the file meta group length says 196 bytes,
+    // the 0002 elements take 148; dicom-rs reads on to 196 (12-byte headers for the unknown
+    // VR `\0\0`), so its data set starts 4 bytes later than at the first non-0002 tag, where
+    // an implicit-VR (0000,0000) declares 0xFFFFFF00 bytes: dicom-rs reserved 4 GB for it
+    let p = data("fuzz/dicom_meta_group_length_4gb_value.dcm");
+    let e = refused(&p);
+    assert!(e.to_string().contains("declares 4294967040 bytes"), "{e}");
+}
+
+#[test]
 fn header_tampering_is_refused_naming_the_tag() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read(data("dicom/MR_small.dcm")).unwrap();
