@@ -34,6 +34,10 @@ pub struct BuildArgs {
     /// available memory, capped). A source needing more is refused (skipped with --keep-going).
     #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     pub max_memory: Option<u64>,
+    /// Time budget in seconds for loading one source (file or series); a source that takes
+    /// longer is abandoned (skipped with --keep-going). 0: no budget.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub source_timeout: u64,
     /// Attributes rendered (mild and severe) per clean slice.
     #[arg(long, default_value_t = 2)]
     pub attributes_per_slice: usize,
@@ -44,6 +48,11 @@ pub struct BuildArgs {
     /// Fail the build when its audit (audit.json) fails.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// `--source-timeout SECS` as a time budget (0: none).
+pub fn time_budget(secs: u64) -> Option<std::time::Duration> {
+    (secs > 0).then(|| std::time::Duration::from_secs(secs))
 }
 
 /// `2G`, `512M`, `64K` or plain bytes.
@@ -114,6 +123,7 @@ pub fn run(args: &BuildArgs, registry: &Registry, library: &RecipeLibrary) -> u8
     if let Some(m) = args.max_memory {
         opts.max_bytes = m;
     }
+    opts.source_timeout = crate::build::time_budget(args.source_timeout);
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(

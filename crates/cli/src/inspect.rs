@@ -30,6 +30,13 @@ pub struct InspectArgs {
     /// burned-in text (names, dates).
     #[arg(long)]
     pub allow_burned_in: bool,
+    /// Memory budget per source, e.g. 2G, 512M or a number of bytes (default: half of the
+    /// available memory, capped). A source needing more is reported as too large.
+    #[arg(long, value_name = "BYTES", value_parser = crate::build::parse_bytes)]
+    pub max_memory: Option<u64>,
+    /// Time budget in seconds for reading one source (file or series); 0: no budget.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub source_timeout: u64,
 }
 
 pub fn run(args: &InspectArgs) -> u8 {
@@ -42,6 +49,10 @@ pub fn run(args: &InspectArgs) -> u8 {
         } else {
             NonFinitePolicy::Error
         },
+        max_bytes: args
+            .max_memory
+            .unwrap_or_else(artefact_io::default_max_bytes),
+        time_budget: crate::build::time_budget(args.source_timeout),
         ..LoadOptions::default()
     };
     let report = inspect::inspect(&args.paths, &opts);

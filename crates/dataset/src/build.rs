@@ -48,6 +48,9 @@ pub struct BuildOptions {
     pub key_secret: Vec<u8>,
     /// Memory budget in bytes for loading each source (see `artefact_io::LoadOptions`).
     pub max_bytes: u64,
+    /// Time budget for loading each source; one that overruns it is abandoned (skipped with
+    /// `keep_going`). `None`: no budget. Default: `artefact_io::DEFAULT_TIME_BUDGET`.
+    pub source_timeout: Option<std::time::Duration>,
     /// Attributes rendered (mild + severe) per clean slice.
     pub attributes_per_slice: usize,
     /// Write what the images can supply when the recipe asks for more questions or pairs
@@ -67,6 +70,7 @@ impl BuildOptions {
             keep_going: false,
             key_secret: Vec::new(),
             max_bytes: artefact_io::default_max_bytes(),
+            source_timeout: Some(artefact_io::DEFAULT_TIME_BUDGET),
             attributes_per_slice: 2,
             allow_shortfall: false,
             strict_audit: false,
@@ -276,7 +280,11 @@ pub fn slices_for(
     opts: &BuildOptions,
 ) -> Result<(Vec<SourceSlice>, Vec<crate::source::Skipped>), DatasetError> {
     let secret = resolve_secret(opts)?;
-    crate::source::collect_slices_with(bench, &secret, opts.keep_going, opts.max_bytes)
+    let limits = crate::source::SourceLimits {
+        max_bytes: opts.max_bytes,
+        time_budget: opts.source_timeout,
+    };
+    crate::source::collect_slices_with(bench, &secret, opts.keep_going, limits)
 }
 
 /// Build the dataset. `progress(done, total)` is called as samples finish.

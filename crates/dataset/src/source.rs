@@ -66,6 +66,23 @@ fn skip_or_fail(
     }
 }
 
+/// What loading one source may cost: memory (`artefact_io::LoadOptions::max_bytes`) and time
+/// (`artefact_io::LoadOptions::time_budget`).
+#[derive(Clone, Copy, Debug)]
+pub struct SourceLimits {
+    pub max_bytes: u64,
+    pub time_budget: Option<std::time::Duration>,
+}
+
+impl Default for SourceLimits {
+    fn default() -> Self {
+        SourceLimits {
+            max_bytes: artefact_io::default_max_bytes(),
+            time_budget: Some(artefact_io::DEFAULT_TIME_BUDGET),
+        }
+    }
+}
+
 /// Load every source and pick its slices. With `keep_going`, unreadable sources are returned
 /// as [`Skipped`]; otherwise the first one is an error. Memory budget per source:
 /// [`artefact_io::default_max_bytes`].
@@ -74,7 +91,7 @@ pub fn collect_slices(
     secret: &[u8],
     keep_going: bool,
 ) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
-    collect_slices_with(bench, secret, keep_going, artefact_io::default_max_bytes())
+    collect_slices_with(bench, secret, keep_going, SourceLimits::default())
 }
 
 /// Run `f` so that a panic becomes an error message (the source boundary: one bad file is one
@@ -90,15 +107,15 @@ fn isolated<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     })
 }
 
-/// [`collect_slices`] with a memory budget in bytes for loading each source
-/// ([`artefact_io::LoadOptions::max_bytes`]). Each source is isolated: a panic while loading or
+/// [`collect_slices`] with a memory budget in bytes and a time budget for loading each source
+/// ([`SourceLimits`]). Each source is isolated: a panic while loading or
 /// preparing it becomes a [`Skipped`] row naming the file (or, without `keep_going`, an error
 /// naming it).
 pub fn collect_slices_with(
     bench: &BenchmarkRecipe,
     secret: &[u8],
     keep_going: bool,
-    max_bytes: u64,
+    limits: SourceLimits,
 ) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
     let wanted: BTreeSet<Modality> = bench.attributes.iter().map(|a| a.modality).collect();
     let mut slices = Vec::new();
@@ -106,7 +123,7 @@ pub fn collect_slices_with(
     let mut seen_keys = BTreeSet::new();
     for spec in &bench.sources {
         if spec.modality.is_some_and(Modality::is_colour) {
-            let got = collect_colour(bench, spec, secret, keep_going, max_bytes, &mut seen_keys)?;
+            let got = collect_colour(bench, spec, secret, keep_going, limits, &mut seen_keys)?;
             slices.extend(got.0);
             skipped.extend(got.1);
             continue;
@@ -114,7 +131,8 @@ pub fn collect_slices_with(
         for path in &spec.paths {
             let opts = LoadOptions {
                 modality: spec.modality,
-                max_bytes,
+                max_bytes: limits.max_bytes,
+                time_budget: limits.time_budget,
                 ..LoadOptions::default()
             };
             let entries = match isolated(|| Ok(load_all(path, &opts))) {
@@ -217,7 +235,7 @@ fn collect_colour(
     spec: &artefact_recipe::benchmark::SourceSpec,
     secret: &[u8],
     keep_going: bool,
-    max_bytes: u64,
+    limits: SourceLimits,
     seen_keys: &mut BTreeSet<String>,
 ) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
     let modality = spec.modality.expect("a colour source names its modality");
@@ -226,7 +244,8 @@ fn collect_colour(
     let opts = RgbLoadOptions {
         modality: Some(modality),
         detect_fov: false,
-        max_bytes,
+        max_bytes: limits.max_bytes,
+        time_budget: limits.time_budget,
         ..RgbLoadOptions::default()
     };
     let wanted = bench.attributes.iter().any(|a| a.modality == modality);

@@ -520,11 +520,15 @@ pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded,
 
 /// Read one colour image: PNG, JPEG or TIFF ([`raster::read_rgb_raster`]) or a DICOM object
 /// (RGB, YBR, PALETTE COLOR or MONOCHROME; [`dicom::read_rgb`]), in linear light.
+/// Runs within [`RgbLoadOptions::time_budget`], with decoder panics turned into errors.
 pub fn read_rgb(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError> {
-    match detect_format(path)? {
-        Some(Format::Dicom) => dicom::read_rgb(path, opts),
-        _ => raster::read_rgb_raster(path, opts),
-    }
+    let (p, o) = (path.to_path_buf(), opts.clone());
+    guard::time_boxed(path, opts.time_budget, move || {
+        guard::no_panic(&p, "loading", || match detect_format(&p)? {
+            Some(Format::Dicom) => dicom::read_rgb(&p, &o),
+            _ => raster::read_rgb_raster(&p, &o),
+        })?
+    })
 }
 
 /// Load every colour photograph under `path` (a file, or a directory searched recursively like

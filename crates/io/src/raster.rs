@@ -211,6 +211,8 @@ pub struct RgbLoadOptions {
     /// Memory budget in bytes (decoded samples plus the float32 planes); default
     /// [`crate::default_max_bytes`].
     pub max_bytes: u64,
+    /// See [`crate::LoadOptions::time_budget`].
+    pub time_budget: Option<std::time::Duration>,
 }
 
 impl Default for RgbLoadOptions {
@@ -223,6 +225,7 @@ impl Default for RgbLoadOptions {
             frame: None,
             allow_burned_in: false,
             max_bytes: crate::default_max_bytes(),
+            time_budget: Some(crate::DEFAULT_TIME_BUDGET),
         }
     }
 }
