@@ -78,7 +78,7 @@ pub fn run(args: &RecipesArgs, registry: &Registry, library: &RecipeLibrary) -> 
                     Ok(all) => {
                         for (rel, r) in all {
                             let shown = library.display_path(&rel).display().to_string();
-                            report(r.map(|a| describe_attribute(&a)), &shown, &mut code);
+                            report(checked(r, registry), &shown, &mut code);
                         }
                     }
                     Err(e) => report(Err(e), "", &mut code),
@@ -94,7 +94,7 @@ pub fn run(args: &RecipesArgs, registry: &Registry, library: &RecipeLibrary) -> 
                             for rel in rels {
                                 let shown = library.display_path(&rel).display().to_string();
                                 let r = library.attribute(&rel, registry);
-                                report(r.map(|a| describe_attribute(&a)), &shown, &mut code);
+                                report(checked(r, registry), &shown, &mut code);
                             }
                             continue;
                         }
@@ -109,22 +109,43 @@ pub fn run(args: &RecipesArgs, registry: &Registry, library: &RecipeLibrary) -> 
                     .map(|s| s.lines().any(|l| l.trim() == "[benchmark]"))
                     .unwrap_or(false);
                 let res = if is_bench {
-                    BenchmarkRecipe::load_with(f, registry, library).map(|b| {
-                        format!(
-                            "benchmark `{}`: {} attributes, {} sources",
+                    BenchmarkRecipe::load_with(f, registry, library).and_then(|b| {
+                        for a in &b.attributes {
+                            trial(a, registry)?;
+                        }
+                        Ok(format!(
+                            "benchmark `{}`: {} attributes (each applied on a phantom), {} sources",
                             b.name,
                             b.attributes.len(),
                             b.sources.len()
-                        )
+                        ))
                     })
                 } else {
-                    AttributeRecipe::load(f, registry).map(|a| describe_attribute(&a))
+                    checked(AttributeRecipe::load(f, registry), registry)
                 };
                 report(res, &f.display().to_string(), &mut code);
             }
             code
         }
     }
+}
+
+/// An attribute recipe that parsed, then applied at both severities on a phantom
+/// (`artefact_recipe::trial`): what `check` reports for it.
+fn checked(
+    r: artefact_recipe::Result<AttributeRecipe>,
+    registry: &Registry,
+) -> artefact_recipe::Result<String> {
+    let a = r?;
+    trial(&a, registry)?;
+    Ok(describe_attribute(&a) + ", applied on a phantom")
+}
+
+/// [`artefact_recipe::trial::trial`] with its message as a recipe error naming the file.
+fn trial(a: &AttributeRecipe, registry: &Registry) -> artefact_recipe::Result<()> {
+    artefact_recipe::trial::trial(a, registry).map_err(|why| {
+        artefact_recipe::RecipeError::new(&a.path, format!("attribute `{}`: {why}", a.name))
+    })
 }
 
 fn describe_attribute(a: &AttributeRecipe) -> String {

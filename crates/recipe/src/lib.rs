@@ -24,6 +24,7 @@ pub mod error;
 pub mod folders;
 pub mod library;
 pub mod registry;
+pub mod trial;
 mod value;
 
 pub use attribute::{AttributeRecipe, Grading, MetricBand, MetricKind, NounNumber, OpStep, Region};

@@ -97,3 +97,51 @@ fn a_backtracking_glob_returns_quickly() {
     let e = bench(dir.path(), "g", &pat, "").unwrap_err();
     assert!(e.contains("matches nothing"), "{e}");
 }
+
+/// Every bundled attribute recipe runs at both severities on its modality's phantom.
+#[test]
+fn every_bundled_attribute_applies_on_a_phantom() {
+    let reg = Registry::builtin();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes");
+    let mut n = 0;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() || dir.ends_with("benchmarks") {
+            continue;
+        }
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|e| e == "toml") {
+                let a = artefact_recipe::AttributeRecipe::load(&f, &reg).unwrap();
+                artefact_recipe::trial::trial(&a, &reg)
+                    .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 40, "only {n} attribute recipes found");
+}
+
+/// Parameters within every declared range can still fail when the operator runs: six 20 mm
+/// copper rods do not fit in a head (issue #14: `recipes check` passed it, `build` failed).
+#[test]
+fn a_chain_that_fails_at_apply_time_is_refused_by_the_trial() {
+    let reg = Registry::builtin();
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes/ct/metal.toml");
+    let src = std::fs::read_to_string(root).unwrap();
+    let severe = src
+        .lines()
+        .find(|l| l.starts_with("severe = "))
+        .expect("severe line");
+    let tampered = src.replace(
+        severe,
+        "severe = { material = \"Cu\", count = 6, radius_mm = 20, i0 = 1000 }",
+    );
+    let p = dir.path().join("metal.toml");
+    std::fs::write(&p, tampered).unwrap();
+    let a = artefact_recipe::AttributeRecipe::load(&p, &reg).expect("parses: every value in range");
+    let e = artefact_recipe::trial::trial(&a, &reg).expect_err("cannot be applied");
+    assert!(e.starts_with("severe (sample 0)"), "{e}");
+    assert!(e.contains("cannot place 6 insert(s)"), "{e}");
+}
