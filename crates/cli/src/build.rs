@@ -35,8 +35,8 @@ pub struct BuildArgs {
     #[arg(long, env = "ARTEFACT_KEY_SECRET", hide_env_values = true)]
     pub key_secret: Option<String>,
     /// Read the secret from this private file instead (e.g. made by `openssl rand -hex 32`;
-    /// not readable by other users). Wins over ARTEFACT_KEY_SECRET.
-    #[arg(long, value_name = "PATH", conflicts_with = "key_secret")]
+    /// not readable by other users). Wins over --key-secret and ARTEFACT_KEY_SECRET.
+    #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
     /// Render only shard I of N (I from 0 to N-1) into OUT/shard-I-of-N/, then join the
     /// shards with `artefact merge`. Needs --key-secret or --key-file, the same on every

@@ -22,8 +22,9 @@ pub struct MergeArgs {
     /// The secret the shards were built with.
     #[arg(long, env = "ARTEFACT_KEY_SECRET", hide_env_values = true)]
     pub key_secret: Option<String>,
-    /// Read the secret from this private file instead.
-    #[arg(long, value_name = "PATH", conflicts_with = "key_secret")]
+    /// Read the secret from this private file instead (wins over --key-secret and
+    /// ARTEFACT_KEY_SECRET).
+    #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
     /// Hard-link the images from the shards instead of copying them.
     #[arg(long)]
