@@ -53,11 +53,12 @@ if [ ! -s /etc/munge/munge.key ]; then
     chmod 600 /etc/munge/munge.key
 fi
 mkdir -p /run/munge && chown munge:munge /run/munge
-runuser -u munge -- /usr/sbin/munged --pid-file="$d/munged.pid" \
+mkdir -p "$d/munge" && chown munge:munge "$d/munge"
+runuser -u munge -- /usr/sbin/munged --pid-file="$d/munge/munged.pid" \
     --socket=/run/munge/munge.socket.2 2>>"$d/munged.log" ||
     { echo "munged did not start (already running?)" >&2; cat "$d/munged.log" >&2; }
-for _ in $(seq 20); do [ -s "$d/munged.pid" ] && break; sleep 0.2; done
-[ -s "$d/munged.pid" ] && pids+=("$(cat "$d/munged.pid")")
+for _ in $(seq 20); do [ -s "$d/munge/munged.pid" ] && break; sleep 0.2; done
+[ -s "$d/munge/munged.pid" ] && pids+=("$(cat "$d/munge/munged.pid")")
 munge -n | unmunge >/dev/null || { echo "munge does not work" >&2; exit 1; }
 
 host=$(hostname -s)

@@ -54,7 +54,7 @@ pub fn run(args: &MergeArgs, registry: &Registry, library: &RecipeLibrary) -> u8
             };
             let p = first.build.benchmark_path;
             // the bundled demo is recorded by its place in a checkout
-            if !p.exists() && p == PathBuf::from("recipes/benchmarks/demo.toml") {
+            if !p.exists() && p == std::path::Path::new("recipes/benchmarks/demo.toml") {
                 None
             } else if p.exists() {
                 Some(p)

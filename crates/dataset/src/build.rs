@@ -9,6 +9,11 @@
 //! written atomically. While a build runs, each finished sample leaves a record in `.work/`;
 //! `resume` reuses records whose PNG is present with the recorded hash, so a killed build
 //! resumes to the same bytes. `.work/` is removed when the build completes.
+//!
+//! Sharded: with [`BuildOptions::shard`] only one shard's images are rendered (into its own
+//! directory, [`crate::shard`]); [`crate::merge()`] later runs the same tail (`finish`:
+//! questions, descriptions, pairs, seeded shuffles, exports, audit, summary) on the rows of all
+//! shards, so the merged tree equals a single build's.
 
 use crate::audit::audit;
 use crate::error::DatasetError;
@@ -60,7 +65,7 @@ pub struct BuildOptions {
     /// Fail the build when its audit fails.
     pub strict_audit: bool,
     /// Render only this shard of the plan into `<out>/shard-<I>-of-<N>/` (needs `key_secret`);
-    /// `artefact merge` ([`crate::merge`]) turns the shards into the build.
+    /// `artefact merge` ([`crate::merge()`]) turns the shards into the build.
     pub shard: Option<ShardSpec>,
 }
 

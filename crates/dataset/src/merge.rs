@@ -5,7 +5,7 @@
 //! planned image in exactly one shard, each PNG equal to the hash its record states — and the
 //! merge refuses otherwise, naming the shard directory. The images are copied (or hard-linked)
 //! into a temporary sibling of the output, the rows are put back in plan order and the tail of
-//! [`crate::build()`] ([`crate::build::finish`], the same code) writes the exports, tables,
+//! [`crate::build()`] (`build::finish`, the same code) writes the exports, tables,
 //! audit and summary; the finished tree is then renamed to the output. So the merged tree is
 //! byte-identical to a single-machine build of the same recipe, seed and secret, and a failed
 //! merge leaves no output.

@@ -3,7 +3,7 @@
 //! Every shard of a build computes the same plan (same recipe, seed and secret) and renders
 //! only its own images into its own directory (`<OUT>/shard-<I>-of-<N>/`, I 0-based):
 //! `images/<split>/<id>.png`, `records/<id>.json` (the manifest row of each image) and
-//! `shard.json` ([`ShardManifest`]). [`crate::merge`] checks that a set of shard directories
+//! `shard.json` ([`ShardManifest`]). [`crate::merge()`] checks that a set of shard directories
 //! is one complete build and writes the same tree a single-machine build writes.
 //!
 //! Assignment ([`shard_of_slice`]): whole clean slices are dealt round-robin (slice index mod
@@ -105,7 +105,7 @@ pub struct ShardItem {
 
 /// `shard.json`: what a shard holds and which build it belongs to. Written before rendering
 /// (everything in it follows from the plan); the images are complete when every item has its
-/// record and PNG, which [`crate::merge`] checks.
+/// record and PNG, which [`crate::merge()`] checks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShardManifest {
     /// `build.json` of the merged build (recipe name, path and hash, seed, tool version, ...).
