@@ -183,18 +183,7 @@ fn remove_stale_temporaries(dir: &Path) {
     }
 }
 
-/// What `build.json` records (enough for `replay`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct BuildInfo {
-    pub benchmark: String,
-    pub benchmark_path: PathBuf,
-    pub benchmark_hash: String,
-    pub seed: u64,
-    pub attributes_per_slice: usize,
-    pub tool_version: String,
-    /// VLMEvalKit dataset-name prefix of this build (`<benchmark>_<8 hex>`).
-    pub dataset_prefix: String,
-}
+pub use crate::info::BuildInfo;
 
 /// Counts reported after a build.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -23,6 +23,7 @@ pub mod error;
 pub mod export;
 pub mod fsutil;
 pub mod generate;
+pub mod info;
 pub mod judge;
 pub mod merge;
 pub mod pairs;

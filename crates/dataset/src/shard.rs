@@ -15,8 +15,8 @@
 //! `ARTEFACT_KEY_SECRET` or `--key-file`); the shard manifest records only its fingerprint
 //! ([`key_fingerprint`]), never the secret.
 
-use crate::build::BuildInfo;
 use crate::error::DatasetError;
+use crate::info::BuildInfo;
 use crate::source::Skipped;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
