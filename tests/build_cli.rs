@@ -259,3 +259,53 @@ fn recipes_check_accepts_bundled_and_locates_errors() {
         artefact_recipe::Registry::builtin().len()
     );
 }
+
+#[test]
+fn sharded_build_needs_a_shared_secret_and_merge_names_bad_shard_dirs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |c: &mut Command| {
+        let out = c.output().expect("run artefact");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // no secret: a shard cannot share the random per-build key
+    let (code, err) = run(artefact()
+        .env_remove("ARTEFACT_KEY_SECRET")
+        .args(["build", "-o"])
+        .arg(tmp.path().join("s"))
+        .args(["--shard", "0/2"]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("--key-file") && err.contains("shard 0/2 (from --shard)"),
+        "{err}"
+    );
+    // I is 0-based and checked
+    let (code, err) = run(artefact()
+        .args(["build", "-o"])
+        .arg(tmp.path().join("s"))
+        .args(["--shard", "2/2"]));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("0-based"), "{err}");
+    // an Indexed Job index without the count is refused with the variable to set
+    let (code, err) = run(artefact()
+        .env("JOB_COMPLETION_INDEX", "1")
+        .args(["build", "-o"])
+        .arg(tmp.path().join("s")));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("ARTEFACT_SHARD_COUNT"), "{err}");
+    // a directory that is no shard is named
+    std::fs::create_dir_all(tmp.path().join("notashard")).unwrap();
+    let (code, err) = run(artefact()
+        .arg("merge")
+        .arg(tmp.path().join("notashard"))
+        .arg("-o")
+        .arg(tmp.path().join("m")));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("notashard") && err.contains("shard.json"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("m").exists());
+}

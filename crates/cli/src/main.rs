@@ -10,6 +10,7 @@ mod build;
 mod calibrate;
 mod degrade;
 mod inspect;
+mod merge;
 mod recipes;
 mod replay;
 mod report;
@@ -35,6 +36,9 @@ struct Cli {
 enum Command {
     /// Build a benchmark dataset from a benchmark recipe (default: the bundled demo).
     Build(build::BuildArgs),
+    /// Join the shard directories of a sharded build (`build --shard I/N`) into the build:
+    /// the same tree, byte for byte, as one `artefact build`.
+    Merge(merge::MergeArgs),
     /// Degrade one slice of an image with one attribute at one severity.
     Degrade(degrade::DegradeArgs),
     /// List, document and validate recipes.
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Build(args) => build::run(&args, &artefact_recipe::Registry::builtin(), &library),
+        Command::Merge(args) => merge::run(&args, &artefact_recipe::Registry::builtin(), &library),
         Command::Degrade(args) => {
             degrade::run(&args, &artefact_recipe::Registry::builtin(), &library)
         }

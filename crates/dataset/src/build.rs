@@ -9,6 +9,11 @@
 //! written atomically. While a build runs, each finished sample leaves a record in `.work/`;
 //! `resume` reuses records whose PNG is present with the recorded hash, so a killed build
 //! resumes to the same bytes. `.work/` is removed when the build completes.
+//!
+//! Sharded: with [`BuildOptions::shard`] only one shard's images are rendered (into its own
+//! directory, [`crate::shard`]); [`crate::merge()`] later runs the same tail (`finish`:
+//! questions, descriptions, pairs, seeded shuffles, exports, audit, summary) on the rows of all
+//! shards, so the merged tree equals a single build's.
 
 use crate::audit::audit;
 use crate::error::DatasetError;
@@ -16,9 +21,13 @@ use crate::export::{jsonl, write_exports, DatasetNames, Description};
 use crate::fsutil::write_atomic;
 use crate::generate::{clean_view, render_with_display, CleanView, ManifestRow, TOOL_VERSION};
 use crate::pairs::make_pairs;
-use crate::plan::{build_key, opaque_id, plan};
+use crate::plan::{build_key, opaque_id, plan, PlannedImage};
 use crate::questions::{make_questions, ImageFacts, Shortfall};
-use crate::source::SourceSlice;
+use crate::shard::{
+    key_fingerprint, plan_fingerprint, shard_of_slice, ShardItem, ShardManifest, ShardSpec,
+    SHARD_MANIFEST,
+};
+use crate::source::{Skipped, SourceSlice};
 use crate::text::{describe, phrase};
 use artefact_core::{Modality, Seed};
 use artefact_recipe::{BenchmarkRecipe, Registry};
@@ -58,6 +67,9 @@ pub struct BuildOptions {
     pub allow_shortfall: bool,
     /// Fail the build when its audit fails.
     pub strict_audit: bool,
+    /// Render only this shard of the plan into `<out>/shard-<I>-of-<N>/` (needs `key_secret`);
+    /// `artefact merge` ([`crate::merge()`]) turns the shards into the build.
+    pub shard: Option<ShardSpec>,
 }
 
 impl BuildOptions {
@@ -74,6 +86,7 @@ impl BuildOptions {
             attributes_per_slice: 2,
             allow_shortfall: false,
             strict_audit: false,
+            shard: None,
         }
     }
 }
@@ -174,18 +187,7 @@ fn remove_stale_temporaries(dir: &Path) {
     }
 }
 
-/// What `build.json` records (enough for `replay`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct BuildInfo {
-    pub benchmark: String,
-    pub benchmark_path: PathBuf,
-    pub benchmark_hash: String,
-    pub seed: u64,
-    pub attributes_per_slice: usize,
-    pub tool_version: String,
-    /// VLMEvalKit dataset-name prefix of this build (`<benchmark>_<8 hex>`).
-    pub dataset_prefix: String,
-}
+pub use crate::info::BuildInfo;
 
 /// Counts reported after a build.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -205,10 +207,38 @@ pub struct Summary {
     pub audit_passed: bool,
 }
 
-fn check_out_dir(opts: &BuildOptions, info: &BuildInfo) -> Result<(), DatasetError> {
-    let out = &opts.out;
+/// What a fresh build writes into its output directory (removed by `--force`).
+const BUILD_OUTPUTS: [&str; 12] = [
+    "images",
+    "hf",
+    "vlmevalkit",
+    ".work",
+    "manifest.jsonl",
+    "perception.jsonl",
+    "reasoning.jsonl",
+    "pairs.jsonl",
+    "skipped.jsonl",
+    "summary.json",
+    "build.json",
+    "audit.json",
+];
+
+/// What a shard writes into its directory (removed by `--force`).
+const SHARD_OUTPUTS: [&str; 3] = ["images", "records", SHARD_MANIFEST];
+
+/// May the build write into `out`? Its `marker` file (`build.json` or `shard.json`) tells
+/// whether it is an artefact output: `same(bytes)` is `None` for a file that is not one,
+/// `Some(true)` when it is this build (so `--resume` may continue it). `--force` removes the
+/// `outputs` of an earlier build and nothing else.
+fn check_out_dir(
+    out: &Path,
+    opts: &BuildOptions,
+    marker: &str,
+    same: &dyn Fn(&[u8]) -> Option<bool>,
+    outputs: &[&str],
+) -> Result<(), DatasetError> {
     let err = |reason: String| DatasetError::Output {
-        path: out.clone(),
+        path: out.to_path_buf(),
         reason,
     };
     if !out.exists() {
@@ -224,15 +254,12 @@ fn check_out_dir(opts: &BuildOptions, info: &BuildInfo) -> Result<(), DatasetErr
     if empty {
         return Ok(());
     }
-    let info_path = out.join("build.json");
-    let existing: Option<BuildInfo> = std::fs::read(&info_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    let existing: Option<bool> = std::fs::read(out.join(marker)).ok().and_then(|b| same(&b));
     if opts.resume {
         return match existing {
-            Some(e) if e.benchmark_hash == info.benchmark_hash && e.seed == info.seed && e.attributes_per_slice == info.attributes_per_slice => Ok(()),
-            Some(_) => Err(err("was built from another recipe, seed or attributes-per-slice; cannot resume (use --force to rebuild)".into())),
-            None => Err(err("is not an artefact output (no build.json); cannot resume".into())),
+            Some(true) => Ok(()),
+            Some(false) => Err(err(format!("was built from another recipe, seed, attributes-per-slice{}; cannot resume (use --force to rebuild)", if opts.shard.is_some() { ", secret or shard" } else { "" }))),
+            None => Err(err(format!("is not an artefact output (no {marker}); cannot resume"))),
         };
     }
     if !opts.force {
@@ -242,25 +269,11 @@ fn check_out_dir(opts: &BuildOptions, info: &BuildInfo) -> Result<(), DatasetErr
         ));
     }
     if existing.is_none() {
-        return Err(err(
-            "is not empty and is not an artefact output (no build.json); refusing to delete it"
-                .into(),
-        ));
+        return Err(err(format!(
+            "is not empty and is not an artefact output (no {marker}); refusing to delete it"
+        )));
     }
-    for name in [
-        "images",
-        "hf",
-        "vlmevalkit",
-        ".work",
-        "manifest.jsonl",
-        "perception.jsonl",
-        "reasoning.jsonl",
-        "pairs.jsonl",
-        "skipped.jsonl",
-        "summary.json",
-        "build.json",
-        "audit.json",
-    ] {
+    for name in outputs {
         let p = out.join(name);
         let r = if p.is_dir() {
             std::fs::remove_dir_all(&p)
@@ -288,12 +301,21 @@ pub fn slices_for(
 }
 
 /// Build the dataset. `progress(done, total)` is called as samples finish.
+///
+/// With `opts.shard` set, only the shard's images are rendered, into
+/// `<opts.out>/shard-<I>-of-<N>/` (see [`crate::shard`]); the returned summary then counts that
+/// shard's images and slices, and `artefact merge` writes the exports.
 pub fn build(
     bench: &BenchmarkRecipe,
     registry: &Registry,
     opts: &BuildOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Summary, DatasetError> {
+    if opts.shard.is_some() && opts.key_secret.is_empty() {
+        return Err(DatasetError::Plan(
+            "a sharded build needs a secret shared by every shard: pass --key-secret (or set ARTEFACT_KEY_SECRET) or --key-file PATH; the random per-build key of a single build cannot be shared between machines".into(),
+        ));
+    }
     // the pseudonymisation secret: explicit, the resumed build's key file, or a fresh one
     let (secret, new_key) = if !opts.key_secret.is_empty() || opts.resume {
         (resolve_secret(opts)?, false)
@@ -305,21 +327,48 @@ pub fn build(
     let opts = &with_secret;
     let key = build_key(bench, opts.attributes_per_slice, &opts.key_secret);
     let names = DatasetNames::new(&bench.name, &key);
-    let info = BuildInfo {
-        benchmark: bench.name.clone(),
-        benchmark_path: bench.path.clone(),
-        benchmark_hash: bench.hash.clone(),
-        seed: bench.seed,
-        attributes_per_slice: opts.attributes_per_slice,
-        tool_version: TOOL_VERSION.to_string(),
-        dataset_prefix: names.prefix.clone(),
+    let info = build_info(bench, opts.attributes_per_slice, &names);
+    let key_fp = key_fingerprint(&opts.key_secret);
+    let out = match opts.shard {
+        Some(s) => s.dir(&opts.out),
+        None => opts.out.clone(),
     };
-    check_out_dir(opts, &info)?;
+    let out = &out;
+    match opts.shard {
+        None => check_out_dir(
+            out,
+            opts,
+            "build.json",
+            &|b| {
+                serde_json::from_slice::<BuildInfo>(b).ok().map(|e| {
+                    e.benchmark_hash == info.benchmark_hash
+                        && e.seed == info.seed
+                        && e.attributes_per_slice == info.attributes_per_slice
+                })
+            },
+            &BUILD_OUTPUTS,
+        )?,
+        Some(spec) => check_out_dir(
+            out,
+            opts,
+            SHARD_MANIFEST,
+            &|b| {
+                serde_json::from_slice::<ShardManifest>(b).ok().map(|e| {
+                    e.build.benchmark_hash == info.benchmark_hash
+                        && e.build.seed == info.seed
+                        && e.build.attributes_per_slice == info.attributes_per_slice
+                        && e.key_fingerprint == key_fp
+                        && (e.shard, e.shards) == (spec.index, spec.count)
+                })
+            },
+            &SHARD_OUTPUTS,
+        )?,
+    }
     if new_key {
-        write_key_file(&key_file(&opts.out), &opts.key_secret)?;
+        write_key_file(&key_file(out), &opts.key_secret)?;
     }
     if opts.resume {
-        remove_stale_temporaries(&opts.out);
+        remove_stale_temporaries(out);
     }
     let (slices, skipped) = slices_for(bench, opts)?;
     if slices.is_empty() {
@@ -342,17 +391,59 @@ pub fn build(
         let (_, short) = make_questions(bench, &facts, &key);
         check_shortfall(&short, items.len())?;
     }
-    let out = &opts.out;
     std::fs::create_dir_all(out).map_err(|e| DatasetError::file(out, e))?;
-    write_atomic(
-        &out.join("build.json"),
-        &serde_json::to_vec_pretty(&info).expect("info"),
-    )?;
+    // this build's (or shard's) images, in plan order
+    let mine: Vec<&PlannedImage> = match opts.shard {
+        None => items.iter().collect(),
+        Some(spec) => items
+            .iter()
+            .filter(|it| shard_of_slice(it.slice, spec.count) == spec.index)
+            .collect(),
+    };
+    let records = match opts.shard {
+        None => {
+            write_atomic(
+                &out.join("build.json"),
+                &serde_json::to_vec_pretty(&info).expect("info"),
+            )?;
+            out.join(".work")
+        }
+        Some(spec) => {
+            let manifest = ShardManifest {
+                build: info.clone(),
+                shard: spec.index,
+                shards: spec.count,
+                key_fingerprint: key_fp.clone(),
+                plan_fingerprint: plan_fingerprint(
+                    &key,
+                    items.iter().map(|it| (it.id.as_str(), it.split.as_str())),
+                ),
+                planned: items.len(),
+                clean_slices: slices.len(),
+                skipped: skipped.clone(),
+                allow_shortfall: opts.allow_shortfall,
+                items: items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, it)| shard_of_slice(it.slice, spec.count) == spec.index)
+                    .map(|(index, it)| ShardItem {
+                        index,
+                        id: it.id.clone(),
+                        split: it.split.clone(),
+                    })
+                    .collect(),
+            };
+            write_atomic(
+                &out.join(SHARD_MANIFEST),
+                &serde_json::to_vec_pretty(&manifest).expect("shard manifest"),
+            )?;
+            out.join("records")
+        }
+    };
 
-    let work = out.join(".work");
     let done = AtomicUsize::new(0);
     let reused = AtomicUsize::new(0);
-    let total = items.len();
+    let total = mine.len();
     progress(0, total);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs)
@@ -363,10 +454,9 @@ pub fn build(
     let cleans: Vec<OnceLock<Result<CleanView, String>>> =
         slices.iter().map(|_| OnceLock::new()).collect();
     let rows: Vec<Result<ManifestRow, DatasetError>> = pool.install(|| {
-        items
-            .par_iter()
+        mine.par_iter()
             .map(|item| {
-                let record = work.join(format!("{}.json", item.id));
+                let record = records.join(format!("{}.json", item.id));
                 let png_path = out
                     .join("images")
                     .join(&item.split)
@@ -391,14 +481,84 @@ pub fn build(
             })
             .collect()
     });
-    let mut rows: Vec<ManifestRow> = rows.into_iter().collect::<Result<_, _>>()?;
+    let rows: Vec<ManifestRow> = rows.into_iter().collect::<Result<_, _>>()?;
+    let reused = reused.load(Ordering::Relaxed);
+    if opts.shard.is_some() {
+        let mut shard_slices: Vec<usize> = mine.iter().map(|it| it.slice).collect();
+        shard_slices.dedup();
+        let mut summary = Summary {
+            images: rows.len(),
+            clean_slices: shard_slices.len(),
+            skipped_sources: skipped.len(),
+            reused,
+            ..Summary::default()
+        };
+        for r in &rows {
+            *summary.images_per_split.entry(r.split.clone()).or_default() += 1;
+        }
+        return Ok(summary);
+    }
+    let tail = Tail {
+        out,
+        bench,
+        key: &key,
+        names: &names,
+        clean_slices: slices.len(),
+        skipped: &skipped,
+        allow_shortfall: opts.allow_shortfall,
+    };
+    let (mut summary, report) = finish(&tail, rows)?;
+    let _ = std::fs::remove_dir_all(&records);
+    summary.reused = reused;
+    fail_strict(opts.strict_audit, out, &report)?;
+    Ok(summary)
+}
 
+/// The `build.json` of a build.
+fn build_info(
+    bench: &BenchmarkRecipe,
+    attributes_per_slice: usize,
+    names: &DatasetNames,
+) -> BuildInfo {
+    BuildInfo {
+        benchmark: bench.name.clone(),
+        benchmark_path: bench.path.clone(),
+        benchmark_hash: bench.hash.clone(),
+        seed: bench.seed,
+        attributes_per_slice,
+        tool_version: TOOL_VERSION.to_string(),
+        dataset_prefix: names.prefix.clone(),
+    }
+}
+
+/// What the tail of a build needs besides the rendered rows: shared by [`build`] and
+/// [`crate::merge::merge`], so a merged tree is written by the same code as a single build.
+pub(crate) struct Tail<'a> {
+    /// The output tree (its `images/` already complete).
+    pub out: &'a Path,
+    pub bench: &'a BenchmarkRecipe,
+    /// The build key ([`build_key`]).
+    pub key: &'a str,
+    pub names: &'a DatasetNames,
+    pub clean_slices: usize,
+    pub skipped: &'a [Skipped],
+    pub allow_shortfall: bool,
+}
+
+/// The tail of a build: from the rendered rows (in plan order) make the questions,
+/// descriptions and pairs, shuffle every table with the seed, write the exports, tables,
+/// audit and summary into `tail.out`.
+pub(crate) fn finish(
+    tail: &Tail,
+    mut rows: Vec<ManifestRow>,
+) -> Result<(Summary, crate::audit::AuditReport), DatasetError> {
+    let (bench, key, out) = (tail.bench, tail.key, tail.out);
     let facts: Vec<ImageFacts> = rows.iter().map(ImageFacts::of).collect();
-    let (mut questions, mut shortfall) = make_questions(bench, &facts, &key);
-    let mut descriptions = make_descriptions(bench, &rows, &key);
-    let (mut pairs, pair_short) = make_pairs(bench, &rows, &key);
+    let (mut questions, mut shortfall) = make_questions(bench, &facts, key);
+    let mut descriptions = make_descriptions(bench, &rows, key);
+    let (mut pairs, pair_short) = make_pairs(bench, &rows, key);
     shortfall.extend(pair_short);
-    if !opts.allow_shortfall {
+    if !tail.allow_shortfall {
         check_shortfall(&shortfall, rows.len())?;
     }
     for s in &shortfall {
@@ -467,22 +627,22 @@ pub fn build(
         &questions,
         &descriptions,
         &pairs,
-        &names,
+        tail.names,
     )?;
     write_atomic(&out.join("manifest.jsonl"), &jsonl(&rows))?;
     write_atomic(&out.join("perception.jsonl"), &jsonl(&questions))?;
     write_atomic(&out.join("reasoning.jsonl"), &jsonl(&descriptions))?;
     write_atomic(&out.join("pairs.jsonl"), &jsonl(&pairs))?;
-    if !skipped.is_empty() {
-        write_atomic(&out.join("skipped.jsonl"), &jsonl(&skipped))?;
+    if !tail.skipped.is_empty() {
+        write_atomic(&out.join("skipped.jsonl"), &jsonl(tail.skipped))?;
     }
     let mut summary = Summary {
         images: rows.len(),
-        clean_slices: slices.len(),
+        clean_slices: tail.clean_slices,
         questions: questions.len(),
         descriptions: descriptions.len(),
         pairs: pairs.len(),
-        skipped_sources: skipped.len(),
+        skipped_sources: tail.skipped.len(),
         band_missed: rows
             .iter()
             .filter(|r| r.band.as_ref().is_some_and(|b| !b.met))
@@ -505,18 +665,25 @@ pub fn build(
         &out.join("summary.json"),
         &serde_json::to_vec_pretty(&summary).expect("summary"),
     )?;
-    let _ = std::fs::remove_dir_all(&work);
-    summary.reused = reused.load(Ordering::Relaxed);
-    if opts.strict_audit && !report.passed {
+    Ok((summary, report))
+}
+
+/// With `strict`, an error when the audit failed.
+pub(crate) fn fail_strict(
+    strict: bool,
+    out: &Path,
+    report: &crate::audit::AuditReport,
+) -> Result<(), DatasetError> {
+    if strict && !report.passed {
         return Err(DatasetError::Output {
-            path: out.clone(),
+            path: out.to_path_buf(),
             reason: format!(
                 "the audit failed (--strict): {}; see audit.json",
                 report.failures().join("; ")
             ),
         });
     }
-    Ok(summary)
+    Ok(())
 }
 
 /// Fail when questions or pairs fall short of the recipe's counts.

@@ -39,7 +39,7 @@ pub struct SourceSlice {
 }
 
 /// A source that could not be used, with the reason (no identifiers, only the path given).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub path: String,
     pub reason: String,

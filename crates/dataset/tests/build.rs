@@ -14,39 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 mod small;
-use small::{registry, setup, BENCH};
-
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn assert_same_tree(a: &Path, b: &Path) {
-    let (ta, tb) = (tree(a), tree(b));
-    let ka: BTreeSet<&PathBuf> = ta.keys().collect();
-    let kb: BTreeSet<&PathBuf> = tb.keys().collect();
-    assert_eq!(
-        ka.symmetric_difference(&kb).collect::<Vec<_>>(),
-        Vec::<&&PathBuf>::new(),
-        "file sets differ"
-    );
-    let differ: Vec<&PathBuf> = ta.keys().filter(|k| ta[*k] != tb[*k]).collect();
-    assert!(differ.is_empty(), "files differ: {differ:?}");
-}
+use small::{assert_same_tree, registry, setup, tree, BENCH};
 
 fn read_jsonl<T: for<'de> Deserialize<'de>>(p: &Path) -> Vec<T> {
     std::fs::read_to_string(p)

@@ -13,6 +13,7 @@ use ndarray::{Array2, Array3};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 struct TestNoise;
@@ -197,4 +198,38 @@ pub fn small_build(n_subjects: usize) -> (tempfile::TempDir, PathBuf) {
     opts.jobs = 2;
     build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
     (dir, out)
+}
+
+/// Every file under `dir` (relative path → bytes).
+pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Assert two trees hold the same files with the same bytes.
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    let (ta, tb) = (tree(a), tree(b));
+    let ka: BTreeSet<&PathBuf> = ta.keys().collect();
+    let kb: BTreeSet<&PathBuf> = tb.keys().collect();
+    assert_eq!(
+        ka.symmetric_difference(&kb).collect::<Vec<_>>(),
+        Vec::<&&PathBuf>::new(),
+        "file sets differ"
+    );
+    let differ: Vec<&PathBuf> = ta.keys().filter(|k| ta[*k] != tb[*k]).collect();
+    assert!(differ.is_empty(), "files differ: {differ:?}");
 }
