@@ -25,9 +25,10 @@
 //! - objects that are not images to degrade are refused by SOP Class UID (SEG, SR, KO, PR,
 //!   RT structure set/plan/dose/treatment records, waveforms, encapsulated documents, raw data,
 //!   registrations, …) and when Pixel Data is absent;
-//! - transfer syntaxes: whatever dicom-rs decodes with the features enabled here (implicit /
-//!   explicit VR LE, explicit VR BE, deflate, RLE, JPEG baseline/extended/lossless, JPEG 2000
-//!   via the pure-Rust `openjp2` port; JPEG-LS only with the `charls` cargo feature). A codec
+//! - transfer syntaxes: JPEG-LS lossless / near-lossless (the pure-Rust `artefact-jpegls`
+//!   crate) and RLE Lossless (8/16/32 bits) by our own decoders (`codec`); the rest as dicom-rs
+//!   decodes them with the features enabled here (implicit / explicit VR LE, explicit VR BE,
+//!   deflate, JPEG baseline/extended/lossless, JPEG 2000 via the pure-Rust `openjp2` port). A codec
 //!   that is missing or fails gives an error naming the transfer syntax; decoded buffers are
 //!   size-checked so a short decode is never turned into pixels.
 //!
@@ -406,20 +407,29 @@ fn decode_object(
         native_422,
     };
     crate::guard::check_pixels(path, obj, &ts_uid, &header, max_bytes)?;
-    let decoded = crate::guard::no_panic(path, "pixel data decoder", || obj.decode_pixel_data())?
-        .map_err(|e| {
-        let mut msg = format!(
-            "cannot decode pixel data in transfer syntax {ts_name} ({ts_uid}): {}",
-            chain(&e)
-        );
-        if ts_uid.starts_with("1.2.840.10008.1.2.4.8") && !cfg!(feature = "charls") {
-            msg.push_str(
-                "; JPEG-LS needs artefact-io built with the `charls` cargo feature \
-                 (cargo build --features artefact-io/charls; requires cmake and a C++ compiler)",
-            );
+    // JPEG-LS and RLE: our own decoders, then dicom-rs reads the native copy
+    let own = match ts_uid.as_str() {
+        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => {
+            Some(crate::guard::no_panic(path, "JPEG-LS decoder", || {
+                crate::codec::jpegls::decode(path, obj, &header)
+            })??)
         }
-        IoError::unsupported(path, msg)
-    })?;
+        "1.2.840.10008.1.2.5" => Some(crate::guard::no_panic(path, "RLE decoder", || {
+            crate::codec::rle::decode(path, obj, &header)
+        })??),
+        _ => None,
+    };
+    let native_copy = own.map(|data| crate::codec::with_native_pixels(obj, data, &header));
+    let source = native_copy.as_ref().unwrap_or(obj);
+    let decoded =
+        crate::guard::no_panic(path, "pixel data decoder", || source.decode_pixel_data())?
+            .map_err(|e| {
+                let msg = format!(
+                    "cannot decode pixel data in transfer syntax {ts_name} ({ts_uid}): {}",
+                    chain(&e)
+                );
+                IoError::unsupported(path, msg)
+            })?;
     let (rows, cols) = (decoded.rows() as usize, decoded.columns() as usize);
     let nframes = decoded.number_of_frames() as usize;
     let spp = decoded.samples_per_pixel() as usize;
