@@ -403,6 +403,7 @@ fn with_groups(obj: &InMemDicomObject, seq: Tag) -> Vec<&InMemDicomObject> {
 }
 
 /// Header sizes read for the decode.
+#[derive(Clone, Copy)]
 pub(crate) struct PixelHeader {
     pub rows: u64,
     pub cols: u64,

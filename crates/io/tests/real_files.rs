@@ -312,8 +312,9 @@ fn load_all_lists_every_fixture() {
         .iter()
         .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    // 12 DICOM + 1 bad + 7 colour DICOM + 4 NIfTI + 7 photographs; README.md is skipped
-    assert_eq!(entries.len(), 31, "{names:?}");
+    // 12 DICOM + 1 bad + 7 colour DICOM + 5 codec DICOM + 4 NIfTI + 7 photographs; README.md
+    // is skipped
+    assert_eq!(entries.len(), 36, "{names:?}");
     let failed: Vec<&str> = entries
         .iter()
         .zip(&names)

@@ -42,7 +42,7 @@ impl Params {
         } else {
             p.maxval
         };
-        if maxval < 1 || maxval > 65535 {
+        if !(1..=65535).contains(&maxval) {
             return Err(Error::Corrupt(format!("MAXVAL {maxval}")));
         }
         if near > 255.min(maxval / 2) {
@@ -50,22 +50,24 @@ impl Params {
         }
         let (m, n) = (maxval as i64, near as i64);
         let clamp = |i: i64, j: i64| if i > m || i < j { j } else { i };
+        // BASIC_T1..3 = 3, 7, 21
+        let (b1, b2, b3) = (3, 7, 21);
         let (d1, d2, d3) = if m >= 128 {
             let f = (m.min(4095) + 128) / 256;
-            let t1 = clamp(f * (3 - 2) + 2 + 3 * n, n + 1);
-            let t2 = clamp(f * (7 - 3) + 3 + 5 * n, t1);
-            let t3 = clamp(f * (21 - 4) + 4 + 7 * n, t2);
+            let t1 = clamp(f * (b1 - 2) + 2 + 3 * n, n + 1);
+            let t2 = clamp(f * (b2 - 3) + 3 + 5 * n, t1);
+            let t3 = clamp(f * (b3 - 4) + 4 + 7 * n, t2);
             (t1, t2, t3)
         } else {
             let f = 256 / (m + 1);
-            let t1 = clamp((3 / f + 3 * n).max(2), n + 1);
-            let t2 = clamp((7 / f + 5 * n).max(3), t1);
-            let t3 = clamp((21 / f + 7 * n).max(4), t2);
+            let t1 = clamp((b1 / f + 3 * n).max(2), n + 1);
+            let t2 = clamp((b2 / f + 5 * n).max(3), t1);
+            let t3 = clamp((b3 / f + 7 * n).max(4), t2);
             (t1, t2, t3)
         };
         let pick = |v: u32, d: i64| if v == 0 { d } else { v as i64 };
         let (t1, t2, t3) = (pick(p.t1, d1), pick(p.t2, d2), pick(p.t3, d3));
-        if !(n + 1 <= t1 && t1 <= t2 && t2 <= t3 && t3 <= m.max(n + 1)) {
+        if !(n < t1 && t1 <= t2 && t2 <= t3 && t3 <= m.max(n + 1)) {
             return Err(Error::Corrupt(format!(
                 "thresholds T1 {t1}, T2 {t2}, T3 {t3} invalid for MAXVAL {m}, NEAR {n}"
             )));

@@ -11,6 +11,8 @@
 
 pub(crate) mod jpegls;
 pub(crate) mod rle;
+#[cfg(test)]
+mod tests;
 
 use crate::guard::PixelHeader;
 use crate::IoError;
