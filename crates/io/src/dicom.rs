@@ -26,7 +26,8 @@
 //!   RT structure set/plan/dose/treatment records, waveforms, encapsulated documents, raw data,
 //!   registrations, …) and when Pixel Data is absent;
 //! - transfer syntaxes: JPEG-LS lossless / near-lossless (the pure-Rust `artefact-jpegls`
-//!   crate) and RLE Lossless (8/16/32 bits) by our own decoders (`codec`); the rest as dicom-rs
+//!   crate), RLE Lossless (8/16/32 bits) and 12-bit grey JPEG extended by our own decoders
+//!   (`codec`); the rest as dicom-rs
 //!   decodes them with the features enabled here (implicit / explicit VR LE, explicit VR BE,
 //!   deflate, JPEG baseline/extended/lossless, JPEG 2000 via the pure-Rust `openjp2` port). A codec
 //!   that is missing or fails gives an error naming the transfer syntax; decoded buffers are
@@ -417,6 +418,10 @@ fn decode_object(
         "1.2.840.10008.1.2.5" => Some(crate::guard::no_panic(path, "RLE decoder", || {
             crate::codec::rle::decode(path, obj, &header)
         })??),
+        // 12-bit grey only (jpeg-decoder refuses 12-bit); everything else stays with dicom-rs
+        "1.2.840.10008.1.2.4.51" => crate::guard::no_panic(path, "12-bit JPEG decoder", || {
+            crate::codec::jpeg12::decode(path, obj, &header)
+        })??,
         _ => None,
     };
     let native_copy = own.map(|data| crate::codec::with_native_pixels(obj, data, &header));

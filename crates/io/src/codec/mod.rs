@@ -1,5 +1,6 @@
 //! Pixel-data codecs of our own, run before dicom-rs: JPEG-LS ([`jpegls`], through the
-//! `artefact-jpegls` crate) and RLE Lossless ([`rle`], PS3.5 Annex G). Each decodes every frame
+//! `artefact-jpegls` crate), RLE Lossless ([`rle`], PS3.5 Annex G) and 12-bit grey JPEG
+//! extended ([`jpeg12`]). Each decodes every frame
 //! into native little-endian samples (pixel-interleaved); [`with_native_pixels`] then gives
 //! dicom-rs an explicit-VR-little-endian copy of the object to read the header attributes
 //! (rescale, photometric interpretation, …) exactly as for an uncompressed file.
@@ -9,6 +10,7 @@
 //! Rows × Columns × Samples per Pixel before anything is allocated; errors name the file, the
 //! frame and the reason.
 
+pub(crate) mod jpeg12;
 pub(crate) mod jpegls;
 pub(crate) mod rle;
 #[cfg(test)]

@@ -197,3 +197,42 @@ fn pydicom_corpus_equals_pinned_hashes() {
     }
     assert_eq!(n, 14);
 }
+
+/// 12-bit JPEG extended (lossy, so not bit-exact): pydicom (pylibjpeg-libjpeg 2.5) gives
+///
+/// ```text
+/// a = pydicom.dcmread('JPGExtended.dcm').pixel_array.astype(np.int64)
+/// a.sum()                                                    # 3770427
+/// [a[(37*k+400) % 1024, (13*k+100) % 256] for k in range(16)]
+/// ```
+///
+/// Our double-precision inverse DCT differs from libjpeg's by at most 1 (3641 of 262,144
+/// samples are 1 lower), within the ±1 of T.81's IDCT accuracy requirement.
+#[test]
+fn jpeg_12_bit_extended_within_one_of_pydicom() {
+    let path = data("dicom-codecs/JPGExtended.dcm");
+    let obj = dicom_object::open_file(&path).unwrap();
+    let h = header(&obj);
+    let v = super::jpeg12::decode(&path, &obj, &h).unwrap().unwrap();
+    let px: Vec<i64> = v
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]) as i64)
+        .collect();
+    assert_eq!(px.len(), 1024 * 256);
+    let want = [27, 48, 46, 7, 13, 36, 37, 0, 1, 1, 1, 1, 1, 1, 1, 1];
+    for (k, w) in want.iter().enumerate() {
+        let got = px[((37 * k + 400) % 1024) * 256 + (13 * k + 100) % 256];
+        assert!((got - w).abs() <= 1, "pixel {k}: {got} vs {w}");
+    }
+    let sum: i64 = px.iter().sum();
+    assert!((sum - 3770427).abs() <= 4000, "{sum}");
+    // the copy pydicom cannot decode (a misplaced marker) holds the same code stream
+    let other = data("dicom/JPEG-lossy.dcm");
+    let o = dicom_object::open_file(&other).unwrap();
+    assert_eq!(super::jpeg12::decode(&other, &o, &h).unwrap().unwrap(), v);
+    // truncated: an error, never a panic
+    let f = super::frames(&path, &obj, 1, true).unwrap().remove(0);
+    for cut in (0..f.len()).step_by(211) {
+        assert!(super::jpeg12::frame(&f[..cut], 1024, 256).is_err());
+    }
+}
