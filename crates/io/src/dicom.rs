@@ -408,7 +408,8 @@ fn decode_object(
         native_422,
     };
     crate::guard::check_pixels(path, obj, &ts_uid, &header, max_bytes)?;
-    // JPEG-LS and RLE: our own decoders, then dicom-rs reads the native copy
+    // JPEG-LS, RLE and 12-bit JPEG: our own decoders (crate::codec), then dicom-rs reads the
+    // native copy
     let own = match ts_uid.as_str() {
         "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => {
             Some(crate::guard::no_panic(path, "JPEG-LS decoder", || {
@@ -423,6 +424,15 @@ fn decode_object(
             crate::codec::jpeg12::decode(path, obj, &header)
         })??,
         _ => None,
+    };
+    // RGB JPEG without JFIF/Adobe markers: no colour transform (jpeg-decoder would guess YCbCr)
+    let own = match ts_uid.as_str() {
+        "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" if own.is_none() => {
+            crate::guard::no_panic(path, "JPEG decoder", || {
+                crate::codec::jpeg_rgb::decode(path, obj, &header, &pi_text)
+            })??
+        }
+        _ => own,
     };
     let native_copy = own.map(|data| crate::codec::with_native_pixels(obj, data, &header));
     let source = native_copy.as_ref().unwrap_or(obj);

@@ -1,6 +1,6 @@
 //! Pixel-data codecs of our own, run before dicom-rs: JPEG-LS ([`jpegls`], through the
-//! `artefact-jpegls` crate), RLE Lossless ([`rle`], PS3.5 Annex G) and 12-bit grey JPEG
-//! extended ([`jpeg12`]). Each decodes every frame
+//! `artefact-jpegls` crate), RLE Lossless ([`rle`], PS3.5 Annex G), 12-bit grey JPEG
+//! extended ([`jpeg12`]) and RGB JPEG without colour-space markers ([`jpeg_rgb`]). Each decodes every frame
 //! into native little-endian samples (pixel-interleaved); [`with_native_pixels`] then gives
 //! dicom-rs an explicit-VR-little-endian copy of the object to read the header attributes
 //! (rescale, photometric interpretation, …) exactly as for an uncompressed file.
@@ -11,6 +11,7 @@
 //! frame and the reason.
 
 pub(crate) mod jpeg12;
+pub(crate) mod jpeg_rgb;
 pub(crate) mod jpegls;
 pub(crate) mod rle;
 #[cfg(test)]
