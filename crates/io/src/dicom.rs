@@ -183,16 +183,41 @@ fn open_error(path: &Path, e: &dyn std::error::Error) -> IoError {
     }
 }
 
+/// The bytes of an element stored with VR UN as text. Some converters (gdcmconv) write every
+/// element as UN in explicit VR; dicom-rs keeps them as bytes, whose numeric reading would be
+/// the character codes (PixelSpacing `2.0` read as 50, 46, 48).
+fn un_text(e: &dicom_object::mem::InMemElement) -> Option<String> {
+    if e.vr() != dicom_core::VR::UN {
+        return None;
+    }
+    let b = e.to_bytes().ok()?;
+    Some(String::from_utf8_lossy(&b).into_owned())
+}
+
 fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     let e = obj.element_opt(tag).ok().flatten()?;
-    let s = e.to_str().ok()?;
+    let s = match un_text(e) {
+        Some(s) => s,
+        None => e.to_str().ok()?.into_owned(),
+    };
     let s = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     (!s.is_empty()).then(|| s.to_string())
 }
 
 fn floats(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<f64>> {
     let e = obj.element_opt(tag).ok().flatten()?;
-    let v = e.to_multi_float64().ok()?;
+    let v = match un_text(e) {
+        // decimal strings stored as UN
+        Some(s) => s
+            .split('\\')
+            .map(|x| {
+                x.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                    .parse::<f64>()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?,
+        None => e.to_multi_float64().ok()?,
+    };
     (!v.is_empty() && v.iter().all(|x| x.is_finite())).then_some(v)
 }
 
