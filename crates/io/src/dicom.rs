@@ -143,13 +143,37 @@ fn sop_class_name(uid: &str) -> &'static str {
 
 fn open(path: &Path, until_pixels: bool, max_bytes: u64) -> Result<DefaultDicomObject, IoError> {
     // depth, element lengths and memory checked before dicom-rs parses (crate::guard)
-    crate::guard::prescan(path, max_bytes)?;
+    if crate::guard::prescan(path, max_bytes)? {
+        return crate::guard::no_panic(path, "DICOM parser", || open_implicit(path))?;
+    }
     let mut o = OpenFileOptions::new();
     if until_pixels {
         o = o.read_until(tags::PIXEL_DATA);
     }
     crate::guard::no_panic(path, "DICOM parser", || o.open_file(path))?
         .map_err(|e| open_error(path, &e))
+}
+
+/// A file whose data set is implicit VR little endian although its transfer syntax says
+/// explicit VR: the meta group as written, the data set parsed as implicit VR, the transfer
+/// syntax kept (it also names the pixel codec).
+fn open_implicit(path: &Path) -> Result<DefaultDicomObject, IoError> {
+    let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        128
+    } else {
+        0
+    };
+    let mut r = &bytes[start..];
+    let meta =
+        dicom_object::FileMetaTable::from_reader(&mut r).map_err(|e| open_error(path, &e))?;
+    let ts = dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN.erased();
+    let data = InMemDicomObject::read_dataset_with_ts(r, &ts).map_err(|e| open_error(path, &e))?;
+    let mut obj = DefaultDicomObject::new_empty_with_meta(meta);
+    for e in data {
+        obj.put(e);
+    }
+    Ok(obj)
 }
 
 /// Full error chain of a dicom-rs error as one line.

@@ -1,5 +1,6 @@
 //! JPEG (baseline / extended, 8-bit) colour streams that DICOM says are RGB but that carry no
-//! JFIF or Adobe APP14 marker (and no 'R','G','B' component ids): the jpeg-decoder crate
+//! JFIF marker, no complete Adobe APP14 marker (pydicom's `SC_rgb_jpeg.dcm` has one cut before
+//! its transform byte) and no 'R','G','B' component ids: the jpeg-decoder crate
 //! behind dicom-rs assumes YCbCr for them and converts, which garbles the colours
 //! (pydicom's `SC_jpeg_no_color_transform.dcm`). Following Photometric Interpretation RGB, as
 //! libjpeg in pydicom does, they are decoded here with no colour transform.
@@ -9,7 +10,7 @@ use crate::IoError;
 use dicom_object::DefaultDicomObject;
 use std::path::Path;
 
-/// True when a stream has neither a JFIF APP0 nor an Adobe APP14 segment and its frame's
+/// True when a stream has neither a JFIF APP0 nor a complete Adobe APP14 segment and its frame's
 /// component ids are not 'R', 'G', 'B' (the cases where jpeg-decoder would guess YCbCr).
 fn guessed_ycbcr(d: &[u8]) -> bool {
     let mut p = 2;
@@ -19,7 +20,8 @@ fn guessed_ycbcr(d: &[u8]) -> bool {
         let body = &d[(p + 4).min(d.len())..(p + 2 + len).min(d.len())];
         match m {
             0xE0 if body.starts_with(b"JFIF\0") => return false,
-            0xEE if body.starts_with(b"Adobe") => return false,
+            // a complete Adobe segment (with its transform byte) is honoured by jpeg-decoder
+            0xEE if body.starts_with(b"Adobe") && body.len() >= 12 => return false,
             0xC0..=0xCF if !matches!(m, 0xC4 | 0xC8 | 0xCC) => {
                 let ids: Vec<u8> = (0..3)
                     .filter_map(|i| body.get(6 + 3 * i).copied())
