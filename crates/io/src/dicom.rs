@@ -25,9 +25,11 @@
 //! - objects that are not images to degrade are refused by SOP Class UID (SEG, SR, KO, PR,
 //!   RT structure set/plan/dose/treatment records, waveforms, encapsulated documents, raw data,
 //!   registrations, …) and when Pixel Data is absent;
-//! - transfer syntaxes: whatever dicom-rs decodes with the features enabled here (implicit /
-//!   explicit VR LE, explicit VR BE, deflate, RLE, JPEG baseline/extended/lossless, JPEG 2000
-//!   via the pure-Rust `openjp2` port; JPEG-LS only with the `charls` cargo feature). A codec
+//! - transfer syntaxes: JPEG-LS lossless / near-lossless (the pure-Rust `artefact-jpegls`
+//!   crate), RLE Lossless (8/16/32 bits) and 12-bit grey JPEG extended by our own decoders
+//!   (`codec`); the rest as dicom-rs
+//!   decodes them with the features enabled here (implicit / explicit VR LE, explicit VR BE,
+//!   deflate, JPEG baseline/extended/lossless, JPEG 2000 via the pure-Rust `openjp2` port). A codec
 //!   that is missing or fails gives an error naming the transfer syntax; decoded buffers are
 //!   size-checked so a short decode is never turned into pixels.
 //!
@@ -141,13 +143,37 @@ fn sop_class_name(uid: &str) -> &'static str {
 
 fn open(path: &Path, until_pixels: bool, max_bytes: u64) -> Result<DefaultDicomObject, IoError> {
     // depth, element lengths and memory checked before dicom-rs parses (crate::guard)
-    crate::guard::prescan(path, max_bytes)?;
+    if crate::guard::prescan(path, max_bytes)? {
+        return crate::guard::no_panic(path, "DICOM parser", || open_implicit(path))?;
+    }
     let mut o = OpenFileOptions::new();
     if until_pixels {
         o = o.read_until(tags::PIXEL_DATA);
     }
     crate::guard::no_panic(path, "DICOM parser", || o.open_file(path))?
         .map_err(|e| open_error(path, &e))
+}
+
+/// A file whose data set is implicit VR little endian although its transfer syntax says
+/// explicit VR: the meta group as written, the data set parsed as implicit VR, the transfer
+/// syntax kept (it also names the pixel codec).
+fn open_implicit(path: &Path) -> Result<DefaultDicomObject, IoError> {
+    let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+    let start = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        128
+    } else {
+        0
+    };
+    let mut r = &bytes[start..];
+    let meta =
+        dicom_object::FileMetaTable::from_reader(&mut r).map_err(|e| open_error(path, &e))?;
+    let ts = dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN.erased();
+    let data = InMemDicomObject::read_dataset_with_ts(r, &ts).map_err(|e| open_error(path, &e))?;
+    let mut obj = DefaultDicomObject::new_empty_with_meta(meta);
+    for e in data {
+        obj.put(e);
+    }
+    Ok(obj)
 }
 
 /// Full error chain of a dicom-rs error as one line.
@@ -181,16 +207,41 @@ fn open_error(path: &Path, e: &dyn std::error::Error) -> IoError {
     }
 }
 
+/// The bytes of an element stored with VR UN as text. Some converters (gdcmconv) write every
+/// element as UN in explicit VR; dicom-rs keeps them as bytes, whose numeric reading would be
+/// the character codes (PixelSpacing `2.0` read as 50, 46, 48).
+fn un_text(e: &dicom_object::mem::InMemElement) -> Option<String> {
+    if e.vr() != dicom_core::VR::UN {
+        return None;
+    }
+    let b = e.to_bytes().ok()?;
+    Some(String::from_utf8_lossy(&b).into_owned())
+}
+
 fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
     let e = obj.element_opt(tag).ok().flatten()?;
-    let s = e.to_str().ok()?;
+    let s = match un_text(e) {
+        Some(s) => s,
+        None => e.to_str().ok()?.into_owned(),
+    };
     let s = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     (!s.is_empty()).then(|| s.to_string())
 }
 
 fn floats(obj: &InMemDicomObject, tag: Tag) -> Option<Vec<f64>> {
     let e = obj.element_opt(tag).ok().flatten()?;
-    let v = e.to_multi_float64().ok()?;
+    let v = match un_text(e) {
+        // decimal strings stored as UN
+        Some(s) => s
+            .split('\\')
+            .map(|x| {
+                x.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                    .parse::<f64>()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?,
+        None => e.to_multi_float64().ok()?,
+    };
     (!v.is_empty() && v.iter().all(|x| x.is_finite())).then_some(v)
 }
 
@@ -406,20 +457,43 @@ fn decode_object(
         native_422,
     };
     crate::guard::check_pixels(path, obj, &ts_uid, &header, max_bytes)?;
-    let decoded = crate::guard::no_panic(path, "pixel data decoder", || obj.decode_pixel_data())?
-        .map_err(|e| {
-        let mut msg = format!(
-            "cannot decode pixel data in transfer syntax {ts_name} ({ts_uid}): {}",
-            chain(&e)
-        );
-        if ts_uid.starts_with("1.2.840.10008.1.2.4.8") && !cfg!(feature = "charls") {
-            msg.push_str(
-                "; JPEG-LS needs artefact-io built with the `charls` cargo feature \
-                 (cargo build --features artefact-io/charls; requires cmake and a C++ compiler)",
-            );
+    // JPEG-LS, RLE and 12-bit JPEG: our own decoders (crate::codec), then dicom-rs reads the
+    // native copy
+    let own = match ts_uid.as_str() {
+        "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => {
+            Some(crate::guard::no_panic(path, "JPEG-LS decoder", || {
+                crate::codec::jpegls::decode(path, obj, &header)
+            })??)
         }
-        IoError::unsupported(path, msg)
-    })?;
+        "1.2.840.10008.1.2.5" => Some(crate::guard::no_panic(path, "RLE decoder", || {
+            crate::codec::rle::decode(path, obj, &header)
+        })??),
+        // 12-bit grey only (jpeg-decoder refuses 12-bit); everything else stays with dicom-rs
+        "1.2.840.10008.1.2.4.51" => crate::guard::no_panic(path, "12-bit JPEG decoder", || {
+            crate::codec::jpeg12::decode(path, obj, &header)
+        })??,
+        _ => None,
+    };
+    // RGB JPEG without JFIF/Adobe markers: no colour transform (jpeg-decoder would guess YCbCr)
+    let own = match ts_uid.as_str() {
+        "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" if own.is_none() => {
+            crate::guard::no_panic(path, "JPEG decoder", || {
+                crate::codec::jpeg_rgb::decode(path, obj, &header, &pi_text)
+            })??
+        }
+        _ => own,
+    };
+    let native_copy = own.map(|data| crate::codec::with_native_pixels(obj, data, &header));
+    let source = native_copy.as_ref().unwrap_or(obj);
+    let decoded =
+        crate::guard::no_panic(path, "pixel data decoder", || source.decode_pixel_data())?
+            .map_err(|e| {
+                let msg = format!(
+                    "cannot decode pixel data in transfer syntax {ts_name} ({ts_uid}): {}",
+                    chain(&e)
+                );
+                IoError::unsupported(path, msg)
+            })?;
     let (rows, cols) = (decoded.rows() as usize, decoded.columns() as usize);
     let nframes = decoded.number_of_frames() as usize;
     let spp = decoded.samples_per_pixel() as usize;

@@ -375,8 +375,10 @@ fn walk_meta<R: Read + Seek>(path: &Path, w: &mut Walker<R>) -> Result<Option<St
 }
 
 /// Pre-scan a DICOM file (see the module docs). `max_bytes` caps the inflated size of
-/// deflated data sets.
-pub(crate) fn prescan(path: &Path, max_bytes: u64) -> Result<(), IoError> {
+/// deflated data sets. Returns true when the data set is implicit VR although the transfer
+/// syntax says explicit VR (pydicom's `SC_rgb_jpeg.dcm`; pydicom reads such files with a
+/// warning): the caller then parses it as implicit VR.
+pub(crate) fn prescan(path: &Path, max_bytes: u64) -> Result<bool, IoError> {
     let len = crate::regular_file(path)?.len();
     // dicom-rs holds the whole data set in memory
     if len > max_bytes {
@@ -406,6 +408,22 @@ pub(crate) fn prescan(path: &Path, max_bytes: u64) -> Result<(), IoError> {
         big: false,
     };
     let ts = walk_meta(path, &mut w)?.unwrap_or_default();
+    let mut implicit_in_explicit = false;
+    if !matches!(
+        ts.as_str(),
+        "1.2.840.10008.1.2" | "1.2.840.10008.1.2.2" | "1.2.840.10008.1.2.1.99"
+    ) {
+        // the VR of the first element: two upper-case letters in explicit VR
+        let mut head = [0u8; 6];
+        if read_up_to(&mut w.r, &mut head).map_err(|e| IoError::os(path, e))? == 6 {
+            implicit_in_explicit = !head[4..].iter().all(|b| b.is_ascii_uppercase());
+        }
+        w.r.seek(SeekFrom::Start(w.pos))
+            .map_err(|e| IoError::os(path, e))?;
+        if implicit_in_explicit {
+            w.explicit = false;
+        }
+    }
     match ts.as_str() {
         "1.2.840.10008.1.2" => w.explicit = false,
         "1.2.840.10008.1.2.2" => w.big = true,
@@ -433,12 +451,12 @@ pub(crate) fn prescan(path: &Path, max_bytes: u64) -> Result<(), IoError> {
                 big: false,
             };
             walk_dataset(path, &mut dw, false)?;
-            return Ok(());
+            return Ok(false);
         }
         _ => {}
     }
     walk_dataset(path, &mut w, false)?;
-    Ok(())
+    Ok(implicit_in_explicit)
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -539,6 +557,7 @@ fn with_groups(obj: &InMemDicomObject, seq: Tag) -> Vec<&InMemDicomObject> {
 }
 
 /// Header sizes read for the decode.
+#[derive(Clone, Copy)]
 pub(crate) struct PixelHeader {
     pub rows: u64,
     pub cols: u64,

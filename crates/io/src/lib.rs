@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 mod atomic;
+mod codec;
 pub mod dicom;
 mod dicom_colour;
 mod error;
