@@ -114,7 +114,7 @@ pub fn run(args: &RecipesArgs, registry: &Registry, library: &RecipeLibrary) -> 
                             trial(a, registry)?;
                         }
                         Ok(format!(
-                            "benchmark `{}`: {} attributes (each applied on a phantom), {} sources",
+                            "benchmark `{}`: {} attributes, {} sources (every attribute applied on a phantom)",
                             b.name,
                             b.attributes.len(),
                             b.sources.len()
