@@ -206,7 +206,11 @@ fn meta_group_length_that_shifts_the_data_set_is_followed_like_dicom_rs() {
     // the 0002 elements take 148; dicom-rs reads on to 196 (12-byte headers for the unknown
     // VR `\0\0`), so its data set starts 4 bytes later than at the first non-0002 tag, where
     // an implicit-VR (0000,0000) declares 0xFFFFFF00 bytes: dicom-rs reserved 4 GB for it
-    let p = data("fuzz/dicom_meta_group_length_4gb_value.dcm");
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/dicom"
+    ))
+    .join("meta_group_length_4gb_value.dcm");
     let e = refused(&p);
     assert!(e.to_string().contains("declares 4294967040 bytes"), "{e}");
 }
