@@ -110,6 +110,16 @@ pub fn run(args: &RecipesArgs, registry: &Registry, library: &RecipeLibrary) -> 
                     .unwrap_or(false);
                 let res = if is_bench {
                     BenchmarkRecipe::load_with(f, registry, library).and_then(|b| {
+                        let excess = b.supply_excess();
+                        if !excess.is_empty() {
+                            return Err(artefact_recipe::RecipeError::new(
+                                &b.path,
+                                format!(
+                                    "the sources cannot supply what is asked: {}; build would stop with a shortfall (or write less with --allow-shortfall)",
+                                    excess.join("; ")
+                                ),
+                            ));
+                        }
                         for a in &b.attributes {
                             trial(a, registry)?;
                         }

@@ -338,6 +338,61 @@ mod glob_tests {
 }
 
 impl BenchmarkRecipe {
+    /// An upper bound on the images a build of this recipe can plan, from the recipe alone
+    /// (no pixel read): every named file gives at most `slices_per_volume` clean slices, and
+    /// every clean slice at most one clean image plus a mild and a severe image of each
+    /// attribute of the recipe (whatever `--attributes-per-slice`). `None` when a source is a
+    /// directory or cut into tiles (its slice count needs the images).
+    pub fn max_images(&self) -> Option<usize> {
+        let mut files = 0usize;
+        for s in &self.sources {
+            if s.tile.is_some() || s.paths.iter().any(|p| p.is_dir()) {
+                return None;
+            }
+            files = files.saturating_add(s.paths.len());
+        }
+        let per_slice = 1usize.saturating_add(self.attributes.len().saturating_mul(2));
+        Some(
+            files
+                .saturating_mul(self.slices_per_volume)
+                .saturating_mul(per_slice),
+        )
+    }
+
+    /// Counts this recipe asks for that its sources cannot supply whatever the images hold
+    /// (an estimate from [`BenchmarkRecipe::max_images`]: at most one `what` and one `how`
+    /// question per image, at most five yes-or-no questions per image — four per degraded
+    /// image plus acceptability — and pairs only between images of one slice). Each entry
+    /// names the key, the count and the bound; empty when the bound is unknown.
+    pub fn supply_excess(&self) -> Vec<String> {
+        let Some(images) = self.max_images() else {
+            return Vec::new();
+        };
+        let files: usize = self.sources.iter().map(|s| s.paths.len()).sum();
+        let why = format!(
+            "{files} source files × at most {} slices each × (1 clean + 2 × {} attributes) = at most {images} images",
+            self.slices_per_volume,
+            self.attributes.len()
+        );
+        let per_slice = 1 + 2 * self.attributes.len();
+        let slices = images / per_slice;
+        let pairs = slices.saturating_mul(per_slice * (per_slice - 1) / 2);
+        let checks = [
+            ("questions.yes_no", self.yes_no, images.saturating_mul(5)),
+            ("questions.what", self.what, images),
+            ("questions.how", self.how, images),
+            ("pairs.coarse", self.coarse_pairs, pairs),
+            ("pairs.fine", self.fine_pairs, pairs),
+        ];
+        checks
+            .iter()
+            .filter(|(_, asked, bound)| asked > bound)
+            .map(|(key, asked, bound)| {
+                format!("{key} = {asked} but at most {bound} can be made ({why})")
+            })
+            .collect()
+    }
+
     /// Read and validate a benchmark recipe and every attribute recipe it names.
     /// Attribute names that match no file beside it resolve against the bundled recipes.
     pub fn load(path: &Path, registry: &Registry) -> Result<BenchmarkRecipe> {

@@ -90,6 +90,37 @@ fn overlong_names_and_infinite_weights_are_refused() {
 }
 
 #[test]
+fn counts_beyond_what_the_sources_can_supply_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bench(
+        dir.path(),
+        "big",
+        &good_source(),
+        "[selection]\nslices_per_volume = 2\n\n[questions]\nyes_no = 30\nwhat = 7\nhow = 6\n\n[pairs]\ncoarse = 7\nfine = 0\n",
+    )
+    .unwrap();
+    // 1 file × 2 slices × (1 clean + 2 × 1 attribute) = 6 images; 3 pairs per slice
+    assert_eq!(b.max_images(), Some(6));
+    let excess = b.supply_excess();
+    assert_eq!(excess.len(), 2, "{excess:?}");
+    assert!(excess[0].starts_with("questions.what = 7 but at most 6"), "{excess:?}");
+    assert!(excess[1].starts_with("pairs.coarse = 7 but at most 6"), "{excess:?}");
+    let ok = bench(
+        dir.path(),
+        "fits",
+        &good_source(),
+        "[selection]\nslices_per_volume = 2\n\n[questions]\nyes_no = 30\nwhat = 6\nhow = 6\n\n[pairs]\ncoarse = 6\nfine = 6\n",
+    )
+    .unwrap();
+    assert!(ok.supply_excess().is_empty(), "{:?}", ok.supply_excess());
+    // a directory source: the bound needs the images, so nothing is claimed
+    let nifti_dir = format!("{}/../../tests/data/nifti", env!("CARGO_MANIFEST_DIR"));
+    let d = bench(dir.path(), "dir", &nifti_dir, "").unwrap();
+    assert_eq!(d.max_images(), None);
+    assert!(d.supply_excess().is_empty());
+}
+
+#[test]
 fn a_backtracking_glob_returns_quickly() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a".repeat(60) + "b"), "x").unwrap();
