@@ -389,7 +389,7 @@ pub fn build(
             })
             .collect();
         let (_, short) = make_questions(bench, &facts, &key);
-        check_shortfall(&short, items.len())?;
+        check_shortfall(&bench.path, &short, items.len())?;
     }
     std::fs::create_dir_all(out).map_err(|e| DatasetError::file(out, e))?;
     // this build's (or shard's) images, in plan order
@@ -559,7 +559,7 @@ pub(crate) fn finish(
     let (mut pairs, pair_short) = make_pairs(bench, &rows, key);
     shortfall.extend(pair_short);
     if !tail.allow_shortfall {
-        check_shortfall(&shortfall, rows.len())?;
+        check_shortfall(&bench.path, &shortfall, rows.len())?;
     }
     for s in &shortfall {
         eprintln!(
@@ -687,7 +687,11 @@ pub(crate) fn fail_strict(
 }
 
 /// Fail when questions or pairs fall short of the recipe's counts.
-fn check_shortfall(short: &[Shortfall], images: usize) -> Result<(), DatasetError> {
+fn check_shortfall(
+    recipe: &std::path::Path,
+    short: &[Shortfall],
+    images: usize,
+) -> Result<(), DatasetError> {
     if short.is_empty() {
         return Ok(());
     }
@@ -701,7 +705,8 @@ fn check_shortfall(short: &[Shortfall], images: usize) -> Result<(), DatasetErro
         })
         .collect();
     Err(DatasetError::Plan(format!(
-        "the {images} planned images can supply only: {} (each image gets at most one `what` and one `how` question, no (image, question) twice, answers balanced). Lower the counts in the benchmark recipe, add sources or slices, or pass --allow-shortfall to write what can be made",
+        "{}: the {images} planned images can supply only: {} (each image gets at most one `what` and one `how` question, no (image, question) twice, answers balanced). Lower the counts in the benchmark recipe, add sources or slices, or pass --allow-shortfall to write what can be made",
+        recipe.display(),
         list.join(", ")
     )))
 }

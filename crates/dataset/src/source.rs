@@ -59,6 +59,12 @@ fn skip_or_fail(
         });
         Ok(())
     } else {
+        // I/O errors already start with the file: name it once
+        let shown = path.display().to_string();
+        let reason = reason
+            .strip_prefix(&shown)
+            .and_then(|r| r.strip_prefix(": "))
+            .unwrap_or(&reason);
         Err(DatasetError::file(
             path,
             format!("{reason} (use --keep-going to skip it)"),

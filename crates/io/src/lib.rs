@@ -22,8 +22,10 @@
 //! becomes an error naming the file (see `guard.rs`).
 //!
 //! Only regular files are opened (a FIFO or device is refused before `open`, so it cannot
-//! block); directory walks follow symbolic links but visit each directory and each file once
-//! (device + inode), stop at [`MAX_WALK_DEPTH`] levels and skip hidden entries.
+//! block); directory walks follow symbolic links that stay inside the searched tree (a link
+//! to a directory outside it, such as `/proc/<pid>/root`, is listed as an error, not walked),
+//! visit each directory and each file once (device + inode), stop at [`MAX_WALK_DEPTH`]
+//! levels and skip hidden entries.
 //!
 //! # Non-finite voxels
 //! NaN/±Inf voxels (possible in float NIfTI/TIFF) make a load fail by default with an error
@@ -354,13 +356,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, IoError)>
     if let Ok(md) = std::fs::metadata(dir) {
         seen.insert(file_id(dir, &md));
     }
-    walk_in(dir, 0, &mut seen, out, errors);
+    let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    walk_in(dir, &root, 0, &mut seen, out, errors);
 }
 
 /// Depth-first, sorted; `seen` holds the (device, inode) of every directory and file met, so
-/// symbolic-link loops end and each file is listed once.
+/// symbolic-link loops end and each file is listed once. A symbolic link to a directory is
+/// followed only when its target lies inside `root` (the canonical searched directory): a
+/// link out of the tree (`/proc/<pid>/root` → `/`, a link to a whole disk) is listed as an
+/// error instead of silently widening the search.
 fn walk_in(
     dir: &Path,
+    root: &Path,
     depth: usize,
     seen: &mut std::collections::HashSet<(u64, u64)>,
     out: &mut Vec<PathBuf>,
@@ -397,6 +404,23 @@ fn walk_in(
             if !seen.insert(file_id(&p, &md)) {
                 continue; // a link back to a directory already walked
             }
+            let is_link = std::fs::symlink_metadata(&p).is_ok_and(|l| l.file_type().is_symlink());
+            if is_link {
+                let target = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+                if !target.starts_with(root) {
+                    errors.push((
+                        p.clone(),
+                        IoError::new(
+                            &p,
+                            IoErrorKind::Selection(format!(
+                                "symbolic link to a directory outside the searched tree ({}); not followed: give it as a source of its own to include it",
+                                target.display()
+                            )),
+                        ),
+                    ));
+                    continue;
+                }
+            }
             if depth + 1 > MAX_WALK_DEPTH {
                 errors.push((
                     p.clone(),
@@ -409,7 +433,7 @@ fn walk_in(
                 ));
                 continue;
             }
-            walk_in(&p, depth + 1, seen, out, errors);
+            walk_in(&p, root, depth + 1, seen, out, errors);
         } else if md.is_file() {
             if seen.insert(file_id(&p, &md)) {
                 out.push(p);

@@ -487,6 +487,44 @@ fn symlink_loops_end_and_list_each_file_once() {
     assert!(all[0].1.is_ok());
 }
 
+/// `/proc/self/task/<tid>/root` links to `/`: a walk that followed every directory link
+/// would search the whole machine. Links out of the searched tree are listed, not walked.
+#[test]
+fn directory_links_out_of_the_tree_are_listed_not_walked() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::copy(data("nifti/anatomical.nii"), root.join("a.nii")).unwrap();
+    std::fs::copy(data("nifti/anatomical.nii"), outside.join("b.nii")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink("/", root.join("slash")).unwrap();
+    let all = load_all(&root, &small());
+    let names: Vec<String> = all
+        .iter()
+        .map(|(p, r)| format!("{} {}", p.display(), r.is_ok()))
+        .collect();
+    assert_eq!(all.len(), 3, "{names:?}");
+    assert!(all[0].1.is_ok() && all[0].0.ends_with("a.nii"), "{names:?}");
+    for (p, r) in &all[1..] {
+        let e = r.as_ref().unwrap_err().to_string();
+        assert!(
+            e.contains("outside the searched tree") && e.contains(&*p.to_string_lossy()),
+            "{e}"
+        );
+    }
+    // /proc/self/task/<tid>/{root,cwd} are such links: listed, never walked into
+    let proc_rows = load_all(Path::new("/proc/self/task"), &small());
+    assert!(
+        proc_rows.iter().any(|(p, r)| p.ends_with("root")
+            && r.as_ref()
+                .is_err_and(|e| e.to_string().contains("outside the searched tree"))),
+        "{:?}",
+        proc_rows.iter().map(|r| &r.0).collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn oversized_png_is_refused_before_decoding() {
     let dir = tempfile::tempdir().unwrap();

@@ -103,8 +103,14 @@ fn counts_beyond_what_the_sources_can_supply_are_reported() {
     assert_eq!(b.max_images(), Some(6));
     let excess = b.supply_excess();
     assert_eq!(excess.len(), 2, "{excess:?}");
-    assert!(excess[0].starts_with("questions.what = 7 but at most 6"), "{excess:?}");
-    assert!(excess[1].starts_with("pairs.coarse = 7 but at most 6"), "{excess:?}");
+    assert!(
+        excess[0].starts_with("questions.what = 7 but at most 6"),
+        "{excess:?}"
+    );
+    assert!(
+        excess[1].starts_with("pairs.coarse = 7 but at most 6"),
+        "{excess:?}"
+    );
     let ok = bench(
         dir.path(),
         "fits",
