@@ -199,8 +199,63 @@ fn degrade_writes_png_and_nifti_in_source_units() {
             ])
             .arg(&nii),
     );
+    // a volume to NIfTI is degraded whole: 3-D motion, the input's grid and affine kept
     let v = artefact_io::load_volume(&nii).unwrap().volume;
-    assert_eq!(v.shape(), (1, 233, 197));
+    let src = artefact_io::load_volume(Path::new("tests/data/nifti/mni152_t1_1mm.nii.gz"))
+        .unwrap()
+        .volume;
+    assert_eq!(v.shape(), (189, 233, 197));
+    assert_eq!(v.shape(), src.shape());
+    for (r, (a, b)) in v.affine.iter().zip(src.affine.iter()).enumerate() {
+        for c in 0..4 {
+            assert!(
+                (a[c] - b[c]).abs() < 1e-4,
+                "affine[{r}][{c}]: {} vs {}",
+                a[c],
+                b[c]
+            );
+        }
+    }
+    assert!(v
+        .data
+        .iter()
+        .zip(src.data.iter())
+        .any(|(a, b)| (a - b).abs() > 1.0));
+    // an attribute without 3-D forms goes slice by slice; slice k equals `--slice k`
+    let whole = tmp.path().join("gibbs.nii");
+    let one = tmp.path().join("gibbs90.nii");
+    for (out, slice) in [(&whole, None), (&one, Some("90"))] {
+        let mut cmd = artefact();
+        cmd.args([
+            "degrade",
+            "tests/data/nifti/mni152_t1_1mm.nii.gz",
+            "--attribute",
+            "gibbs",
+            "--severity",
+            "severe",
+            "-o",
+        ])
+        .arg(out);
+        if let Some(k) = slice {
+            cmd.args(["--slice", k]);
+        }
+        let text = run_ok(&mut cmd);
+        assert!(
+            text.contains(if slice.is_some() {
+                "(slice)"
+            } else {
+                "(per slice"
+            }),
+            "{text}"
+        );
+    }
+    let whole = artefact_io::load_volume(&whole).unwrap().volume;
+    let one = artefact_io::load_volume(&one).unwrap().volume;
+    assert_eq!(whole.shape(), (189, 233, 197));
+    assert_eq!(
+        whole.data.index_axis(ndarray::Axis(0), 90),
+        one.data.index_axis(ndarray::Axis(0), 0)
+    );
     // unknown attribute: clear error, non-zero exit
     let out = artefact()
         .args([

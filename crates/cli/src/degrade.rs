@@ -21,7 +21,9 @@ pub struct DegradeArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Output: .png (rendered; colour PNG for photographs) or .nii/.nii.gz (source units, HU
-    /// for CT; grey modalities only).
+    /// for CT; grey modalities only). A volume written as NIfTI without --slice is degraded
+    /// whole: with 3-D physics where the attribute has it (MR motion, noise), else slice by
+    /// slice; the output keeps the input's affine.
     #[arg(short, long)]
     pub out: PathBuf,
     /// Slice index along --axis (default: the middle slice); the frame of a multi-frame colour
@@ -35,6 +37,10 @@ pub struct DegradeArgs {
     /// burned-in text (names, dates); only after checking the image.
     #[arg(long)]
     pub allow_burned_in: bool,
+    /// Degrade a volume slice by slice (a multi-slice acquisition) even where the attribute
+    /// has 3-D physics.
+    #[arg(long)]
+    pub per_slice: bool,
     /// Array axis perpendicular to the slice (0, 1, 2).
     #[arg(long, default_value_t = 0)]
     pub axis: usize,
@@ -96,12 +102,19 @@ pub fn run(args: &DegradeArgs, registry: &Registry, library: &RecipeLibrary) -> 
         ct_window: window,
         grey_from_rgb: args.grey_from_rgb,
         allow_burned_in: args.allow_burned_in,
+        per_slice: args.per_slice,
     };
     match degrade(&req, registry) {
-        Ok(chain) => {
-            println!("wrote {}", args.out.display());
-            for step in chain {
-                println!("  {} {}", step.op, step.params);
+        Ok(done) => {
+            println!("wrote {} ({})", args.out.display(), done.form);
+            let many = done.chains.len() > 1;
+            for (k, chain) in done.chains.iter().take(if many { 1 } else { usize::MAX }) {
+                if many {
+                    println!(" slice {k} (each slice has its own parameters):");
+                }
+                for step in chain {
+                    println!("  {} {}", step.op, step.params);
+                }
             }
             0
         }

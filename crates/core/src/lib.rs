@@ -49,7 +49,9 @@ pub use colour_op::{ColourOpVisitor, ColourOperator, Picture, PictureKind};
 pub use error::CoreError;
 pub use image::{Image, Modality, Unit, Volume};
 pub use num_complex::Complex32;
-pub use op::{OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SpecValue};
+pub use op::{
+    OpInfo, Operator, ParamDefault, ParamInfo, ParamKind, ParamSpec, SpecValue, VolumeOperator,
+};
 pub use params::{Choice, OpVisitor};
 pub use rng::{SampleRng, Seed};
 pub use severity::{QualityGrade, Severity};

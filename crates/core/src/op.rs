@@ -8,7 +8,7 @@
 //! deterministically (`apply`). Any noise realisation needed by `apply` is driven by a seed
 //! stored in the params, so the params alone replay a sample exactly.
 
-use crate::{CoreError, Image, Result, SampleRng};
+use crate::{CoreError, Image, Result, SampleRng, Volume};
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -252,6 +252,30 @@ pub trait Operator {
         let _ = image;
         Ok(params.clone())
     }
+}
+
+/// The 3-D form of an operator whose physics acts on a whole volume: a 3-D acquisition
+/// (k-space sampled over two phase-encode axes, motion with six degrees of freedom, noise and
+/// receive fields over the whole field of view) rather than one slice of a multi-slice scan.
+///
+/// It is sampled from the **same recipe spec** as the 2-D form (so an attribute recipe needs no
+/// second table) into its own params, which are recorded and replay the volume exactly; any
+/// randomness of `apply_volume` is driven by a seed in those params. Listed as `Op [volume]` in
+/// [`operators!`](crate::operators!).
+pub trait VolumeOperator: Operator {
+    type VolumeParams: Clone + std::fmt::Debug + Serialize + DeserializeOwned + Send + Sync;
+
+    /// Draw concrete volume params from the recipe spec.
+    fn sample_volume(
+        spec: &ParamSpec,
+        rng: &mut SampleRng,
+    ) -> std::result::Result<Self::VolumeParams, Self::Error>;
+
+    /// Apply to the whole volume; the result has the input's shape, spacing, affine and unit.
+    fn apply_volume(
+        params: &Self::VolumeParams,
+        volume: &Volume,
+    ) -> std::result::Result<Volume, Self::Error>;
 }
 
 #[cfg(test)]

@@ -374,6 +374,11 @@ impl SeedParam {
 /// which generates `pub fn visit_operators(v: &mut impl OpVisitor)`.
 pub trait OpVisitor {
     fn visit<O: crate::Operator + 'static>(&mut self);
+
+    /// The operator just visited also has a 3-D form ([`crate::VolumeOperator`]); listed as
+    /// `Op [volume]` in [`operators!`](crate::operators!). Visitors that only care about the
+    /// 2-D form ignore it.
+    fn volume<O: crate::VolumeOperator + 'static>(&mut self) {}
 }
 
 /// Declares a params struct whose fields are the operator's parameters; see the
@@ -587,20 +592,23 @@ macro_rules! choice {
 
 /// Lists a crate's operators in one place (its `lib.rs`): generates
 /// `pub fn visit_operators(v: &mut impl OpVisitor)` calling `v.visit::<Op>()` for each, in the
-/// given order (the registry order), and `OPERATOR_COUNT`.
+/// given order (the registry order), and `OPERATOR_COUNT`. An operator that also implements
+/// [`VolumeOperator`](crate::VolumeOperator) is marked `[volume]`, which adds
+/// `v.volume::<Op>()` right after its visit.
 ///
 /// ```ignore
 /// artefact_core::operators! {
 ///     ghosting::Ghosting,
+///     motion::Motion [volume],
 ///     noise::Noise,
 /// }
 /// ```
 #[macro_export]
 macro_rules! operators {
-    ( $( $op:path ),* $(,)? ) => {
+    ( $( $op:path $( [ $form:ident ] )? ),* $(,)? ) => {
         /// Visit every operator of this crate, in registry order.
         pub fn visit_operators<V: $crate::params::OpVisitor + ?Sized>(v: &mut V) {
-            $( v.visit::<$op>(); )*
+            $( v.visit::<$op>(); $( v.$form::<$op>(); )? )*
         }
 
         /// Number of operators of this crate.

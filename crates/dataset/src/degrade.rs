@@ -1,14 +1,21 @@
-//! `degrade`: one source slice, one attribute, one severity → a PNG (rendered) or a NIfTI
-//! (source units, e.g. HU for CT). Colour photographs (attributes of fundus, endoscopy and
+//! `degrade`: one source, one attribute, one severity → a PNG (rendered) or a NIfTI (source
+//! units, e.g. HU for CT). Colour photographs (attributes of fundus, endoscopy and
 //! histopathology) are read in linear light, degraded at their own size and written as an
 //! sRGB colour PNG.
+//!
+//! A volume written as NIfTI without `--slice` is degraded whole ([`DegradeForm`]): with the
+//! operators' 3-D forms when every operator of the attribute has one (one 3-D acquisition:
+//! e.g. `mri.motion` with six degrees of freedom over both phase-encode axes), else slice by
+//! slice along axis 0 (a multi-slice acquisition; each slice draws its own parameters from
+//! the key `degrade/<attribute>/<severity>/<k>`, so slice `k` equals `--slice k`). The output
+//! keeps the input's grid and affine.
 
 use crate::error::DatasetError;
 use crate::render::{encode_png, to_u8, DisplayMap};
 use crate::source::to_echogenicity;
 use artefact_core::{Modality, Picture, Seed, Severity, Volume};
 use artefact_io::{load_volume_with, read_rgb, LoadOptions, RgbLoadOptions};
-use artefact_recipe::attribute::{apply_chain_resolving, AppliedOp};
+use artefact_recipe::attribute::{apply_chain_resolving, apply_volume_chain, AppliedOp};
 use artefact_recipe::benchmark::Window;
 use artefact_recipe::{AttributeRecipe, Registry};
 use std::path::{Path, PathBuf};
@@ -31,12 +38,47 @@ pub struct DegradeRequest {
     pub grey_from_rgb: bool,
     /// Accept ultrasound DICOM without imaging region (may carry burned-in text).
     pub allow_burned_in: bool,
+    /// Degrade a volume slice by slice even when the attribute has 3-D forms (a multi-slice
+    /// acquisition instead of a 3-D one).
+    pub per_slice: bool,
 }
 
-/// Run a degradation; returns the applied op chain.
-pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedOp>, DatasetError> {
+/// How a source was degraded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DegradeForm {
+    /// One slice (or a 2-D image / photograph).
+    Slice,
+    /// The whole volume with the operators' 3-D forms (one chain).
+    Volume,
+    /// Every slice along axis 0 with its own chain (multi-slice acquisition).
+    PerSlice,
+}
+
+impl std::fmt::Display for DegradeForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DegradeForm::Slice => "slice",
+            DegradeForm::Volume => "volume (3-D forms)",
+            DegradeForm::PerSlice => "per slice (multi-slice)",
+        })
+    }
+}
+
+/// What [`degrade`] applied: the form and the applied chains, each with its slice index
+/// (the volume's chain has index 0).
+#[derive(Clone, Debug)]
+pub struct Degraded {
+    pub form: DegradeForm,
+    pub chains: Vec<(usize, Vec<AppliedOp>)>,
+}
+
+/// Run a degradation; returns what was applied.
+pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Degraded, DatasetError> {
     if req.recipe.modality.is_colour() {
-        return degrade_colour(req, registry);
+        return Ok(Degraded {
+            form: DegradeForm::Slice,
+            chains: vec![(0, degrade_colour(req, registry)?)],
+        });
     }
     let opts = LoadOptions {
         modality: req.modality,
@@ -61,6 +103,11 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
                 vol.modality, req.recipe.name, req.recipe.modality
             ),
         ));
+    }
+    let name = req.output.to_string_lossy().to_ascii_lowercase();
+    let nifti_out = name.ends_with(".nii") || name.ends_with(".nii.gz");
+    if nifti_out && req.slice.is_none() && vol.len_of(0) > 1 {
+        return degrade_volume(req, registry, &vol);
     }
     let axis = if vol.len_of(0) == 1 { 0 } else { req.axis };
     let n = vol.len_of(axis);
@@ -95,8 +142,7 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let name = req.output.to_string_lossy().to_ascii_lowercase();
-    if name.ends_with(".nii") || name.ends_with(".nii.gz") {
+    if nifti_out {
         let (r, c) = out.shape();
         let v = Volume::new(
             out.data
@@ -119,7 +165,81 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Vec<AppliedO
             "output must end in .png, .nii or .nii.gz",
         ));
     }
-    Ok(chain)
+    Ok(Degraded {
+        form: DegradeForm::Slice,
+        chains: vec![(index, chain)],
+    })
+}
+
+/// The whole volume to NIfTI: 3-D forms when the attribute has them (and `per_slice` is not
+/// asked for), else every slice along axis 0 with its own chain.
+fn degrade_volume(
+    req: &DegradeRequest,
+    registry: &Registry,
+    vol: &Volume,
+) -> Result<Degraded, DatasetError> {
+    let three_d = !req.per_slice && req.recipe.missing_volume_forms().is_empty();
+    let (out, form, chains) = if three_d {
+        let key = format!("degrade/{}/{}/volume", req.recipe.name, req.severity);
+        let fail = |reason: String| DatasetError::Sample {
+            id: key.clone(),
+            reason,
+        };
+        let mut rng = Seed::derive(req.seed, &key).rng();
+        let chain = req
+            .recipe
+            .sample_volume_chain(req.severity, &mut rng)
+            .map_err(fail)?;
+        let out = apply_volume_chain(registry, &chain, vol).map_err(fail)?;
+        (out, DegradeForm::Volume, vec![(0, chain)])
+    } else {
+        let mut data = vol.data.clone();
+        let mut chains = Vec::with_capacity(vol.len_of(0));
+        for k in 0..vol.len_of(0) {
+            let clean = vol
+                .slice(0, k)
+                .map_err(|e| DatasetError::file(&req.input, e))?;
+            let key = format!("degrade/{}/{}/{}", req.recipe.name, req.severity, k);
+            let fail = |reason: String| DatasetError::Sample {
+                id: key.clone(),
+                reason,
+            };
+            let mut rng = Seed::derive(req.seed, &key).rng();
+            let mut chain = req
+                .recipe
+                .sample_chain(req.severity, &mut rng)
+                .map_err(fail)?;
+            let out =
+                apply_chain_resolving(registry, &mut chain, &Picture::Grey(clean)).map_err(fail)?;
+            let Picture::Grey(out) = out else {
+                return Err(fail(
+                    "the operator chain turned a grey image into colour".into(),
+                ));
+            };
+            data.index_axis_mut(ndarray::Axis(0), k).assign(&out.data);
+            chains.push((k, chain));
+        }
+        let out = Volume::with_affine(data, vol.spacing, vol.affine, vol.modality, vol.unit)
+            .map_err(|e| DatasetError::file(&req.input, e))?;
+        (out, DegradeForm::PerSlice, chains)
+    };
+    if out.data.dim() != vol.data.dim() || out.data.iter().any(|v| !v.is_finite()) {
+        return Err(DatasetError::Sample {
+            id: format!("degrade/{}/{}/volume", req.recipe.name, req.severity),
+            reason: format!(
+                "the operator chain gave a {:?} volume{} from a {:?} one",
+                out.data.dim(),
+                if out.data.iter().any(|v| !v.is_finite()) {
+                    " with NaN or infinite voxels"
+                } else {
+                    ""
+                },
+                vol.data.dim()
+            ),
+        });
+    }
+    artefact_io::write_nifti(&req.output, &out)?;
+    Ok(Degraded { form, chains })
 }
 
 /// [`degrade`] for a colour attribute: the photograph at its own size, field of view detected

@@ -34,7 +34,7 @@ use crate::registry::{OpEntry, Registry};
 use crate::value::to_spec;
 use crate::Result;
 use artefact_core::{
-    Modality, ParamDefault, ParamSpec, Picture, QualityGrade, SampleRng, Severity,
+    Modality, ParamDefault, ParamSpec, Picture, QualityGrade, SampleRng, Severity, Volume,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -649,6 +649,69 @@ impl AttributeRecipe {
         }
         Ok(out)
     }
+}
+
+impl AttributeRecipe {
+    /// The operators of this attribute that have no 3-D form (empty: the attribute can
+    /// degrade whole volumes).
+    pub fn missing_volume_forms(&self) -> Vec<&'static str> {
+        self.ops
+            .iter()
+            .filter(|step| step.op.volume.is_none())
+            .filter(|step| step.spec(Severity::Mild).is_some())
+            .map(|step| step.op.info.name)
+            .collect()
+    }
+
+    /// As [`Self::sample_chain`] for the 3-D forms of the operators (from the same specs): the
+    /// params that [`apply_volume_chain`] applies to a whole volume. An error names the
+    /// operators without a 3-D form.
+    pub fn sample_volume_chain(
+        &self,
+        s: Severity,
+        rng: &mut SampleRng,
+    ) -> std::result::Result<Vec<AppliedOp>, String> {
+        let missing = self.missing_volume_forms();
+        if !missing.is_empty() {
+            return Err(format!(
+                "attribute `{}` cannot degrade a whole volume: {} {} no 3-D form",
+                self.name,
+                missing.join(", "),
+                if missing.len() == 1 { "has" } else { "have" }
+            ));
+        }
+        let mut out = Vec::new();
+        for step in &self.ops {
+            if let (Some(spec), Some(vol)) = (step.spec(s), step.op.volume) {
+                let params = (vol.sample)(spec, rng).map_err(|e| e.to_string())?;
+                out.push(AppliedOp {
+                    op: step.op.info.name.to_string(),
+                    params,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Apply a recorded chain of 3-D forms ([`AttributeRecipe::sample_volume_chain`]) to a clean
+/// volume.
+pub fn apply_volume_chain(
+    registry: &Registry,
+    chain: &[AppliedOp],
+    volume: &Volume,
+) -> std::result::Result<Volume, String> {
+    let mut out: Option<Volume> = None;
+    for step in chain {
+        let entry = registry
+            .get(&step.op)
+            .ok_or_else(|| format!("unknown operator `{}` in recorded chain", step.op))?;
+        let form = entry
+            .volume
+            .ok_or_else(|| format!("operator `{}` has no 3-D form", step.op))?;
+        out = Some((form.apply)(&step.params, out.as_ref().unwrap_or(volume))?);
+    }
+    Ok(out.unwrap_or_else(|| volume.clone()))
 }
 
 /// Apply a recorded chain to a clean image (grey slice or colour photograph).

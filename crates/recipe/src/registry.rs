@@ -9,7 +9,7 @@
 
 use artefact_core::{
     ColourOpVisitor, ColourOperator, Image, OpInfo, OpVisitor, Operator, ParamDefault, ParamKind,
-    ParamSpec, Picture, PictureKind, RgbImage, SampleRng,
+    ParamSpec, Picture, PictureKind, RgbImage, SampleRng, Volume, VolumeOperator,
 };
 use serde_json::Value;
 
@@ -85,6 +85,18 @@ pub type ApplyFn = fn(&Value, &Picture) -> Result<Picture, OpError>;
 /// Complete params (as JSON) with what applying them to this image derives (for the record).
 pub type ResolveFn = fn(&Value, &Picture) -> Result<Value, OpError>;
 
+/// Draw the 3-D form's params (as JSON) from the same spec.
+pub type SampleVolumeFn = fn(&ParamSpec, &mut SampleRng) -> Result<Value, OpError>;
+/// Apply the 3-D form's params (as JSON) to a clean volume.
+pub type ApplyVolumeFn = fn(&Value, &Volume) -> Result<Volume, OpError>;
+
+/// The 3-D form of an operator ([`VolumeOperator`]), type-erased like the 2-D one.
+#[derive(Clone, Copy)]
+pub struct VolumeEntry {
+    pub sample: SampleVolumeFn,
+    pub apply: ApplyVolumeFn,
+}
+
 /// One registered operator.
 #[derive(Clone, Copy)]
 pub struct OpEntry {
@@ -94,6 +106,8 @@ pub struct OpEntry {
     pub sample: SampleFn,
     pub apply: ApplyFn,
     pub resolve: ResolveFn,
+    /// The 3-D form, for operators whose physics acts on a whole volume.
+    pub volume: Option<VolumeEntry>,
 }
 
 impl std::fmt::Debug for OpEntry {
@@ -195,6 +209,40 @@ fn resolve_colour_json<O: ColourOperator>(
     serde_json::to_value(&p).map_err(|source| OpError::Record { op, source })
 }
 
+fn sample_volume_json<O: VolumeOperator>(
+    spec: &ParamSpec,
+    rng: &mut SampleRng,
+) -> Result<Value, OpError> {
+    let op = O::info().name;
+    let p = O::sample_volume(spec, rng).map_err(|e| OpError::Sample {
+        op,
+        source: Box::new(e),
+    })?;
+    serde_json::to_value(&p).map_err(|source| OpError::Record { op, source })
+}
+
+fn apply_volume_json<O: VolumeOperator>(
+    params: &Value,
+    volume: &Volume,
+) -> Result<Volume, OpError> {
+    let op = O::info().name;
+    let p: O::VolumeParams = params_of(op, params)?;
+    O::apply_volume(&p, volume).map_err(|e| OpError::Apply {
+        op,
+        source: Box::new(e),
+    })
+}
+
+impl VolumeEntry {
+    /// Type-erase the 3-D form of an operator.
+    pub fn of<O: VolumeOperator>() -> VolumeEntry {
+        VolumeEntry {
+            sample: sample_volume_json::<O>,
+            apply: apply_volume_json::<O>,
+        }
+    }
+}
+
 impl OpEntry {
     /// Type-erase a grey operator.
     pub fn of<O: Operator>() -> OpEntry {
@@ -204,6 +252,7 @@ impl OpEntry {
             sample: sample_json::<O>,
             apply: apply_json::<O>,
             resolve: resolve_json::<O>,
+            volume: None,
         }
     }
 
@@ -215,6 +264,7 @@ impl OpEntry {
             sample: sample_colour_json::<O>,
             apply: apply_colour_json::<O>,
             resolve: resolve_colour_json::<O>,
+            volume: None,
         }
     }
 }
@@ -231,6 +281,10 @@ impl ColourOpVisitor for Registry {
 impl OpVisitor for Registry {
     fn visit<O: Operator + 'static>(&mut self) {
         self.push(OpEntry::of::<O>());
+    }
+
+    fn volume<O: VolumeOperator + 'static>(&mut self) {
+        self.set_volume::<O>();
     }
 }
 
@@ -273,6 +327,17 @@ impl Registry {
         self
     }
 
+    /// Give the registered operator `O` its 3-D form (`O` is added first if missing).
+    pub fn set_volume<O: VolumeOperator + 'static>(&mut self) {
+        let name = O::info().name;
+        if self.get(name).is_none() {
+            self.push(OpEntry::of::<O>());
+        }
+        if let Some(e) = self.entries.iter_mut().find(|e| e.info.name == name) {
+            e.volume = Some(VolumeEntry::of::<O>());
+        }
+    }
+
     /// Add a colour operator (builder style), e.g. `Registry::builtin().with_colour::<MyOp>()`.
     pub fn with_colour<O: ColourOperator + 'static>(mut self) -> Registry {
         self.push(OpEntry::of_colour::<O>());
@@ -305,8 +370,16 @@ impl Registry {
         let mut s = String::new();
         for e in &self.entries {
             s.push_str(&format!(
-                "### `{}` ({}, {})\n\n{}\n\n",
-                e.info.name, e.info.modality, e.input, e.info.doc
+                "### `{}` ({}, {}{})\n\n{}\n\n",
+                e.info.name,
+                e.info.modality,
+                e.input,
+                if e.volume.is_some() {
+                    "; also a 3-D form on whole volumes"
+                } else {
+                    ""
+                },
+                e.info.doc
             ));
             s.push_str("| parameter | type | allowed | default | unit | meaning |\n|---|---|---|---|---|---|\n");
             for p in e.info.params {

@@ -39,11 +39,11 @@ pub use error::MriError;
 // line here (see physics/README.md).
 artefact_core::operators! {
     undersampling::Undersampling,
-    motion::Motion,
+    motion::Motion [volume],
     ghosting::Ghosting,
     spike::Spike,
     gibbs::Gibbs,
-    noise::Noise,
+    noise::Noise [volume],
     bias_field::BiasField,
     wraparound::Wraparound,
     susceptibility::Susceptibility,

@@ -801,3 +801,29 @@ fn to_complex_par(x: &Array3<f32>) -> Array3<Complex32> {
     };
     Array3::from_shape_vec(x.dim(), v).expect("same shape")
 }
+
+/// The 3-D form of [`Motion`](crate::motion::Motion), sampled from the same recipe spec: the
+/// attribute's `phase_encode` choice picks the in-plane phase-encode axis (`rows` → array axis
+/// 1, `cols` → axis 2), axis 0 (the slice axis) is partition encoded, the matrix is
+/// `fft_friendly`, and each event's translation and rotation have the recipe's magnitudes in
+/// a direction uniform on the sphere (see [`sample_volume`]).
+impl artefact_core::VolumeOperator for crate::motion::Motion {
+    type VolumeParams = VolumeMotionParams;
+
+    fn sample_volume(spec: &ParamSpec, rng: &mut SampleRng) -> Result<VolumeMotionParams> {
+        use artefact_core::op::SpecValue;
+        let pe = crate::motion::MotionKnobs::phase_encode.sample(spec, rng)?;
+        let spec = spec
+            .clone()
+            .with(
+                "phase_encode_axis",
+                SpecValue::Number((pe.axis() + 1) as f64),
+            )
+            .with("partition_axis", SpecValue::Number(0.0));
+        sample_volume(&spec, rng)
+    }
+
+    fn apply_volume(params: &VolumeMotionParams, volume: &Volume) -> Result<Volume> {
+        apply_volume(params, volume)
+    }
+}

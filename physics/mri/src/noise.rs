@@ -38,7 +38,9 @@
 use crate::coils::{check_coils, simulate_rss};
 use crate::kspace::check_finite;
 use crate::{MriError, Result};
-use artefact_core::{Complex32, Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
+use artefact_core::{
+    Complex32, Image, OpInfo, Operator, ParamSpec, SampleRng, Seed, Volume, VolumeOperator,
+};
 use ndarray::Array2;
 use rand::Rng;
 
@@ -416,40 +418,105 @@ impl Operator for Noise {
 
     fn apply(params: &NoiseParams, image: &Image) -> Result<Image> {
         let sigma = Self::sigma(params, image)? as f32;
-        let seed = Seed::from_u64(params.seed);
-        if params.coils == 1 {
-            // single coil: |x + n| in one pass (the same values as `simulate_rss` with one
-            // coil, without the intermediate complex image)
-            let mut rng = seed.child("coil-0").rng();
-            let x = image.data.as_standard_layout();
-            let x = x.as_slice().expect("standard layout");
-            let mut out = Vec::with_capacity(x.len());
-            let spare = &mut out.spare_capacity_mut()[..x.len()];
-            for_each_bits_block(x.len(), &mut rng, |start, a, b| {
-                let r = start..start + a.len();
-                kernels::magnitude(a, b, &x[r.clone()], sigma, &mut spare[r]);
-            });
-            // SAFETY: the blocks cover 0..x.len() and `magnitude` wrote every value of each
-            unsafe { out.set_len(x.len()) };
-            let out = Array2::from_shape_vec(image.data.dim(), out).expect("shape");
-            return Ok(image.with_data(out)?);
-        }
-        simulate_rss(image, params.coils, |c, x| {
-            let mut rng = seed.child(&format!("coil-{c}")).rng();
-            let mut x = if x.is_standard_layout() {
-                x
-            } else {
-                x.as_standard_layout().into_owned()
-            };
-            let xs = x.as_slice_mut().expect("standard layout");
-            for_each_noise_block(xs.len(), sigma, &mut rng, |start, re, im| {
-                for ((z, &r), &m) in xs[start..start + re.len()].iter_mut().zip(re).zip(im) {
-                    *z += Complex32::new(r, m);
-                }
-            });
-            Ok(x)
-        })
+        apply_sigma(params, image, sigma, Seed::from_u64(params.seed))
     }
+}
+
+/// The 3-D form: noise of one 3-D acquisition. σ is set from the SNR over the **volume's**
+/// foreground (Otsu over all voxels), so every slice carries the same noise level, as in a
+/// real scan (per-slice SNR would scale the noise with each slice's content). One coil: the
+/// voxels draw i.i.d. complex normals from the params' seed in the volume's row-major order
+/// (the 2-D realisation of a tall image of all slices). Several coils: the birdcage maps are
+/// in-plane and constant along axis 0 (a birdcage's sensitivity hardly varies along its long
+/// axis near the isocentre); slice `k` draws its coils' noise from the seed's child
+/// `slice-k`.
+impl VolumeOperator for Noise {
+    type VolumeParams = NoiseParams;
+
+    fn sample_volume(spec: &ParamSpec, rng: &mut SampleRng) -> Result<NoiseParams> {
+        Self::sample(spec, rng)
+    }
+
+    fn apply_volume(params: &NoiseParams, volume: &Volume) -> Result<Volume> {
+        params.validate()?;
+        check_coils(params.coils)?;
+        let (nz, ny, nx) = volume.data.dim();
+        let tall = |data: Array2<f32>| {
+            Image::new(
+                data,
+                [volume.spacing[1], volume.spacing[2]],
+                volume.modality,
+                volume.unit,
+            )
+        };
+        let flat = volume
+            .data
+            .as_standard_layout()
+            .into_owned()
+            .into_shape_with_order((nz * ny, nx))
+            .expect("standard layout");
+        let all = tall(flat)?;
+        let sigma = (foreground_signal(&all)? / params.snr) as f32;
+        let seed = Seed::from_u64(params.seed);
+        let out = if params.coils == 1 {
+            apply_sigma(params, &all, sigma, seed)?.data
+        } else {
+            let mut out = Array2::<f32>::zeros((nz * ny, nx));
+            for k in 0..nz {
+                let rows = k * ny..(k + 1) * ny;
+                let slice = tall(all.data.slice(ndarray::s![rows.clone(), ..]).to_owned())?;
+                let noisy = apply_sigma(params, &slice, sigma, seed.child(&format!("slice-{k}")))?;
+                out.slice_mut(ndarray::s![rows, ..]).assign(&noisy.data);
+            }
+            out
+        };
+        let data = out
+            .into_shape_with_order((nz, ny, nx))
+            .expect("same number of voxels");
+        Ok(Volume::with_affine(
+            data,
+            volume.spacing,
+            volume.affine,
+            volume.modality,
+            volume.unit,
+        )?)
+    }
+}
+
+/// [`Noise`] at a given σ per channel, noise drawn from `seed`.
+fn apply_sigma(params: &NoiseParams, image: &Image, sigma: f32, seed: Seed) -> Result<Image> {
+    if params.coils == 1 {
+        // single coil: |x + n| in one pass (the same values as `simulate_rss` with one
+        // coil, without the intermediate complex image)
+        let mut rng = seed.child("coil-0").rng();
+        let x = image.data.as_standard_layout();
+        let x = x.as_slice().expect("standard layout");
+        let mut out = Vec::with_capacity(x.len());
+        let spare = &mut out.spare_capacity_mut()[..x.len()];
+        for_each_bits_block(x.len(), &mut rng, |start, a, b| {
+            let r = start..start + a.len();
+            kernels::magnitude(a, b, &x[r.clone()], sigma, &mut spare[r]);
+        });
+        // SAFETY: the blocks cover 0..x.len() and `magnitude` wrote every value of each
+        unsafe { out.set_len(x.len()) };
+        let out = Array2::from_shape_vec(image.data.dim(), out).expect("shape");
+        return Ok(image.with_data(out)?);
+    }
+    simulate_rss(image, params.coils, |c, x| {
+        let mut rng = seed.child(&format!("coil-{c}")).rng();
+        let mut x = if x.is_standard_layout() {
+            x
+        } else {
+            x.as_standard_layout().into_owned()
+        };
+        let xs = x.as_slice_mut().expect("standard layout");
+        for_each_noise_block(xs.len(), sigma, &mut rng, |start, re, im| {
+            for ((z, &r), &m) in xs[start..start + re.len()].iter_mut().zip(re).zip(im) {
+                *z += Complex32::new(r, m);
+            }
+        });
+        Ok(x)
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,171 @@
+//! The 3-D forms ([`VolumeOperator`]) of `mri.noise` and `mri.motion`: one noise level for the
+//! whole volume (the SNR of a 3-D acquisition), identity at zero strength, the affine kept,
+//! sampling from the 2-D recipe spec, and the registry listing.
+
+use artefact_core::{
+    Modality, OpVisitor, Operator, ParamSpec, Seed, SpecValue, Unit, Volume, VolumeOperator,
+};
+use artefact_mri::motion::Motion;
+use artefact_mri::noise::{Noise, NoiseParams};
+use ndarray::{s, Array3};
+
+/// Slices of a centred disc whose intensity grows with the slice index (100, 102, … per
+/// slice, so Otsu's threshold separates every disc from the zero background), zero
+/// background; an oblique affine to check it is carried through.
+fn stack(nz: usize, n: usize) -> Volume {
+    let data = Array3::from_shape_fn((nz, n, n), |(k, i, j)| {
+        let y = (i as f64 + 0.5) / n as f64 - 0.5;
+        let x = (j as f64 + 0.5) / n as f64 - 0.5;
+        if x * x + y * y < 0.09 {
+            100.0 + 2.0 * k as f32
+        } else {
+            0.0
+        }
+    });
+    let affine = [
+        [0.0, 0.0, 2.0, -40.0],
+        [0.9, 0.1, 0.0, 12.5],
+        [-0.1, 0.9, 0.0, 3.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ];
+    Volume::with_affine(
+        data,
+        [2.0, 0.9055, 0.9055],
+        affine,
+        Modality::Mr,
+        Unit::Arbitrary,
+    )
+    .unwrap()
+}
+
+/// Mean of the noisy magnitude over the zero background of slice `k`.
+fn background_mean(clean: &Volume, noisy: &Volume, k: usize) -> f64 {
+    let c = clean.data.slice(s![k, .., ..]);
+    let y = noisy.data.slice(s![k, .., ..]);
+    let (sum, n) = c
+        .iter()
+        .zip(y.iter())
+        .filter(|(c, _)| **c == 0.0)
+        .fold((0.0, 0usize), |(s, n), (_, y)| (s + *y as f64, n + 1));
+    sum / n as f64
+}
+
+#[test]
+fn volume_noise_has_one_sigma_for_every_slice() {
+    let clean = stack(12, 96);
+    let params = NoiseParams {
+        snr: 8.0,
+        coils: 1,
+        seed: 17,
+    };
+    let noisy = Noise::apply_volume(&params, &clean).unwrap();
+    assert_eq!(noisy.data.dim(), clean.data.dim());
+    assert_eq!(noisy.affine, clean.affine);
+    assert_eq!(noisy.spacing, clean.spacing);
+    // the foreground mean over the whole volume is 100 + 2·5.5 = 111: σ = 111/8 in every
+    // slice (per-slice SNR would give 100/8 in slice 0 and 122/8 in slice 11)
+    let sigma = 111.0 / 8.0;
+    let rayleigh = sigma * (std::f64::consts::PI / 2.0).sqrt();
+    for k in [0, 5, 11] {
+        let m = background_mean(&clean, &noisy, k);
+        // ≈ 6,800 background pixels per slice: the Rayleigh mean's standard error is ≈ 0.6 %
+        assert!(
+            (m / rayleigh - 1.0).abs() < 0.03,
+            "slice {k}: background mean {m}, Rayleigh mean of σ = {sigma}: {rayleigh}"
+        );
+    }
+    // the 2-D operator on one slice sets σ from that slice alone (slice 0: σ = 100/8)
+    let one = Noise::apply(&params, &clean.slice(0, 0).unwrap()).unwrap();
+    let (sum, n) = clean
+        .data
+        .slice(s![0, .., ..])
+        .iter()
+        .zip(one.data.iter())
+        .filter(|(c, _)| **c == 0.0)
+        .fold((0.0, 0usize), |(s, n), (_, y)| (s + *y as f64, n + 1));
+    let m2d = sum / n as f64;
+    assert!((m2d / (12.5 * (std::f64::consts::PI / 2.0).sqrt()) - 1.0).abs() < 0.03);
+    // same params, same bytes
+    assert_eq!(
+        Noise::apply_volume(&params, &clean).unwrap().data,
+        noisy.data
+    );
+}
+
+#[test]
+fn volume_noise_with_coils_keeps_the_level_across_slices_and_differs_per_slice() {
+    let clean = stack(6, 64);
+    let params = NoiseParams {
+        snr: 8.0,
+        coils: 4,
+        seed: 3,
+    };
+    let noisy = Noise::apply_volume(&params, &clean).unwrap();
+    let (m0, m5) = (
+        background_mean(&clean, &noisy, 0),
+        background_mean(&clean, &noisy, 5),
+    );
+    assert!((m0 / m5 - 1.0).abs() < 0.05, "{m0} vs {m5}");
+    // slices draw their own noise: two slices' backgrounds are not the same realisation
+    let b0 = noisy.data.slice(s![0, 0, ..]).to_vec();
+    let b1 = noisy.data.slice(s![1, 0, ..]).to_vec();
+    assert_ne!(b0, b1);
+}
+
+#[test]
+fn volume_motion_is_sampled_from_the_2d_spec_and_zero_motion_is_identity() {
+    let clean = stack(16, 48);
+    let spec = ParamSpec::new()
+        .with("translation_mm", SpecValue::Number(0.0))
+        .with("rotation_deg", SpecValue::Number(0.0))
+        .with("phase_encode", SpecValue::Text("cols".into()))
+        .with("events", SpecValue::Number(2.0));
+    let mut rng = Seed::derive(5, "t").rng();
+    let p = Motion::sample_volume(&spec, &mut rng).unwrap();
+    assert_eq!(p.phase_encode_axis, 2, "cols → array axis 2 of the volume");
+    assert_eq!(p.partition_axis, 0);
+    assert_eq!(p.events.len(), 2);
+    let out = Motion::apply_volume(&p, &clean).unwrap();
+    assert_eq!(out.affine, clean.affine);
+    let err = out
+        .data
+        .iter()
+        .zip(clean.data.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(err < 1e-3, "zero motion changed a voxel by {err}");
+    // real motion changes the volume, through-plane too (slices mix)
+    let spec = ParamSpec::new()
+        .with("translation_mm", SpecValue::Number(6.0))
+        .with("rotation_deg", SpecValue::Number(5.0))
+        .with("onset", SpecValue::Number(0.4));
+    let p = Motion::sample_volume(&spec, &mut rng).unwrap();
+    assert_eq!(p.phase_encode_axis, 1, "rows (the default) → array axis 1");
+    let moved = Motion::apply_volume(&p, &clean).unwrap();
+    let diff: f64 = moved
+        .data
+        .iter()
+        .zip(clean.data.iter())
+        .map(|(a, b)| ((a - b) as f64).powi(2))
+        .sum();
+    assert!(diff > 1.0, "motion left the volume unchanged");
+}
+
+/// The operators marked `[volume]` in `operators!` are exactly those implementing the trait.
+#[test]
+fn the_crate_lists_its_volume_forms() {
+    #[derive(Default)]
+    struct Names(Vec<&'static str>, Vec<&'static str>);
+    impl OpVisitor for Names {
+        fn visit<O: Operator + 'static>(&mut self) {
+            self.0.push(O::info().name);
+        }
+        fn volume<O: VolumeOperator + 'static>(&mut self) {
+            self.1.push(O::info().name);
+        }
+    }
+    let mut n = Names::default();
+    artefact_mri::visit_operators(&mut n);
+    assert_eq!(n.0.len(), artefact_mri::OPERATOR_COUNT);
+    assert_eq!(n.1, ["mri.motion", "mri.noise"]);
+}
