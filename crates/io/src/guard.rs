@@ -24,8 +24,9 @@
 //! Every error names the file and the tag or structure concerned.
 
 use crate::IoError;
-use dicom_core::Tag;
-use dicom_dictionary_std::tags;
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::{tags, StandardDataDictionary};
 use dicom_object::{DefaultDicomObject, InMemDicomObject};
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -249,7 +250,18 @@ fn walk_dataset<R: Read + Seek>(
                         .to_string(),
                 );
             } else {
-                w.skip(len as u64).ok_or_else(|| eof(path))?;
+                // dicom-rs reads a binary value of `len` bytes as ⌊len / size⌋ numbers and
+                // leaves the rest of the value in the stream (parsed as the next element):
+                // follow it, or a value this walk skipped whole could hide the element that
+                // dicom-rs then reads (a fuzzed SS value of 547 bytes put a 4 GB length in
+                // dicom-rs's path one byte beside this walk's)
+                let vr = match vr {
+                    Some(v) => VR::from_binary(v).unwrap_or(VR::UN),
+                    None => implicit_vr(tag),
+                };
+                let unit = binary_unit(vr);
+                w.skip(len as u64 - len as u64 % unit)
+                    .ok_or_else(|| eof(path))?;
             }
         }
         let depth = stack.iter().filter(|o| o.kind == Kind::Sequence).count();
@@ -263,6 +275,28 @@ fn walk_dataset<R: Read + Seek>(
                 ),
             ));
         }
+    }
+}
+
+/// The VR dicom-rs gives an element in an implicit-VR data set (its dictionary; OW for pixel
+/// and overlay data; UN when unknown).
+fn implicit_vr(tag: Tag) -> VR {
+    if tag == tags::PIXEL_DATA || (tag.0 >> 8 == 0x60 && tag.1 == 0x3000) {
+        return VR::OW;
+    }
+    StandardDataDictionary
+        .by_tag(tag)
+        .map(|e| e.vr().relaxed())
+        .unwrap_or(VR::UN)
+}
+
+/// Bytes per number of a binary VR as dicom-rs 0.10 decodes it (1 for text and byte VRs).
+fn binary_unit(vr: VR) -> u64 {
+    match vr {
+        VR::US | VR::SS | VR::OW => 2,
+        VR::AT | VR::FL | VR::OF | VR::SL | VR::UL | VR::OL => 4,
+        VR::FD | VR::OD | VR::SV | VR::UV | VR::OV => 8,
+        _ => 1,
     }
 }
 

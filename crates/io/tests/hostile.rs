@@ -215,6 +215,26 @@ fn meta_group_length_that_shifts_the_data_set_is_followed_like_dicom_rs() {
     assert!(e.to_string().contains("declares 4294967040 bytes"), "{e}");
 }
 
+/// Fuzz finding (session 9, cargo-fuzz round 2): a private SS value of 547 bytes. dicom-rs
+/// 0.10 reads it as 273 numbers and leaves one byte in the stream, so its next element
+/// starts one byte before the pre-scan's; 750 bytes later an element of 0xFFFFFF00 bytes lay
+/// on dicom-rs's path only, and it reserved and zeroed 4 GB (RSS 4.2 GB). The pre-scan now
+/// follows dicom-rs through odd binary values.
+#[test]
+fn a_binary_value_of_odd_length_does_not_hide_an_element_from_the_prescan() {
+    let p = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/corpus/dicom"
+    ))
+    .join("odd_length_binary_value_4gb.dcm");
+    let e = refused(&p);
+    assert!(
+        e.to_string()
+            .contains("element (0000,0000) at byte 4080 declares 4294967040 bytes"),
+        "{e}"
+    );
+}
+
 #[test]
 fn header_tampering_is_refused_naming_the_tag() {
     let dir = tempfile::tempdir().unwrap();
