@@ -18,6 +18,7 @@ use artefact_io::{load_volume_with, read_rgb, LoadOptions, RgbLoadOptions};
 use artefact_recipe::attribute::{apply_chain_resolving, apply_volume_chain, AppliedOp};
 use artefact_recipe::benchmark::Window;
 use artefact_recipe::{AttributeRecipe, Registry};
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 /// What to degrade and how.
@@ -105,7 +106,10 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Degraded, Da
         ));
     }
     let name = req.output.to_string_lossy().to_ascii_lowercase();
-    let nifti_out = name.ends_with(".nii") || name.ends_with(".nii.gz");
+    let nifti_out = name.ends_with(".nii")
+        || name.ends_with(".nii.gz")
+        || name.ends_with(".dcm")
+        || name.ends_with(".dicom");
     if nifti_out && req.slice.is_none() && vol.len_of(0) > 1 {
         return degrade_volume(req, registry, &vol);
     }
@@ -154,7 +158,7 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Degraded, Da
             out.unit,
         )
         .map_err(|e| DatasetError::file(&req.output, e))?;
-        artefact_io::write_nifti(&req.output, &v)?;
+        write_volume(req, &v, DegradeForm::Slice, &[(index, chain.clone())])?;
     } else if ext == "png" {
         let map = DisplayMap::for_clean(&clean, req.ct_window, [0.5, 99.5]);
         let png = encode_png(&to_u8(&map.show(&Picture::Grey(out))));
@@ -162,7 +166,7 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Degraded, Da
     } else {
         return Err(DatasetError::file(
             &req.output,
-            "output must end in .png, .nii or .nii.gz",
+            "output must end in .png, .nii, .nii.gz or .dcm",
         ));
     }
     Ok(Degraded {
@@ -238,8 +242,60 @@ fn degrade_volume(
             ),
         });
     }
-    artefact_io::write_nifti(&req.output, &out)?;
+    write_volume(req, &out, form, &chains)?;
     Ok(Degraded { form, chains })
+}
+
+/// Write a grey result as NIfTI (`.nii`, `.nii.gz`: float32, the input's affine) or DICOM
+/// (`.dcm`, `.dicom`: a Multi-frame Grayscale Word Secondary Capture object, new UIDs,
+/// nothing of the source's header; see [`artefact_io::dicom_out`]).
+fn write_volume(
+    req: &DegradeRequest,
+    out: &Volume,
+    form: DegradeForm,
+    chains: &[(usize, Vec<AppliedOp>)],
+) -> Result<(), DatasetError> {
+    let name = req.output.to_string_lossy().to_ascii_lowercase();
+    if !(name.ends_with(".dcm") || name.ends_with(".dicom")) {
+        return Ok(artefact_io::write_nifti(&req.output, out)?);
+    }
+    let ops: Vec<&str> = chains
+        .first()
+        .map(|(_, c)| c.iter().map(|s| s.op.as_str()).collect())
+        .unwrap_or_default();
+    let description = format!(
+        "{}: attribute {} ({}), severity {}, seed {}, {}; operators: {}",
+        crate::generate::TOOL_VERSION,
+        req.recipe.name,
+        req.recipe.modality,
+        req.severity,
+        req.seed,
+        form,
+        if ops.is_empty() {
+            "none".to_string()
+        } else {
+            ops.join(", ")
+        }
+    );
+    // the UIDs follow from what is published (the description, the params and the degraded
+    // voxels), never from the source's header
+    let mut h = sha2::Sha256::new();
+    for (k, c) in chains {
+        h.update(format!("{k}:{}", serde_json::to_string(c).unwrap_or_default()).as_bytes());
+    }
+    for v in out.data.iter() {
+        h.update(v.to_le_bytes());
+    }
+    let uid_seed = format!("{description}\0{:x}", h.finalize());
+    artefact_io::write_dicom(
+        &req.output,
+        out,
+        &artefact_io::DicomDerivation {
+            description,
+            uid_seed,
+        },
+    )?;
+    Ok(())
 }
 
 /// [`degrade`] for a colour attribute: the photograph at its own size, field of view detected

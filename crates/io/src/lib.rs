@@ -9,7 +9,9 @@
 //! Colour photographs: [`read_rgb`] (PNG/JPEG/TIFF → [`artefact_core::RgbImage`], linear light)
 //! and [`write_png_rgb`] (8-bit sRGB PNG).
 //!
-//! Writers: grey PNG (8/16-bit), colour PNG (8-bit sRGB) and NIfTI-1 float32, always atomic (temporary file + rename).
+//! Writers: grey PNG (8/16-bit), colour PNG (8-bit sRGB), NIfTI-1 float32 and DICOM
+//! (Multi-frame Grayscale Word Secondary Capture, [`dicom_out`]), always atomic (temporary
+//! file + rename).
 //!
 //! # Bad input
 //! Every failure is an [`IoError`] naming the file and the reason; nothing panics on malformed
@@ -43,6 +45,7 @@ mod atomic;
 mod codec;
 pub mod dicom;
 mod dicom_colour;
+pub mod dicom_out;
 mod error;
 mod guard;
 pub mod inspect;
@@ -51,6 +54,7 @@ pub mod nifti;
 pub mod raster;
 mod us_region;
 
+pub use dicom_out::{write_dicom, DicomDerivation};
 pub use error::{IoError, IoErrorKind};
 pub use meta::{Format, Identifiers, Meta, Rescale, SopClass, TransferSyntax};
 pub use nifti::write_nifti;
