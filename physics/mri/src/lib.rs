@@ -16,6 +16,7 @@ pub mod error;
 pub mod kspace;
 
 pub mod bias_field;
+pub mod bias_field_volume;
 pub mod coils;
 pub mod ghosting;
 pub mod gibbs;
@@ -44,8 +45,8 @@ artefact_core::operators! {
     spike::Spike,
     gibbs::Gibbs,
     noise::Noise [volume],
-    bias_field::BiasField,
-    wraparound::Wraparound,
+    bias_field::BiasField [volume],
+    wraparound::Wraparound [volume],
     susceptibility::Susceptibility,
 }
 pub use kspace::PhaseEncode;

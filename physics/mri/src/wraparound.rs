@@ -26,8 +26,8 @@
 
 use crate::kspace::{check_finite, PhaseEncode};
 use crate::{MriError, Result};
-use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
-use ndarray::{Array2, Axis};
+use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng, Volume, VolumeOperator};
+use ndarray::{Array2, Array3, Axis};
 
 artefact_core::params! {
     /// Parameters of [`Wraparound`].
@@ -97,5 +97,49 @@ impl Operator for Wraparound {
         }
         out.mapv_inplace(f32::abs);
         Ok(image.with_data(out)?)
+    }
+}
+
+/// The 3-D form: one prescribed phase-encode FOV for the whole volume (a 3-D acquisition, or a
+/// multi-slice one whose slices share their FOV, as a scanner's do), folding along the
+/// in-plane phase-encode axis (`rows` → array axis 1, `cols` → axis 2); every slice is folded
+/// exactly as the 2-D operator folds it with the same params. Wrap along the partition (slab)
+/// axis is not modelled.
+impl VolumeOperator for Wraparound {
+    type VolumeParams = WraparoundParams;
+
+    fn sample_volume(spec: &ParamSpec, rng: &mut SampleRng) -> Result<WraparoundParams> {
+        Self::sample(spec, rng)
+    }
+
+    fn apply_volume(params: &WraparoundParams, volume: &Volume) -> Result<Volume> {
+        if volume.data.iter().any(|v| !v.is_finite()) {
+            return Err(MriError::Input("volume has NaN or infinite voxels".into()));
+        }
+        params.validate()?;
+        let axis = params.phase_encode.axis() + 1;
+        let n = volume.data.len_of(Axis(axis));
+        let (first, m) = params.fov_lines(n);
+        if m == n && first == 0 {
+            return Ok(volume.clone());
+        }
+        let mut out = Array3::<f32>::zeros(volume.data.dim());
+        for (i, src) in volume.data.axis_iter(Axis(axis)).enumerate() {
+            let pos = (i as i64 - first).rem_euclid(m as i64);
+            let dst_line = first + pos;
+            if !(0..n as i64).contains(&dst_line) {
+                continue;
+            }
+            let mut dst = out.index_axis_mut(Axis(axis), dst_line as usize);
+            dst.zip_mut_with(&src, |d, s| *d += s);
+        }
+        out.mapv_inplace(f32::abs);
+        Ok(Volume::with_affine(
+            out,
+            volume.spacing,
+            volume.affine,
+            volume.modality,
+            volume.unit,
+        )?)
     }
 }

@@ -1,12 +1,17 @@
-//! The 3-D forms ([`VolumeOperator`]) of `mri.noise` and `mri.motion`: one noise level for the
-//! whole volume (the SNR of a 3-D acquisition), identity at zero strength, the affine kept,
-//! sampling from the 2-D recipe spec, and the registry listing.
+//! The 3-D forms ([`VolumeOperator`]) of `mri.noise`, `mri.motion` and `mri.wraparound`: one
+//! noise level for the whole volume (the SNR of a 3-D acquisition), one FOV for every slice,
+//! identity at zero strength, the affine kept, sampling from the 2-D recipe spec, and the
+//! registry listing.
 
 use artefact_core::{
     Modality, OpVisitor, Operator, ParamSpec, Seed, SpecValue, Unit, Volume, VolumeOperator,
 };
+use artefact_mri::bias_field::{BiasField, BiasMode};
+use artefact_mri::bias_field_volume::VolumeBiasFieldParams;
 use artefact_mri::motion::Motion;
 use artefact_mri::noise::{Noise, NoiseParams};
+use artefact_mri::wraparound::{Wraparound, WraparoundParams};
+use artefact_mri::PhaseEncode;
 use ndarray::{s, Array3};
 
 /// Slices of a centred disc whose intensity grows with the slice index (100, 102, … per
@@ -151,6 +156,148 @@ fn volume_motion_is_sampled_from_the_2d_spec_and_zero_motion_is_identity() {
     assert!(diff > 1.0, "motion left the volume unchanged");
 }
 
+#[test]
+fn volume_wraparound_folds_every_slice_with_one_fov_and_keeps_the_mass() {
+    let clean = stack(5, 40);
+    for pe in [PhaseEncode::Rows, PhaseEncode::Cols] {
+        let p = WraparoundParams {
+            phase_encode: pe,
+            fov_fraction: 0.55,
+            fov_offset: 0.1,
+        };
+        let out = Wraparound::apply_volume(&p, &clean).unwrap();
+        assert_eq!(out.affine, clean.affine);
+        for k in 0..5 {
+            let want = Wraparound::apply(&p, &clean.slice(0, k).unwrap()).unwrap();
+            assert_eq!(out.data.slice(s![k, .., ..]), want.data, "slice {k}");
+        }
+    }
+    // fov_fraction 1, no offset: identity
+    let id = WraparoundParams {
+        phase_encode: PhaseEncode::Rows,
+        fov_fraction: 1.0,
+        fov_offset: 0.0,
+    };
+    assert_eq!(
+        Wraparound::apply_volume(&id, &clean).unwrap().data,
+        clean.data
+    );
+    // a FOV inside the matrix folds every line onto it: the total signal is kept
+    let p = WraparoundParams {
+        phase_encode: PhaseEncode::Cols,
+        fov_fraction: 0.5,
+        fov_offset: 0.0,
+    };
+    let out = Wraparound::apply_volume(&p, &clean).unwrap();
+    let (a, b): (f64, f64) = (
+        out.data.iter().map(|&v| v as f64).sum(),
+        clean.data.iter().map(|&v| v as f64).sum(),
+    );
+    assert!((a / b - 1.0).abs() < 1e-6, "{a} vs {b}");
+}
+
+/// Field factor `out / in` of every object voxel, per slice.
+fn factors(clean: &Volume, out: &Volume) -> Vec<Vec<f64>> {
+    (0..clean.data.dim().0)
+        .map(|k| {
+            clean
+                .data
+                .slice(s![k, .., ..])
+                .iter()
+                .zip(out.data.slice(s![k, .., ..]).iter())
+                .filter(|(c, _)| **c > 0.0)
+                .map(|(c, o)| (*o / *c) as f64)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn volume_bias_field_has_the_range_over_the_object_and_is_one_field_across_slices() {
+    let clean = stack(9, 40);
+    // order 1 with only the axis-0 term: L = u, constant within each slice; the object spans
+    // every slice, so slice 0 and slice 8 carry the field's minimum and maximum, ratio r
+    let mut p = VolumeBiasFieldParams {
+        mode: BiasMode::Polynomial,
+        order: 1,
+        grid: 4,
+        coefficients: vec![0.0, 0.0, 0.0, 1.0],
+        range: Some(1.8),
+    };
+    let out = BiasField::apply_volume(&p, &clean).unwrap();
+    assert_eq!(out.affine, clean.affine);
+    let f = factors(&clean, &out);
+    for (k, slice) in f.iter().enumerate() {
+        let (lo, hi) = slice
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        assert!(hi / lo - 1.0 < 1e-5, "slice {k}: the field varies in-plane");
+    }
+    let (first, last) = (f[0][0], f[8][0]);
+    assert!((last / first / 1.8 - 1.0).abs() < 1e-5, "{first} {last}");
+    // geometric mid-range 1: the middle slice (u = 0) is unchanged
+    assert!((f[4][0] - 1.0).abs() < 1e-5, "{}", f[4][0]);
+    // log-linear along axis 0: equal ratios between neighbouring slices
+    for k in 1..9 {
+        let step = (f[k][0] / f[k - 1][0]).ln();
+        assert!((step - 1.8f64.ln() / 8.0).abs() < 1e-5, "slice {k}: {step}");
+    }
+    // the zero background stays zero
+    assert!(clean
+        .data
+        .iter()
+        .zip(out.data.iter())
+        .all(|(c, o)| *c != 0.0 || *o == 0.0));
+    // a random field of order 3: max/min over the object is exactly the range
+    let spec = ParamSpec::new()
+        .with("order", SpecValue::Number(3.0))
+        .with("range", SpecValue::Number(2.5));
+    let mut rng = Seed::derive(9, "bias").rng();
+    let q = BiasField::sample_volume(&spec, &mut rng).unwrap();
+    assert_eq!(q.coefficients.len(), 20);
+    let out = BiasField::apply_volume(&q, &clean).unwrap();
+    let all: Vec<f64> = factors(&clean, &out).into_iter().flatten().collect();
+    let (lo, hi) = all
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    assert!((hi / lo / 2.5 - 1.0).abs() < 1e-5, "{lo} {hi}");
+    // constant log-fields are the identity (order 0; a flat grid)
+    p.order = 0;
+    p.coefficients = vec![0.7];
+    assert_eq!(
+        BiasField::apply_volume(&p, &clean).unwrap().data,
+        clean.data
+    );
+    let flat = VolumeBiasFieldParams {
+        mode: BiasMode::Grid,
+        order: 3,
+        grid: 3,
+        coefficients: vec![0.4; 27],
+        range: Some(2.0),
+    };
+    assert_eq!(
+        BiasField::apply_volume(&flat, &clean).unwrap().data,
+        clean.data
+    );
+    // a grid varying along axis 0 only gives a field constant within each slice
+    let ramp = VolumeBiasFieldParams {
+        coefficients: (0..27).map(|i| (i / 9) as f64).collect(),
+        ..flat
+    };
+    let f = factors(&clean, &BiasField::apply_volume(&ramp, &clean).unwrap());
+    for slice in &f {
+        assert!(slice.iter().all(|v| (v / slice[0] - 1.0).abs() < 1e-5));
+    }
+    assert!(f[8][0] > f[0][0]);
+    // wrong coefficient counts are errors naming the parameter
+    let bad = VolumeBiasFieldParams {
+        coefficients: vec![0.0; 3],
+        ..p
+    };
+    let e = BiasField::apply_volume(&bad, &clean).unwrap_err();
+    assert!(e.to_string().contains("coefficients"), "{e}");
+}
+
 /// The operators marked `[volume]` in `operators!` are exactly those implementing the trait.
 #[test]
 fn the_crate_lists_its_volume_forms() {
@@ -167,5 +314,13 @@ fn the_crate_lists_its_volume_forms() {
     let mut n = Names::default();
     artefact_mri::visit_operators(&mut n);
     assert_eq!(n.0.len(), artefact_mri::OPERATOR_COUNT);
-    assert_eq!(n.1, ["mri.motion", "mri.noise"]);
+    assert_eq!(
+        n.1,
+        [
+            "mri.motion",
+            "mri.noise",
+            "mri.bias_field",
+            "mri.wraparound"
+        ]
+    );
 }
