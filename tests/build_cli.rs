@@ -141,7 +141,7 @@ fn demo_build_is_complete_reproducible_and_replayable() {
             .unwrap();
         let id = r["id"].as_str().unwrap();
         let text = run_ok(artefact().arg("replay").arg(&a).arg(id));
-        assert!(text.contains("identical"), "{text}");
+        assert!(text.contains(": identical to"), "{text}");
     }
     let us_clean = rows
         .iter()
@@ -363,4 +363,92 @@ fn sharded_build_needs_a_shared_secret_and_merge_names_bad_shard_dirs() {
         "{err}"
     );
     assert!(!tmp.path().join("m").exists());
+}
+
+/// `volume_physics = true`: attributes whose operators all have 3-D forms (motion, bias field)
+/// degrade the whole NIfTI volume and cut the slice; the others (Gibbs) degrade the slice. The
+/// manifest says which, replay reproduces a 3-D sample, and the tree does not depend on
+/// `--jobs`.
+#[test]
+fn volume_physics_degrades_whole_volumes_and_replays() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = tmp.path().join("bench.toml");
+    let r = |p: &str| root.join(p).display().to_string().replace('\\', "/");
+    std::fs::write(
+        &bench,
+        format!(
+            r#"[benchmark]
+name = "volumes"
+seed = 5
+image_size = 64
+
+[[sources]]
+path = "{}"
+
+[selection]
+slices_per_volume = 3
+volume_physics = true
+
+[attributes]
+recipes = ["{}", "{}", "{}"]
+
+[questions]
+yes_no = 4
+what = 2
+how = 2
+
+[pairs]
+coarse = 1
+fine = 1
+
+[splits]
+test = 1.0
+"#,
+            r("tests/data/nifti/anatomical.nii"),
+            r("recipes/mri/motion.toml"),
+            r("recipes/mri/bias_field.toml"),
+            r("recipes/mri/gibbs.toml"),
+        ),
+    )
+    .unwrap();
+    let mut trees = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = tmp.path().join(format!("out{jobs}"));
+        run_ok(
+            artefact()
+                .arg("build")
+                .arg(&bench)
+                .arg("-o")
+                .arg(&out)
+                .args(["--jobs", jobs]),
+        );
+        trees.push(tree(&out));
+    }
+    assert!(trees[0] == trees[1], "--jobs 1 and --jobs 2 differ");
+    let out = tmp.path().join("out1");
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(out.join("manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut three_d = None;
+    for row in &rows {
+        let attr = row["attribute"].as_str();
+        let vol = row["volume_physics"].as_bool().unwrap_or(false);
+        assert_eq!(
+            vol,
+            matches!(attr, Some("motion") | Some("bias_field")),
+            "{row}"
+        );
+        if attr == Some("motion") {
+            // the 3-D form's record: translations in three dimensions
+            let t = &row["params"][0]["params"]["events"][0]["translation_mm"];
+            assert_eq!(t.as_array().map(Vec::len), Some(3), "{row}");
+            three_d = Some(row["id"].as_str().unwrap().to_string());
+        }
+    }
+    let id = three_d.expect("a motion sample");
+    let text = run_ok(artefact().arg("replay").arg(&out).arg(&id));
+    assert!(text.contains(": identical to"), "{text}");
 }

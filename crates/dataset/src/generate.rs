@@ -10,12 +10,14 @@
 use crate::error::DatasetError;
 use crate::plan::PlannedImage;
 use crate::render::{encode_png, luma, to_u8, DisplayMap, Shown};
-use crate::source::{shown_size, SourceSlice};
+use crate::source::{prepare, shown_size, SourceSlice};
 use artefact_core::metrics::{nrmse, psnr, ssim};
 use artefact_core::{
     Modality, ParamKind, ParamSpec, Picture, QualityGrade, RgbImage, Seed, Severity, SpecValue,
 };
-use artefact_recipe::attribute::{apply_chain, apply_chain_resolving, AppliedOp};
+use artefact_recipe::attribute::{
+    apply_chain, apply_chain_resolving, apply_volume_chain, AppliedOp,
+};
 use artefact_recipe::{BenchmarkRecipe, MetricKind, Registry};
 use ndarray::{Array2, Array3};
 use serde::{Deserialize, Serialize};
@@ -68,6 +70,10 @@ pub struct ManifestRow {
     /// Body region, when the source names it.
     pub anatomy: Option<String>,
     pub params: Vec<AppliedOp>,
+    /// The params are the operators' 3-D forms, applied to the whole source volume before
+    /// this slice was cut from it (benchmark `volume_physics`); absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub volume_physics: bool,
     pub metrics: Metrics,
     pub band: Option<BandResult>,
     pub source_key: String,
@@ -276,6 +282,7 @@ pub fn render_with_display(
     let overrides = shared_render_spec(bench, registry, slice);
     let clean_disp = &clean.display;
     let fov = clean.fov.as_ref();
+    let mut in_volume = false;
     let (chain, disp, m, band, grade, attrs, recipe_hash) = match item.attribute {
         None => {
             let m = metrics(clean_disp, clean_disp, fov).map_err(fail)?;
@@ -296,14 +303,33 @@ pub fn render_with_display(
                 .as_ref()
                 .and_then(|b| b.band(item.severity).map(|r| (b.kind, r, b.max_tries)));
             let tries = band_spec.map_or(1, |(_, _, t)| t);
+            // the whole volume with the 3-D forms, when kept and the attribute has them all
+            let whole = slice
+                .volume
+                .as_deref()
+                .filter(|_| attr.missing_volume_forms().is_empty());
+            in_volume = whole.is_some();
             let mut best: Option<Attempt> = None;
             for t in 0..tries {
                 let mut rng = Seed::derive(bench.seed, &format!("{}/try{t}", item.key)).rng();
-                let mut chain = attr
-                    .sample_chain_with(item.severity, &mut rng, &overrides)
-                    .map_err(fail)?;
-                let out =
-                    apply_chain_resolving(registry, &mut chain, &slice.image).map_err(fail)?;
+                let (chain, out) = match whole {
+                    Some(vol) => {
+                        let chain = attr
+                            .sample_volume_chain(item.severity, &mut rng)
+                            .map_err(fail)?;
+                        let out = degrade_in_volume(registry, slice, vol, &chain, bench.image_size)
+                            .map_err(fail)?;
+                        (chain, out)
+                    }
+                    None => {
+                        let mut chain = attr
+                            .sample_chain_with(item.severity, &mut rng, &overrides)
+                            .map_err(fail)?;
+                        let out = apply_chain_resolving(registry, &mut chain, &slice.image)
+                            .map_err(fail)?;
+                        (chain, out)
+                    }
+                };
                 if out.shape() != slice.image.shape() {
                     return Err(fail(format!(
                         "operator chain changed the image size from {:?} to {:?}",
@@ -379,6 +405,7 @@ pub fn render_with_display(
         quality_grade: grade,
         anatomy: slice.anatomy.clone(),
         params: chain,
+        volume_physics: in_volume,
         metrics: m,
         band,
         source_key: slice.source_key.clone(),
@@ -397,18 +424,43 @@ pub fn render_with_display(
     Ok((row, png, disp))
 }
 
+/// The degraded slice of a 3-D degradation: the chain's 3-D forms applied to the whole clean
+/// volume, the slice cut from the result and prepared (padded, resampled to `size`) exactly as
+/// the clean slice was.
+fn degrade_in_volume(
+    registry: &Registry,
+    slice: &SourceSlice,
+    volume: &artefact_core::Volume,
+    chain: &[AppliedOp],
+    size: usize,
+) -> Result<Picture, String> {
+    let out = apply_volume_chain(registry, chain, volume)?;
+    let raw = out
+        .slice(slice.axis, slice.index)
+        .map_err(|e| e.to_string())?;
+    Ok(Picture::Grey(
+        prepare(&raw, size).map_err(|e| e.to_string())?,
+    ))
+}
+
 /// Re-render a manifest row from its recorded params (for `artefact replay`).
 pub fn replay(
     registry: &Registry,
     slice: &SourceSlice,
     row: &ManifestRow,
 ) -> Result<Vec<u8>, DatasetError> {
-    let out = apply_chain(registry, &row.params, &slice.image).map_err(|reason| {
-        DatasetError::Sample {
-            id: row.id.clone(),
-            reason,
-        }
-    })?;
+    let fail = |reason: String| DatasetError::Sample {
+        id: row.id.clone(),
+        reason,
+    };
+    let out = if row.volume_physics {
+        let vol = slice.volume.as_deref().ok_or_else(|| {
+            fail("degraded as a volume, but its source volume was not kept (the benchmark recipe no longer sets volume_physics?)".into())
+        })?;
+        degrade_in_volume(registry, slice, vol, &row.params, row.width).map_err(fail)?
+    } else {
+        apply_chain(registry, &row.params, &slice.image).map_err(fail)?
+    };
     let out = shown_size(out, row.width).map_err(|e| DatasetError::Sample {
         id: row.id.clone(),
         reason: e.to_string(),

@@ -36,6 +36,10 @@ pub struct SourceSlice {
     pub display: DisplayMap,
     /// Body region (the source's `anatomy`, else DICOM BodyPartExamined), lower case.
     pub anatomy: Option<String>,
+    /// The whole clean volume (source grid and units), shared by its slices: kept only when
+    /// the benchmark asks for `volume_physics` and the source is a volume, so that attributes
+    /// with 3-D forms degrade it whole and cut this slice from the result.
+    pub volume: Option<std::sync::Arc<artefact_core::Volume>>,
 }
 
 /// A source that could not be used, with the reason (no identifiers, only the path given).
@@ -214,6 +218,8 @@ pub fn collect_slices_with(
                         continue;
                     }
                 };
+                let keep = bench.volume_physics && volume.len_of(0) > 1;
+                let whole = keep.then(|| std::sync::Arc::new(volume));
                 for (index, image) in prepared {
                     let display =
                         DisplayMap::for_clean(&image, bench.ct_window, bench.mr_percentiles);
@@ -227,6 +233,7 @@ pub fn collect_slices_with(
                         image,
                         display,
                         anatomy: anatomy.clone(),
+                        volume: whole.clone(),
                     });
                 }
             }
@@ -330,6 +337,7 @@ fn collect_colour(
                     image: Picture::Colour(image),
                     display: DisplayMap::srgb(),
                     anatomy: spec.anatomy.clone(),
+                    volume: None,
                 });
             }
         }

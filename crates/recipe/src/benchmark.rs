@@ -18,6 +18,8 @@
 //! axis = 0                          # array axis perpendicular to the slices (0 = axial for NIfTI/DICOM stacks)
 //! slices_per_volume = 4
 //! min_foreground = 0.15             # fraction of pixels above Otsu's threshold
+//! volume_physics = false            # true: degrade whole volumes with the operators' 3-D forms
+//!                                   # (attributes that have them), then cut the slice
 //!
 //! [render]
 //! ct_window = "brain"               # brain | soft_tissue | lung | bone | [centre, width] in HU
@@ -109,6 +111,10 @@ pub struct BenchmarkRecipe {
     pub axis: usize,
     pub slices_per_volume: usize,
     pub min_foreground: f64,
+    /// Degrade a volume source whole with the operators' 3-D forms, for attributes whose
+    /// operators all have one, and cut the selected slice from the result (a 3-D acquisition);
+    /// otherwise (and for other attributes or 2-D sources) each selected slice is degraded.
+    pub volume_physics: bool,
     pub ct_window: Window,
     pub mr_percentiles: [f64; 2],
     pub attributes: Vec<AttributeRecipe>,
@@ -160,6 +166,7 @@ struct RawSelection {
     axis: Option<Spanned<i64>>,
     slices_per_volume: Option<Spanned<i64>>,
     min_foreground: Option<Spanned<f64>>,
+    volume_physics: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -588,6 +595,7 @@ impl BenchmarkRecipe {
                 ))
             }
         };
+        let volume_physics = sel.and_then(|s| s.volume_physics).unwrap_or(false);
 
         let render = raw.render.as_ref();
         let ct_window = match render.and_then(|r| r.ct_window.clone()) {
@@ -842,6 +850,7 @@ impl BenchmarkRecipe {
             axis,
             slices_per_volume,
             min_foreground,
+            volume_physics,
             ct_window,
             mr_percentiles,
             attributes,
