@@ -32,6 +32,7 @@ mod simd;
 pub mod spike;
 pub mod susceptibility;
 pub mod undersampling;
+pub mod undersampling_volume;
 pub mod wraparound;
 
 pub use error::MriError;
@@ -39,7 +40,7 @@ pub use error::MriError;
 // The operators of this crate, in registry order. Adding an operator: its module above, one
 // line here (see physics/README.md).
 artefact_core::operators! {
-    undersampling::Undersampling,
+    undersampling::Undersampling [volume],
     motion::Motion [volume],
     ghosting::Ghosting,
     spike::Spike,
