@@ -66,6 +66,10 @@ pub struct BuildArgs {
     /// Fail the build when its audit (audit.json) fails.
     #[arg(long)]
     pub strict: bool,
+    /// Also write every grey image as DICOM, dicom/<split>/<id>.dcm (Secondary Capture in
+    /// source units, e.g. HU; nothing of the source header, nothing of the answer).
+    #[arg(long)]
+    pub dicom: bool,
 }
 
 /// `--source-timeout SECS` as a time budget (0: none).
@@ -223,6 +227,7 @@ pub fn run(args: &BuildArgs, registry: &Registry, library: &RecipeLibrary) -> u8
     opts.keep_going = args.keep_going;
     opts.attributes_per_slice = args.attributes_per_slice;
     opts.allow_shortfall = args.allow_shortfall;
+    opts.dicom = args.dicom;
     opts.strict_audit = args.strict;
     opts.key_secret = secret;
     opts.shard = shard;

@@ -19,7 +19,7 @@ use crate::audit::audit;
 use crate::error::DatasetError;
 use crate::export::{jsonl, write_exports, DatasetNames, Description};
 use crate::fsutil::write_atomic;
-use crate::generate::{clean_view, render_with_display, CleanView, ManifestRow, TOOL_VERSION};
+use crate::generate::{clean_view, render_image, CleanView, ManifestRow, TOOL_VERSION};
 use crate::pairs::make_pairs;
 use crate::plan::{build_key, opaque_id, plan, PlannedImage};
 use crate::questions::{make_questions, ImageFacts, Shortfall};
@@ -70,6 +70,8 @@ pub struct BuildOptions {
     /// Render only this shard of the plan into `<out>/shard-<I>-of-<N>/` (needs `key_secret`);
     /// `artefact merge` ([`crate::merge()`]) turns the shards into the build.
     pub shard: Option<ShardSpec>,
+    /// Also write every grey image as DICOM (`dicom/<split>/<id>.dcm`, see [`dicom_copy`]).
+    pub dicom: bool,
 }
 
 impl BuildOptions {
@@ -87,6 +89,7 @@ impl BuildOptions {
             allow_shortfall: false,
             strict_audit: false,
             shard: None,
+            dicom: false,
         }
     }
 }
@@ -473,8 +476,12 @@ pub fn build(
                     .get_or_init(|| clean_view(bench, registry, sl).map_err(|e| e.to_string()))
                     .as_ref()
                     .map_err(|e| DatasetError::Plan(e.clone()))?;
-                let (row, png, _) = render_with_display(bench, registry, sl, clean, item)?;
+                let r = render_image(bench, registry, sl, clean, item)?;
+                let (mut row, png) = (r.row, r.png);
                 write_atomic(&png_path, &png)?;
+                if opts.dicom {
+                    row.dicom_file = dicom_copy(out, &row, &r.image, &bench.hash)?;
+                }
                 write_atomic(&record, &serde_json::to_vec(&row).expect("row"))?;
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                 Ok(row)
@@ -757,7 +764,56 @@ fn shuffle_rows<T>(
 fn reuse(record: &Path, png: &Path) -> Option<ManifestRow> {
     let row: ManifestRow = serde_json::from_slice(&std::fs::read(record).ok()?).ok()?;
     let bytes = std::fs::read(png).ok()?;
+    // a DICOM copy is written before the record: present whenever the record names it
+    let out = png.parent()?.parent()?.parent()?;
+    if let Some(d) = &row.dicom_file {
+        if !out.join(d).is_file() {
+            return None;
+        }
+    }
     (artefact_recipe::content_hash(&bytes) == row.png_sha256).then_some(row)
+}
+
+/// The DICOM copy of a grey image (`build --dicom`): `dicom/<split>/<id>.dcm`, a Multi-frame
+/// Grayscale Word Secondary Capture of the image at the output size in source units (HU for
+/// CT), written by [`artefact_io::write_dicom`]. Model-facing like the PNG, so it says
+/// nothing of the answer: the Derivation Description is the same for every image, the UIDs
+/// follow from the image id, the PNG's hash and the benchmark, nothing of the source header
+/// is copied. Colour photographs get no copy (`None`).
+pub fn dicom_copy(
+    out: &Path,
+    row: &ManifestRow,
+    image: &artefact_core::Picture,
+    benchmark_hash: &str,
+) -> Result<Option<String>, DatasetError> {
+    let artefact_core::Picture::Grey(img) = image else {
+        return Ok(None);
+    };
+    let rel = format!("dicom/{}/{}.dcm", row.split, row.id);
+    let path = out.join(&rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| DatasetError::file(dir, e))?;
+    }
+    let (r, c) = img.shape();
+    let vol = artefact_core::Volume::new(
+        img.data
+            .clone()
+            .into_shape_with_order((1, r, c))
+            .expect("same size"),
+        [1.0, img.spacing[0], img.spacing[1]],
+        img.modality,
+        img.unit,
+    )
+    .map_err(|e| DatasetError::file(&path, e))?;
+    artefact_io::write_dicom(
+        &path,
+        &vol,
+        &artefact_io::DicomDerivation {
+            description: format!("{TOOL_VERSION}: benchmark image"),
+            uid_seed: format!("{benchmark_hash}\0{}\0{}", row.id, row.png_sha256),
+        },
+    )?;
+    Ok(Some(rel))
 }
 
 /// One no-reference description per image.

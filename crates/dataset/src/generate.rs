@@ -88,10 +88,14 @@ pub struct ManifestRow {
     pub benchmark_hash: String,
     pub recipe_hash: Option<String>,
     pub png_sha256: String,
+    /// Path of the DICOM copy (`dicom/<split>/<id>.dcm`, grey modalities, `build --dicom`)
+    /// relative to the output directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dicom_file: Option<String>,
 }
 
 /// One sampling attempt: distance to the band, chain, display image, metrics, tries used.
-type Attempt = (f64, Vec<AppliedOp>, Shown, Metrics, u32);
+type Attempt = (f64, Vec<AppliedOp>, Shown, Metrics, u32, Picture);
 
 pub const TOOL_VERSION: &str = concat!("artefact ", env!("CARGO_PKG_VERSION"));
 
@@ -228,6 +232,8 @@ pub struct CleanView {
     pub display: Shown,
     /// Field of view of a colour photograph at the output size (metrics compare inside it).
     pub fov: Option<Array2<bool>>,
+    /// The clean image at the output size, in source units (before the display map).
+    pub image: Picture,
 }
 
 /// The [`CleanView`] of a slice.
@@ -250,6 +256,7 @@ pub fn clean_view(
         chain,
         display: slice.display.show(&shown),
         fov: shown.as_colour().and_then(|c| c.fov.clone()),
+        image: shown,
     })
 }
 
@@ -275,6 +282,27 @@ pub fn render_with_display(
     clean: &CleanView,
     item: &PlannedImage,
 ) -> Result<(ManifestRow, Vec<u8>, Shown), DatasetError> {
+    render_image(bench, registry, slice, clean, item).map(|r| (r.row, r.png, r.display))
+}
+
+/// One rendered image: its manifest row, PNG bytes, display intensities in [0, 1] and the
+/// image itself at the output size in source units (HU for CT; before the display map).
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub row: ManifestRow,
+    pub png: Vec<u8>,
+    pub display: Shown,
+    pub image: Picture,
+}
+
+/// [`render_with_display`], also returning the image in source units ([`Rendered`]).
+pub fn render_image(
+    bench: &BenchmarkRecipe,
+    registry: &Registry,
+    slice: &SourceSlice,
+    clean: &CleanView,
+    item: &PlannedImage,
+) -> Result<Rendered, DatasetError> {
     let fail = |reason: String| DatasetError::Sample {
         id: item.key.clone(),
         reason,
@@ -283,7 +311,7 @@ pub fn render_with_display(
     let clean_disp = &clean.display;
     let fov = clean.fov.as_ref();
     let mut in_volume = false;
-    let (chain, disp, m, band, grade, attrs, recipe_hash) = match item.attribute {
+    let (chain, disp, m, band, grade, attrs, recipe_hash, image) = match item.attribute {
         None => {
             let m = metrics(clean_disp, clean_disp, fov).map_err(fail)?;
             (
@@ -294,6 +322,7 @@ pub fn render_with_display(
                 QualityGrade::Good,
                 None,
                 None,
+                clean.image.clone(),
             )
         }
         Some(ai) => {
@@ -360,13 +389,13 @@ pub fn render_with_display(
                 };
                 let better = best.as_ref().is_none_or(|b| dist < b.0);
                 if better {
-                    best = Some((dist, chain, disp, m, t + 1));
+                    best = Some((dist, chain, disp, m, t + 1, out));
                 }
                 if dist == 0.0 {
                     break;
                 }
             }
-            let (dist, chain, disp, m, used) = best.expect("at least one try");
+            let (dist, chain, disp, m, used, image) = best.expect("at least one try");
             let band = band_spec.map(|(kind, [lo, hi], _)| BandResult {
                 kind,
                 lo,
@@ -389,6 +418,7 @@ pub fn render_with_display(
                 grade,
                 Some(attr.name.clone()),
                 Some(attr.hash.clone()),
+                image,
             )
         }
     };
@@ -420,8 +450,14 @@ pub fn render_with_display(
         benchmark_hash: bench.hash.clone(),
         recipe_hash,
         png_sha256: artefact_recipe::content_hash(&png),
+        dicom_file: None,
     };
-    Ok((row, png, disp))
+    Ok(Rendered {
+        row,
+        png,
+        display: disp,
+        image,
+    })
 }
 
 /// The degraded slice of a 3-D degradation: the chain's 3-D forms applied to the whole clean

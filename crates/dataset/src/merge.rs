@@ -368,5 +368,21 @@ fn take_image(
     } else {
         write_atomic(&dst, &png)?;
     }
+    // the DICOM copy (build --dicom) goes along
+    if let Some(d) = &row.dicom_file {
+        if *d != format!("dicom/{}/{}.dcm", it.split, it.id) {
+            return Err(DatasetError::file(
+                &record,
+                format!("the record is not the one of image {}", it.id),
+            ));
+        }
+        let (src, dst) = (dir.join(d), tmp.join(d));
+        if link {
+            crate::fsutil::link_or_copy(&src, &dst)?;
+        } else {
+            let bytes = std::fs::read(&src).map_err(|e| DatasetError::file(&src, e))?;
+            write_atomic(&dst, &bytes)?;
+        }
+    }
     Ok(row)
 }

@@ -231,3 +231,66 @@ fn sharded_builds_need_a_shared_secret_and_their_own_directory() {
     .to_string();
     assert!(e.contains("1/2") && e.contains("missing"), "{e}");
 }
+
+/// `--dicom`: every grey image also as DICOM; the copies follow the shards into the merged
+/// tree (byte-identical to the single build), a missing copy is re-made by `--resume`, and the
+/// copies carry nothing of the answer (one Derivation Description for every image).
+#[test]
+fn dicom_copies_merge_and_resume_like_the_images() {
+    let (dir, bench) = setup(3);
+    let with_dicom = |out: &Path, shard| {
+        let mut o = opts(out, SECRET, shard);
+        o.dicom = true;
+        o
+    };
+    let single = dir.path().join("single");
+    let s = build(&bench, &registry(), &with_dicom(&single, None), &|_, _| {}).unwrap();
+    let files = tree(&single);
+    let dcm: Vec<_> = files
+        .keys()
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .collect();
+    assert_eq!(dcm.len(), s.images, "one DICOM per image");
+    let descriptions: std::collections::BTreeSet<Vec<u8>> = dcm
+        .iter()
+        .map(|p| {
+            let b = &files[*p];
+            let at = b
+                .windows(12)
+                .position(|w| w == b"benchmark im")
+                .expect("Derivation Description");
+            b[at - 20..at + 12].to_vec()
+        })
+        .collect();
+    assert_eq!(
+        descriptions.len(),
+        1,
+        "the same description for every image"
+    );
+    // two shards merged: the same tree, DICOM copies included
+    let shards_dir = dir.path().join("shards");
+    for i in 0..2 {
+        let spec = ShardSpec::new(i, 2).unwrap();
+        build(
+            &bench,
+            &registry(),
+            &with_dicom(&shards_dir, Some(spec)),
+            &|_, _| {},
+        )
+        .unwrap();
+    }
+    let merged = dir.path().join("merged");
+    merge(
+        &bench,
+        &expand_shard_dirs(&[shards_dir]),
+        &MergeOptions::new(&merged, SECRET.to_vec()),
+    )
+    .unwrap();
+    assert_same_tree(&single, &merged);
+    // a DICOM copy lost in a killed build is re-made by --resume, identical
+    std::fs::remove_file(single.join(dcm[0])).unwrap();
+    let mut o = with_dicom(&single, None);
+    o.resume = true;
+    build(&bench, &registry(), &o, &|_, _| {}).unwrap();
+    assert_same_tree(&merged, &single);
+}
