@@ -70,6 +70,9 @@ pub struct BuildArgs {
     /// source units, e.g. HU; nothing of the source header, nothing of the answer).
     #[arg(long)]
     pub dicom: bool,
+    /// Print where the time went (per stage, per attribute) to stderr when done.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// `--source-timeout SECS` as a time budget (0: none).
@@ -228,6 +231,9 @@ pub fn run(args: &BuildArgs, registry: &Registry, library: &RecipeLibrary) -> u8
     opts.attributes_per_slice = args.attributes_per_slice;
     opts.allow_shortfall = args.allow_shortfall;
     opts.dicom = args.dicom;
+    if args.timings {
+        opts.timings = Some(Default::default());
+    }
     opts.strict_audit = args.strict;
     opts.key_secret = secret;
     opts.shard = shard;
@@ -247,6 +253,9 @@ pub fn run(args: &BuildArgs, registry: &Registry, library: &RecipeLibrary) -> u8
         bar.set_position(done as u64);
     });
     bar.finish_and_clear();
+    if let (Some(t), Ok(_)) = (&opts.timings, &result) {
+        eprintln!("{}", t.report());
+    }
     match result {
         Ok(s) if shard.is_some() => {
             let spec = shard.expect("a shard");

@@ -72,6 +72,8 @@ pub struct BuildOptions {
     pub shard: Option<ShardSpec>,
     /// Also write every grey image as DICOM (`dicom/<split>/<id>.dcm`, see [`dicom_copy`]).
     pub dicom: bool,
+    /// Where the time goes ([`crate::timings`]); `None`: not measured.
+    pub timings: Option<std::sync::Arc<crate::timings::Timings>>,
 }
 
 impl BuildOptions {
@@ -90,6 +92,7 @@ impl BuildOptions {
             strict_audit: false,
             shard: None,
             dicom: false,
+            timings: None,
         }
     }
 }
@@ -373,10 +376,16 @@ pub fn build(
     if opts.resume {
         remove_stale_temporaries(out);
     }
+    let clock = std::time::Instant::now();
     let (slices, skipped) = slices_for(bench, opts)?;
     if slices.is_empty() {
         return Err(DatasetError::Plan("no usable slice in any source".into()));
     }
+    let timings = opts.timings.as_deref();
+    if let Some(t) = timings {
+        t.stage("load + prepare sources", clock);
+    }
+    let clock = std::time::Instant::now();
     let items = plan(bench, &slices, opts.attributes_per_slice, &key);
     // what the plan can supply, before rendering (grades estimated from the severities)
     if !opts.allow_shortfall {
@@ -444,6 +453,10 @@ pub fn build(
         }
     };
 
+    if let Some(t) = timings {
+        t.stage("plan", clock);
+    }
+    let clock = std::time::Instant::now();
     let done = AtomicUsize::new(0);
     let reused = AtomicUsize::new(0);
     let total = mine.len();
@@ -476,13 +489,19 @@ pub fn build(
                     .get_or_init(|| clean_view(bench, registry, sl).map_err(|e| e.to_string()))
                     .as_ref()
                     .map_err(|e| DatasetError::Plan(e.clone()))?;
+                let started = std::time::Instant::now();
                 let r = render_image(bench, registry, sl, clean, item)?;
+                let rendered = std::time::Instant::now();
                 let (mut row, png) = (r.row, r.png);
                 write_atomic(&png_path, &png)?;
                 if opts.dicom {
                     row.dicom_file = dicom_copy(out, &row, &r.image, &bench.hash)?;
                 }
                 write_atomic(&record, &serde_json::to_vec(&row).expect("row"))?;
+                if let Some(t) = timings {
+                    t.rendered(row.attribute.as_deref(), rendered - started);
+                    t.wrote(rendered.elapsed());
+                }
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                 Ok(row)
             })
@@ -514,8 +533,15 @@ pub fn build(
         skipped: &skipped,
         allow_shortfall: opts.allow_shortfall,
     };
+    if let Some(t) = timings {
+        t.stage("render + write images", clock);
+    }
+    let clock = std::time::Instant::now();
     let (mut summary, report) = finish(&tail, rows)?;
     let _ = std::fs::remove_dir_all(&records);
+    if let Some(t) = timings {
+        t.stage("questions, exports, audit", clock);
+    }
     summary.reused = reused;
     fail_strict(opts.strict_audit, out, &report)?;
     Ok(summary)

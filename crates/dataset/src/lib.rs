@@ -36,6 +36,7 @@ pub mod score;
 pub mod shard;
 pub mod source;
 pub mod text;
+pub mod timings;
 
 pub use build::{build, BuildInfo, BuildOptions, Summary};
 pub use error::DatasetError;
