@@ -8,7 +8,7 @@ PNG bombs) and tampered recipes, then runs the release binary on each under a 2 
 address-space limit (RLIMIT_AS) and a 20 s timeout, as a curator's archive would:
 
     artefact inspect --strict MUTANT          every mutant
-    artefact degrade MUTANT -a ... -o X.png   a sample of the mutants inspect accepts
+    artefact degrade MUTANT -a ... -o X.png|.nii.gz|.dcm   a sample of the mutants inspect accepts
     artefact recipes check FILE               every tampered recipe
     artefact build --keep-going               one build over good and hostile files mixed,
                                               compared with a build of the good files alone
@@ -416,8 +416,12 @@ def main():
 
     def degrade(ip):
         i, p = ip
-        out = ddir / f"{i:05d}.png"
-        return p, run([binary, "degrade", str(p), *attribute_for(p), "-s", "severe", "-o", str(out)])
+        attr = attribute_for(p)
+        # grey attributes also go through the whole-volume NIfTI and the DICOM writer
+        grey = attr[1] in ("noise", "low_dose")
+        ext = [".png", ".nii.gz", ".dcm"][i % 3] if grey else ".png"
+        out = ddir / f"{i:05d}{ext}"
+        return p, run([binary, "degrade", str(p), *attr, "-s", "severe", "-o", str(out)])
 
     sample = [(i, p) for i, p in enumerate(accepted) if i % args.degrade_every == 0]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
