@@ -256,6 +256,24 @@ fn degrade_writes_png_and_nifti_in_source_units() {
         whole.data.index_axis(ndarray::Axis(0), 90),
         one.data.index_axis(ndarray::Axis(0), 0)
     );
+    // a scanned B-mode keeps its own geometry: rendered with the linear probe whatever the
+    // recipe's probe choices
+    let text = run_ok(
+        artefact()
+            .args([
+                "degrade",
+                "tests/data/dicom-colour/us_bmode_pelvis_aloka_palette16.dcm",
+                "--attribute",
+                "speckle",
+                "--severity",
+                "severe",
+                "-o",
+            ])
+            .arg(tmp.path().join("us.png")),
+    );
+    assert!(text.contains("\"probe\":\"linear\""), "{text}");
+    let us = image::open(tmp.path().join("us.png")).unwrap().to_luma8();
+    assert_eq!(us.dimensions(), (304, 392), "the imaging region's size");
     // unknown attribute: clear error, non-zero exit
     let out = artefact()
         .args([

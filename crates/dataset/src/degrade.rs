@@ -89,6 +89,12 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Degraded, Da
     };
     let loaded = load_volume_with(&req.input, &opts)?;
     let mut vol = loaded.volume;
+    // a scanned B-mode keeps its geometry: every ultrasound op renders it with the linear
+    // probe (as `build` does)
+    let mut overrides = artefact_core::ParamSpec::new();
+    if vol.modality == Modality::Us && req.modality.is_none_or(|m| m == Modality::Us) {
+        overrides = overrides.with("probe", artefact_core::SpecValue::Text("linear".into()));
+    }
     if let Some(m) = req.modality {
         vol.modality = m;
         vol.unit = m.natural_unit();
@@ -123,7 +129,7 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Degraded, Da
     let mut rng = Seed::derive(req.seed, &key).rng();
     let mut chain = req
         .recipe
-        .sample_chain(req.severity, &mut rng)
+        .sample_chain_with(req.severity, &mut rng, &overrides)
         .map_err(|reason| DatasetError::Sample {
             id: key.clone(),
             reason,
@@ -209,9 +215,14 @@ fn degrade_volume(
                 reason,
             };
             let mut rng = Seed::derive(req.seed, &key).rng();
+            let mut overrides = artefact_core::ParamSpec::new();
+            if vol.modality == Modality::Us && req.modality.is_none_or(|m| m == Modality::Us) {
+                overrides =
+                    overrides.with("probe", artefact_core::SpecValue::Text("linear".into()));
+            }
             let mut chain = req
                 .recipe
-                .sample_chain(req.severity, &mut rng)
+                .sample_chain_with(req.severity, &mut rng, &overrides)
                 .map_err(fail)?;
             let out =
                 apply_chain_resolving(registry, &mut chain, &Picture::Grey(clean)).map_err(fail)?;

@@ -183,6 +183,12 @@ pub fn shared_render_spec(
     let mut spec = ParamSpec::new();
     for p in entry.info.params {
         match (&p.kind, p.name) {
+            // a scanned B-mode keeps its own geometry: the linear probe, no scan conversion
+            (ParamKind::Choice { allowed }, "probe")
+                if slice.scanned_us && allowed.contains(&"linear") =>
+            {
+                spec = spec.with("probe", SpecValue::Text("linear".into()));
+            }
             (ParamKind::Choice { allowed }, _) if !allowed.is_empty() => {
                 let v = allowed[(seed % allowed.len() as u64) as usize];
                 spec = spec.with(p.name, SpecValue::Text(v.to_string()));

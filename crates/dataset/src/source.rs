@@ -40,6 +40,10 @@ pub struct SourceSlice {
     /// the benchmark asks for `volume_physics` and the source is a volume, so that attributes
     /// with 3-D forms degrade it whole and cut this slice from the result.
     pub volume: Option<std::sync::Arc<artefact_core::Volume>>,
+    /// A scanned B-mode (the file's own modality is ultrasound, not a grey map given
+    /// `modality = "US"`): it already has its probe's geometry, so its renders use the linear
+    /// probe, which keeps the image's rectangle (no second scan conversion).
+    pub scanned_us: bool,
 }
 
 /// A source that could not be used, with the reason (no identifiers, only the path given).
@@ -162,6 +166,8 @@ pub fn collect_slices_with(
                     }
                 };
                 let mut volume = loaded.volume;
+                let scanned_us = volume.modality == Modality::Us
+                    && spec.modality.is_none_or(|m| m == Modality::Us);
                 if let Some(m) = spec.modality {
                     volume.modality = m;
                     volume.unit = m.natural_unit();
@@ -234,6 +240,7 @@ pub fn collect_slices_with(
                         display,
                         anatomy: anatomy.clone(),
                         volume: whole.clone(),
+                        scanned_us,
                     });
                 }
             }
@@ -338,6 +345,7 @@ fn collect_colour(
                     display: DisplayMap::srgb(),
                     anatomy: spec.anatomy.clone(),
                     volume: None,
+                    scanned_us: false,
                 });
             }
         }
