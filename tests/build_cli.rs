@@ -470,3 +470,65 @@ test = 1.0
     let text = run_ok(artefact().arg("replay").arg(&out).arg(&id));
     assert!(text.contains(": identical to"), "{text}");
 }
+
+/// A scanned B-mode source in a build: every render (clean and degraded) uses the linear
+/// probe, keeping the image's own geometry, and the build replays.
+#[test]
+fn scanned_ultrasound_builds_with_its_own_geometry() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let bench = tmp.path().join("bench.toml");
+    let r = |p: &str| root.join(p).display().to_string().replace('\\', "/");
+    std::fs::write(
+        &bench,
+        format!(
+            r#"[benchmark]
+name = "scanned-us"
+seed = 12
+image_size = 64
+
+[[sources]]
+path = "{}"
+
+[attributes]
+recipes = ["{}"]
+
+[questions]
+yes_no = 4
+what = 1
+how = 1
+
+[pairs]
+coarse = 1
+fine = 1
+
+[splits]
+test = 1.0
+"#,
+            r("tests/data/dicom-colour/us_bmode_pelvis_aloka_palette16.dcm"),
+            r("recipes/us/*.toml"),
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    run_ok(artefact().arg("build").arg(&bench).arg("-o").arg(&out));
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(out.join("manifest.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        5,
+        "one frame: clean + 2 attributes × 2 severities"
+    );
+    for row in &rows {
+        assert_eq!(row["modality"], "ultrasound");
+        for op in row["params"].as_array().unwrap() {
+            assert_eq!(op["params"]["probe"], "linear", "{row}");
+        }
+    }
+    let id = rows[1]["id"].as_str().unwrap();
+    let text = run_ok(artefact().arg("replay").arg(&out).arg(id));
+    assert!(text.contains(": identical to"), "{text}");
+}
