@@ -5,7 +5,10 @@
 //! None of that may reach a degraded image or a benchmark. Model:
 //! - with a Sequence of Ultrasound Regions (0018,6011), the frame is cropped to the largest
 //!   tissue region (Region Data Type 1; else the largest region of any type), and its pixel
-//!   size is taken from Physical Delta X/Y when the physical units are cm (code 3);
+//!   size is taken from Physical Delta X/Y when the physical units are cm (code 3); declared
+//!   graphics regions inside the crop (traces, grey and colour bars, area traces: Region Data
+//!   Types 0x0A–0x0E and 0x10) are blanked to 0, since a scanner draws them over the image
+//!   (the Aloka sample's grey bar sits inside its tissue region);
 //! - without regions, an ultrasound object is refused unless Burned In Annotation (0028,0301)
 //!   says `NO` or the caller allows burned-in text (`LoadOptions::allow_burned_in`) — text
 //!   detection outside an unknown region is not attempted, so refusing is the safe default.
@@ -27,7 +30,7 @@ const DELTA_Y: Tag = Tag(0x0018, 0x602E);
 pub(crate) const BURNED_IN_ANNOTATION: Tag = Tag(0x0028, 0x0301);
 
 /// A rectangle of the frame (inclusive pixel bounds) and its pixel size.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Region {
     pub x0: usize,
     pub y0: usize,
@@ -35,6 +38,9 @@ pub(crate) struct Region {
     pub y1: usize,
     /// `[row, column]` pixel size in mm, when the region states it in cm.
     pub spacing_mm: Option<[f64; 2]>,
+    /// Declared graphics regions overlapping this one, `(x0, y0, x1, y1)` in frame pixels
+    /// (inclusive): blanked by [`crop`].
+    pub graphics: Vec<(usize, usize, usize, usize)>,
 }
 
 impl Region {
@@ -63,6 +69,7 @@ pub(crate) fn imaging_region(obj: &InMemDicomObject, rows: usize, cols: usize) -
         .flatten()?
         .items()?;
     let mut best: Option<(bool, usize, Region)> = None;
+    let mut graphics = Vec::new();
     for it in items {
         let (Some(x0), Some(y0), Some(x1), Some(y1)) = (
             int(it, MIN_X0),
@@ -92,8 +99,13 @@ pub(crate) fn imaging_region(obj: &InMemDicomObject, rows: usize, cols: usize) -
             x1: x1 as usize,
             y1: y1 as usize,
             spacing_mm,
+            graphics: Vec::new(),
         };
-        let tissue = int(it, REGION_DATA_TYPE) == Some(1);
+        let data_type = int(it, REGION_DATA_TYPE);
+        if matches!(data_type, Some(0x0A..=0x0E) | Some(0x10)) {
+            graphics.push((r.x0, r.y0, r.x1, r.y1));
+        }
+        let tissue = data_type == Some(1);
         let area = r.rows() * r.cols();
         let better = match &best {
             None => true,
@@ -103,15 +115,29 @@ pub(crate) fn imaging_region(obj: &InMemDicomObject, rows: usize, cols: usize) -
             best = Some((tissue, area, r));
         }
     }
-    best.map(|b| b.2)
+    best.map(|(_, _, mut r)| {
+        r.graphics = graphics
+            .into_iter()
+            .filter(|&(x0, y0, x1, y1)| x0 <= r.x1 && x1 >= r.x0 && y0 <= r.y1 && y1 >= r.y0)
+            .collect();
+        r
+    })
 }
 
-/// Crop interleaved frame values (`channels` per pixel) to the region.
+/// Crop interleaved frame values (`channels` per pixel) to the region, its declared graphics
+/// blanked to 0.
 pub(crate) fn crop(values: &[f32], cols: usize, channels: usize, r: &Region) -> Vec<f32> {
     let mut out = Vec::with_capacity(r.rows() * r.cols() * channels);
     for y in r.y0..=r.y1 {
         let start = (y * cols + r.x0) * channels;
         out.extend_from_slice(&values[start..start + r.cols() * channels]);
+    }
+    for &(x0, y0, x1, y1) in &r.graphics {
+        for y in y0.max(r.y0)..=y1.min(r.y1) {
+            let row = (y - r.y0) * r.cols();
+            let (a, b) = (x0.max(r.x0) - r.x0, x1.min(r.x1) - r.x0);
+            out[(row + a) * channels..(row + b + 1) * channels].fill(0.0);
+        }
     }
     out
 }

@@ -151,6 +151,10 @@ fn ultrasound_palette_reads_as_luminance_of_its_imaging_region() {
         compared += 1;
     }
     assert!(compared >= 6, "{compared}");
+    // the grey bar the scanner drew inside the tissue region (a declared region of Region Data
+    // Type 0x0D at x 32…63, y 40…103) is blanked: it was bright before
+    let bar = l.volume.data.slice(ndarray::s![0, 16..=79, 0..=31]);
+    assert!(bar.iter().all(|&v| v == 0.0), "grey bar left in the image");
     // read as colour, the same region
     let c = read_rgb(&path, &RgbLoadOptions::default()).unwrap();
     assert_eq!(c.image.shape(), (392, 304));
