@@ -499,7 +499,11 @@ pub fn build(
                 }
                 write_atomic(&record, &serde_json::to_vec(&row).expect("row"))?;
                 if let Some(t) = timings {
-                    t.rendered(row.attribute.as_deref(), rendered - started);
+                    let name = row
+                        .attribute
+                        .as_ref()
+                        .map(|a| format!("{} {a}", row.modality));
+                    t.rendered(name.as_deref(), rendered - started);
                     t.wrote(rendered.elapsed());
                 }
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);

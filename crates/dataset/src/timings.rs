@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Default)]
 pub struct Timings {
     stages: Mutex<Vec<(&'static str, Duration)>>,
-    /// attribute (or `clean`) → (worker time rendering, images)
+    /// modality and attribute (or `clean`) → (worker time rendering, images)
     render: Mutex<BTreeMap<String, (Duration, usize)>>,
     write: Mutex<Duration>,
 }
@@ -58,12 +58,12 @@ impl Timings {
             1e3 * worker.as_secs_f64() / images.max(1) as f64,
             self.write.lock().expect("timings").as_secs_f64()
         ));
-        s.push_str("attribute                images   worker s   ms/image   share\n");
+        s.push_str("modality attribute            images   worker s   ms/image   share\n");
         let mut rows: Vec<_> = render.iter().collect();
         rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
         for (name, (d, n)) in rows {
             s.push_str(&format!(
-                "{name:<24} {n:>6} {:>10.2} {:>10.1} {:>6.1}%\n",
+                "{name:<28} {n:>6} {:>10.2} {:>10.1} {:>6.1}%\n",
                 d.as_secs_f64(),
                 1e3 * d.as_secs_f64() / (*n).max(1) as f64,
                 100.0 * d.as_secs_f64() / worker.as_secs_f64().max(1e-12)
