@@ -66,7 +66,7 @@ pub struct BuildArgs {
     /// Fail the build when its audit (audit.json) fails.
     #[arg(long)]
     pub strict: bool,
-    /// Also write every grey image as DICOM, dicom/<split>/<id>.dcm (Secondary Capture in
+    /// Also write every grey image as DICOM, `dicom/<split>/<id>.dcm` (Secondary Capture in
     /// source units, e.g. HU; nothing of the source header, nothing of the answer).
     #[arg(long)]
     pub dicom: bool,
