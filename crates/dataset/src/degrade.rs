@@ -89,10 +89,11 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Degraded, Da
     };
     let loaded = load_volume_with(&req.input, &opts)?;
     let mut vol = loaded.volume;
-    // a scanned B-mode keeps its geometry: every ultrasound op renders it with the linear
-    // probe (as `build` does)
+    // a scanned B-mode (the file's own modality, not --modality) keeps its geometry: every
+    // ultrasound op renders it with the linear probe (as `build` does)
+    let scanned_us = loaded.meta.modality_code.as_deref() == Some("US");
     let mut overrides = artefact_core::ParamSpec::new();
-    if vol.modality == Modality::Us && req.modality.is_none_or(|m| m == Modality::Us) {
+    if scanned_us {
         overrides = overrides.with("probe", artefact_core::SpecValue::Text("linear".into()));
     }
     if let Some(m) = req.modality {
@@ -117,7 +118,7 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Degraded, Da
         || name.ends_with(".dcm")
         || name.ends_with(".dicom");
     if nifti_out && req.slice.is_none() && vol.len_of(0) > 1 {
-        return degrade_volume(req, registry, &vol);
+        return degrade_volume(req, registry, &vol, scanned_us);
     }
     let axis = if vol.len_of(0) == 1 { 0 } else { req.axis };
     let n = vol.len_of(axis);
@@ -187,6 +188,7 @@ fn degrade_volume(
     req: &DegradeRequest,
     registry: &Registry,
     vol: &Volume,
+    scanned_us: bool,
 ) -> Result<Degraded, DatasetError> {
     let three_d = !req.per_slice && req.recipe.missing_volume_forms().is_empty();
     let (out, form, chains) = if three_d {
@@ -216,7 +218,7 @@ fn degrade_volume(
             };
             let mut rng = Seed::derive(req.seed, &key).rng();
             let mut overrides = artefact_core::ParamSpec::new();
-            if vol.modality == Modality::Us && req.modality.is_none_or(|m| m == Modality::Us) {
+            if scanned_us {
                 overrides =
                     overrides.with("probe", artefact_core::SpecValue::Text("linear".into()));
             }

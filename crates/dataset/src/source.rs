@@ -166,8 +166,8 @@ pub fn collect_slices_with(
                     }
                 };
                 let mut volume = loaded.volume;
-                let scanned_us = volume.modality == Modality::Us
-                    && spec.modality.is_none_or(|m| m == Modality::Us);
+                // the file's own modality (DICOM), not the one a source entry imposes
+                let scanned_us = loaded.meta.modality_code.as_deref() == Some("US");
                 if let Some(m) = spec.modality {
                     volume.modality = m;
                     volume.unit = m.natural_unit();
