@@ -92,7 +92,7 @@ fn perr(param: &'static str, reason: String) -> MriError {
 }
 
 /// Pixel-centre coordinates normalised to `[−1, 1]` (0 for a single pixel).
-fn norm_coords(n: usize) -> Vec<f64> {
+pub(crate) fn norm_coords(n: usize) -> Vec<f64> {
     let half = n as f64 / 2.0;
     let max = half - 0.5;
     (0..n)
@@ -119,7 +119,7 @@ fn bspline_weights(f: f64) -> [f64; 4] {
 }
 
 /// Per-pixel B-spline taps along an axis of `n` pixels for `g` control nodes spanning it.
-fn spline_taps(n: usize, g: usize) -> Vec<([usize; 4], [f64; 4])> {
+pub(crate) fn spline_taps(n: usize, g: usize) -> Vec<([usize; 4], [f64; 4])> {
     (0..n)
         .map(|i| {
             let t = if n > 1 {

@@ -20,7 +20,7 @@
 //! References: J. G. Sled et al., IEEE TMI 17(1), 1998; N. J. Tustison et al., IEEE TMI 29(6),
 //! 2010 (N4); F. Pérez-García et al., "TorchIO", CMPB 208, 2021 (`RandomBiasField`).
 
-use crate::bias_field::{BiasField, BiasFieldKnobs, BiasMode};
+use crate::bias_field::{norm_coords, spline_taps, BiasField, BiasFieldKnobs, BiasMode};
 use crate::{MriError, Result};
 use artefact_core::{Image, ParamSpec, SampleRng, Volume, VolumeOperator};
 use ndarray::{Array2, Array3};
@@ -43,46 +43,6 @@ pub struct VolumeBiasFieldParams {
 
 fn perr(param: &'static str, reason: String) -> MriError {
     MriError::Param { param, reason }
-}
-
-/// Voxel-centre coordinates normalised to `[−1, 1]` (0 for a single voxel).
-fn norm_coords(n: usize) -> Vec<f64> {
-    let half = n as f64 / 2.0;
-    let max = half - 0.5;
-    (0..n)
-        .map(|i| {
-            if max > 0.0 {
-                (i as f64 + 0.5 - half) / max
-            } else {
-                0.0
-            }
-        })
-        .collect()
-}
-
-/// Cubic B-spline taps (4 node indices, 4 weights) of every voxel along an axis of `n` voxels
-/// for `g` nodes spanning it.
-fn spline_taps(n: usize, g: usize) -> Vec<([usize; 4], [f64; 4])> {
-    (0..n)
-        .map(|i| {
-            let t = if n > 1 {
-                i as f64 / (n - 1) as f64 * (g - 1) as f64
-            } else {
-                0.0
-            };
-            let k = (t.floor() as i64).min(g as i64 - 2).max(0);
-            let f = t - k as f64;
-            let (f2, f3) = (f * f, f * f * f);
-            let w = [
-                (1.0 - f).powi(3) / 6.0,
-                (3.0 * f3 - 6.0 * f2 + 4.0) / 6.0,
-                (-3.0 * f3 + 3.0 * f2 + 3.0 * f + 1.0) / 6.0,
-                f3 / 6.0,
-            ];
-            let idx = [k - 1, k, k + 1, k + 2].map(|j| j.clamp(0, g as i64 - 1) as usize);
-            (idx, w)
-        })
-        .collect()
 }
 
 impl VolumeBiasFieldParams {
