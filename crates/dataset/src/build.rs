@@ -377,7 +377,14 @@ pub fn build(
         remove_stale_temporaries(out);
     }
     let clock = std::time::Instant::now();
-    let (slices, skipped) = slices_for(bench, opts)?;
+    // read every source once to pick its slices; only their keys stay in memory, and each
+    // source is loaded again, one at a time per worker, when its images are rendered
+    let limits = crate::source::SourceLimits {
+        max_bytes: opts.max_bytes,
+        time_budget: opts.source_timeout,
+    };
+    let scan = crate::source::scan_sources(bench, &opts.key_secret, opts.keep_going, limits)?;
+    let (slices, skipped) = (&scan.slices, &scan.skipped);
     if slices.is_empty() {
         return Err(DatasetError::Plan("no usable slice in any source".into()));
     }
@@ -386,7 +393,7 @@ pub fn build(
         t.stage("load + prepare sources", clock);
     }
     let clock = std::time::Instant::now();
-    let items = plan(bench, &slices, opts.attributes_per_slice, &key);
+    let items = plan(bench, slices, opts.attributes_per_slice, &key);
     // what the plan can supply, before rendering (grades estimated from the severities)
     if !opts.allow_shortfall {
         let facts: Vec<ImageFacts> = items
@@ -465,52 +472,120 @@ pub fn build(
         .num_threads(opts.jobs)
         .build()
         .map_err(|e| DatasetError::Plan(format!("cannot start worker threads: {e}")))?;
-    // one clean view per slice, computed by whichever sample needs it first (a pure function
-    // of the slice, so the bytes do not depend on which thread computes it)
-    let cleans: Vec<OnceLock<Result<CleanView, String>>> =
-        slices.iter().map(|_| OnceLock::new()).collect();
-    let rows: Vec<Result<ManifestRow, DatasetError>> = pool.install(|| {
-        mine.par_iter()
-            .map(|item| {
+    // this build's items grouped by source entry, in plan order (a slice's items are
+    // consecutive in the plan, and so are an entry's slices)
+    let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (pos, it) in mine.iter().enumerate() {
+        let e = slices[it.slice].entry;
+        match groups.last_mut() {
+            Some((last, v)) if *last == e => v.push(pos),
+            _ => groups.push((e, vec![pos])),
+        }
+    }
+    let render_one = |item: &PlannedImage,
+                      sl: &SourceSlice,
+                      clean: &OnceLock<Result<CleanView, String>>|
+     -> Result<ManifestRow, DatasetError> {
+        let record = records.join(format!("{}.json", item.id));
+        let png_path = out
+            .join("images")
+            .join(&item.split)
+            .join(format!("{}.png", item.id));
+        // one clean view per slice, computed by whichever sample needs it first (a pure
+        // function of the slice, so the bytes do not depend on which thread computes it)
+        let clean = clean
+            .get_or_init(|| clean_view(bench, registry, sl).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| DatasetError::Plan(e.clone()))?;
+        let started = std::time::Instant::now();
+        let r = render_image(bench, registry, sl, clean, item)?;
+        let rendered = std::time::Instant::now();
+        let (mut row, png) = (r.row, r.png);
+        write_atomic(&png_path, &png)?;
+        if opts.dicom {
+            row.dicom_file = dicom_copy(out, &row, &r.image, &bench.hash)?;
+        }
+        write_atomic(&record, &serde_json::to_vec(&row).expect("row"))?;
+        if let Some(t) = timings {
+            let name = row
+                .attribute
+                .as_ref()
+                .map(|a| format!("{} {a}", row.modality));
+            t.rendered(name.as_deref(), rendered - started);
+            t.wrote(rendered.elapsed());
+        }
+        progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+        Ok(row)
+    };
+    // one source entry: reuse what a killed build finished, load the source, render the rest
+    let render_entry = |(entry, positions): &(usize, Vec<usize>)| {
+        let mut out_rows: Vec<(usize, Result<ManifestRow, DatasetError>)> = Vec::new();
+        let mut todo = Vec::new();
+        for &pos in positions {
+            let item = mine[pos];
+            if opts.resume {
                 let record = records.join(format!("{}.json", item.id));
                 let png_path = out
                     .join("images")
                     .join(&item.split)
                     .join(format!("{}.png", item.id));
-                if opts.resume {
-                    if let Some(row) = reuse(&record, &png_path) {
-                        reused.fetch_add(1, Ordering::Relaxed);
-                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                        return Ok(row);
-                    }
+                if let Some(row) = reuse(&record, &png_path) {
+                    reused.fetch_add(1, Ordering::Relaxed);
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                    out_rows.push((pos, Ok(row)));
+                    continue;
                 }
-                let sl = &slices[item.slice];
-                let clean = cleans[item.slice]
-                    .get_or_init(|| clean_view(bench, registry, sl).map_err(|e| e.to_string()))
-                    .as_ref()
-                    .map_err(|e| DatasetError::Plan(e.clone()))?;
-                let started = std::time::Instant::now();
-                let r = render_image(bench, registry, sl, clean, item)?;
-                let rendered = std::time::Instant::now();
-                let (mut row, png) = (r.row, r.png);
-                write_atomic(&png_path, &png)?;
-                if opts.dicom {
-                    row.dicom_file = dicom_copy(out, &row, &r.image, &bench.hash)?;
-                }
-                write_atomic(&record, &serde_json::to_vec(&row).expect("row"))?;
-                if let Some(t) = timings {
-                    let name = row
-                        .attribute
-                        .as_ref()
-                        .map(|a| format!("{} {a}", row.modality));
-                    t.rendered(name.as_deref(), rendered - started);
-                    t.wrote(rendered.elapsed());
-                }
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                Ok(row)
+            }
+            todo.push(pos);
+        }
+        if todo.is_empty() {
+            return out_rows;
+        }
+        let first = slices.iter().position(|s| s.entry == *entry).unwrap_or(0);
+        let infos: Vec<&crate::source::SliceInfo> = slices[first..]
+            .iter()
+            .take_while(|s| s.entry == *entry)
+            .collect();
+        let loaded_at = std::time::Instant::now();
+        let loaded = crate::source::load_entry(
+            bench,
+            &scan.entries[*entry],
+            &infos,
+            &opts.key_secret,
+            limits,
+        );
+        if let Some(t) = timings {
+            t.reloaded(loaded_at.elapsed());
+        }
+        let loaded = match loaded {
+            Ok(l) => l,
+            Err(e) => {
+                out_rows.push((todo[0], Err(e)));
+                return out_rows;
+            }
+        };
+        let cleans: Vec<OnceLock<Result<CleanView, String>>> =
+            loaded.iter().map(|_| OnceLock::new()).collect();
+        let rendered: Vec<(usize, Result<ManifestRow, DatasetError>)> = todo
+            .par_iter()
+            .map(|&pos| {
+                let item = mine[pos];
+                let k = item.slice - first;
+                (pos, render_one(item, &loaded[k], &cleans[k]))
             })
+            .collect();
+        out_rows.extend(rendered);
+        out_rows
+    };
+    let mut indexed: Vec<(usize, Result<ManifestRow, DatasetError>)> = pool.install(|| {
+        groups
+            .par_iter()
+            .flat_map_iter(|g| render_entry(g).into_iter())
             .collect()
     });
+    indexed.sort_by_key(|(pos, _)| *pos);
+    let rows: Vec<Result<ManifestRow, DatasetError>> =
+        indexed.into_iter().map(|(_, r)| r).collect();
     let rows: Vec<ManifestRow> = rows.into_iter().collect::<Result<_, _>>()?;
     let reused = reused.load(Ordering::Relaxed);
     if opts.shard.is_some() {
@@ -534,7 +609,7 @@ pub fn build(
         key: &key,
         names: &names,
         clean_slices: slices.len(),
-        skipped: &skipped,
+        skipped,
         allow_shortfall: opts.allow_shortfall,
     };
     if let Some(t) = timings {

@@ -31,15 +31,50 @@ pub struct PlannedImage {
 }
 
 /// Stable internal id of a slice: `<modality>-<source key 8>-a<axis>i<index>`.
-pub fn slice_id(s: &SourceSlice) -> String {
+pub fn slice_id(s: &impl SliceKeys) -> String {
+    let (source_key, axis, index) = (s.source_key(), s.axis(), s.index());
     format!(
         "{}-{}-a{}i{:04}",
-        s.modality.code().to_ascii_lowercase(),
-        &s.source_key[..8.min(s.source_key.len())],
-        s.axis,
-        s.index
+        s.modality().code().to_ascii_lowercase(),
+        &source_key[..8.min(source_key.len())],
+        axis,
+        index
     )
 }
+
+/// What planning knows of a clean slice: its keys and place, not its pixels (so a plan can be
+/// made from [`crate::source::SliceInfo`]s before any slice is kept in memory).
+pub trait SliceKeys {
+    fn source_key(&self) -> &str;
+    fn subject_key(&self) -> &str;
+    fn modality(&self) -> Modality;
+    fn axis(&self) -> usize;
+    fn index(&self) -> usize;
+}
+
+macro_rules! slice_keys {
+    ($t:ty) => {
+        impl SliceKeys for $t {
+            fn source_key(&self) -> &str {
+                &self.source_key
+            }
+            fn subject_key(&self) -> &str {
+                &self.subject_key
+            }
+            fn modality(&self) -> Modality {
+                self.modality
+            }
+            fn axis(&self) -> usize {
+                self.axis
+            }
+            fn index(&self) -> usize {
+                self.index
+            }
+        }
+    };
+}
+slice_keys!(SourceSlice);
+slice_keys!(crate::source::SliceInfo);
 
 /// The key of one build: a hash of the benchmark recipe, the seed, the plan option and the
 /// pseudonymisation secret (so ids cannot be recomputed without the secret). 64 hex digits.
@@ -158,13 +193,13 @@ fn allocate_counts(n: usize, splits: &[(String, f64)]) -> Vec<usize> {
 /// Build the plan. `build_key` ([`build_key`]) makes the public ids.
 pub fn plan(
     bench: &BenchmarkRecipe,
-    slices: &[SourceSlice],
+    slices: &[impl SliceKeys],
     attributes_per_slice: usize,
     build_key: &str,
 ) -> Vec<PlannedImage> {
     let subjects: Vec<(String, Modality)> = slices
         .iter()
-        .map(|s| (s.subject_key.clone(), s.modality))
+        .map(|s| (s.subject_key().to_string(), s.modality()))
         .collect();
     let split_of = assign_splits(&subjects, &bench.splits, bench.seed);
     // seeded attribute rotation per modality
@@ -190,11 +225,11 @@ pub fn plan(
     for (si, s) in slices.iter().enumerate() {
         let sid = slice_id(s);
         let split = split_of
-            .get(&s.subject_key)
+            .get(s.subject_key())
             .cloned()
             .unwrap_or_else(|| bench.splits[0].0.clone());
         push(format!("{sid}-clean"), si, None, Severity::None, &split);
-        let Some((list, next)) = rotation.get_mut(s.modality.code()) else {
+        let Some((list, next)) = rotation.get_mut(s.modality().code()) else {
             continue;
         };
         let k = attributes_per_slice.min(list.len());

@@ -494,6 +494,9 @@ fn what(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usiz
         let mut round = 0;
         'rounds: while taken < count {
             order.shuffle(&mut rng);
+            // "none" takes its turn last: a round cut short by `count` then leaves it out, so
+            // "No obvious artifact" is never the most frequent answer (audit `what-none-share`)
+            order.sort_by_key(|c| c.is_none());
             let live: Vec<&Option<String>> =
                 order.iter().filter(|c| classes[*c].len() > round).collect();
             // "none" may only take a turn alongside at least one attribute class

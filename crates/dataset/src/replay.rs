@@ -1,9 +1,10 @@
 //! Replay: regenerate one sample of a finished build from its manifest row and check that the
 //! bytes equal the stored image.
 
-use crate::build::{slices_for, BuildInfo, BuildOptions};
+use crate::build::{resolve_secret, BuildInfo, BuildOptions};
 use crate::error::DatasetError;
 use crate::generate::{replay, ManifestRow};
+use crate::source::{load_entry, scan_sources, SliceInfo, SourceLimits};
 use artefact_recipe::{BenchmarkRecipe, Registry};
 use std::path::{Path, PathBuf};
 
@@ -46,17 +47,35 @@ pub fn replay_sample(
     let mut opts = BuildOptions::new(out);
     opts.key_secret = key_secret.to_vec();
     opts.keep_going = true;
-    let (slices, _) = slices_for(&bench, &opts)?;
-    let slice = slices
+    let secret = resolve_secret(&opts)?;
+    let limits = SourceLimits {
+        max_bytes: opts.max_bytes,
+        time_budget: opts.source_timeout,
+    };
+    // find the slice from the sources' keys, then load only its source
+    let scan = scan_sources(&bench, &secret, true, limits)?;
+    let not_found = || DatasetError::Sample {
+        id: id.to_string(),
+        reason: "its source slice was not found (sources moved, or a different --key-secret)"
+            .into(),
+    };
+    let info = scan
+        .slices
         .iter()
         .find(|s| {
             s.source_key == row.source_key && s.axis == row.slice_axis && s.index == row.slice_index
         })
-        .ok_or_else(|| DatasetError::Sample {
-            id: id.to_string(),
-            reason: "its source slice was not found (sources moved, or a different --key-secret)"
-                .into(),
-        })?;
+        .ok_or_else(not_found)?;
+    let infos: Vec<&SliceInfo> = scan
+        .slices
+        .iter()
+        .filter(|s| s.entry == info.entry)
+        .collect();
+    let slices = load_entry(&bench, &scan.entries[info.entry], &infos, &secret, limits)?;
+    let slice = slices
+        .iter()
+        .find(|s| s.axis == row.slice_axis && s.index == row.slice_index)
+        .ok_or_else(not_found)?;
     let bytes = replay(registry, slice, &row)?;
     let file = out.join(&row.file_name);
     let stored = std::fs::read(&file).map_err(|e| DatasetError::file(&file, e))?;

@@ -11,7 +11,8 @@ use crate::error::DatasetError;
 use crate::render::DisplayMap;
 use artefact_core::resample::resize;
 use artefact_core::{Image, Modality, Picture, RgbImage, Unit};
-use artefact_io::{load_all, load_all_rgb, LoadOptions, RgbLoadOptions};
+use artefact_io::{list_all, read_rgb_source, LoadOptions, PendingSource, RgbLoadOptions};
+use artefact_recipe::benchmark::SourceSpec;
 use artefact_recipe::BenchmarkRecipe;
 use ndarray::Array2;
 use serde::Serialize;
@@ -124,233 +125,404 @@ fn isolated<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
 /// [`collect_slices`] with a memory budget in bytes and a time budget for loading each source
 /// ([`SourceLimits`]). Each source is isolated: a panic while loading or
 /// preparing it becomes a [`Skipped`] row naming the file (or, without `keep_going`, an error
-/// naming it).
+/// naming it). Every slice is kept in memory: for a large collection use [`scan_sources`].
 pub fn collect_slices_with(
     bench: &BenchmarkRecipe,
     secret: &[u8],
     keep_going: bool,
     limits: SourceLimits,
 ) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
-    let wanted: BTreeSet<Modality> = bench.attributes.iter().map(|a| a.modality).collect();
     let mut slices = Vec::new();
-    let mut skipped = Vec::new();
-    let mut seen_keys = BTreeSet::new();
-    for spec in &bench.sources {
-        if spec.modality.is_some_and(Modality::is_colour) {
-            let got = collect_colour(bench, spec, secret, keep_going, limits, &mut seen_keys)?;
-            slices.extend(got.0);
-            skipped.extend(got.1);
-            continue;
-        }
-        for path in &spec.paths {
-            let opts = LoadOptions {
-                modality: spec.modality,
-                max_bytes: limits.max_bytes,
-                time_budget: limits.time_budget,
-                ..LoadOptions::default()
-            };
-            let entries = match isolated(|| Ok(load_all(path, &opts))) {
-                Ok(e) => e,
-                Err(reason) => {
-                    skip_or_fail(keep_going, &mut skipped, path, reason)?;
-                    continue;
-                }
-            };
-            for (p, res) in entries {
-                let mut skip = |reason: String| skip_or_fail(keep_going, &mut skipped, &p, reason);
-                let loaded = match res {
-                    Ok(l) => l,
-                    Err(e) => {
-                        skip(e.to_string())?;
-                        continue;
-                    }
-                };
-                let mut volume = loaded.volume;
-                // the file's own modality (DICOM), not the one a source entry imposes
-                let scanned_us = loaded.meta.modality_code.as_deref() == Some("US");
-                if let Some(m) = spec.modality {
-                    volume.modality = m;
-                    volume.unit = m.natural_unit();
-                }
-                if volume.modality == Modality::Us
-                    && volume.data.iter().any(|v| !(0.0..=1.0).contains(v))
-                {
-                    if let Err(e) = to_echogenicity(&mut volume.data) {
-                        skip(e)?;
-                        continue;
-                    }
-                }
-                if !wanted.contains(&volume.modality) {
-                    skip(format!(
-                        "modality {} has no attribute recipes in this benchmark (set `modality` on the source to use it as another modality)",
-                        volume.modality
-                    ))?;
-                    continue;
-                }
-                let source_key = short(&loaded.meta.pseudonymous_key(secret));
-                if !seen_keys.insert(source_key.clone()) {
-                    skip("the same series was already listed by another source entry".into())?;
-                    continue;
-                }
-                let subject_key = short(&loaded.meta.subject_key(secret));
-                let anatomy = spec
-                    .anatomy
-                    .clone()
-                    .or_else(|| loaded.meta.body_part.as_deref().and_then(body_region));
-                let axis = if volume.len_of(0) == 1 { 0 } else { bench.axis };
-                let prepared = isolated(|| {
-                    let picked =
-                        pick_slices(&volume, axis, bench.slices_per_volume, bench.min_foreground)?;
-                    if picked.is_empty() {
-                        return Err(format!(
-                            "no slice along axis {axis} has a foreground fraction ≥ {}",
-                            bench.min_foreground
-                        ));
-                    }
-                    picked
-                        .into_iter()
-                        .map(|index| {
-                            let raw = volume.slice(axis, index).map_err(|e| e.to_string())?;
-                            let image =
-                                prepare(&raw, bench.image_size).map_err(|e| e.to_string())?;
-                            Ok((index, image))
-                        })
-                        .collect::<Result<Vec<_>, String>>()
-                });
-                let prepared = match prepared {
-                    Ok(v) => v,
-                    Err(reason) => {
-                        skip(reason)?;
-                        continue;
-                    }
-                };
-                let keep = bench.volume_physics && volume.len_of(0) > 1;
-                let whole = keep.then(|| std::sync::Arc::new(volume));
-                for (index, image) in prepared {
-                    let display =
-                        DisplayMap::for_clean(&image, bench.ct_window, bench.mr_percentiles);
-                    let image = Picture::Grey(image);
-                    slices.push(SourceSlice {
-                        source_key: source_key.clone(),
-                        subject_key: subject_key.clone(),
-                        modality: image.modality(),
-                        axis,
-                        index,
-                        image,
-                        display,
-                        anatomy: anatomy.clone(),
-                        volume: whole.clone(),
-                        scanned_us,
-                    });
-                }
-            }
-        }
-    }
+    let skipped = visit_sources(bench, secret, keep_going, limits, &mut |_, got| {
+        slices.extend(got)
+    })?;
     Ok((slices, skipped))
 }
 
-/// The colour photographs of one source entry (one slice per file).
-fn collect_colour(
+/// Where the slices of one source come from: enough to load them again ([`load_entry`]).
+#[derive(Clone, Debug)]
+pub struct SourceEntry {
+    /// Index of the source entry in the benchmark recipe.
+    pub spec: usize,
+    /// The file or series, as listed (for messages).
+    pub path: std::path::PathBuf,
+    what: Pending,
+}
+
+#[derive(Clone, Debug)]
+enum Pending {
+    Grey(PendingSource),
+    Colour(std::path::PathBuf),
+}
+
+/// A clean slice without its pixels: what planning needs, and where the pixels come from.
+#[derive(Clone, Debug)]
+pub struct SliceInfo {
+    pub source_key: String,
+    pub subject_key: String,
+    pub modality: Modality,
+    pub axis: usize,
+    pub index: usize,
+    pub anatomy: Option<String>,
+    pub scanned_us: bool,
+    /// Index of its source in [`Scan::entries`].
+    pub entry: usize,
+    /// Hash of the prepared pixels: loading the source again must give the same slice.
+    pub fingerprint: u64,
+}
+
+/// Every source read once, its slices picked and their pixels dropped ([`scan_sources`]).
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    pub entries: Vec<SourceEntry>,
+    /// The clean slices, in the order [`collect_slices`] returns them; the slices of one
+    /// entry are consecutive.
+    pub slices: Vec<SliceInfo>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl SliceInfo {
+    fn of(s: &SourceSlice, entry: usize) -> SliceInfo {
+        SliceInfo {
+            source_key: s.source_key.clone(),
+            subject_key: s.subject_key.clone(),
+            modality: s.modality,
+            axis: s.axis,
+            index: s.index,
+            anatomy: s.anatomy.clone(),
+            scanned_us: s.scanned_us,
+            entry,
+            fingerprint: fingerprint(&s.image),
+        }
+    }
+}
+
+/// FNV-1a over the bits of a picture's samples and its shape.
+fn fingerprint(p: &Picture) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bits: u32| {
+        for b in bits.to_le_bytes() {
+            h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    match p {
+        Picture::Grey(g) => {
+            let (r, c) = g.shape();
+            eat(r as u32);
+            eat(c as u32);
+            g.data.iter().for_each(|v| eat(v.to_bits()));
+        }
+        Picture::Colour(c) => {
+            let (r, w) = c.shape();
+            eat(r as u32 | 0x8000_0000);
+            eat(w as u32);
+            c.data.iter().for_each(|v| eat(v.to_bits()));
+        }
+    }
+    h
+}
+
+/// Read every source once, one at a time, pick its slices, and keep only what planning needs
+/// ([`SliceInfo`]) and where to load it again ([`SourceEntry`]): memory stays that of one
+/// source, whatever the size of the collection. The slices are those of [`collect_slices`],
+/// in the same order, with the same skips.
+pub fn scan_sources(
     bench: &BenchmarkRecipe,
-    spec: &artefact_recipe::benchmark::SourceSpec,
     secret: &[u8],
     keep_going: bool,
     limits: SourceLimits,
-    seen_keys: &mut BTreeSet<String>,
-) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
-    let modality = spec.modality.expect("a colour source names its modality");
-    let mut slices = Vec::new();
-    let mut skipped = Vec::new();
-    let opts = RgbLoadOptions {
-        modality: Some(modality),
+) -> Result<Scan, DatasetError> {
+    let mut scan = Scan::default();
+    let skipped = visit_sources(bench, secret, keep_going, limits, &mut |entry, got| {
+        let e = scan.entries.len();
+        scan.slices.extend(got.iter().map(|s| SliceInfo::of(s, e)));
+        scan.entries.push(entry);
+    })?;
+    scan.skipped = skipped;
+    Ok(scan)
+}
+
+/// Load the slices of one scanned source again (the same pixels [`scan_sources`] saw,
+/// checked by their fingerprints): `slices` are the scan's slices of this entry.
+pub fn load_entry(
+    bench: &BenchmarkRecipe,
+    entry: &SourceEntry,
+    slices: &[&SliceInfo],
+    secret: &[u8],
+    limits: SourceLimits,
+) -> Result<Vec<SourceSlice>, DatasetError> {
+    let spec = &bench.sources[entry.spec];
+    let fail = |reason: String| DatasetError::file(&entry.path, reason);
+    let got = match &entry.what {
+        Pending::Grey(p) => {
+            let opts = grey_options(spec, limits);
+            let loaded = isolated(|| p.load(&opts).map_err(|e| e.to_string())).map_err(fail)?;
+            prepare_grey(bench, spec, loaded, secret, None)
+        }
+        Pending::Colour(f) => {
+            let opts = colour_options(spec, limits);
+            let loaded =
+                isolated(|| read_rgb_source(f, &opts).map_err(|e| e.to_string())).map_err(fail)?;
+            prepare_colour_source(bench, spec, loaded, secret, None)
+        }
+    }
+    .map_err(fail)?;
+    let same = got.len() == slices.len()
+        && got.iter().zip(slices).all(|(g, s)| {
+            g.source_key == s.source_key
+                && (g.axis, g.index) == (s.axis, s.index)
+                && fingerprint(&g.image) == s.fingerprint
+        });
+    if !same {
+        return Err(fail(
+            "the source changed while the build ran (its slices differ from the first reading)"
+                .into(),
+        ));
+    }
+    Ok(got)
+}
+
+fn grey_options(spec: &SourceSpec, limits: SourceLimits) -> LoadOptions {
+    LoadOptions {
+        modality: spec.modality,
+        max_bytes: limits.max_bytes,
+        time_budget: limits.time_budget,
+        ..LoadOptions::default()
+    }
+}
+
+fn colour_options(spec: &SourceSpec, limits: SourceLimits) -> RgbLoadOptions {
+    RgbLoadOptions {
+        modality: spec.modality,
         detect_fov: false,
         max_bytes: limits.max_bytes,
         time_budget: limits.time_budget,
         ..RgbLoadOptions::default()
-    };
-    let wanted = bench.attributes.iter().any(|a| a.modality == modality);
-    for path in &spec.paths {
-        let entries = match isolated(|| Ok(load_all_rgb(path, &opts))) {
-            Ok(e) => e,
-            Err(reason) => {
-                skip_or_fail(keep_going, &mut skipped, path, reason)?;
-                continue;
+    }
+}
+
+/// List every source of the benchmark, load each in turn and hand its prepared slices to
+/// `sink` (then they may be dropped). Returns the skipped sources.
+fn visit_sources(
+    bench: &BenchmarkRecipe,
+    secret: &[u8],
+    keep_going: bool,
+    limits: SourceLimits,
+    sink: &mut dyn FnMut(SourceEntry, Vec<SourceSlice>),
+) -> Result<Vec<Skipped>, DatasetError> {
+    let mut skipped = Vec::new();
+    let mut seen_keys = BTreeSet::new();
+    for (si, spec) in bench.sources.iter().enumerate() {
+        let colour = spec.modality.is_some_and(Modality::is_colour);
+        for path in &spec.paths {
+            let listed: Vec<(std::path::PathBuf, Result<Pending, String>)> = if colour {
+                isolated(|| Ok(artefact_io::list_all_rgb(path))).map(|v| {
+                    v.into_iter()
+                        .map(|(p, r)| (p, r.map(Pending::Colour).map_err(|e| e.to_string())))
+                        .collect()
+                })
+            } else {
+                let opts = grey_options(spec, limits);
+                isolated(|| Ok(list_all(path, &opts))).map(|v| {
+                    v.into_iter()
+                        .map(|(p, r)| (p, r.map(Pending::Grey).map_err(|e| e.to_string())))
+                        .collect()
+                })
             }
-        };
-        for (p, res) in entries {
-            let mut skip = |reason: String| skip_or_fail(keep_going, &mut skipped, &p, reason);
-            let loaded = match res {
-                Ok(l) => l,
-                Err(e) => {
-                    skip(e.to_string())?;
-                    continue;
-                }
-            };
-            if !wanted {
-                skip(format!(
-                    "modality {modality} has no attribute recipes in this benchmark"
-                ))?;
-                continue;
-            }
-            let source_key = short(&loaded.meta.pseudonymous_key(secret));
-            if !seen_keys.insert(source_key.clone()) {
-                skip("the same image was already listed by another source entry".into())?;
-                continue;
-            }
-            let subject_key = short(&loaded.meta.subject_key(secret));
-            let pieces = match spec.tile {
-                None => vec![(0, loaded.image)],
-                Some(n) => {
-                    let tiles = pick_tiles(
-                        &loaded.image,
-                        n,
-                        bench.slices_per_volume,
-                        bench.min_foreground,
-                    );
-                    if tiles.is_empty() {
-                        skip(format!(
-                            "no {n}×{n} tile has a foreground fraction ≥ {}",
-                            bench.min_foreground
-                        ))?;
-                        continue;
-                    }
-                    tiles
-                }
-            };
-            let prepared = isolated(|| {
-                pieces
-                    .into_iter()
-                    .map(|(index, piece)| {
-                        prepare_colour(&piece, bench.image_size)
-                            .map(|im| (index, im))
-                            .map_err(|e| e.to_string())
-                    })
-                    .collect::<Result<Vec<_>, String>>()
-            });
-            let prepared = match prepared {
-                Ok(v) => v,
-                Err(reason) => {
-                    skip(reason)?;
-                    continue;
-                }
-            };
-            for (index, image) in prepared {
-                slices.push(SourceSlice {
-                    source_key: source_key.clone(),
-                    subject_key: subject_key.clone(),
-                    modality,
-                    axis: 0,
-                    index,
-                    image: Picture::Colour(image),
-                    display: DisplayMap::srgb(),
-                    anatomy: spec.anatomy.clone(),
-                    volume: None,
-                    scanned_us: false,
+            .or_else(|reason| {
+                skip_or_fail(keep_going, &mut skipped, path, reason).map(|_| Vec::new())
+            })?;
+            for (p, pending) in listed {
+                let got = pending.and_then(|what| {
+                    let prepared = match &what {
+                        Pending::Grey(g) => {
+                            let opts = grey_options(spec, limits);
+                            isolated(|| g.load(&opts).map_err(|e| e.to_string())).and_then(
+                                |loaded| {
+                                    prepare_grey(bench, spec, loaded, secret, Some(&mut seen_keys))
+                                },
+                            )
+                        }
+                        Pending::Colour(f) => {
+                            let opts = colour_options(spec, limits);
+                            isolated(|| read_rgb_source(f, &opts).map_err(|e| e.to_string()))
+                                .and_then(|loaded| {
+                                    prepare_colour_source(
+                                        bench,
+                                        spec,
+                                        loaded,
+                                        secret,
+                                        Some(&mut seen_keys),
+                                    )
+                                })
+                        }
+                    }?;
+                    Ok((what, prepared))
                 });
+                match got {
+                    Ok((what, slices)) => sink(
+                        SourceEntry {
+                            spec: si,
+                            path: p,
+                            what,
+                        },
+                        slices,
+                    ),
+                    Err(reason) => skip_or_fail(keep_going, &mut skipped, &p, reason)?,
+                }
             }
         }
     }
-    Ok((slices, skipped))
+    Ok(skipped)
+}
+
+/// The prepared slices of one grey source (volume or image), or why it is skipped. `seen`:
+/// the source keys listed so far (a second listing of one series is skipped); `None` when
+/// loading a scanned source again.
+fn prepare_grey(
+    bench: &BenchmarkRecipe,
+    spec: &SourceSpec,
+    loaded: artefact_io::Loaded,
+    secret: &[u8],
+    seen: Option<&mut BTreeSet<String>>,
+) -> Result<Vec<SourceSlice>, String> {
+    let mut volume = loaded.volume;
+    // the file's own modality (DICOM), not the one a source entry imposes
+    let scanned_us = loaded.meta.modality_code.as_deref() == Some("US");
+    if let Some(m) = spec.modality {
+        volume.modality = m;
+        volume.unit = m.natural_unit();
+    }
+    if volume.modality == Modality::Us && volume.data.iter().any(|v| !(0.0..=1.0).contains(v)) {
+        to_echogenicity(&mut volume.data)?;
+    }
+    if !bench
+        .attributes
+        .iter()
+        .any(|a| a.modality == volume.modality)
+    {
+        return Err(format!(
+            "modality {} has no attribute recipes in this benchmark (set `modality` on the source to use it as another modality)",
+            volume.modality
+        ));
+    }
+    let source_key = short(&loaded.meta.pseudonymous_key(secret));
+    if let Some(seen) = seen {
+        if !seen.insert(source_key.clone()) {
+            return Err("the same series was already listed by another source entry".into());
+        }
+    }
+    let subject_key = short(&loaded.meta.subject_key(secret));
+    let anatomy = spec
+        .anatomy
+        .clone()
+        .or_else(|| loaded.meta.body_part.as_deref().and_then(body_region));
+    let axis = if volume.len_of(0) == 1 { 0 } else { bench.axis };
+    let prepared = isolated(|| {
+        let picked = pick_slices(&volume, axis, bench.slices_per_volume, bench.min_foreground)?;
+        if picked.is_empty() {
+            return Err(format!(
+                "no slice along axis {axis} has a foreground fraction ≥ {}",
+                bench.min_foreground
+            ));
+        }
+        picked
+            .into_iter()
+            .map(|index| {
+                let raw = volume.slice(axis, index).map_err(|e| e.to_string())?;
+                let image = prepare(&raw, bench.image_size).map_err(|e| e.to_string())?;
+                Ok((index, image))
+            })
+            .collect::<Result<Vec<_>, String>>()
+    })?;
+    let keep = bench.volume_physics && volume.len_of(0) > 1;
+    let whole = keep.then(|| std::sync::Arc::new(volume));
+    Ok(prepared
+        .into_iter()
+        .map(|(index, image)| {
+            let display = DisplayMap::for_clean(&image, bench.ct_window, bench.mr_percentiles);
+            let image = Picture::Grey(image);
+            SourceSlice {
+                source_key: source_key.clone(),
+                subject_key: subject_key.clone(),
+                modality: image.modality(),
+                axis,
+                index,
+                image,
+                display,
+                anatomy: anatomy.clone(),
+                volume: whole.clone(),
+                scanned_us,
+            }
+        })
+        .collect())
+}
+
+/// The prepared slices (the photograph, or its tiles) of one colour source, or why it is
+/// skipped; `seen` as for [`prepare_grey`].
+fn prepare_colour_source(
+    bench: &BenchmarkRecipe,
+    spec: &SourceSpec,
+    loaded: artefact_io::LoadedRgb,
+    secret: &[u8],
+    seen: Option<&mut BTreeSet<String>>,
+) -> Result<Vec<SourceSlice>, String> {
+    let modality = spec.modality.expect("a colour source names its modality");
+    if !bench.attributes.iter().any(|a| a.modality == modality) {
+        return Err(format!(
+            "modality {modality} has no attribute recipes in this benchmark"
+        ));
+    }
+    let source_key = short(&loaded.meta.pseudonymous_key(secret));
+    if let Some(seen) = seen {
+        if !seen.insert(source_key.clone()) {
+            return Err("the same image was already listed by another source entry".into());
+        }
+    }
+    let subject_key = short(&loaded.meta.subject_key(secret));
+    let pieces = match spec.tile {
+        None => vec![(0, loaded.image)],
+        Some(n) => {
+            let tiles = pick_tiles(
+                &loaded.image,
+                n,
+                bench.slices_per_volume,
+                bench.min_foreground,
+            );
+            if tiles.is_empty() {
+                return Err(format!(
+                    "no {n}×{n} tile has a foreground fraction ≥ {}",
+                    bench.min_foreground
+                ));
+            }
+            tiles
+        }
+    };
+    let prepared = isolated(|| {
+        pieces
+            .into_iter()
+            .map(|(index, piece)| {
+                prepare_colour(&piece, bench.image_size)
+                    .map(|im| (index, im))
+                    .map_err(|e| e.to_string())
+            })
+            .collect::<Result<Vec<_>, String>>()
+    })?;
+    Ok(prepared
+        .into_iter()
+        .map(|(index, image)| SourceSlice {
+            source_key: source_key.clone(),
+            subject_key: subject_key.clone(),
+            modality,
+            axis: 0,
+            index,
+            image: Picture::Colour(image),
+            display: DisplayMap::srgb(),
+            anatomy: spec.anatomy.clone(),
+            volume: None,
+            scanned_us: false,
+        })
+        .collect())
 }
 
 /// Fraction of a photograph's pixels that show the subject: for modalities with a dark

@@ -14,6 +14,8 @@ pub struct Timings {
     /// modality and attribute (or `clean`) → (worker time rendering, images)
     render: Mutex<BTreeMap<String, (Duration, usize)>>,
     write: Mutex<Duration>,
+    /// worker time loading sources again for rendering, and how many
+    reload: Mutex<(Duration, usize)>,
 }
 
 impl Timings {
@@ -40,6 +42,13 @@ impl Timings {
         *self.write.lock().expect("timings") += took;
     }
 
+    /// Add the worker time of loading one source again for rendering.
+    pub fn reloaded(&self, took: Duration) {
+        let mut r = self.reload.lock().expect("timings");
+        r.0 += took;
+        r.1 += 1;
+    }
+
     /// The report (stages, then the render split by attribute, slowest first).
     pub fn report(&self) -> String {
         let mut s = String::from("stage                       wall s\n");
@@ -58,6 +67,15 @@ impl Timings {
             1e3 * worker.as_secs_f64() / images.max(1) as f64,
             self.write.lock().expect("timings").as_secs_f64()
         ));
+        let reload = *self.reload.lock().expect("timings");
+        s.push_str(&format!(
+            "sources loaded again for rendering: {}, {:.2} worker-s\n",
+            reload.1,
+            reload.0.as_secs_f64()
+        ));
+        if let Some(mb) = peak_rss_mb() {
+            s.push_str(&format!("peak resident memory so far: {mb:.0} MB\n"));
+        }
         s.push_str("modality attribute            images   worker s   ms/image   share\n");
         let mut rows: Vec<_> = render.iter().collect();
         rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
@@ -71,4 +89,12 @@ impl Timings {
         }
         s
     }
+}
+
+/// Peak resident set size of this process in MB (Linux: `VmHWM` of `/proc/self/status`).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }

@@ -457,13 +457,65 @@ fn walk_in(
 /// they should be (then they are listed with an error). Entries come sorted by path; each
 /// carries its own result.
 pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded, IoError>)> {
+    list_all(path, opts)
+        .into_iter()
+        .map(|(p, r)| {
+            let r = r.and_then(|s| s.load(opts));
+            (p, r)
+        })
+        .collect()
+}
+
+/// One image source found by [`list_all`] and not yet decoded: a file, or the files of one
+/// DICOM series. [`PendingSource::load`] decodes it (within the time budget and with decoder
+/// panics turned into errors, like [`load_all`]); loading it again gives the same data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingSource {
+    name: PathBuf,
+    /// The files of a DICOM series; `None`: `name` is one file of any supported format.
+    series: Option<Vec<PathBuf>>,
+}
+
+impl PendingSource {
+    /// A single file (any supported format).
+    pub fn file(path: impl Into<PathBuf>) -> PendingSource {
+        PendingSource {
+            name: path.into(),
+            series: None,
+        }
+    }
+
+    /// The path that names this source in listings and errors (the file, or the directory
+    /// or first file of a series).
+    pub fn name(&self) -> &Path {
+        &self.name
+    }
+
+    /// Decode it.
+    pub fn load(&self, opts: &LoadOptions) -> Result<Loaded, IoError> {
+        let Some(files) = &self.series else {
+            return load_file(&self.name, opts);
+        };
+        let (n, o, files) = (self.name.clone(), opts.clone(), files.clone());
+        guard::time_boxed(&self.name, opts.time_budget, move || {
+            guard::no_panic(&n, "loading", || {
+                dicom::load_files(&n, &files, &o).and_then(|l| finish(l, &o))
+            })?
+        })
+    }
+}
+
+/// What [`load_all`] would load under `path`, from file headers only: the same entries in the
+/// same order, each a [`PendingSource`] to decode later (one at a time, so a collection never
+/// has to fit in memory) or the error that already rules it out.
+pub fn list_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<PendingSource, IoError>)> {
     match std::fs::metadata(path) {
         Err(e) => return vec![(path.to_path_buf(), Err(IoError::os(path, e)))],
-        Ok(m) if !m.is_dir() => return vec![(path.to_path_buf(), load_file(path, opts))],
+        Ok(m) if !m.is_dir() => return vec![(path.to_path_buf(), Ok(PendingSource::file(path)))],
         Ok(_) => {}
     }
     let mut files = Vec::new();
-    let mut out: Vec<(PathBuf, Result<Loaded, IoError>)> = Vec::new();
+    let mut out: Vec<(PathBuf, Result<PendingSource, IoError>)> = Vec::new();
     let mut errors = Vec::new();
     walk(path, &mut files, &mut errors);
     out.extend(errors.into_iter().map(|(p, e)| (p, Err(e))));
@@ -492,14 +544,14 @@ pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded,
                         .or_default()
                         .push(h),
                     _ => {
-                        let r = load_file(&f, opts);
-                        out.push((f, r));
+                        let s = PendingSource::file(&f);
+                        out.push((f, Ok(s)));
                     }
                 },
             },
             Ok(Some(_)) => {
-                let r = load_file(&f, opts);
-                out.push((f, r));
+                let s = PendingSource::file(&f);
+                out.push((f, Ok(s)));
             }
         }
     }
@@ -535,13 +587,11 @@ pub fn load_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Loaded,
                 files[0].clone()
             }
         };
-        let (n, o) = (name.clone(), opts.clone());
-        let r = guard::time_boxed(&name, opts.time_budget, move || {
-            guard::no_panic(&n, "loading", || {
-                dicom::load_files(&n, &files, &o).and_then(|l| finish(l, &o))
-            })?
-        });
-        out.push((name, r));
+        let s = PendingSource {
+            name: name.clone(),
+            series: Some(files),
+        };
+        out.push((name, Ok(s)));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
@@ -568,39 +618,52 @@ pub fn load_all_rgb(
     path: &Path,
     opts: &RgbLoadOptions,
 ) -> Vec<(PathBuf, Result<LoadedRgb, IoError>)> {
-    let one = |f: &Path| -> Result<LoadedRgb, IoError> {
-        match detect_format(f)? {
-            Some(Format::Png | Format::Jpeg | Format::Tiff | Format::Dicom) => read_rgb(f, opts),
-            Some(other) => Err(IoError::unsupported(
-                f,
-                format!(
-                    "{} is not read as a colour photograph (colour PNG, JPEG, TIFF or DICOM are)",
-                    other.name()
-                ),
-            )),
-            None => Err(IoError::new(
-                f,
-                IoErrorKind::UnknownFormat("wrong magic: not PNG, JPEG or TIFF".into()),
-            )),
-        }
-    };
+    list_all_rgb(path)
+        .into_iter()
+        .map(|(p, r)| {
+            let r = r.and_then(|f| read_rgb_source(&f, opts));
+            (p, r)
+        })
+        .collect()
+}
+
+/// One colour photograph as [`load_all_rgb`] reads it: PNG, JPEG, TIFF or DICOM through
+/// [`read_rgb`]; other formats are an error saying why.
+pub fn read_rgb_source(f: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError> {
+    match detect_format(f)? {
+        Some(Format::Png | Format::Jpeg | Format::Tiff | Format::Dicom) => read_rgb(f, opts),
+        Some(other) => Err(IoError::unsupported(
+            f,
+            format!(
+                "{} is not read as a colour photograph (colour PNG, JPEG, TIFF or DICOM are)",
+                other.name()
+            ),
+        )),
+        None => Err(IoError::new(
+            f,
+            IoErrorKind::UnknownFormat("wrong magic: not PNG, JPEG or TIFF".into()),
+        )),
+    }
+}
+
+/// The files [`load_all_rgb`] would read under `path` (not decoded; read each with
+/// [`read_rgb_source`]), with the errors of the directory walk. Sorted by path.
+pub fn list_all_rgb(path: &Path) -> Vec<(PathBuf, Result<PathBuf, IoError>)> {
     match std::fs::metadata(path) {
         Err(e) => return vec![(path.to_path_buf(), Err(IoError::os(path, e)))],
-        Ok(m) if !m.is_dir() => return vec![(path.to_path_buf(), one(path))],
+        Ok(m) if !m.is_dir() => return vec![(path.to_path_buf(), Ok(path.to_path_buf()))],
         Ok(_) => {}
     }
     let mut files = Vec::new();
-    let mut out: Vec<(PathBuf, Result<LoadedRgb, IoError>)> = Vec::new();
+    let mut out: Vec<(PathBuf, Result<PathBuf, IoError>)> = Vec::new();
     let mut errors = Vec::new();
     walk(path, &mut files, &mut errors);
     out.extend(errors.into_iter().map(|(p, e)| (p, Err(e))));
     for f in files {
         match detect_format(&f) {
             Ok(None) if !has_image_extension(&f) => {}
-            _ => {
-                let r = one(&f);
-                out.push((f, r));
-            }
+            Err(e) => out.push((f, Err(e))),
+            _ => out.push((f.clone(), Ok(f))),
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
