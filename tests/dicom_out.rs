@@ -1,5 +1,5 @@
 //! `degrade -o X.dcm`: DICOM output (Multi-frame Grayscale Word Secondary Capture) of a slice
-//! and of a whole volume, read back in source units, byte-reproducible, carrying nothing of
+//! and of a whole volume, and of a colour photograph (Multi-frame True Color SC), read back in source units, byte-reproducible, carrying nothing of
 //! the source's header; and (opt-in, needs Debian's dicom3tools and dcmtk) valid under
 //! `dciodvfy` and readable by dcmtk.
 
@@ -102,28 +102,80 @@ fn dicom_output_reads_back_in_source_units_and_carries_nothing_of_the_source() {
     assert!(text.contains("2.25."), "UUID-derived UIDs");
 }
 
+const FUNDUS: &str = "tests/data/photo/fundus/fundus_normal_left_eye_haggstrom_cc0.jpg";
+
+/// A colour photograph degraded to `.dcm`: a True Color Secondary Capture holding exactly the
+/// sRGB bytes of the PNG of the same degradation.
+#[test]
+fn colour_dicom_output_holds_the_png_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dcm, png) = (dir.path().join("f.dcm"), dir.path().join("f.png"));
+    degrade(FUNDUS, "defocus", &dcm);
+    degrade(FUNDUS, "defocus", &png);
+    let shown = image::open(&png).unwrap().to_rgb8();
+    let opts = artefact_io::RgbLoadOptions::default();
+    let back = artefact_io::read_rgb(&dcm, &opts).unwrap();
+    assert_eq!(
+        back.image.shape(),
+        (shown.height() as usize, shown.width() as usize)
+    );
+    let (a, b) = (back.image.to_srgb8(), shown.as_raw().clone());
+    let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| x.abs_diff(*y))
+        .max()
+        .unwrap_or(0);
+    assert!(
+        a == b,
+        "DICOM and PNG pixels differ: {differ} of {} samples, by up to {worst}",
+        a.len()
+    );
+    let again = dir.path().join("again.dcm");
+    degrade(FUNDUS, "defocus", &again);
+    assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(&dcm).unwrap());
+    let text = String::from_utf8_lossy(&std::fs::read(&dcm).unwrap()).to_string();
+    assert!(
+        text.contains("1.2.840.10008.5.1.4.1.1.7.4"),
+        "True Color SC"
+    );
+}
+
 /// dciodvfy (dicom3tools) finds no error, dcmtk's dcmdump reads the object.
 #[test]
 #[ignore = "needs /usr/bin/dciodvfy and /usr/bin/dcmdump (Debian packages dicom3tools, dcmtk); run with --ignored"]
 fn dicom_output_passes_dciodvfy_and_dcmtk_reads_it() {
     let dir = tempfile::tempdir().unwrap();
-    for (dcm, _) in outputs(dir.path()) {
+    let colour = dir.path().join("fundus.dcm");
+    degrade(FUNDUS, "defocus", &colour);
+    let mut files: Vec<PathBuf> = outputs(dir.path()).into_iter().map(|(d, _)| d).collect();
+    files.push(colour.clone());
+    for dcm in files {
+        let grey = dcm != colour;
         let v = Command::new("dciodvfy").arg(&dcm).output().unwrap();
         let report = format!(
             "{}{}",
             String::from_utf8_lossy(&v.stdout),
             String::from_utf8_lossy(&v.stderr)
         );
-        assert!(
-            report.contains("MultiframeGrayscaleWordSCImage"),
-            "{report}"
-        );
+        let iod = if grey {
+            "MultiframeGrayscaleWordSCImage"
+        } else {
+            "MultiframeTrueColorSCImage"
+        };
+        assert!(report.contains(iod), "{report}");
         let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("Error")).collect();
         assert!(errors.is_empty(), "{}:\n{report}", dcm.display());
         let d = Command::new("dcmdump").arg(&dcm).output().unwrap();
         assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
         let dump = String::from_utf8_lossy(&d.stdout);
-        assert!(dump.contains("MultiframeGrayscaleWordSecondaryCaptureImageStorage"));
+        let class = if grey {
+            "MultiframeGrayscaleWordSecondaryCaptureImageStorage"
+        } else {
+            "MultiframeTrueColorSecondaryCaptureImageStorage"
+        };
+        assert!(dump.contains(class), "{dump}");
         assert!(dump.contains("(0012,0062) CS [YES]"), "{dump}");
     }
 }

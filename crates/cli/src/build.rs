@@ -66,8 +66,9 @@ pub struct BuildArgs {
     /// Fail the build when its audit (audit.json) fails.
     #[arg(long)]
     pub strict: bool,
-    /// Also write every grey image as DICOM, `dicom/<split>/<id>.dcm` (Secondary Capture in
-    /// source units, e.g. HU; nothing of the source header, nothing of the answer).
+    /// Also write every image as DICOM, `dicom/<split>/<id>.dcm` (Secondary Capture: grey in
+    /// source units, e.g. HU, colour as the PNG's sRGB; nothing of the source header, nothing
+    /// of the answer).
     #[arg(long)]
     pub dicom: bool,
     /// Print where the time went (per stage, per attribute) to stderr when done.

@@ -70,7 +70,7 @@ pub struct BuildOptions {
     /// Render only this shard of the plan into `<out>/shard-<I>-of-<N>/` (needs `key_secret`);
     /// `artefact merge` ([`crate::merge()`]) turns the shards into the build.
     pub shard: Option<ShardSpec>,
-    /// Also write every grey image as DICOM (`dicom/<split>/<id>.dcm`, see [`dicom_copy`]).
+    /// Also write every image as DICOM (`dicom/<split>/<id>.dcm`, see [`dicom_copy`]).
     pub dicom: bool,
     /// Where the time goes ([`crate::timings`]); `None`: not measured.
     pub timings: Option<std::sync::Arc<crate::timings::Timings>>,
@@ -503,7 +503,7 @@ pub fn build(
         let (mut row, png) = (r.row, r.png);
         write_atomic(&png_path, &png)?;
         if opts.dicom {
-            row.dicom_file = dicom_copy(out, &row, &r.image, &bench.hash)?;
+            row.dicom_file = dicom_copy(out, &row, &r.image, &r.display, &bench.hash)?;
         }
         write_atomic(&record, &serde_json::to_vec(&row).expect("row"))?;
         if let Some(t) = timings {
@@ -879,45 +879,59 @@ fn reuse(record: &Path, png: &Path) -> Option<ManifestRow> {
     (artefact_recipe::content_hash(&bytes) == row.png_sha256).then_some(row)
 }
 
-/// The DICOM copy of a grey image (`build --dicom`): `dicom/<split>/<id>.dcm`, a Multi-frame
-/// Grayscale Word Secondary Capture of the image at the output size in source units (HU for
-/// CT), written by [`artefact_io::write_dicom`]. Model-facing like the PNG, so it says
-/// nothing of the answer: the Derivation Description is the same for every image, the UIDs
-/// follow from the image id, the PNG's hash and the benchmark, nothing of the source header
-/// is copied. Colour photographs get no copy (`None`).
+/// The DICOM copy of an image (`build --dicom`): `dicom/<split>/<id>.dcm`. A grey image is a
+/// Multi-frame Grayscale Word Secondary Capture at the output size in source units (HU for
+/// CT, [`artefact_io::write_dicom`]); a colour photograph a Multi-frame True Color Secondary
+/// Capture holding the PNG's sRGB bytes ([`artefact_io::write_dicom_rgb`]). Model-facing like
+/// the PNG, so it says nothing of the answer: the Derivation Description is the same for
+/// every image, the UIDs follow from the image id, the PNG's hash and the benchmark, nothing
+/// of the source header is copied.
 pub fn dicom_copy(
     out: &Path,
     row: &ManifestRow,
     image: &artefact_core::Picture,
+    display: &crate::render::Shown,
     benchmark_hash: &str,
 ) -> Result<Option<String>, DatasetError> {
-    let artefact_core::Picture::Grey(img) = image else {
-        return Ok(None);
-    };
     let rel = format!("dicom/{}/{}.dcm", row.split, row.id);
     let path = out.join(&rel);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| DatasetError::file(dir, e))?;
     }
-    let (r, c) = img.shape();
-    let vol = artefact_core::Volume::new(
-        img.data
-            .clone()
-            .into_shape_with_order((1, r, c))
-            .expect("same size"),
-        [1.0, img.spacing[0], img.spacing[1]],
-        img.modality,
-        img.unit,
-    )
-    .map_err(|e| DatasetError::file(&path, e))?;
-    artefact_io::write_dicom(
-        &path,
-        &vol,
-        &artefact_io::DicomDerivation {
-            description: format!("{TOOL_VERSION}: benchmark image"),
-            uid_seed: format!("{benchmark_hash}\0{}\0{}", row.id, row.png_sha256),
-        },
-    )?;
+    let derivation = artefact_io::DicomDerivation {
+        description: format!("{TOOL_VERSION}: benchmark image"),
+        uid_seed: format!("{benchmark_hash}\0{}\0{}", row.id, row.png_sha256),
+    };
+    match image {
+        artefact_core::Picture::Grey(img) => {
+            let (r, c) = img.shape();
+            let vol = artefact_core::Volume::new(
+                img.data
+                    .clone()
+                    .into_shape_with_order((1, r, c))
+                    .expect("same size"),
+                [1.0, img.spacing[0], img.spacing[1]],
+                img.modality,
+                img.unit,
+            )
+            .map_err(|e| DatasetError::file(&path, e))?;
+            artefact_io::write_dicom(&path, &vol, &derivation)?;
+        }
+        artefact_core::Picture::Colour(img) => {
+            // the PNG's bytes
+            let shown = crate::render::to_u8(display);
+            let (rows, cols, _) = shown.dim();
+            let samples: Vec<u8> = shown.iter().copied().collect();
+            let srgb = artefact_io::Srgb8 {
+                rows,
+                cols,
+                samples: &samples,
+                spacing: img.spacing,
+                modality: img.modality,
+            };
+            artefact_io::write_dicom_rgb(&path, &srgb, &derivation)?;
+        }
+    }
     Ok(Some(rel))
 }
 

@@ -328,10 +328,11 @@ fn degrade_colour(
         ));
     }
     let name = req.output.to_string_lossy().to_ascii_lowercase();
-    if !name.ends_with(".png") {
+    let dicom_out = name.ends_with(".dcm") || name.ends_with(".dicom");
+    if !name.ends_with(".png") && !dicom_out {
         return Err(DatasetError::file(
             &req.output,
-            "a colour photograph is written as .png (NIfTI output is for grey modalities)",
+            "a colour photograph is written as .png or .dcm (NIfTI output is for grey modalities)",
         ));
     }
     let opts = RgbLoadOptions {
@@ -367,7 +368,49 @@ fn degrade_colour(
             clean.shape()
         )));
     }
-    let png = encode_png(&to_u8(&DisplayMap::srgb().show(&out)));
+    let shown = to_u8(&DisplayMap::srgb().show(&out));
+    if dicom_out {
+        let ops: Vec<&str> = chain.iter().map(|s| s.op.as_str()).collect();
+        let description = format!(
+            "{}: attribute {} ({modality}), severity {}, seed {}; operators: {}",
+            crate::generate::TOOL_VERSION,
+            req.recipe.name,
+            req.severity,
+            req.seed,
+            if ops.is_empty() {
+                "none".to_string()
+            } else {
+                ops.join(", ")
+            }
+        );
+        let (rows, cols, _) = shown.dim();
+        let samples: Vec<u8> = shown.iter().copied().collect();
+        // the UIDs follow from what is published, never from the source's header
+        let mut h = sha2::Sha256::new();
+        h.update(serde_json::to_string(&chain).unwrap_or_default().as_bytes());
+        h.update(&samples);
+        let uid_seed = format!("{description}\0{:x}", h.finalize());
+        let spacing = match &out {
+            Picture::Colour(c) => c.spacing,
+            Picture::Grey(g) => g.spacing,
+        };
+        artefact_io::write_dicom_rgb(
+            &req.output,
+            &artefact_io::Srgb8 {
+                rows,
+                cols,
+                samples: &samples,
+                spacing,
+                modality,
+            },
+            &artefact_io::DicomDerivation {
+                description,
+                uid_seed,
+            },
+        )?;
+        return Ok(chain);
+    }
+    let png = encode_png(&shown);
     crate::fsutil::write_atomic(&req.output, &png)?;
     Ok(chain)
 }

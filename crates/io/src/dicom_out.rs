@@ -37,6 +37,9 @@ use std::path::Path;
 /// SOP class of the objects written.
 pub const MULTIFRAME_GREY_WORD_SC: &str = "1.2.840.10008.5.1.4.1.1.7.3";
 
+/// SOP class of colour objects ([`write_dicom_rgb`]).
+pub const MULTIFRAME_TRUE_COLOR_SC: &str = "1.2.840.10008.5.1.4.1.1.7.4";
+
 /// What the written object says about its origin.
 #[derive(Clone, Debug)]
 pub struct DicomDerivation {
@@ -121,77 +124,15 @@ pub fn write_dicom(path: &Path, vol: &Volume, derivation: &DicomDerivation) -> R
         .map(|&v| ((v as f64 - icpt) / slope).round().clamp(0.0, 65535.0) as u16)
         .collect();
 
-    let seed = &derivation.uid_seed;
-    let study = derived_uid(seed, "study");
-    let series = derived_uid(seed, "series");
-    let sop = derived_uid(seed, "sop");
-    let mut o = InMemDicomObject::new_empty();
+    let modality = match vol.modality {
+        Modality::Ct => "CT",
+        Modality::Mr => "MR",
+        Modality::Us => "US",
+        _ => "OT",
+    };
+    let (mut o, sop) = sc_object(derivation, MULTIFRAME_GREY_WORD_SC, modality);
     let mut put = |t: Tag, vr: VR, v: PrimitiveValue| o.put(DataElement::new(t, vr, v));
     let text = |s: &str| PrimitiveValue::from(s);
-    let empty = || PrimitiveValue::Empty;
-    // SOP Common
-    put(tags::SPECIFIC_CHARACTER_SET, VR::CS, text("ISO_IR 192"));
-    put(tags::SOP_CLASS_UID, VR::UI, text(MULTIFRAME_GREY_WORD_SC));
-    put(tags::SOP_INSTANCE_UID, VR::UI, text(&sop));
-    // General Image, SC Image
-    put(
-        tags::IMAGE_TYPE,
-        VR::CS,
-        PrimitiveValue::Strs(["DERIVED".to_string(), "SECONDARY".to_string()].into()),
-    );
-    put(tags::INSTANCE_NUMBER, VR::IS, text("1"));
-    put(tags::PATIENT_ORIENTATION, VR::CS, empty());
-    let mut desc = derivation.description.clone();
-    if desc.chars().count() > 1024 {
-        desc = desc.chars().take(1024).collect();
-    }
-    put(tags::DERIVATION_DESCRIPTION, VR::ST, text(&desc));
-    put(tags::BURNED_IN_ANNOTATION, VR::CS, text("NO"));
-    // Patient and General Study: type 2, empty (nothing of the source is copied)
-    put(tags::PATIENT_NAME, VR::PN, empty());
-    put(tags::PATIENT_ID, VR::LO, empty());
-    put(tags::PATIENT_BIRTH_DATE, VR::DA, empty());
-    put(tags::PATIENT_SEX, VR::CS, empty());
-    put(tags::PATIENT_IDENTITY_REMOVED, VR::CS, text("YES"));
-    put(
-        tags::DEIDENTIFICATION_METHOD,
-        VR::LO,
-        text("artefact: new object, no source attribute copied"),
-    );
-    put(tags::STUDY_INSTANCE_UID, VR::UI, text(&study));
-    put(tags::STUDY_DATE, VR::DA, empty());
-    put(tags::STUDY_TIME, VR::TM, empty());
-    put(tags::REFERRING_PHYSICIAN_NAME, VR::PN, empty());
-    put(tags::STUDY_ID, VR::SH, text("1"));
-    put(tags::ACCESSION_NUMBER, VR::SH, empty());
-    // General Series, SC Equipment
-    // General Series and SC Equipment share Modality: the source's
-    put(
-        tags::MODALITY,
-        VR::CS,
-        text(match vol.modality {
-            Modality::Ct => "CT",
-            Modality::Mr => "MR",
-            Modality::Us => "US",
-            _ => "OT",
-        }),
-    );
-    put(tags::SERIES_INSTANCE_UID, VR::UI, text(&series));
-    put(tags::SERIES_NUMBER, VR::IS, text("1"));
-    put(tags::LATERALITY, VR::CS, empty());
-    put(tags::CONVERSION_TYPE, VR::CS, text("WSD"));
-    put(
-        tags::SECONDARY_CAPTURE_DEVICE_MANUFACTURER,
-        VR::LO,
-        text("artefact"),
-    );
-    put(
-        tags::SECONDARY_CAPTURE_DEVICE_SOFTWARE_VERSIONS,
-        VR::LO,
-        text(env!("CARGO_PKG_VERSION")),
-    );
-    // General Equipment
-    put(tags::MANUFACTURER, VR::LO, empty());
     // Image Pixel, SC Multi-frame Image
     put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16));
     put(
@@ -242,12 +183,177 @@ pub fn write_dicom(path: &Path, vol: &Volume, derivation: &DicomDerivation) -> R
         );
     }
     put(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(pixels.into()));
+    finish_object(path, o, MULTIFRAME_GREY_WORD_SC, &sop)
+}
+
+/// A colour image as 8-bit sRGB samples, interleaved `R G B R G B …` row by row (the bytes of
+/// the PNG a build writes).
+#[derive(Clone, Copy, Debug)]
+pub struct Srgb8<'a> {
+    pub rows: usize,
+    pub cols: usize,
+    pub samples: &'a [u8],
+    /// Pixel spacing (row, column) in mm.
+    pub spacing: [f64; 2],
+    pub modality: Modality,
+}
+
+/// Write `img` (a colour photograph as 8-bit sRGB) as a **Multi-frame True Color Secondary
+/// Capture** object (SOP class 1.2.840.10008.5.1.4.1.1.7.4) of one frame at `path`
+/// (atomically): Photometric Interpretation `RGB`, interleaved (Planar Configuration 0), the
+/// samples exactly as given. Header as for [`write_dicom`]: new UIDs, nothing of the source
+/// copied; Modality `OP` for fundus, `ES` for endoscopy, `SM` for histopathology.
+pub fn write_dicom_rgb(
+    path: &Path,
+    img: &Srgb8<'_>,
+    derivation: &DicomDerivation,
+) -> Result<(), IoError> {
+    let (rows, cols) = (img.rows, img.cols);
+    if rows > u16::MAX as usize || cols > u16::MAX as usize {
+        return Err(IoError::invalid(
+            path,
+            format!("a {rows} × {cols} image is larger than DICOM's 65535 rows or columns"),
+        ));
+    }
+    if rows == 0 || cols == 0 {
+        return Err(IoError::invalid(path, "the image is empty"));
+    }
+    if img.samples.len() != 3 * rows * cols {
+        return Err(IoError::invalid(
+            path,
+            format!(
+                "{} sRGB samples for a {rows} × {cols} colour image (3 per pixel expected)",
+                img.samples.len()
+            ),
+        ));
+    }
+    let modality = match img.modality {
+        Modality::Fundus => "OP",
+        Modality::Endoscopy => "ES",
+        Modality::Histopathology => "SM",
+        _ => "OT",
+    };
+    let (mut o, sop) = sc_object(derivation, MULTIFRAME_TRUE_COLOR_SC, modality);
+    let mut put = |t: Tag, vr: VR, v: PrimitiveValue| o.put(DataElement::new(t, vr, v));
+    let text = |s: &str| PrimitiveValue::from(s);
+    put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(3u16));
+    put(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, text("RGB"));
+    put(
+        tags::PLANAR_CONFIGURATION,
+        VR::US,
+        PrimitiveValue::from(0u16),
+    );
+    put(tags::ROWS, VR::US, PrimitiveValue::from(rows as u16));
+    put(tags::COLUMNS, VR::US, PrimitiveValue::from(cols as u16));
+    put(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(8u16));
+    put(tags::BITS_STORED, VR::US, PrimitiveValue::from(8u16));
+    put(tags::HIGH_BIT, VR::US, PrimitiveValue::from(7u16));
+    put(
+        tags::PIXEL_REPRESENTATION,
+        VR::US,
+        PrimitiveValue::from(0u16),
+    );
+    put(
+        tags::PIXEL_SPACING,
+        VR::DS,
+        PrimitiveValue::Strs([ds(img.spacing[0]), ds(img.spacing[1])].into()),
+    );
+    put(tags::NUMBER_OF_FRAMES, VR::IS, text("1"));
+    let mut bytes = img.samples.to_vec();
+    if bytes.len() % 2 == 1 {
+        bytes.push(0); // OB values have even length
+    }
+    put(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(bytes.into()));
+    finish_object(path, o, MULTIFRAME_TRUE_COLOR_SC, &sop)
+}
+
+/// The modules every object written here shares (SOP Common, Patient, General Study, General
+/// Series, SC Equipment, General Equipment, General Image and SC Image), with its SOP
+/// Instance UID.
+fn sc_object(
+    derivation: &DicomDerivation,
+    sop_class: &str,
+    modality: &str,
+) -> (InMemDicomObject, String) {
+    let seed = &derivation.uid_seed;
+    let study = derived_uid(seed, "study");
+    let series = derived_uid(seed, "series");
+    let sop = derived_uid(seed, "sop");
+    let mut o = InMemDicomObject::new_empty();
+    let mut put = |t: Tag, vr: VR, v: PrimitiveValue| o.put(DataElement::new(t, vr, v));
+    let text = |s: &str| PrimitiveValue::from(s);
+    let empty = || PrimitiveValue::Empty;
+    // SOP Common
+    put(tags::SPECIFIC_CHARACTER_SET, VR::CS, text("ISO_IR 192"));
+    put(tags::SOP_CLASS_UID, VR::UI, text(sop_class));
+    put(tags::SOP_INSTANCE_UID, VR::UI, text(&sop));
+    // General Image, SC Image
+    put(
+        tags::IMAGE_TYPE,
+        VR::CS,
+        PrimitiveValue::Strs(["DERIVED".to_string(), "SECONDARY".to_string()].into()),
+    );
+    put(tags::INSTANCE_NUMBER, VR::IS, text("1"));
+    put(tags::PATIENT_ORIENTATION, VR::CS, empty());
+    let mut desc = derivation.description.clone();
+    if desc.chars().count() > 1024 {
+        desc = desc.chars().take(1024).collect();
+    }
+    put(tags::DERIVATION_DESCRIPTION, VR::ST, text(&desc));
+    put(tags::BURNED_IN_ANNOTATION, VR::CS, text("NO"));
+    // Patient and General Study: type 2, empty (nothing of the source is copied)
+    put(tags::PATIENT_NAME, VR::PN, empty());
+    put(tags::PATIENT_ID, VR::LO, empty());
+    put(tags::PATIENT_BIRTH_DATE, VR::DA, empty());
+    put(tags::PATIENT_SEX, VR::CS, empty());
+    put(tags::PATIENT_IDENTITY_REMOVED, VR::CS, text("YES"));
+    put(
+        tags::DEIDENTIFICATION_METHOD,
+        VR::LO,
+        text("artefact: new object, no source attribute copied"),
+    );
+    put(tags::STUDY_INSTANCE_UID, VR::UI, text(&study));
+    put(tags::STUDY_DATE, VR::DA, empty());
+    put(tags::STUDY_TIME, VR::TM, empty());
+    put(tags::REFERRING_PHYSICIAN_NAME, VR::PN, empty());
+    put(tags::STUDY_ID, VR::SH, text("1"));
+    put(tags::ACCESSION_NUMBER, VR::SH, empty());
+    // General Series, SC Equipment
+    // General Series and SC Equipment share Modality: the source's
+    put(tags::MODALITY, VR::CS, text(modality));
+    put(tags::SERIES_INSTANCE_UID, VR::UI, text(&series));
+    put(tags::SERIES_NUMBER, VR::IS, text("1"));
+    // type 2C whose condition (a paired body part) dciodvfy cannot evaluate: present, empty
+    put(tags::LATERALITY, VR::CS, empty());
+    put(tags::CONVERSION_TYPE, VR::CS, text("WSD"));
+    put(
+        tags::SECONDARY_CAPTURE_DEVICE_MANUFACTURER,
+        VR::LO,
+        text("artefact"),
+    );
+    put(
+        tags::SECONDARY_CAPTURE_DEVICE_SOFTWARE_VERSIONS,
+        VR::LO,
+        text(env!("CARGO_PKG_VERSION")),
+    );
+    // General Equipment
+    put(tags::MANUFACTURER, VR::LO, empty());
+    (o, sop)
+}
+
+/// Add the file meta group and write atomically.
+fn finish_object(
+    path: &Path,
+    o: InMemDicomObject,
+    sop_class: &str,
+    sop: &str,
+) -> Result<(), IoError> {
     let file = o
         .with_meta(
             FileMetaTableBuilder::new()
                 .transfer_syntax("1.2.840.10008.1.2.1")
-                .media_storage_sop_class_uid(MULTIFRAME_GREY_WORD_SC)
-                .media_storage_sop_instance_uid(sop.as_str())
+                .media_storage_sop_class_uid(sop_class)
+                .media_storage_sop_instance_uid(sop)
                 .implementation_class_uid(derived_uid("artefact", "implementation"))
                 .implementation_version_name(concat!("ARTEFACT_", env!("CARGO_PKG_VERSION"))),
         )

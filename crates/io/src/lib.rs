@@ -54,7 +54,7 @@ pub mod nifti;
 pub mod raster;
 mod us_region;
 
-pub use dicom_out::{write_dicom, DicomDerivation};
+pub use dicom_out::{write_dicom, write_dicom_rgb, DicomDerivation, Srgb8};
 pub use error::{IoError, IoErrorKind};
 pub use meta::{Format, Identifiers, Meta, Rescale, SopClass, TransferSyntax};
 pub use nifti::write_nifti;
