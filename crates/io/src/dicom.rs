@@ -778,6 +778,15 @@ fn decode_object(
                 let channels = if want == Want::Colour { 3 } else { 1 };
                 for f in &mut out {
                     f.values = crate::us_region::crop(&f.values, cols, channels, &region);
+                    if opts.keep_overlay {
+                        continue;
+                    }
+                    meta.overlay_removed += crate::us_region::remove_overlay(
+                        &mut f.values,
+                        region.rows(),
+                        region.cols(),
+                        channels,
+                    );
                 }
                 (rows, cols) = (region.rows(), region.cols());
                 pixel_spacing = region.spacing_mm.or(pixel_spacing);
@@ -795,6 +804,11 @@ fn decode_object(
                             burned.as_deref().unwrap_or("absent")
                         )),
                     ));
+                }
+                let channels = if want == Want::Colour { 3 } else { 1 };
+                for f in out.iter_mut().filter(|_| !opts.keep_overlay) {
+                    meta.overlay_removed +=
+                        crate::us_region::remove_overlay(&mut f.values, rows, cols, channels);
                 }
             }
         }
@@ -993,6 +1007,7 @@ pub fn read_rgb(path: &Path, opts: &crate::RgbLoadOptions) -> Result<crate::Load
     let load = LoadOptions {
         modality: opts.modality,
         allow_burned_in: opts.allow_burned_in,
+        keep_overlay: opts.keep_overlay,
         max_bytes: opts.max_bytes,
         ..LoadOptions::default()
     };

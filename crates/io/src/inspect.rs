@@ -60,6 +60,8 @@ pub struct Summary {
     pub volumes: usize,
     pub volume_index: usize,
     pub non_finite_replaced: usize,
+    /// Ultrasound: burned-in overlay pixels painted over ([`crate::Meta::overlay_removed`]).
+    pub overlay_removed: usize,
 }
 
 impl Summary {
@@ -97,6 +99,7 @@ impl Summary {
             volumes: m.volumes,
             volume_index: m.volume_index,
             non_finite_replaced: m.non_finite_replaced,
+            overlay_removed: m.overlay_removed,
         }
     }
 }
@@ -138,6 +141,7 @@ impl Summary {
             volumes: m.volumes,
             volume_index: m.volume_index,
             non_finite_replaced: m.non_finite_replaced,
+            overlay_removed: m.overlay_removed,
         }
     }
 }
@@ -246,6 +250,13 @@ impl Report {
                     }
                     if !stored.is_empty() {
                         let _ = writeln!(s, "  stored    {}", stored.join(", "));
+                    }
+                    if sum.overlay_removed > 0 {
+                        let _ = writeln!(
+                            s,
+                            "  overlay   {} pixels of burned-in text and marks painted over",
+                            sum.overlay_removed
+                        );
                     }
                 }
                 Outcome::Error { reason, .. } => {

@@ -189,6 +189,10 @@ pub struct LoadOptions {
     /// burned-in text (Burned In Annotation absent or `YES`). Off by default: such objects are
     /// refused, because the text can name the patient or the clinic.
     pub allow_burned_in: bool,
+    /// Ultrasound DICOM: keep burned-in overlay (text, cursors, ticks) drawn inside the image
+    /// instead of painting it over (see `us_region::remove_overlay`). Off by default; for
+    /// comparing decoded values with another reader.
+    pub keep_overlay: bool,
     /// Memory budget in bytes for loading one source (raw data, inflated data, decoded
     /// samples and float32 voxels); a source needing more is refused with an error naming the
     /// file and the size. Default: [`default_max_bytes`].
@@ -213,6 +217,7 @@ impl Default for LoadOptions {
             modality: None,
             max_voxels: DEFAULT_MAX_VOXELS,
             allow_burned_in: false,
+            keep_overlay: false,
             max_bytes: default_max_bytes(),
             time_budget: Some(DEFAULT_TIME_BUDGET),
         }

@@ -135,6 +135,9 @@ pub struct Meta {
     pub spacing_assumed: bool,
     /// Number of NaN/Inf voxels replaced by 0 (only with `NonFinitePolicy::Zero`).
     pub non_finite_replaced: usize,
+    /// Ultrasound: pixels of burned-in overlay (text, cursors, ticks) found inside the image
+    /// and painted over from their surroundings (all frames).
+    pub overlay_removed: usize,
     /// Patient/series identifiers for [`Meta::pseudonymous_key`] only.
     #[serde(skip)]
     pub identifiers: Identifiers,
@@ -161,6 +164,7 @@ impl Meta {
             datatype: None,
             spacing_assumed: false,
             non_finite_replaced: 0,
+            overlay_removed: 0,
             identifiers: Identifiers::default(),
         }
     }

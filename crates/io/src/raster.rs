@@ -208,6 +208,8 @@ pub struct RgbLoadOptions {
     pub frame: Option<usize>,
     /// See [`crate::LoadOptions::allow_burned_in`] (ultrasound DICOM without imaging region).
     pub allow_burned_in: bool,
+    /// See [`crate::LoadOptions::keep_overlay`].
+    pub keep_overlay: bool,
     /// Memory budget in bytes (decoded samples plus the float32 planes); default
     /// [`crate::default_max_bytes`].
     pub max_bytes: u64,
@@ -224,6 +226,7 @@ impl Default for RgbLoadOptions {
             max_pixels: crate::DEFAULT_MAX_VOXELS / 4,
             frame: None,
             allow_burned_in: false,
+            keep_overlay: false,
             max_bytes: crate::default_max_bytes(),
             time_budget: Some(crate::DEFAULT_TIME_BUDGET),
         }

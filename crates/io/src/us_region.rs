@@ -141,3 +141,413 @@ pub(crate) fn crop(values: &[f32], cols: usize, channels: usize, r: &Region) -> 
     }
     out
 }
+
+/// Burned-in overlay inside an ultrasound frame (text, cursors, depth ticks, focus markers,
+/// box edges) found and painted over; returns how many pixels were replaced.
+///
+/// Model: a scanner draws its overlay with a few fixed colours, so each is a spike in the
+/// frame's histogram of exact values (at least 3× the median count of the 6 nearest levels),
+/// while log-compressed speckle spreads over the levels smoothly. The lowest level (black
+/// surround, anechoic tissue: overlay drawn in black would be invisible) and levels holding
+/// more than 5 % of the frame are never overlay. Pixels at a spike value form connected
+/// components (8-neighbourhood, one value). A component of at least 2 pixels is overlay
+/// when it is
+/// - a glyph, tick or cursor: neither side of its box longer than `L = min(rows, cols) / 10`
+///   (clamped to 16–64 px) and thin (at most half of its pixels have all four neighbours in
+///   it: strokes, not a saturated blob), or
+/// - a dot: both sides under `L / 3` (an orientation marker), or
+/// - a line: at most a tenth of its pixels interior and at least `2L` pixels (a box edge, a
+///   scale bar).
+///
+/// A spike level counts only when at least half of its pixels lie in overlay components of 6
+/// pixels or more (a tissue level that merely happens to be frequent is scattered in small
+/// pieces); then all its overlay components go, small tick marks included. Each
+/// overlay component, with what it encloses (the inside of an inverse-video box, a glyph's
+/// loops) and grown by one pixel (outlines, anti-aliasing), is painted from the outside in:
+/// each pass gives the masked pixels that touch known ones the mean of their known
+/// 8-neighbours. No glyph shape is left behind, not even as a dark hole, which re-simulated
+/// as anechoic tissue would still spell the text.
+///
+/// Conservative: data with few repeated values (continuous, or 16-bit without a palette) has
+/// no spikes, and nothing changes. Not covered: overlay drawn with smoothly varying values
+/// (anti-aliased text on a gradient) and graphics larger than `L` that are not thin lines
+/// (grey-scale bars outside a declared region).
+pub(crate) fn remove_overlay(
+    values: &mut [f32],
+    rows: usize,
+    cols: usize,
+    channels: usize,
+) -> usize {
+    let n = rows * cols;
+    if n == 0 || channels == 0 || values.len() != n * channels {
+        return 0;
+    }
+    let keys: Vec<Vec<u32>> = (0..n)
+        .map(|p| {
+            values[p * channels..(p + 1) * channels]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect()
+        })
+        .collect();
+    let spikes = spike_levels(&keys);
+    if spikes.is_empty() {
+        return 0;
+    }
+    let limit = (rows.min(cols) / 10).clamp(16, 64);
+    let comps = components(&keys, &spikes, rows, cols);
+    // per spike level: pixels in overlay components and in all components
+    let mut share: HashMap<&[u32], (usize, usize)> = HashMap::new();
+    let overlay: Vec<Option<bool>> = comps
+        .iter()
+        .map(|c| {
+            let o = c.overlay(limit);
+            // a level is confirmed by its pieces of 6 pixels or more (a tissue level's
+            // scattered pixels form small pieces); then its small marks go too
+            let e = share.entry(keys[c.members[0]].as_slice()).or_default();
+            let big = c.members.len() >= 6;
+            e.0 += if o.is_some() && big {
+                c.members.len()
+            } else {
+                0
+            };
+            e.1 += c.members.len();
+            o
+        })
+        .collect();
+    let mut mask = vec![false; n];
+    for (c, o) in comps.iter().zip(overlay) {
+        let (over, all) = share[keys[c.members[0]].as_slice()];
+        if let (Some(enclosed), true) = (o, 2 * over >= all) {
+            c.mark(enclosed, &mut mask, rows, cols);
+        }
+    }
+    let replaced = mask.iter().filter(|m| **m).count();
+    if replaced == 0 || replaced == n {
+        return 0;
+    }
+    paint_in(values, &mut mask, rows, cols, channels);
+    replaced
+}
+
+use std::collections::{HashMap, HashSet};
+
+/// Values (exact bits per channel) whose pixel count is a spike: ≥ 20 pixels and ≥ 3× the
+/// median count of the 6 nearest levels; not the lowest level, not above 5 % of the frame.
+fn spike_levels(keys: &[Vec<u32>]) -> HashSet<Vec<u32>> {
+    let n = keys.len();
+    let mut counts: HashMap<&[u32], usize> = HashMap::new();
+    for k in keys {
+        *counts.entry(k.as_slice()).or_default() += 1;
+    }
+    let level = |k: &[u32]| -> f32 { k.iter().map(|b| f32::from_bits(*b)).sum::<f32>() };
+    let mut levels: Vec<(f32, &[u32], usize)> =
+        counts.into_iter().map(|(k, c)| (level(k), k, c)).collect();
+    levels.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let mut spikes = HashSet::new();
+    for i in 1..levels.len() {
+        let c = levels[i].2;
+        if 20 * c > n || c < 20 {
+            continue;
+        }
+        let mut around: Vec<usize> = (i.saturating_sub(3)..(i + 4).min(levels.len()))
+            .filter(|&j| j != i)
+            .map(|j| levels[j].2)
+            .collect();
+        around.sort_unstable();
+        let base = around.get(around.len() / 2).copied().unwrap_or(0).max(1);
+        if c >= 3 * base {
+            spikes.insert(levels[i].1.to_vec());
+        }
+    }
+    spikes
+}
+
+/// One connected set of pixels of one value.
+struct Component {
+    members: Vec<usize>,
+    /// inclusive bounds: first row, last row, first column, last column
+    bounds: (usize, usize, usize, usize),
+    /// members whose four neighbours are members too
+    interior: usize,
+}
+
+impl Component {
+    /// `None`: image; `Some(true)`: a small piece of overlay (glyph, tick, cursor, dot),
+    /// painted with what it encloses; `Some(false)`: a line, painted alone.
+    fn overlay(&self, limit: usize) -> Option<bool> {
+        let (r0, r1, c0, c1) = self.bounds;
+        let (h, w, size) = (r1 - r0 + 1, c1 - c0 + 1, self.members.len());
+        if size < 2 {
+            return None;
+        }
+        let glyph = h <= limit && w <= limit && 2 * self.interior <= size;
+        let dot = 3 * h < limit && 3 * w < limit;
+        let line = 10 * self.interior <= size && size >= 2 * limit;
+        if glyph || dot {
+            Some(true)
+        } else if line {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Mark the component, what it encloses when `enclosed` (a glyph's loops, the inside of
+    /// an inverse-video box; not a box drawn around the image), and a one-pixel rim.
+    fn mark(&self, enclosed: bool, mask: &mut [bool], rows: usize, cols: usize) {
+        let (r0, r1, c0, c1) = self.bounds;
+        // a frame one pixel wider on every side, so the outside is connected around it
+        let (h, w) = (r1 - r0 + 3, c1 - c0 + 3);
+        let mut wall = vec![false; h * w];
+        for &p in &self.members {
+            wall[(p / cols - r0 + 1) * w + (p % cols - c0 + 1)] = true;
+        }
+        let mut outside = vec![!enclosed; h * w];
+        for (o, wl) in outside.iter_mut().zip(&wall) {
+            *o &= !wl;
+        }
+        let mut stack: Vec<usize> = (0..h * w)
+            .filter(|&i| i / w == 0 || i / w == h - 1 || i % w == 0 || i % w == w - 1)
+            .collect();
+        for &i in &stack {
+            outside[i] = true;
+        }
+        while let Some(i) = stack.pop() {
+            let (y, x) = (i / w, i % w);
+            let near = [
+                (y > 0).then(|| i - w),
+                (y + 1 < h).then(|| i + w),
+                (x > 0).then(|| i - 1),
+                (x + 1 < w).then(|| i + 1),
+            ];
+            for j in near.into_iter().flatten() {
+                if !outside[j] && !wall[j] {
+                    outside[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        for y in 0..h {
+            for x in 0..w {
+                let covered = (y.saturating_sub(1)..(y + 2).min(h)).any(|yy| {
+                    (x.saturating_sub(1)..(x + 2).min(w)).any(|xx| !outside[yy * w + xx])
+                });
+                let (r, c) = ((r0 + y) as i64 - 1, (c0 + x) as i64 - 1);
+                if covered && r >= 0 && c >= 0 && (r as usize) < rows && (c as usize) < cols {
+                    mask[r as usize * cols + c as usize] = true;
+                }
+            }
+        }
+    }
+}
+
+/// The connected components (8-neighbourhood, equal values) of the pixels at spike values.
+fn components(
+    keys: &[Vec<u32>],
+    spikes: &HashSet<Vec<u32>>,
+    rows: usize,
+    cols: usize,
+) -> Vec<Component> {
+    let n = rows * cols;
+    let cand: Vec<bool> = keys.iter().map(|k| spikes.contains(k)).collect();
+    let mut seen = vec![false; n];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..n {
+        if !cand[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let mut members = Vec::new();
+        while let Some(p) = stack.pop() {
+            members.push(p);
+            let (r, c) = (p / cols, p % cols);
+            for rr in r.saturating_sub(1)..(r + 2).min(rows) {
+                for cc in c.saturating_sub(1)..(c + 2).min(cols) {
+                    let q = rr * cols + cc;
+                    if cand[q] && !seen[q] && keys[q] == keys[start] {
+                        seen[q] = true;
+                        stack.push(q);
+                    }
+                }
+            }
+        }
+        let (mut r0, mut r1, mut c0, mut c1) = (usize::MAX, 0, usize::MAX, 0);
+        for &p in &members {
+            let (r, c) = (p / cols, p % cols);
+            (r0, r1, c0, c1) = (r0.min(r), r1.max(r), c0.min(c), c1.max(c));
+        }
+        let same = |r: usize, c: usize| keys[r * cols + c] == keys[start];
+        let interior = members
+            .iter()
+            .filter(|&&p| {
+                let (r, c) = (p / cols, p % cols);
+                r > 0
+                    && c > 0
+                    && r + 1 < rows
+                    && c + 1 < cols
+                    && same(r - 1, c)
+                    && same(r + 1, c)
+                    && same(r, c - 1)
+                    && same(r, c + 1)
+            })
+            .count();
+        out.push(Component {
+            members,
+            bounds: (r0, r1, c0, c1),
+            interior,
+        });
+    }
+    out
+}
+
+/// Fill the masked pixels from the outside in, one ring per pass (each pass reads the
+/// previous state): a masked pixel touching known ones gets the mean of its known
+/// 8-neighbours.
+fn paint_in(values: &mut [f32], mask: &mut [bool], rows: usize, cols: usize, channels: usize) {
+    let mut todo: Vec<usize> = (0..rows * cols).filter(|&p| mask[p]).collect();
+    while !todo.is_empty() {
+        let mut ring = Vec::new();
+        let mut rest = Vec::new();
+        for &p in &todo {
+            let (r, c) = (p / cols, p % cols);
+            let mut sum = vec![0f64; channels];
+            let mut k = 0usize;
+            for rr in r.saturating_sub(1)..(r + 2).min(rows) {
+                for cc in c.saturating_sub(1)..(c + 2).min(cols) {
+                    let q = rr * cols + cc;
+                    if q != p && !mask[q] {
+                        k += 1;
+                        for (ch, s) in sum.iter_mut().enumerate() {
+                            *s += values[q * channels + ch] as f64;
+                        }
+                    }
+                }
+            }
+            if k > 0 {
+                ring.push((
+                    p,
+                    sum.iter()
+                        .map(|s| (s / k as f64) as f32)
+                        .collect::<Vec<_>>(),
+                ));
+            } else {
+                rest.push(p);
+            }
+        }
+        if ring.is_empty() {
+            break;
+        }
+        for (p, v) in ring {
+            values[p * channels..(p + 1) * channels].copy_from_slice(&v);
+            mask[p] = false;
+        }
+        todo = rest;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Log-compressed speckle quantised to 64 levels (a palette-like B-mode), seeded.
+    fn speckle(rows: usize, cols: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (0..rows * cols)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let u = ((x >> 11) as f64 / (1u64 << 53) as f64).max(1e-12);
+                // Rayleigh amplitude, log-compressed to [0, 1), 64 levels
+                let a = (-2.0 * u.ln()).sqrt();
+                let db = (20.0 * a.log10() + 50.0).clamp(0.0, 63.0);
+                (db.floor() / 64.0) as f32
+            })
+            .collect()
+    }
+
+    /// 5 × 7 glyphs ("12", "H", "z"), one bit per pixel, rows top to bottom.
+    const GLYPHS: [[u8; 7]; 4] = [
+        [
+            0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110,
+        ],
+        [
+            0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b01000, 0b11111,
+        ],
+        [
+            0b10001, 0b10001, 0b10001, 0b11111, 0b10001, 0b10001, 0b10001,
+        ],
+        [
+            0b00000, 0b00000, 0b11111, 0b00010, 0b00100, 0b01000, 0b11111,
+        ],
+    ];
+
+    #[test]
+    fn glyphs_and_a_box_are_painted_over_and_speckle_is_left_alone() {
+        let (rows, cols) = (200, 240);
+        let clean = speckle(rows, cols, 7);
+        // no overlay: nothing changes
+        let mut same = clean.clone();
+        assert_eq!(remove_overlay(&mut same, rows, cols, 1), 0);
+        assert_eq!(same, clean);
+        // text at a level the speckle never takes, a box edge at another
+        let (text, edge) = (0.99f32, 0.9921875f32);
+        let mut img = clean.clone();
+        let mut drawn = Vec::new();
+        // "12Hz" twice, glyphs drawn 2× (strokes 2 px wide), as a scanner labels its image
+        for line in 0..2 {
+            for (g, glyph) in GLYPHS.iter().enumerate() {
+                for (y, bits) in glyph.iter().enumerate() {
+                    for x in 0..5 {
+                        if bits >> (4 - x) & 1 == 1 {
+                            for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                                let p =
+                                    (8 + 18 * line + 2 * y + dy) * cols + 150 + 12 * g + 2 * x + dx;
+                                img[p] = text;
+                                drawn.push(p);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for x in 40..200 {
+            for y in [60, 140] {
+                img[y * cols + x] = edge;
+                drawn.push(y * cols + x);
+            }
+        }
+        for y in 60..=140 {
+            for x in [40, 199] {
+                img[y * cols + x] = edge;
+                drawn.push(y * cols + x);
+            }
+        }
+        let n = remove_overlay(&mut img, rows, cols, 1);
+        assert!(n >= drawn.len(), "{n} of {} drawn", drawn.len());
+        let left: Vec<(usize, f32)> = (0..rows * cols)
+            .filter(|&p| img[p] == text || img[p] == edge)
+            .map(|p| (p, img[p]))
+            .take(5)
+            .collect();
+        assert!(left.is_empty(), "overlay left: {left:?} of {n}");
+        // painted pixels take speckle-like values
+        let mean = |v: &[f32]| v.iter().map(|x| *x as f64).sum::<f64>() / v.len() as f64;
+        let painted: Vec<f32> = drawn.iter().map(|&p| img[p]).collect();
+        assert!((mean(&painted) - mean(&clean)).abs() < 0.1);
+        // the inside of the box is image, not overlay: untouched
+        for y in 63..=137 {
+            for x in 43..=196 {
+                assert_eq!(img[y * cols + x], clean[y * cols + x], "({y},{x})");
+            }
+        }
+        // and nothing far from the overlay moved
+        let changed = (0..rows * cols).filter(|&p| img[p] != clean[p]).count();
+        assert!(changed <= 4 * drawn.len(), "{changed}");
+    }
+}

@@ -33,9 +33,11 @@ struct Reference {
 /// Compare our encoded colour with the reference: pixels within `tol` (in full-scale units),
 /// means within `tol` as well.
 fn check(path: &Path, r: &Reference, tol: f64) -> Result<(), String> {
-    // whole frames, as pydicom gives them (no ultrasound region crop; these are test files)
+    // whole frames, as pydicom gives them (no ultrasound region crop, overlay kept; these
+    // are test files)
     let opts = RgbLoadOptions {
         allow_burned_in: true,
+        keep_overlay: true,
         ..Default::default()
     };
     let l = read_rgb(path, &opts).map_err(|e| e.to_string())?;
@@ -131,7 +133,12 @@ fn pinned_files_match_pydicom() {
 #[test]
 fn ultrasound_palette_reads_as_luminance_of_its_imaging_region() {
     let path = data("dicom-colour/us_bmode_pelvis_aloka_palette16.dcm");
-    let l = load_volume_with(&path, &LoadOptions::default()).unwrap();
+    // the values as stored: burned-in overlay kept (its removal is tested below)
+    let keep = LoadOptions {
+        keep_overlay: true,
+        ..LoadOptions::default()
+    };
+    let l = load_volume_with(&path, &keep).unwrap();
     assert_eq!(l.meta.modality, Modality::Us);
     assert_eq!(l.volume.data.shape(), &[1, 392, 304]);
     let sp = l.volume.spacing;
@@ -157,12 +164,68 @@ fn ultrasound_palette_reads_as_luminance_of_its_imaging_region() {
     assert!(bar.iter().all(|&v| v == 0.0), "grey bar left in the image");
     // read as colour, the same region
     let c = read_rgb(&path, &RgbLoadOptions::default()).unwrap();
+    assert!(c.meta.overlay_removed > 0);
     assert_eq!(c.image.shape(), (392, 304));
     assert_eq!(
         c.meta.modality,
         Modality::Photo,
         "US is not a colour modality"
     );
+}
+
+/// The text, cursor, depth ticks and focus markers the Aloka scanner burned into its tissue
+/// region (undeclared: not graphics regions) are painted over. As stored, the region holds
+/// 490 pixels at the text level 48830 ("127/128", "20Hz"; nothing else has that value) and 500
+/// at 37714 ("LO", the cursor arrow, ticks, focus markers; tissue has ≈ 25 pixels at each
+/// nearby level). After loading, no pixel keeps the text level, 37714 is back to a tissue
+/// count, the text's box holds speckle-level values only, and nothing else moved: every
+/// changed pixel lies within 2 px of an overlay pixel.
+#[test]
+fn ultrasound_overlay_inside_the_region_is_painted_over() {
+    let path = data("dicom-colour/us_bmode_pelvis_aloka_palette16.dcm");
+    let keep = LoadOptions {
+        keep_overlay: true,
+        ..LoadOptions::default()
+    };
+    let stored = load_volume_with(&path, &keep).unwrap().volume;
+    let l = load_volume_with(&path, &LoadOptions::default()).unwrap();
+    let clean = &l.volume;
+    let at = |v: &artefact_core::Volume, level: f32| {
+        v.data.iter().filter(|x| (**x - level).abs() < 1.0).count()
+    };
+    let (text, marks) = (48830.0, 37714.8);
+    assert_eq!(at(&stored, text), 490, "the text as stored");
+    assert_eq!(at(&stored, marks), 500, "the markers as stored");
+    assert_eq!(at(clean, text), 0, "text pixels left");
+    assert!(
+        at(clean, marks) <= 40,
+        "{} marker pixels left",
+        at(clean, marks)
+    );
+    // "127/128" and "20Hz" (region rows 8–37, columns 214–303): no bright text left
+    let corner = clean.data.slice(ndarray::s![0, 8..=37, 214..=303]);
+    assert!(corner.iter().all(|&v| v < 40000.0));
+    // only pixels near overlay changed
+    let (_, rows, cols) = stored.data.dim();
+    let overlay = |r: usize, c: usize| {
+        let v = stored.data[[0, r, c]];
+        (v - text).abs() < 1.0 || (v - marks).abs() < 1.0
+    };
+    let mut changed = 0;
+    for r in 0..rows {
+        for c in 0..cols {
+            if stored.data[[0, r, c]] != clean.data[[0, r, c]] {
+                changed += 1;
+                let near = (r.saturating_sub(2)..(r + 3).min(rows))
+                    .any(|rr| (c.saturating_sub(2)..(c + 3).min(cols)).any(|cc| overlay(rr, cc)));
+                // the inside of an inverse-video box or a glyph's loop may be farther
+                let boxed = r < 40 && c > 200;
+                assert!(near || boxed, "({r},{c}) changed far from any overlay");
+            }
+        }
+    }
+    assert!(changed <= l.meta.overlay_removed);
+    assert!(l.meta.overlay_removed >= 990, "{}", l.meta.overlay_removed);
 }
 
 /// Ultrasound without a declared imaging region may carry burned-in names anywhere: refused
