@@ -776,6 +776,11 @@ fn check_spacing(path: &Path, obj: &InMemDicomObject) -> Result<(), IoError> {
             let Some(v) = raw_floats(o, tag) else {
                 continue;
             };
+            // `0\0` is how some writers say "unknown": read as unknown spacing (1 mm assumed
+            // and flagged), not refused
+            if positive && !v.is_empty() && v.iter().all(|x| *x == 0.0) {
+                continue;
+            }
             let bad = v
                 .iter()
                 .any(|x| !x.is_finite() || x.abs() > MAX_SPACING_MM || (positive && *x <= 0.0));

@@ -520,3 +520,29 @@ fn load_all_skips_non_image_files_but_lists_broken_images() {
     let e = all[0].1.as_ref().unwrap_err();
     assert!(matches!(e.kind, IoErrorKind::UnknownFormat(_)), "{e}");
 }
+
+/// Pixel Spacing `0\0` is how some writers (e.g. pydicom-data's RG1 radiographs) say the
+/// spacing is unknown: the image is read with 1 mm assumed and flagged, not refused; a
+/// negative spacing is still refused, naming the tag.
+#[test]
+fn zero_pixel_spacing_reads_as_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("zero_spacing.dcm");
+    Synth::mono(vec![0, 100, 4095, 1000], 2, 2).write(&p);
+    let bytes = std::fs::read(&p).unwrap();
+    let at = bytes
+        .windows(8)
+        .position(|w| w == b"0.5\\0.75")
+        .expect("the spacing value");
+    let mut zero = bytes.clone();
+    zero[at..at + 8].copy_from_slice(b"0.0\\0.0 ");
+    std::fs::write(&p, &zero).unwrap();
+    let l = load_volume(&p).unwrap();
+    assert!(l.meta.spacing_assumed);
+    assert_eq!(l.volume.spacing[1..], [1.0, 1.0]);
+    let mut negative = bytes;
+    negative[at..at + 8].copy_from_slice(b"-0.5\\0.5");
+    std::fs::write(&p, &negative).unwrap();
+    let e = load_volume(&p).unwrap_err().to_string();
+    assert!(e.contains("Pixel Spacing (0028,0030)"), "{e}");
+}
