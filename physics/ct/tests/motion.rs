@@ -132,8 +132,13 @@ fn ray_shift_equals_resampling_for_whole_pixel_shifts() {
         Unit::Hu,
     )
     .unwrap();
-    let scan = ScanSettings::default();
-    for (t, dir) in [(3.0, 0.0), (2.0, 90.0), (5.0, 180.0)] {
+    for (scan, (t, dir)) in [
+        (ScanSettings::default(), (3.0, 0.0)),
+        (ScanSettings::default(), (2.0, 90.0)),
+        (ScanSettings::default(), (5.0, 180.0)),
+        (ScanSettings::parallel(), (4.0, 270.0)),
+        (ScanSettings::fan_flat(), (3.0, 90.0)),
+    ] {
         let p = MotionParams {
             direction_deg: dir,
             duration: 0.001,
