@@ -386,8 +386,11 @@ fn simulate_metal(
     // one ray table for the three material projections
     let projector = Projector::new(&grid, &geom)?;
     let lw = projector.forward(dw.view())?;
-    let lb = projector.forward(db.view())?;
-    let lm = projector.forward(dm.view())?;
+    // bone is often confined to a small region too (falls back to the full projection if
+    // not; the same bytes either way)
+    let lb = projector.forward_sparse(db.view())?;
+    // the metal map is zero outside the inserts: same bytes, a fraction of the work
+    let lm = projector.forward_sparse(dm.view())?;
     let spectrum = Spectrum::clinical_120kvp();
     // per-energy photon fraction and mass attenuations (cm²/g → per g/cm³·mm: × 0.1)
     let table: Vec<[f64; 4]> = spectrum

@@ -12,9 +12,11 @@
 //!
 //! `d(t) = s(t)·translation_mm·(cos φ, sin φ)` with direction φ, `α(t) = s(t)·rotation_deg`.
 //! Each view projects the moved object exactly: a rotation by α is the same as acquiring the
-//! view at source angle `β − α` (the projection is rotation-covariant), and the translation is
-//! applied to the object as `f(x − R(−α)d)` (bilinear shift of the 2×-fine μ grid). Views whose
-//! shifts differ by less than 0.05 fine pixel share one shifted grid. The scanner reconstructs
+//! view at source angle `β − α` (the projection is rotation-covariant), and the translation of
+//! the object, `f(x − R(−α)d)`, is the same as moving that view's rays (source and detector)
+//! by `−R(−α)d` — so every view is one projection of the unmoved 2×-fine μ grid with its own
+//! ray table, no resampling ([`sinogram`]; the first implementation, which resampled the grid
+//! bilinearly at every shift, is kept as [`sinogram_resampled`]). The scanner reconstructs
 //! with the nominal angles (it does not know about the motion), giving doubled edges, streaks
 //! and blur. Amplitude 0 is exactly the pipeline's clean reconstruction.
 //!
@@ -28,9 +30,9 @@
 //!   reconstructed images in x-ray CT", Med. Phys. 42(5), 2015 (rigid motion as per-view pose).
 
 use crate::corrupt_util::check_hu;
-use crate::geometry::Grid;
+use crate::geometry::{Geometry, Grid};
 use crate::pipeline::{reconstruct_hu_with, to_mu_fine_with, ScanSettings};
-use crate::projector::try_forward;
+use crate::projector::{try_forward, Projector};
 use crate::{CtError, Result};
 use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
 use ndarray::{s, Array2, ArrayView2};
@@ -187,15 +189,10 @@ pub fn translate(mu: ArrayView2<f32>, grid: &Grid, sx_mm: f64, sy_mm: f64) -> Ar
     out
 }
 
-/// Apply with an explicit scan (the operator uses the recorded `params.scan`).
-pub fn apply_with(params: &MotionParams, image: &Image, scan: &ScanSettings) -> Result<Image> {
-    check_hu(image)?;
-    params.validate()?;
-    let geom = scan.geometry_for(image)?;
-    let (mu, grid) = to_mu_fine_with(image, scan.upsample, scan.mu_water);
+/// Per view: the object shift `R(−α)·d` (mm) and the acquisition angle `β − α`.
+fn per_view(params: &MotionParams, geom: &Geometry) -> Vec<(f64, f64, f64)> {
     let n = geom.n_views();
-    // per view: object shift R(−α)·d and acquisition angle β − α
-    let per_view: Vec<(f64, f64, f64)> = (0..n)
+    (0..n)
         .map(|v| {
             let p = params.pose(v as f64 / n as f64);
             let (c, s) = (p.rot_rad.cos(), p.rot_rad.sin());
@@ -203,7 +200,45 @@ pub fn apply_with(params: &MotionParams, image: &Image, scan: &ScanSettings) -> 
             let sy = -s * p.dx_mm + c * p.dy_mm;
             (sx, sy, geom.angles_rad[v] - p.rot_rad)
         })
-        .collect();
+        .collect()
+}
+
+/// The motion-corrupted sinogram of `image` and the nominal geometry the scanner
+/// reconstructs with. Every view is one projection of the unmoved fine μ grid with its own
+/// rays: acquired at `β − α` and moved by `−R(−α)·d` ([`Projector::with_object_shifts`]),
+/// which are exactly the line integrals of the moved object.
+pub fn sinogram(
+    params: &MotionParams,
+    image: &Image,
+    scan: &ScanSettings,
+) -> Result<(Array2<f32>, Geometry)> {
+    check_hu(image)?;
+    params.validate()?;
+    let geom = scan.geometry_for(image)?;
+    let (mu, grid) = to_mu_fine_with(image, scan.upsample, scan.mu_water);
+    let views = per_view(params, &geom);
+    let shifts: Vec<[f64; 2]> = views.iter().map(|&(sx, sy, _)| [sx, sy]).collect();
+    let moved = geom.with_angles(views.iter().map(|p| p.2).collect());
+    let sino = Projector::with_object_shifts(&grid, &moved, &shifts)?.forward(mu.view())?;
+    Ok((sino, geom))
+}
+
+/// Slow reference of [`sinogram`] (the operator's first implementation): the fine μ grid is
+/// resampled at every distinct shift ([`translate`], bilinear; views whose shifts differ by
+/// less than 0.05 fine pixel share one shifted grid) and projected with the unshifted rays.
+/// It agrees with [`sinogram`] up to the bilinear resampling (exactly for whole-pixel
+/// shifts of an object that stays inside the grid); kept for the tests.
+pub fn sinogram_resampled(
+    params: &MotionParams,
+    image: &Image,
+    scan: &ScanSettings,
+) -> Result<(Array2<f32>, Geometry)> {
+    check_hu(image)?;
+    params.validate()?;
+    let geom = scan.geometry_for(image)?;
+    let (mu, grid) = to_mu_fine_with(image, scan.upsample, scan.mu_water);
+    let n = geom.n_views();
+    let per_view = per_view(params, &geom);
     let tol = 0.05 * grid.pixel_mm;
     let mut sino = Array2::<f32>::zeros((n, geom.n_det));
     let mut v0 = 0;
@@ -224,6 +259,12 @@ pub fn apply_with(params: &MotionParams, image: &Image, scan: &ScanSettings) -> 
         sino.slice_mut(s![v0..v1, ..]).assign(&part);
         v0 = v1;
     }
+    Ok((sino, geom))
+}
+
+/// Apply with an explicit scan (the operator uses the recorded `params.scan`).
+pub fn apply_with(params: &MotionParams, image: &Image, scan: &ScanSettings) -> Result<Image> {
+    let (sino, geom) = sinogram(params, image, scan)?;
     reconstruct_hu_with(&sino, &geom, image, scan.filter, scan.mu_water)
 }
 
