@@ -36,7 +36,7 @@
 //! - H. Knutsson, C.-F. Westin, "Normalized and differential convolution: methods for
 //!   interpolation and filtering of incomplete and uncertain data", CVPR 1993.
 
-use crate::simd::{axpy, Real};
+use crate::simd::{axpy, axpy4, Real};
 use crate::{PhotoError, Psf, Result};
 use artefact_core::RgbImage;
 use ndarray::{Array2, ArrayView2, Axis};
@@ -75,6 +75,54 @@ fn transpose(src: &[Complex64], dst: &mut [Complex64], rows: usize, cols: usize)
                 }
             }
         }
+    }
+}
+
+thread_local! {
+    /// Transform buffers of finished plans, kept for the next plan on this thread (a fresh
+    /// 20 MB buffer per transform cost more in page faults than the transform's butterflies).
+    static POOL: std::cell::RefCell<Vec<Vec<Complex64>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Buffers kept per thread at most (a plan holds four).
+const POOL_BUFFERS: usize = 4;
+
+/// A zeroed buffer of `len` values, reusing a pooled one when there is one.
+fn pooled(len: usize) -> Vec<Complex64> {
+    let mut v = POOL
+        .with(|p| {
+            let mut p = p.borrow_mut();
+            // the smallest pooled buffer that holds `len`, else the largest
+            let best = (0..p.len())
+                .filter(|&i| p[i].capacity() >= len)
+                .min_by_key(|&i| p[i].capacity())
+                .or_else(|| (0..p.len()).max_by_key(|&i| p[i].capacity()));
+            best.map(|i| p.swap_remove(i))
+        })
+        .unwrap_or_default();
+    v.clear();
+    v.resize(len, Complex64::new(0.0, 0.0));
+    v
+}
+
+impl Drop for ConvPlan {
+    fn drop(&mut self) {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            for b in [
+                std::mem::take(&mut self.kernel),
+                std::mem::take(&mut self.spatial),
+                std::mem::take(&mut self.spectrum),
+                std::mem::take(&mut self.scratch),
+            ] {
+                if b.capacity() > 0 {
+                    p.push(b);
+                }
+            }
+            // keep the largest few
+            p.sort_by_key(|b| std::cmp::Reverse(b.capacity()));
+            p.truncate(POOL_BUFFERS);
+        });
     }
 }
 
@@ -125,17 +173,19 @@ impl ConvPlan {
             row_inv,
             col_fwd,
             col_inv,
-            kernel: Vec::new(),
-            spatial: vec![Complex64::new(0.0, 0.0); pr * pc],
-            spectrum: vec![Complex64::new(0.0, 0.0); pr * pc],
-            scratch: vec![Complex64::new(0.0, 0.0); scratch_len],
+            kernel: pooled(pr * pc),
+            spatial: pooled(pr * pc),
+            spectrum: pooled(pr * pc),
+            scratch: pooled(scratch_len),
         };
         for ((r, c), &w) in k.weights.indexed_iter() {
             plan.spatial[r * pc + c] = Complex64::new(w, 0.0);
         }
         plan.forward(kr);
         let norm = 1.0 / (pr * pc) as f64;
-        plan.kernel = plan.spectrum.iter().map(|v| v * norm).collect();
+        for (k, v) in plan.kernel.iter_mut().zip(&plan.spectrum) {
+            *k = v * norm;
+        }
         plan
     }
 
@@ -310,15 +360,49 @@ fn direct_same<T: Real>(x: &[T], rows: usize, cols: usize, taps: &TapRows<T>, ry
                 continue;
             }
             let irow = &x[yy as usize * cols..(yy as usize + 1) * cols];
-            for &(dx, w) in row {
+            // over the interior span (every tap's source inside the row) the taps go four at a
+            // time, in their order; the span's ends and the remainder one at a time, so each
+            // pixel sums its taps in the same order either way
+            let max_shift = row
+                .iter()
+                .map(|&(dx, _)| dx.unsigned_abs())
+                .max()
+                .unwrap_or(0);
+            let (lo, hi) = (max_shift, cols.saturating_sub(max_shift));
+            let fused = if hi > lo { row.len() / 4 * 4 } else { 0 };
+            for q in row[..fused].chunks_exact(4) {
+                let src = |t: usize| {
+                    let s0 = (lo as isize + q[t].0) as usize;
+                    &irow[s0..s0 + (hi - lo)]
+                };
+                axpy4(
+                    &mut orow[lo..hi],
+                    [src(0), src(1), src(2), src(3)],
+                    [q[0].1, q[1].1, q[2].1, q[3].1],
+                );
+            }
+            for (t, &(dx, w)) in row.iter().enumerate() {
                 let x0 = (-dx).max(0) as usize;
                 let x1 = (cols as isize - dx).min(cols as isize);
                 if x1 <= x0 as isize {
                     continue;
                 }
                 let x1 = x1 as usize;
-                let s0 = (x0 as isize + dx) as usize;
-                axpy(&mut orow[x0..x1], &irow[s0..s0 + (x1 - x0)], w);
+                let s = |a: usize, b: usize| {
+                    let s0 = (a as isize + dx) as usize;
+                    &irow[s0..s0 + (b - a)]
+                };
+                if t < fused {
+                    // only the ends outside the fused span
+                    if x0 < lo {
+                        axpy(&mut orow[x0..lo], s(x0, lo), w);
+                    }
+                    if hi < x1 {
+                        axpy(&mut orow[hi..x1], s(hi, x1), w);
+                    }
+                } else {
+                    axpy(&mut orow[x0..x1], s(x0, x1), w);
+                }
             }
         }
     }

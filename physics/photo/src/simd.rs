@@ -8,8 +8,8 @@
 //! order (one multiply, one add per element), so both give the same bytes (tested).
 //!
 //! Loops with an AVX2 build:
-//! - [`axpy`]: `out[k] += w · x[k]`, the inner loop of the direct convolution
-//!   ([`crate::convolve`]), in f32 and f64.
+//! - [`axpy`] and [`axpy4`]: `out[k] += w · x[k]` for one or four taps, the inner loop of the
+//!   direct convolution ([`crate::convolve`]), in f32 and f64.
 //!
 //! Setting the environment variable `ARTEFACT_PHOTO_NO_SIMD` (to anything) makes [`avx2`]
 //! return `false` for the whole process (read once), to time the portable code.
@@ -55,10 +55,45 @@ fn axpy_impl<T: Real>(out: &mut [T], x: &[T], w: T) {
     }
 }
 
+/// The portable source of [`axpy4`]: four taps per pass over `out`, added in the order of
+/// four successive [`axpy`] calls (so the same bytes), with a quarter of the loads and stores
+/// of `out`.
+#[inline(always)]
+fn axpy4_impl<T: Real>(out: &mut [T], x: [&[T]; 4], w: [T; 4]) {
+    let n = out
+        .len()
+        .min(x[0].len())
+        .min(x[1].len())
+        .min(x[2].len())
+        .min(x[3].len());
+    let (a, b, c, d) = (&x[0][..n], &x[1][..n], &x[2][..n], &x[3][..n]);
+    for (k, o) in out[..n].iter_mut().enumerate() {
+        *o = *o + w[0] * a[k] + w[1] * b[k] + w[2] * c[k] + w[3] * d[k];
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn axpy_avx2<T: Real>(out: &mut [T], x: &[T], w: T) {
     axpy_impl(out, x, w)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn axpy4_avx2<T: Real>(out: &mut [T], x: [&[T]; 4], w: [T; 4]) {
+    axpy4_impl(out, x, w)
+}
+
+/// `out[k] += w₀·x₀[k]`, then `+= w₁·x₁[k]`, … (four taps; AVX2 build when [`avx2`]); equal
+/// to four [`axpy`] calls bit for bit.
+#[inline]
+pub(crate) fn axpy4<T: Real>(out: &mut [T], x: [&[T]; 4], w: [T; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2() {
+        // SAFETY: `avx2()` checked that the CPU supports AVX2
+        return unsafe { axpy4_avx2(out, x, w) };
+    }
+    axpy4_impl(out, x, w)
 }
 
 /// `out[k] += w · x[k]` over the common length (AVX2 build when [`avx2`]).
@@ -94,6 +129,19 @@ mod tests {
             axpy(&mut a64, &x64, w);
             axpy_portable(&mut b64, &x64, w);
         }
+        // four taps at once: the bytes of four single taps
+        let mut c32 = vec![0.25f32; 1000];
+        let mut d32 = c32.clone();
+        let xs = [&x32[0..1000], &x32[5..1005], &x32[17..1017], &x32[30..1030]];
+        let ws = [0.1f32, -2.5, 3e-3, 0.7];
+        axpy4(&mut c32, xs, ws);
+        for (x, w) in xs.iter().zip(ws) {
+            axpy_portable(&mut d32, x, w);
+        }
+        assert!(c32
+            .iter()
+            .zip(&d32)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
         assert!(a32
             .iter()
             .zip(&b32)
