@@ -28,7 +28,7 @@ pub(crate) fn avx2() -> bool {
 
 /// An element type of the direct convolution (f32 or f64).
 pub(crate) trait Real:
-    Copy + Default + Add<Output = Self> + Mul<Output = Self> + Send + Sync + 'static
+    Copy + Default + PartialEq + Add<Output = Self> + Mul<Output = Self> + Send + Sync + 'static
 {
     fn from_f64(v: f64) -> Self;
 }

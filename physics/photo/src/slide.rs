@@ -64,6 +64,39 @@ pub fn composite_od(img: &RgbImage, od: &[Array2<f64>; 3]) -> Result<RgbImage> {
     Ok(img.with_data(out)?)
 }
 
+/// [`composite_od`] of the layer `density · ink[k]` in channel `k` (one plane instead of
+/// three; the same bytes as compositing the three products).
+pub fn composite_od_scaled(
+    img: &RgbImage,
+    density: &Array2<f64>,
+    ink: [f64; 3],
+) -> Result<RgbImage> {
+    if density.dim() != img.shape() {
+        return Err(PhotoError::Input(format!(
+            "optical-density layer does not match the {:?} image",
+            img.shape()
+        )));
+    }
+    let mut out = img.data.clone();
+    for (k, mut plane) in out.outer_iter_mut().enumerate() {
+        let pixels = plane.iter_mut().zip(density.iter());
+        let attenuate = |(v, &s): (&mut f32, &f64)| {
+            let d = s * ink[k];
+            if d != 0.0 {
+                *v = (*v as f64 * (-d * std::f64::consts::LN_10).exp()) as f32;
+            }
+        };
+        match &img.fov {
+            None => pixels.for_each(attenuate),
+            Some(m) => pixels
+                .zip(m.iter())
+                .filter(|(_, &inside)| inside)
+                .for_each(|(p, _)| attenuate(p)),
+        }
+    }
+    Ok(img.with_data(out)?)
+}
+
 /// Defocus of an absorbing layer given as optical density: the absorbance `1 − 10^(−od)` is
 /// convolved with the disc PSF of `diameter_px` (zero outside the frame: no layer there) and
 /// converted back to optical density. Diameter 0 returns the layer unchanged.
@@ -455,6 +488,11 @@ mod tests {
             })
         });
         let out = composite_od(&img, &od).unwrap();
+        // one density plane times an ink: the bytes of the three product layers
+        let ink = [0.9, 0.35, 1.7];
+        let scaled = composite_od_scaled(&img, &od[0], ink).unwrap();
+        let layers: [Array2<f64>; 3] = std::array::from_fn(|k| od[0].mapv(|d| d * ink[k]));
+        assert_eq!(scaled.data, composite_od(&img, &layers).unwrap().data);
         for ((k, r, c), &v) in out.data.indexed_iter() {
             let x = img.data[[k, r, c]];
             let want = if od[k][[r, c]] != 0.0 && img.in_fov(r, c) {
