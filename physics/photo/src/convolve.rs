@@ -600,10 +600,14 @@ fn direct_group(
 ) {
     let (rows, cols) = img.shape();
     let (ry, _) = k.radius();
-    let m32: Vec<f32> = mask.iter().map(|&v| v as f32).collect();
+    // the mask in f32 (without a field of view every pixel is inside: no mask, no product)
+    let m32: Option<Vec<f32>> = img
+        .fov
+        .as_ref()
+        .map(|_| mask.iter().map(|&v| v as f32).collect());
     let mut scratch = Vec::new();
-    let den: Vec<f32> = match img.fov {
-        Some(_) => direct.apply(&m32, rows, cols, ry, &mut scratch),
+    let den: Vec<f32> = match &m32 {
+        Some(m) => direct.apply(m, rows, cols, ry, &mut scratch),
         None => frame_denominator(rows, cols, k)
             .into_iter()
             .map(|v| v as f32)
@@ -611,12 +615,32 @@ fn direct_group(
     };
     for &ch in group {
         let plane = img.data.index_axis(Axis(0), ch);
-        let x: Vec<f32> = plane.iter().zip(&m32).map(|(&v, &m)| v * m).collect();
-        let num = direct.apply(&x, rows, cols, ry, &mut scratch);
+        let num = match (&m32, plane.as_slice()) {
+            (Some(m), _) => {
+                let x: Vec<f32> = plane.iter().zip(m).map(|(&v, &m)| v * m).collect();
+                direct.apply(&x, rows, cols, ry, &mut scratch)
+            }
+            (None, Some(x)) => direct.apply(x, rows, cols, ry, &mut scratch),
+            (None, None) => {
+                let x: Vec<f32> = plane.iter().copied().collect();
+                direct.apply(&x, rows, cols, ry, &mut scratch)
+            }
+        };
         let mut o = out.index_axis_mut(Axis(0), ch);
-        for (((o, &n), &d), &m) in o.iter_mut().zip(&num).zip(&den).zip(&m32) {
-            if m > 0.0 && d > 1e-9 {
-                *o = n / d;
+        match &m32 {
+            Some(m) => {
+                for (((o, &n), &d), &m) in o.iter_mut().zip(&num).zip(&den).zip(m) {
+                    if m > 0.0 && d > 1e-9 {
+                        *o = n / d;
+                    }
+                }
+            }
+            None => {
+                for ((o, &n), &d) in o.iter_mut().zip(&num).zip(&den) {
+                    if d > 1e-9 {
+                        *o = n / d;
+                    }
+                }
             }
         }
     }
