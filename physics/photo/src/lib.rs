@@ -56,6 +56,7 @@ pub mod illumination;
 pub mod jpeg;
 pub mod motion;
 pub mod sensor_noise;
+mod simd;
 pub mod stain;
 pub mod veil;
 pub mod white_balance;

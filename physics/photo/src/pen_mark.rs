@@ -29,7 +29,9 @@
 //! - S. Ali et al., "Ink removal from histopathology whole slide images by combining
 //!   classification, detection and image generation models", ISBI 2021 (marker colours).
 
-use crate::slide::{composite_od, random_stroke, short_side, smoothstep, value_noise, Curve};
+use crate::slide::{
+    composite_od_scaled, random_stroke, short_side, smoothstep, value_noise, Curve,
+};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng, Seed};
 use ndarray::Array2;
@@ -123,7 +125,7 @@ pub fn apply(p: &PenMarkParams, img: &RgbImage) -> Result<RgbImage> {
     let field = stroke(p, rows, cols)?.field(rows, cols, w / 2.0 + 1.0);
     let noise_seed: u64 = rand::Rng::random(&mut Seed::from_u64(p.seed).child("density").rng());
     let ink = p.ink.od();
-    let mut layer: [Array2<f64>; 3] = std::array::from_fn(|_| Array2::zeros((rows, cols)));
+    let mut layer = Array2::<f64>::zeros((rows, cols));
     for r in 0..rows {
         for c in 0..cols {
             let d = field.dist[[r, c]].abs();
@@ -135,13 +137,11 @@ pub fn apply(p: &PenMarkParams, img: &RgbImage) -> Result<RgbImage> {
                 continue;
             }
             let n = value_noise(noise_seed, field.arc[[r, c]], 0.0, 2.0 * w, 2);
-            let dens = p.density * (1.0 + p.variation * n).max(0.0) * edge;
-            for k in 0..3 {
-                layer[k][[r, c]] = dens * ink[k];
-            }
+            layer[[r, c]] = p.density * (1.0 + p.variation * n).max(0.0) * edge;
         }
     }
-    composite_od(img, &layer)
+    // the ink layer is `layer · ink[k]` in channel k
+    composite_od_scaled(img, &layer, ink)
 }
 
 #[cfg(test)]

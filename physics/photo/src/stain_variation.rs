@@ -33,7 +33,8 @@
 //!   reference to train distilled stain-invariant convolutional networks", IEEE TMI 2018 (H&E
 //!   stain augmentation by perturbing concentrations).
 
-use crate::stain::{intensity, macenko, od, StainBasis};
+use crate::error::check_range;
+use crate::stain::{intensity_exp, macenko, macenko_from_od, od, StainBasis};
 use crate::white_balance::invert;
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
@@ -96,7 +97,25 @@ pub fn estimated_basis(img: &RgbImage, i0: f64) -> StainBasis {
 
 /// Perturb the stains of `img` (see module docs).
 pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
-    let basis = estimated_basis(img, p.i0);
+    let (rows, cols) = img.shape();
+    let n = rows * cols;
+    let data = img.data.as_standard_layout();
+    let data = data.as_slice().expect("standard layout");
+    let inside = |i: usize| {
+        img.fov.as_ref().is_none_or(|m| {
+            m.as_slice()
+                .map_or_else(|| m[[i / cols, i % cols]], |s| s[i])
+        })
+    };
+    // optical densities of the field of view, once: Macenko's samples and the unmixing input
+    let ods: Vec<[f64; 3]> = (0..n)
+        .filter(|&i| inside(i))
+        .map(|i| std::array::from_fn(|k| od(data[k * n + i] as f64, p.i0)))
+        .collect();
+    // `estimated_basis` on the same samples
+    let basis = check_range("i0", p.i0, 1e-6, 1e6)
+        .and_then(|_| macenko_from_od(&ods))
+        .unwrap_or_else(|_| StainBasis::ruifrok_he());
     let rot = [
         rotate_about_grey(basis.vectors[0], p.h_hue_deg),
         rotate_about_grey(basis.vectors[1], p.e_hue_deg),
@@ -105,34 +124,30 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
     // c = V⁻ᵀ·OD with the inverse computed once
     let vt: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| basis.vectors[j][i]));
     let inv = invert(&vt).ok_or_else(|| PhotoError::Input("stain basis is singular".into()))?;
-    let (rows, cols) = img.shape();
-    let mut out = img.data.clone();
-    for r in 0..rows {
-        for c in 0..cols {
-            if !img.in_fov(r, c) {
-                continue;
-            }
-            let o: [f64; 3] = std::array::from_fn(|k| od(img.data[[k, r, c]] as f64, p.i0));
-            let conc: [f64; 3] = std::array::from_fn(|i| (0..3).map(|k| inv[i][k] * o[k]).sum());
-            let mut o2 = o;
-            for s in 0..2 {
-                if conc[s] > 0.0 {
-                    for k in 0..3 {
-                        o2[k] += scale[s] * conc[s] * rot[s][k] - conc[s] * basis.vectors[s][k];
-                    }
+    let mut out = data.to_vec();
+    for (i, o) in (0..n).filter(|&i| inside(i)).zip(&ods) {
+        let o = *o;
+        let conc: [f64; 3] = std::array::from_fn(|i| (0..3).map(|k| inv[i][k] * o[k]).sum());
+        let mut o2 = o;
+        for s in 0..2 {
+            if conc[s] > 0.0 {
+                for k in 0..3 {
+                    o2[k] += scale[s] * conc[s] * rot[s][k] - conc[s] * basis.vectors[s][k];
                 }
             }
-            for k in 0..3 {
-                out[[k, r, c]] = intensity(o2[k].max(o[k].min(0.0)), p.i0) as f32;
-            }
+        }
+        for k in 0..3 {
+            out[k * n + i] = intensity_exp(o2[k].max(o[k].min(0.0)), p.i0) as f32;
         }
     }
+    let out = ndarray::Array3::from_shape_vec((3, rows, cols), out).expect("3 × rows × cols");
     Ok(img.with_data(out)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stain::intensity;
     use artefact_core::Modality;
     use ndarray::{Array2, Array3};
 

@@ -143,12 +143,20 @@ pub fn apply_with_transmission(
         )));
     }
     let mut out = img.data.clone();
-    for ((c, r, k), v) in out.indexed_iter_mut() {
-        if img.in_fov(r, k) {
-            let tt = t[[r, k]].clamp(0.0, 1.0);
+    for (c, mut plane) in out.outer_iter_mut().enumerate() {
+        let pixels = plane.iter_mut().zip(t.iter());
+        let blend = |v: &mut f32, t: f64| {
+            let tt = t.clamp(0.0, 1.0);
             if tt < 1.0 {
                 *v = (*v as f64 * tt + airlight[c] * (1.0 - tt)) as f32;
             }
+        };
+        match &img.fov {
+            None => pixels.for_each(|(v, &t)| blend(v, t)),
+            Some(m) => pixels
+                .zip(m.iter())
+                .filter(|(_, &inside)| inside)
+                .for_each(|((v, &t), _)| blend(v, t)),
         }
     }
     Ok(img.with_data(out)?)
