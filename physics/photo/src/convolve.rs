@@ -20,7 +20,7 @@
 //! transforms):
 //! - **direct** sums over the kernel's non-zero taps (or two 1-D passes when the kernel is
 //!   separable, e.g. a sampled Gaussian), row by row (`out += w · shifted input row`, the loop
-//!   of [`crate::simd`]); [`convolve_in_fov`] runs them in f32 (the image's precision), the
+//!   of the `simd` module); [`convolve_in_fov`] runs them in f32 (the image's precision), the
 //!   f64 plane API ([`convolve_planes`]) in f64. Without a field-of-view mask the denominator
 //!   `K * 1` is read from the kernel's summed-area table (no convolution);
 //! - **FFT**: zero-padded transforms (no wrap-around), in f64 with two real planes packed into
