@@ -293,6 +293,22 @@ impl Volume {
         Volume::with_affine(data, spacing, affine, modality, unit)
     }
 
+    /// A volume of one slice: `img` along axis 0, 1 mm thick.
+    pub fn of_slice(img: &Image) -> Result<Self> {
+        let (r, c) = img.shape();
+        let data = img
+            .data
+            .clone()
+            .into_shape_with_order((1, r, c))
+            .map_err(|e| CoreError::Shape(e.to_string()))?;
+        Volume::new(
+            data,
+            [1.0, img.spacing[0], img.spacing[1]],
+            img.modality,
+            img.unit,
+        )
+    }
+
     /// A new volume with an explicit affine.
     pub fn with_affine(
         data: Array3<f32>,

@@ -482,15 +482,25 @@ pub fn build(
             _ => groups.push((e, vec![pos])),
         }
     }
+    // an item's work record and PNG
+    let paths_of = |item: &PlannedImage| {
+        let record = records.join(format!("{}.json", item.id));
+        let png = out
+            .join("images")
+            .join(&item.split)
+            .join(format!("{}.png", item.id));
+        (record, png)
+    };
+    // where each entry's slices start (an entry's slices are consecutive)
+    let mut first_slice = vec![0usize; scan.entries.len()];
+    for (i, s) in slices.iter().enumerate().rev() {
+        first_slice[s.entry] = i;
+    }
     let render_one = |item: &PlannedImage,
                       sl: &SourceSlice,
                       clean: &OnceLock<Result<CleanView, String>>|
      -> Result<ManifestRow, DatasetError> {
-        let record = records.join(format!("{}.json", item.id));
-        let png_path = out
-            .join("images")
-            .join(&item.split)
-            .join(format!("{}.png", item.id));
+        let (record, png_path) = paths_of(item);
         // one clean view per slice, computed by whichever sample needs it first (a pure
         // function of the slice, so the bytes do not depend on which thread computes it)
         let clean = clean
@@ -524,11 +534,7 @@ pub fn build(
         for &pos in positions {
             let item = mine[pos];
             if opts.resume {
-                let record = records.join(format!("{}.json", item.id));
-                let png_path = out
-                    .join("images")
-                    .join(&item.split)
-                    .join(format!("{}.png", item.id));
+                let (record, png_path) = paths_of(item);
                 if let Some(row) = reuse(&record, &png_path) {
                     reused.fetch_add(1, Ordering::Relaxed);
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
@@ -541,7 +547,7 @@ pub fn build(
         if todo.is_empty() {
             return out_rows;
         }
-        let first = slices.iter().position(|s| s.entry == *entry).unwrap_or(0);
+        let first = first_slice[*entry];
         let infos: Vec<&crate::source::SliceInfo> = slices[first..]
             .iter()
             .take_while(|s| s.entry == *entry)
@@ -904,17 +910,8 @@ pub fn dicom_copy(
     };
     match image {
         artefact_core::Picture::Grey(img) => {
-            let (r, c) = img.shape();
-            let vol = artefact_core::Volume::new(
-                img.data
-                    .clone()
-                    .into_shape_with_order((1, r, c))
-                    .expect("same size"),
-                [1.0, img.spacing[0], img.spacing[1]],
-                img.modality,
-                img.unit,
-            )
-            .map_err(|e| DatasetError::file(&path, e))?;
+            let vol =
+                artefact_core::Volume::of_slice(img).map_err(|e| DatasetError::file(&path, e))?;
             artefact_io::write_dicom(&path, &vol, &derivation)?;
         }
         artefact_core::Picture::Colour(img) => {

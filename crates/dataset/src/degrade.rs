@@ -154,17 +154,7 @@ pub fn degrade(req: &DegradeRequest, registry: &Registry) -> Result<Degraded, Da
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     if nifti_out {
-        let (r, c) = out.shape();
-        let v = Volume::new(
-            out.data
-                .clone()
-                .into_shape_with_order((1, r, c))
-                .expect("same size"),
-            [1.0, out.spacing[0], out.spacing[1]],
-            out.modality,
-            out.unit,
-        )
-        .map_err(|e| DatasetError::file(&req.output, e))?;
+        let v = Volume::of_slice(&out).map_err(|e| DatasetError::file(&req.output, e))?;
         write_volume(req, &v, DegradeForm::Slice, &[(index, chain.clone())])?;
     } else if ext == "png" {
         let map = DisplayMap::for_clean(&clean, req.ct_window, [0.5, 99.5]);
@@ -259,6 +249,30 @@ fn degrade_volume(
     Ok(Degraded { form, chains })
 }
 
+/// The Derivation Description of a DICOM output: tool, attribute, severity, seed, the form of
+/// a volume's degradation, and the operators applied.
+fn derivation_description(
+    req: &DegradeRequest,
+    form: Option<DegradeForm>,
+    chain: &[AppliedOp],
+) -> String {
+    let ops: Vec<&str> = chain.iter().map(|s| s.op.as_str()).collect();
+    let form = form.map(|f| format!(", {f}")).unwrap_or_default();
+    format!(
+        "{}: attribute {} ({}), severity {}, seed {}{form}; operators: {}",
+        crate::generate::TOOL_VERSION,
+        req.recipe.name,
+        req.recipe.modality,
+        req.severity,
+        req.seed,
+        if ops.is_empty() {
+            "none".to_string()
+        } else {
+            ops.join(", ")
+        }
+    )
+}
+
 /// Write a grey result as NIfTI (`.nii`, `.nii.gz`: float32, the input's affine) or DICOM
 /// (`.dcm`, `.dicom`: a Multi-frame Grayscale Word Secondary Capture object, new UIDs,
 /// nothing of the source's header; see [`artefact_io::dicom_out`]).
@@ -272,23 +286,10 @@ fn write_volume(
     if !(name.ends_with(".dcm") || name.ends_with(".dicom")) {
         return Ok(artefact_io::write_nifti(&req.output, out)?);
     }
-    let ops: Vec<&str> = chains
-        .first()
-        .map(|(_, c)| c.iter().map(|s| s.op.as_str()).collect())
-        .unwrap_or_default();
-    let description = format!(
-        "{}: attribute {} ({}), severity {}, seed {}, {}; operators: {}",
-        crate::generate::TOOL_VERSION,
-        req.recipe.name,
-        req.recipe.modality,
-        req.severity,
-        req.seed,
-        form,
-        if ops.is_empty() {
-            "none".to_string()
-        } else {
-            ops.join(", ")
-        }
+    let description = derivation_description(
+        req,
+        Some(form),
+        chains.first().map_or(&[][..], |(_, c)| c.as_slice()),
     );
     // the UIDs follow from what is published (the description, the params and the degraded
     // voxels), never from the source's header
@@ -370,19 +371,7 @@ fn degrade_colour(
     }
     let shown = to_u8(&DisplayMap::srgb().show(&out));
     if dicom_out {
-        let ops: Vec<&str> = chain.iter().map(|s| s.op.as_str()).collect();
-        let description = format!(
-            "{}: attribute {} ({modality}), severity {}, seed {}; operators: {}",
-            crate::generate::TOOL_VERSION,
-            req.recipe.name,
-            req.severity,
-            req.seed,
-            if ops.is_empty() {
-                "none".to_string()
-            } else {
-                ops.join(", ")
-            }
-        );
+        let description = derivation_description(req, None, &chain);
         let (rows, cols, _) = shown.dim();
         let samples: Vec<u8> = shown.iter().copied().collect();
         // the UIDs follow from what is published, never from the source's header

@@ -253,20 +253,7 @@ pub fn load_entry(
 ) -> Result<Vec<SourceSlice>, DatasetError> {
     let spec = &bench.sources[entry.spec];
     let fail = |reason: String| DatasetError::file(&entry.path, reason);
-    let got = match &entry.what {
-        Pending::Grey(p) => {
-            let opts = grey_options(spec, limits);
-            let loaded = isolated(|| p.load(&opts).map_err(|e| e.to_string())).map_err(fail)?;
-            prepare_grey(bench, spec, loaded, secret, None)
-        }
-        Pending::Colour(f) => {
-            let opts = colour_options(spec, limits);
-            let loaded =
-                isolated(|| read_rgb_source(f, &opts).map_err(|e| e.to_string())).map_err(fail)?;
-            prepare_colour_source(bench, spec, loaded, secret, None)
-        }
-    }
-    .map_err(fail)?;
+    let got = load_prepared(bench, spec, &entry.what, secret, limits, None).map_err(fail)?;
     let same = got.len() == slices.len()
         && got.iter().zip(slices).all(|(g, s)| {
             g.source_key == s.source_key
@@ -298,6 +285,30 @@ fn colour_options(spec: &SourceSpec, limits: SourceLimits) -> RgbLoadOptions {
         max_bytes: limits.max_bytes,
         time_budget: limits.time_budget,
         ..RgbLoadOptions::default()
+    }
+}
+
+/// Load one listed source (isolated: a panic is an error message) and prepare its slices;
+/// `seen` as for [`prepare_grey`].
+fn load_prepared(
+    bench: &BenchmarkRecipe,
+    spec: &SourceSpec,
+    what: &Pending,
+    secret: &[u8],
+    limits: SourceLimits,
+    seen: Option<&mut BTreeSet<String>>,
+) -> Result<Vec<SourceSlice>, String> {
+    match what {
+        Pending::Grey(p) => {
+            let opts = grey_options(spec, limits);
+            let loaded = isolated(|| p.load(&opts).map_err(|e| e.to_string()))?;
+            prepare_grey(bench, spec, loaded, secret, seen)
+        }
+        Pending::Colour(f) => {
+            let opts = colour_options(spec, limits);
+            let loaded = isolated(|| read_rgb_source(f, &opts).map_err(|e| e.to_string()))?;
+            prepare_colour_source(bench, spec, loaded, secret, seen)
+        }
     }
 }
 
@@ -334,29 +345,8 @@ fn visit_sources(
             })?;
             for (p, pending) in listed {
                 let got = pending.and_then(|what| {
-                    let prepared = match &what {
-                        Pending::Grey(g) => {
-                            let opts = grey_options(spec, limits);
-                            isolated(|| g.load(&opts).map_err(|e| e.to_string())).and_then(
-                                |loaded| {
-                                    prepare_grey(bench, spec, loaded, secret, Some(&mut seen_keys))
-                                },
-                            )
-                        }
-                        Pending::Colour(f) => {
-                            let opts = colour_options(spec, limits);
-                            isolated(|| read_rgb_source(f, &opts).map_err(|e| e.to_string()))
-                                .and_then(|loaded| {
-                                    prepare_colour_source(
-                                        bench,
-                                        spec,
-                                        loaded,
-                                        secret,
-                                        Some(&mut seen_keys),
-                                    )
-                                })
-                        }
-                    }?;
+                    let prepared =
+                        load_prepared(bench, spec, &what, secret, limits, Some(&mut seen_keys))?;
                     Ok((what, prepared))
                 });
                 match got {
@@ -374,6 +364,19 @@ fn visit_sources(
         }
     }
     Ok(skipped)
+}
+
+/// A second listing of one source (same pseudonymous key) is skipped; `seen`: the keys listed
+/// so far (`None` when loading a scanned source again).
+fn listed_once(seen: Option<&mut BTreeSet<String>>, key: &str, kind: &str) -> Result<(), String> {
+    let first = seen.is_none_or(|seen| seen.insert(key.to_string()));
+    if first {
+        Ok(())
+    } else {
+        Err(format!(
+            "the same {kind} was already listed by another source entry"
+        ))
+    }
 }
 
 /// The prepared slices of one grey source (volume or image), or why it is skipped. `seen`:
@@ -407,11 +410,7 @@ fn prepare_grey(
         ));
     }
     let source_key = short(&loaded.meta.pseudonymous_key(secret));
-    if let Some(seen) = seen {
-        if !seen.insert(source_key.clone()) {
-            return Err("the same series was already listed by another source entry".into());
-        }
-    }
+    listed_once(seen, &source_key, "series")?;
     let subject_key = short(&loaded.meta.subject_key(secret));
     let anatomy = spec
         .anatomy
@@ -474,11 +473,7 @@ fn prepare_colour_source(
         ));
     }
     let source_key = short(&loaded.meta.pseudonymous_key(secret));
-    if let Some(seen) = seen {
-        if !seen.insert(source_key.clone()) {
-            return Err("the same image was already listed by another source entry".into());
-        }
-    }
+    listed_once(seen, &source_key, "image")?;
     let subject_key = short(&loaded.meta.subject_key(secret));
     let pieces = match spec.tile {
         None => vec![(0, loaded.image)],

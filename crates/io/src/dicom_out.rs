@@ -92,12 +92,7 @@ fn trim_exp(s: &str) -> String {
 /// Write `vol` as a Multi-frame Grayscale Word SC object at `path` (atomically).
 pub fn write_dicom(path: &Path, vol: &Volume, derivation: &DicomDerivation) -> Result<(), IoError> {
     let (frames, rows, cols) = vol.data.dim();
-    if rows > u16::MAX as usize || cols > u16::MAX as usize {
-        return Err(IoError::invalid(
-            path,
-            format!("a {rows} × {cols} image is larger than DICOM's 65535 rows or columns"),
-        ));
-    }
+    fits_dicom(path, rows, cols)?;
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for &v in vol.data.iter() {
         if !v.is_finite() {
@@ -124,13 +119,11 @@ pub fn write_dicom(path: &Path, vol: &Volume, derivation: &DicomDerivation) -> R
         .map(|&v| ((v as f64 - icpt) / slope).round().clamp(0.0, 65535.0) as u16)
         .collect();
 
-    let modality = match vol.modality {
-        Modality::Ct => "CT",
-        Modality::Mr => "MR",
-        Modality::Us => "US",
-        _ => "OT",
-    };
-    let (mut o, sop) = sc_object(derivation, MULTIFRAME_GREY_WORD_SC, modality);
+    let (mut o, sop) = sc_object(
+        derivation,
+        MULTIFRAME_GREY_WORD_SC,
+        modality_code(vol.modality),
+    );
     let mut put = |t: Tag, vr: VR, v: PrimitiveValue| o.put(DataElement::new(t, vr, v));
     let text = |s: &str| PrimitiveValue::from(s);
     // Image Pixel, SC Multi-frame Image
@@ -209,12 +202,7 @@ pub fn write_dicom_rgb(
     derivation: &DicomDerivation,
 ) -> Result<(), IoError> {
     let (rows, cols) = (img.rows, img.cols);
-    if rows > u16::MAX as usize || cols > u16::MAX as usize {
-        return Err(IoError::invalid(
-            path,
-            format!("a {rows} × {cols} image is larger than DICOM's 65535 rows or columns"),
-        ));
-    }
+    fits_dicom(path, rows, cols)?;
     if rows == 0 || cols == 0 {
         return Err(IoError::invalid(path, "the image is empty"));
     }
@@ -227,13 +215,11 @@ pub fn write_dicom_rgb(
             ),
         ));
     }
-    let modality = match img.modality {
-        Modality::Fundus => "OP",
-        Modality::Endoscopy => "ES",
-        Modality::Histopathology => "SM",
-        _ => "OT",
-    };
-    let (mut o, sop) = sc_object(derivation, MULTIFRAME_TRUE_COLOR_SC, modality);
+    let (mut o, sop) = sc_object(
+        derivation,
+        MULTIFRAME_TRUE_COLOR_SC,
+        modality_code(img.modality),
+    );
     let mut put = |t: Tag, vr: VR, v: PrimitiveValue| o.put(DataElement::new(t, vr, v));
     let text = |s: &str| PrimitiveValue::from(s);
     put(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(3u16));
@@ -265,6 +251,31 @@ pub fn write_dicom_rgb(
     }
     put(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(bytes.into()));
     finish_object(path, o, MULTIFRAME_TRUE_COLOR_SC, &sop)
+}
+
+/// DICOM Modality (0008,0060) of an output: the source's (`CT`, `MR`, `US`; `OP` fundus,
+/// `ES` endoscopy, `SM` histopathology), `OT` otherwise.
+fn modality_code(m: Modality) -> &'static str {
+    match m {
+        Modality::Ct => "CT",
+        Modality::Mr => "MR",
+        Modality::Us => "US",
+        Modality::Fundus => "OP",
+        Modality::Endoscopy => "ES",
+        Modality::Histopathology => "SM",
+        _ => "OT",
+    }
+}
+
+/// Rows and Columns are 16-bit in DICOM.
+fn fits_dicom(path: &Path, rows: usize, cols: usize) -> Result<(), IoError> {
+    if rows > u16::MAX as usize || cols > u16::MAX as usize {
+        return Err(IoError::invalid(
+            path,
+            format!("a {rows} × {cols} image is larger than DICOM's 65535 rows or columns"),
+        ));
+    }
+    Ok(())
 }
 
 /// The modules every object written here shares (SOP Common, Patient, General Study, General

@@ -179,32 +179,34 @@ pub(crate) fn remove_overlay(
     channels: usize,
 ) -> usize {
     let n = rows * cols;
-    if n == 0 || channels == 0 || values.len() != n * channels {
+    if n == 0 || !(1..=3).contains(&channels) || values.len() != n * channels {
         return 0;
     }
-    let keys: Vec<Vec<u32>> = (0..n)
+    // each pixel's exact value: the bits of its channels (unused ones 0)
+    let keys: Vec<Key> = (0..n)
         .map(|p| {
-            values[p * channels..(p + 1) * channels]
-                .iter()
-                .map(|v| v.to_bits())
-                .collect()
+            let mut k = [0u32; 3];
+            for (b, v) in k.iter_mut().zip(&values[p * channels..(p + 1) * channels]) {
+                *b = v.to_bits();
+            }
+            k
         })
         .collect();
-    let spikes = spike_levels(&keys);
+    let spikes = spike_levels(&keys, channels);
     if spikes.is_empty() {
         return 0;
     }
     let limit = (rows.min(cols) / 10).clamp(16, 64);
     let comps = components(&keys, &spikes, rows, cols);
     // per spike level: pixels in overlay components and in all components
-    let mut share: HashMap<&[u32], (usize, usize)> = HashMap::new();
+    let mut share: HashMap<Key, (usize, usize)> = HashMap::new();
     let overlay: Vec<Option<bool>> = comps
         .iter()
         .map(|c| {
             let o = c.overlay(limit);
             // a level is confirmed by its pieces of 6 pixels or more (a tissue level's
             // scattered pixels form small pieces); then its small marks go too
-            let e = share.entry(keys[c.members[0]].as_slice()).or_default();
+            let e = share.entry(keys[c.members[0]]).or_default();
             let big = c.members.len() >= 6;
             e.0 += if o.is_some() && big {
                 c.members.len()
@@ -217,7 +219,7 @@ pub(crate) fn remove_overlay(
         .collect();
     let mut mask = vec![false; n];
     for (c, o) in comps.iter().zip(overlay) {
-        let (over, all) = share[keys[c.members[0]].as_slice()];
+        let (over, all) = share[&keys[c.members[0]]];
         if let (Some(enclosed), true) = (o, 2 * over >= all) {
             c.mark(enclosed, &mut mask, rows, cols);
         }
@@ -232,18 +234,26 @@ pub(crate) fn remove_overlay(
 
 use std::collections::{HashMap, HashSet};
 
+/// A pixel's exact value: the bits of up to three channels.
+type Key = [u32; 3];
+
 /// Values (exact bits per channel) whose pixel count is a spike: ≥ 20 pixels and ≥ 3× the
 /// median count of the 6 nearest levels; not the lowest level, not above 5 % of the frame.
-fn spike_levels(keys: &[Vec<u32>]) -> HashSet<Vec<u32>> {
+fn spike_levels(keys: &[Key], channels: usize) -> HashSet<Key> {
     let n = keys.len();
-    let mut counts: HashMap<&[u32], usize> = HashMap::new();
+    let mut counts: HashMap<Key, usize> = HashMap::new();
     for k in keys {
-        *counts.entry(k.as_slice()).or_default() += 1;
+        *counts.entry(*k).or_default() += 1;
     }
-    let level = |k: &[u32]| -> f32 { k.iter().map(|b| f32::from_bits(*b)).sum::<f32>() };
-    let mut levels: Vec<(f32, &[u32], usize)> =
-        counts.into_iter().map(|(k, c)| (level(k), k, c)).collect();
-    levels.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let level = |k: &Key| -> f32 {
+        k[..channels]
+            .iter()
+            .map(|b| f32::from_bits(*b))
+            .sum::<f32>()
+    };
+    let mut levels: Vec<(f32, Key, usize)> =
+        counts.into_iter().map(|(k, c)| (level(&k), k, c)).collect();
+    levels.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     let mut spikes = HashSet::new();
     for i in 1..levels.len() {
         let c = levels[i].2;
@@ -257,7 +267,7 @@ fn spike_levels(keys: &[Vec<u32>]) -> HashSet<Vec<u32>> {
         around.sort_unstable();
         let base = around.get(around.len() / 2).copied().unwrap_or(0).max(1);
         if c >= 3 * base {
-            spikes.insert(levels[i].1.to_vec());
+            spikes.insert(levels[i].1);
         }
     }
     spikes
@@ -343,12 +353,7 @@ impl Component {
 }
 
 /// The connected components (8-neighbourhood, equal values) of the pixels at spike values.
-fn components(
-    keys: &[Vec<u32>],
-    spikes: &HashSet<Vec<u32>>,
-    rows: usize,
-    cols: usize,
-) -> Vec<Component> {
+fn components(keys: &[Key], spikes: &HashSet<Key>, rows: usize, cols: usize) -> Vec<Component> {
     let n = rows * cols;
     let cand: Vec<bool> = keys.iter().map(|k| spikes.contains(k)).collect();
     let mut seen = vec![false; n];
@@ -413,26 +418,21 @@ fn paint_in(values: &mut [f32], mask: &mut [bool], rows: usize, cols: usize, cha
         let mut rest = Vec::new();
         for &p in &todo {
             let (r, c) = (p / cols, p % cols);
-            let mut sum = vec![0f64; channels];
+            let mut sum = [0f64; 3];
             let mut k = 0usize;
             for rr in r.saturating_sub(1)..(r + 2).min(rows) {
                 for cc in c.saturating_sub(1)..(c + 2).min(cols) {
                     let q = rr * cols + cc;
                     if q != p && !mask[q] {
                         k += 1;
-                        for (ch, s) in sum.iter_mut().enumerate() {
+                        for (ch, s) in sum[..channels].iter_mut().enumerate() {
                             *s += values[q * channels + ch] as f64;
                         }
                     }
                 }
             }
             if k > 0 {
-                ring.push((
-                    p,
-                    sum.iter()
-                        .map(|s| (s / k as f64) as f32)
-                        .collect::<Vec<_>>(),
-                ));
+                ring.push((p, sum.map(|s| (s / k as f64) as f32)));
             } else {
                 rest.push(p);
             }
@@ -441,7 +441,7 @@ fn paint_in(values: &mut [f32], mask: &mut [bool], rows: usize, cols: usize, cha
             break;
         }
         for (p, v) in ring {
-            values[p * channels..(p + 1) * channels].copy_from_slice(&v);
+            values[p * channels..(p + 1) * channels].copy_from_slice(&v[..channels]);
             mask[p] = false;
         }
         todo = rest;

@@ -700,15 +700,9 @@ impl Projector {
         &self.geom
     }
 
-    /// Line integrals of `mu` (mm⁻¹, shape of the grid): the sinogram `(views, n_det)`.
-    pub fn forward(&self, mu: ArrayView2<f32>) -> Result<Array2<f32>> {
-        self.forward_with(mu, crate::simd::avx2())
-    }
-
-    /// [`Projector::forward`] with the kernel chosen by the caller (`avx2` is ignored where
-    /// AVX2 is not available).
-    pub(crate) fn forward_with(&self, mu: ArrayView2<f32>, avx2: bool) -> Result<Array2<f32>> {
-        let (grid, geom, table) = (&self.grid, &self.geom, &self.table);
+    /// `mu` must have the grid's shape.
+    fn check_shape(&self, mu: ArrayView2<f32>) -> Result<()> {
+        let grid = &self.grid;
         if mu.dim() != (grid.rows, grid.cols) {
             return Err(param(
                 "mu",
@@ -720,6 +714,19 @@ impl Projector {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Line integrals of `mu` (mm⁻¹, shape of the grid): the sinogram `(views, n_det)`.
+    pub fn forward(&self, mu: ArrayView2<f32>) -> Result<Array2<f32>> {
+        self.forward_with(mu, crate::simd::avx2())
+    }
+
+    /// [`Projector::forward`] with the kernel chosen by the caller (`avx2` is ignored where
+    /// AVX2 is not available).
+    pub(crate) fn forward_with(&self, mu: ArrayView2<f32>, avx2: bool) -> Result<Array2<f32>> {
+        let (grid, geom, table) = (&self.grid, &self.geom, &self.table);
+        self.check_shape(mu)?;
         let (for_col, for_row) = padded_copies(mu);
         let (rows, cols) = (grid.rows, grid.cols);
         let dm_col = avx2_fp::DrivingMajor::new(&for_col, cols, avx2);
@@ -745,17 +752,7 @@ impl Projector {
     /// [`Projector::forward`] instead.
     pub fn forward_sparse(&self, mu: ArrayView2<f32>) -> Result<Array2<f32>> {
         let (grid, geom, table) = (&self.grid, &self.geom, &self.table);
-        if mu.dim() != (grid.rows, grid.cols) {
-            return Err(param(
-                "mu",
-                format!(
-                    "image shape {:?} does not match the grid {}×{}",
-                    mu.dim(),
-                    grid.rows,
-                    grid.cols
-                ),
-            ));
-        }
+        self.check_shape(mu)?;
         let mut sino = Array2::<f32>::zeros((geom.n_views(), geom.n_det));
         // bounding box of the non-zero (and NaN) pixels
         let (mut r0, mut r1, mut c0, mut c1) = (usize::MAX, 0, usize::MAX, 0);

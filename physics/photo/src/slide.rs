@@ -44,11 +44,21 @@ pub fn composite_od(img: &RgbImage, od: &[Array2<f64>; 3]) -> Result<RgbImage> {
             "optical-density layer does not match the {rows}×{cols} image"
         )));
     }
+    attenuated(img, |k| od[k].iter().copied())
+}
+
+/// `img` with every field-of-view pixel of channel `k` multiplied by `10^(−d)`, `d` from
+/// `od_of(k)` in pixel order (row-major); `d = 0` and pixels outside the field are left bit
+/// for bit.
+fn attenuated<I: Iterator<Item = f64>>(
+    img: &RgbImage,
+    od_of: impl Fn(usize) -> I,
+) -> Result<RgbImage> {
     let mut out = img.data.clone();
     for (k, mut plane) in out.outer_iter_mut().enumerate() {
-        let pixels = plane.iter_mut().zip(od[k].iter());
+        let pixels = plane.iter_mut().zip(od_of(k));
         // 10^(−d) as exp(−d·ln 10): equal to `powf` to an ulp or two of f64
-        let attenuate = |(v, &d): (&mut f32, &f64)| {
+        let attenuate = |(v, d): (&mut f32, f64)| {
             if d != 0.0 {
                 *v = (*v as f64 * (-d * std::f64::consts::LN_10).exp()) as f32;
             }
@@ -77,24 +87,7 @@ pub fn composite_od_scaled(
             img.shape()
         )));
     }
-    let mut out = img.data.clone();
-    for (k, mut plane) in out.outer_iter_mut().enumerate() {
-        let pixels = plane.iter_mut().zip(density.iter());
-        let attenuate = |(v, &s): (&mut f32, &f64)| {
-            let d = s * ink[k];
-            if d != 0.0 {
-                *v = (*v as f64 * (-d * std::f64::consts::LN_10).exp()) as f32;
-            }
-        };
-        match &img.fov {
-            None => pixels.for_each(attenuate),
-            Some(m) => pixels
-                .zip(m.iter())
-                .filter(|(_, &inside)| inside)
-                .for_each(|(p, _)| attenuate(p)),
-        }
-    }
-    Ok(img.with_data(out)?)
+    attenuated(img, |k| density.iter().map(move |s| s * ink[k]))
 }
 
 /// Defocus of an absorbing layer given as optical density: the absorbance `1 − 10^(−od)` is
