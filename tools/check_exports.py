@@ -7,7 +7,8 @@
   the MedQ-Bench MCQ prompt keeps only options that are not NaN and not blank. Every MCQ row's
   answer letter must survive that (an option text such as "None" would be read as NaN and
   silently dropped), every image cell must decode (paired cells are a Python list literal of two
-  base64 strings).
+  base64 strings; an MCQ cell of <= 64 characters names the row holding its image, as
+  VLMEvalKit resolves it).
 
 Usage: python tools/check_exports.py OUT_DIR
 """
@@ -38,7 +39,13 @@ def main(out: str) -> None:
     for tsv in tsvs:
         df = pd.read_csv(tsv, sep="\t")
         n = 0
-        for cell in df["image"]:
+        # VLMEvalKit's rule: an image cell of <= 64 characters is the index of the row that
+        # holds the image (MCQ TSVs name each image once)
+        cells = {str(i): str(c) for i, c in zip(df["index"], df["image"])}
+        for cell in df["image"].astype(str):
+            if len(cell) <= 64:
+                assert cell in cells and len(cells[cell]) > 64, f"{tsv}: dangling image reference {cell}"
+                cell = cells[cell]
             for b64 in ast.literal_eval(cell) if cell.startswith("[") else [cell]:
                 Image.open(io.BytesIO(base64.b64decode(b64))).load()
                 n += 1

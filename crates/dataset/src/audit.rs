@@ -24,13 +24,31 @@
 
 use crate::error::DatasetError;
 use crate::export::Description;
-use crate::generate::ManifestRow;
 use crate::pairs::Pair;
 use crate::questions::Question;
 use crate::text::PANDAS_NA_TOKENS;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+/// The columns of a `manifest.jsonl` row the audit looks at (the rest, e.g. the applied
+/// parameters, is skipped while reading, so the audit's memory stays small on large builds).
+#[derive(Deserialize)]
+struct AuditRow {
+    id: String,
+    file_name: String,
+    split: String,
+    modality: String,
+    attribute: Option<String>,
+    severity: artefact_core::Severity,
+    source_key: String,
+    subject_key: String,
+    slice_axis: usize,
+    slice_index: usize,
+    width: usize,
+    height: usize,
+    display: crate::render::DisplayMap,
+}
 
 /// One measured shortcut.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -422,11 +440,11 @@ fn level_rank(s: &str) -> f64 {
 
 /// Audit the build in `dir`.
 pub fn audit(dir: &Path) -> Result<AuditReport, DatasetError> {
-    let rows: Vec<ManifestRow> = read_jsonl(&dir.join("manifest.jsonl"))?;
+    let rows: Vec<AuditRow> = read_jsonl(&dir.join("manifest.jsonl"))?;
     let questions: Vec<Question> = read_jsonl(&dir.join("perception.jsonl"))?;
     let descriptions: Vec<Description> = read_jsonl(&dir.join("reasoning.jsonl"))?;
     let pairs: Vec<Pair> = read_jsonl(&dir.join("pairs.jsonl"))?;
-    let by_id: BTreeMap<&str, &ManifestRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    let by_id: BTreeMap<&str, &AuditRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut a = Audit { checks: Vec::new() };
 
     // 1. label tokens in identifiers and paths
@@ -779,7 +797,7 @@ pub fn audit(dir: &Path) -> Result<AuditReport, DatasetError> {
     );
 
     // 9. render consistency per slice
-    let mut by_slice: BTreeMap<(String, usize, usize), Vec<&ManifestRow>> = BTreeMap::new();
+    let mut by_slice: BTreeMap<(String, usize, usize), Vec<&AuditRow>> = BTreeMap::new();
     for r in &rows {
         by_slice
             .entry((r.source_key.clone(), r.slice_axis, r.slice_index))
@@ -790,7 +808,7 @@ pub fn audit(dir: &Path) -> Result<AuditReport, DatasetError> {
     let mut bad_detail = String::new();
     for (k, g) in &by_slice {
         // bit depth and colour type from the PNG header (IHDR), without reading the image
-        let png_format = |r: &ManifestRow| -> Option<(u8, u8)> {
+        let png_format = |r: &AuditRow| -> Option<(u8, u8)> {
             use std::io::Read;
             let mut b = [0u8; 26];
             std::fs::File::open(dir.join(&r.file_name))

@@ -17,8 +17,8 @@
 
 use crate::audit::audit;
 use crate::error::DatasetError;
-use crate::export::{jsonl, write_exports, DatasetNames, Description};
-use crate::fsutil::write_atomic;
+use crate::export::{write_exports, DatasetNames, Description};
+use crate::fsutil::{write_atomic, write_jsonl};
 use crate::generate::{clean_view, render_image, CleanView, ManifestRow, TOOL_VERSION};
 use crate::pairs::make_pairs;
 use crate::plan::{build_key, opaque_id, plan, PlannedImage};
@@ -747,12 +747,12 @@ pub(crate) fn finish(
         &pairs,
         tail.names,
     )?;
-    write_atomic(&out.join("manifest.jsonl"), &jsonl(&rows))?;
-    write_atomic(&out.join("perception.jsonl"), &jsonl(&questions))?;
-    write_atomic(&out.join("reasoning.jsonl"), &jsonl(&descriptions))?;
-    write_atomic(&out.join("pairs.jsonl"), &jsonl(&pairs))?;
+    write_jsonl(&out.join("manifest.jsonl"), &rows)?;
+    write_jsonl(&out.join("perception.jsonl"), &questions)?;
+    write_jsonl(&out.join("reasoning.jsonl"), &descriptions)?;
+    write_jsonl(&out.join("pairs.jsonl"), &pairs)?;
     if !tail.skipped.is_empty() {
-        write_atomic(&out.join("skipped.jsonl"), &jsonl(tail.skipped))?;
+        write_jsonl(&out.join("skipped.jsonl"), tail.skipped)?;
     }
     let mut summary = Summary {
         images: rows.len(),
@@ -773,6 +773,8 @@ pub(crate) fn finish(
     for r in &rows {
         *summary.images_per_split.entry(r.split.clone()).or_default() += 1;
     }
+    // the audit reads the tables back from the files: the build's own copies go first
+    drop((rows, questions, descriptions, pairs));
     let report = audit(out)?;
     write_atomic(
         &out.join("audit.json"),

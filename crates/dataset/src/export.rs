@@ -6,7 +6,9 @@
 //! names ([`DatasetNames`], e.g. `demo_1a2b3c4d_MCQ_test.tsv`) so that two builds never share
 //! VLMEvalKit's image cache (`LMUData/images/<dataset name>/<index>.png`):
 //! - `<name>_MCQ_<split>.tsv`: `index, image, question, A, B, C, D, answer, modality,
-//!   question_type, level, category` (image = base64 PNG; unused options empty);
+//!   question_type, level, category` (image = base64 PNG in an image's first row, and in
+//!   its later rows the `index` of that first row, as VLMEvalKit resolves image cells of
+//!   ≤ 64 characters; unused options empty);
 //! - `<name>_Description_<split>.tsv`: `index, image, description`;
 //! - `<name>_PairedDescription_<split>.tsv`: `index, image, description`, with `image` a
 //!   Python list literal `['<base64 A>', '<base64 B>']` (VLMEvalKit evaluates list-valued
@@ -20,13 +22,13 @@
 //! data_dir="OUT/hf/perception")`.
 
 use crate::error::DatasetError;
-use crate::fsutil::{link_or_copy, write_atomic};
+use crate::fsutil::{link_or_copy, write_atomic, AtomicFile};
 use crate::generate::ManifestRow;
 use crate::pairs::Pair;
 use crate::questions::{Question, LETTERS};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Standard base64 (RFC 4648, with padding).
@@ -71,16 +73,6 @@ pub fn tsv_cell(s: &str) -> String {
     } else {
         clean
     }
-}
-
-fn tsv(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
-    let mut out = header.join("\t");
-    out.push('\n');
-    for r in rows {
-        out.push_str(&r.iter().map(|c| tsv_cell(c)).collect::<Vec<_>>().join("\t"));
-        out.push('\n');
-    }
-    out.into_bytes()
 }
 
 /// Serialise rows as JSON Lines.
@@ -150,7 +142,39 @@ pub const MCQ_COLUMNS: [&str; 12] = [
 ];
 pub const DESCRIPTION_COLUMNS: [&str; 3] = ["index", "image", "description"];
 
+/// A TSV written row by row (atomically, see [`AtomicFile`]).
+struct TsvFile {
+    f: AtomicFile,
+    rows: usize,
+}
+
+impl TsvFile {
+    fn create(path: &Path, header: &[&str]) -> Result<TsvFile, DatasetError> {
+        let mut f = AtomicFile::create(path)?;
+        f.write(header.join("\t").as_bytes())?;
+        f.write(b"\n")?;
+        Ok(TsvFile { f, rows: 0 })
+    }
+
+    fn row(&mut self, cells: &[&str]) -> Result<(), DatasetError> {
+        for (i, c) in cells.iter().enumerate() {
+            if i > 0 {
+                self.f.write(b"\t")?;
+            }
+            self.f.write(tsv_cell(c).as_bytes())?;
+        }
+        self.rows += 1;
+        self.f.write(b"\n")
+    }
+}
+
 /// Write the VLMEvalKit TSVs and the Hugging Face layouts.
+///
+/// Everything is streamed: each PNG is read and encoded when a row needs it and no table is
+/// held in memory, so memory does not grow with the build. In an MCQ TSV an image's first
+/// row carries its base64 and every later question about the same image carries that row's
+/// `index` instead (VLMEvalKit's own space saving: an image cell of ≤ 64 characters names the
+/// row holding the image), which halves the file.
 pub fn write_exports(
     out: &Path,
     splits: &[String],
@@ -160,68 +184,74 @@ pub fn write_exports(
     pairs: &[Pair],
     names: &DatasetNames,
 ) -> Result<(), DatasetError> {
-    let by_id: BTreeMap<&str, &ManifestRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
-    let mut b64_cache: BTreeMap<&str, String> = BTreeMap::new();
-    let mut b64 = |id: &str| -> Result<String, DatasetError> {
+    let by_id: HashMap<&str, &ManifestRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    let b64 = |id: &str| -> Result<String, DatasetError> {
         let r = by_id[id];
-        if let Some(s) = b64_cache.get(r.id.as_str()) {
-            return Ok(s.clone());
-        }
         let p = out.join(&r.file_name);
         let bytes = std::fs::read(&p).map_err(|e| DatasetError::file(&p, e))?;
-        let s = base64(&bytes);
-        b64_cache.insert(r.id.as_str(), s.clone());
-        Ok(s)
+        Ok(base64(&bytes))
     };
     let vdir = out.join("vlmevalkit");
     let mut config = serde_json::Map::new();
     for split in splits {
-        let mut mcq = Vec::new();
-        for q in questions.iter().filter(|q| &q.split == split) {
-            let mut row = vec![q.index.to_string(), b64(&q.image_id)?, q.question.clone()];
-            for i in 0..4 {
-                row.push(q.options.get(i).cloned().unwrap_or_default());
-            }
-            row.extend([
-                q.answer.clone(),
-                q.modality.clone(),
-                q.question_type.clone(),
-                q.level.to_string(),
-                q.category.clone(),
-            ]);
-            mcq.push(row);
-        }
-        write_atomic(
+        let mut mcq = TsvFile::create(
             &vdir.join(format!("{}.tsv", names.mcq(split))),
-            &tsv(&MCQ_COLUMNS, &mcq),
+            &MCQ_COLUMNS,
         )?;
-        let mut desc = Vec::new();
-        for d in descriptions.iter().filter(|d| &d.split == split) {
-            desc.push(vec![
-                d.index.to_string(),
-                b64(&d.image_id)?,
-                d.description.clone(),
-            ]);
+        let mut first_row: HashMap<&str, usize> = HashMap::new();
+        for q in questions.iter().filter(|q| &q.split == split) {
+            let image = match first_row.get(q.image_id.as_str()) {
+                Some(i) => i.to_string(),
+                None => {
+                    first_row.insert(&q.image_id, q.index);
+                    b64(&q.image_id)?
+                }
+            };
+            let index = q.index.to_string();
+            let opt = |i: usize| q.options.get(i).map_or("", String::as_str);
+            let level = q.level.to_string();
+            mcq.row(&[
+                &index,
+                &image,
+                &q.question,
+                opt(0),
+                opt(1),
+                opt(2),
+                opt(3),
+                &q.answer,
+                &q.modality,
+                &q.question_type,
+                &level,
+                &q.category,
+            ])?;
         }
-        write_atomic(
+        let n_mcq = mcq.rows;
+        mcq.f.commit()?;
+        let mut desc = TsvFile::create(
             &vdir.join(format!("{}.tsv", names.description(split))),
-            &tsv(&DESCRIPTION_COLUMNS, &desc),
+            &DESCRIPTION_COLUMNS,
         )?;
-        let mut pd = Vec::new();
+        for d in descriptions.iter().filter(|d| &d.split == split) {
+            desc.row(&[&d.index.to_string(), &b64(&d.image_id)?, &d.description])?;
+        }
+        let n_desc = desc.rows;
+        desc.f.commit()?;
+        let mut pd = TsvFile::create(
+            &vdir.join(format!("{}.tsv", names.paired(split))),
+            &DESCRIPTION_COLUMNS,
+        )?;
         for p in pairs.iter().filter(|p| &p.split == split) {
             // a Python list literal (VLMEvalKit evaluates list-valued image cells); base64 has
             // no quotes, so the cell needs no TSV quoting
             let list = format!("['{}', '{}']", b64(&p.image_a)?, b64(&p.image_b)?);
-            pd.push(vec![p.index.to_string(), list, p.description.clone()]);
+            pd.row(&[&p.index.to_string(), &list, &p.description])?;
         }
-        write_atomic(
-            &vdir.join(format!("{}.tsv", names.paired(split))),
-            &tsv(&DESCRIPTION_COLUMNS, &pd),
-        )?;
+        let n_pd = pd.rows;
+        pd.f.commit()?;
         for (name, class, rows) in [
-            (names.mcq(split), "CustomMCQDataset", mcq.len()),
-            (names.description(split), "CustomVQADataset", desc.len()),
-            (names.paired(split), "CustomVQADataset", pd.len()),
+            (names.mcq(split), "CustomMCQDataset", n_mcq),
+            (names.description(split), "CustomVQADataset", n_desc),
+            (names.paired(split), "CustomVQADataset", n_pd),
         ] {
             if rows > 0 {
                 config.insert(name.clone(), json!({"class": class, "dataset": name}));
@@ -238,7 +268,8 @@ pub fn write_exports(
             )?;
             Ok(name)
         };
-        let mut meta = Vec::new();
+        let mut meta =
+            AtomicFile::create(&out.join("hf/perception").join(split).join("metadata.jsonl"))?;
         for q in questions.iter().filter(|q| &q.split == split) {
             let mut v = json!({
                 "file_name": link("perception", &q.image_id)?,
@@ -249,36 +280,29 @@ pub fn write_exports(
             for (i, l) in LETTERS.iter().enumerate() {
                 v[*l] = json!(q.options.get(i).cloned().unwrap_or_default());
             }
-            meta.push(v);
+            meta.json_line(&v)?;
         }
-        write_atomic(
-            &out.join("hf/perception").join(split).join("metadata.jsonl"),
-            &jsonl(&meta),
-        )?;
-        let mut meta = Vec::new();
+        meta.commit()?;
+        let mut meta =
+            AtomicFile::create(&out.join("hf/reasoning").join(split).join("metadata.jsonl"))?;
         for d in descriptions.iter().filter(|d| &d.split == split) {
-            meta.push(json!({
+            meta.json_line(&json!({
                 "file_name": link("reasoning", &d.image_id)?, "image_id": d.image_id,
                 "index": d.index, "modality": d.modality, "level": d.level,
                 "quality_grade": d.quality_grade, "description": d.description,
-            }));
+            }))?;
         }
-        write_atomic(
-            &out.join("hf/reasoning").join(split).join("metadata.jsonl"),
-            &jsonl(&meta),
-        )?;
-        let mut meta = Vec::new();
+        meta.commit()?;
+        let mut meta =
+            AtomicFile::create(&out.join("hf/pairs").join(split).join("metadata.jsonl"))?;
         for p in pairs.iter().filter(|p| &p.split == split) {
-            meta.push(json!({
+            meta.json_line(&json!({
                 "image_a_file_name": link("pairs", &p.image_a)?, "image_b_file_name": link("pairs", &p.image_b)?,
                 "pair_id": p.id, "index": p.index, "kind": p.kind, "modality": p.modality,
                 "better": p.better, "description": p.description,
-            }));
+            }))?;
         }
-        write_atomic(
-            &out.join("hf/pairs").join(split).join("metadata.jsonl"),
-            &jsonl(&meta),
-        )?;
+        meta.commit()?;
     }
     let cfg = json!({
         "model": {"REPLACE_WITH_A_VLMEVALKIT_MODEL_NAME": {}},

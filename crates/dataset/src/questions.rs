@@ -11,9 +11,11 @@
 //!   can supply at about four per degraded image (a degraded image is the only source of a Yes
 //!   to "is there [its attribute]" and of a No to "is it free of [its attribute]") plus the
 //!   acceptability questions; the builder reports a shortfall beyond that.
-//! - **what** (3–4 options of distinct phenomena, always including [`NO_ARTIFACT`]): one per
-//!   image; the answers are dealt round-robin over the classes (each attribute, and "none"), so
-//!   "No obvious artifact" is never the answer more often than any attribute.
+//! - **what** (up to 4 options of distinct, non-confusable phenomena, [`NO_ARTIFACT`] among
+//!   them as one class like the attributes): one per image; the answers are dealt round-robin
+//!   over the classes (each attribute, and "none"), so "No obvious artifact" is never the
+//!   answer more often than any attribute, and the option sets are drawn so that every class
+//!   is offered as often when it is the answer as when it is not (`OptionDesign`).
 //! - **how**: one per image, either the overall grade (Good / Usable / Reject) or the level of a
 //!   named attribute (Not present / Mild / Severe), options in ordinal order; answers dealt
 //!   round-robin over the six (family, answer) cells. An image never gets both (their answers
@@ -158,7 +160,6 @@ struct Maker<'a> {
     bench: &'a BenchmarkRecipe,
     build_key: &'a str,
     out: Vec<Question>,
-    asked: BTreeSet<(String, Family, Option<String>)>,
 }
 
 impl Maker<'_> {
@@ -176,8 +177,6 @@ impl Maker<'_> {
         let m = img.modality.display_name();
         let k = rng.random_range(0..family.phrasings());
         let text = question(family, target.map(Noun::of), m, k);
-        self.asked
-            .insert((img.id.clone(), family, target.map(|t| t.name.clone())));
         self.out.push(Question {
             index: 0,
             id: opaque_id(self.build_key, "question", &format!("{}\0{text}", img.id)),
@@ -194,11 +193,6 @@ impl Maker<'_> {
             options,
             answer: LETTERS[correct].to_string(),
         });
-    }
-
-    fn was_asked(&self, img: &ImageFacts, family: Family, target: Option<&str>) -> bool {
-        self.asked
-            .contains(&(img.id.clone(), family, target.map(|t| t.to_string())))
     }
 }
 
@@ -237,7 +231,6 @@ pub fn make_questions(
         bench,
         build_key,
         out: Vec::new(),
-        asked: BTreeSet::new(),
     };
     let mut short = Vec::new();
     for (split, n, imgs) in per_split(bench, images, bench.yes_no) {
@@ -306,6 +299,115 @@ fn by_modality<'a>(
 /// nothing, and enough slack for the strata to lend each other their surplus.
 const YES_NO_TOLERANCE: [i64; 3] = [4, 3, 2];
 
+/// Balance keys (Yes − No counters) of a yes-or-no question: its family overall, the family
+/// within the modality, and the (family, attribute) within the modality.
+type BalanceKey = (Option<Modality>, Family, String);
+
+/// Yes − No counters, interned: a key's slot is given once, counters are plain integers.
+#[derive(Default)]
+struct Balance {
+    slots: BTreeMap<BalanceKey, usize>,
+    value: Vec<i64>,
+}
+
+impl Balance {
+    fn slot(&mut self, k: BalanceKey) -> usize {
+        let next = self.slots.len();
+        let s = *self.slots.entry(k).or_insert(next);
+        if s == self.value.len() {
+            self.value.push(0);
+        }
+        s
+    }
+}
+
+/// One stratum (split × level × modality) of yes-or-no questions, indexed so that a question
+/// is placed in time logarithmic in the pool.
+///
+/// A question is a (family, target) "key": presence or absence of one of the modality's
+/// attributes, or acceptability. For an image a key has one fixed answer. `live[answer][key]`
+/// holds the pool positions of the images that can still be asked `key` (each (image, key)
+/// is asked at most once), so the search skips exhausted images instead of rescanning them.
+struct Stratum<'a> {
+    pool: Vec<&'a ImageFacts>,
+    attrs: Vec<&'a AttributeRecipe>,
+    /// Per key: its family and target (`None` for acceptability).
+    keys: Vec<(Family, Option<&'a AttributeRecipe>)>,
+    /// Per key: its three balance slots.
+    slots: Vec<[usize; 3]>,
+    /// `live[want_yes as usize][key]`: positions of images that answer `key` that way and
+    /// were not asked it yet.
+    live: [Vec<BTreeSet<usize>>; 2],
+}
+
+impl<'a> Stratum<'a> {
+    fn new(
+        m: Modality,
+        pool: Vec<&'a ImageFacts>,
+        attrs: Vec<&'a AttributeRecipe>,
+        balance: &mut Balance,
+    ) -> Stratum<'a> {
+        // key order: presence of each attribute, absence of each, acceptability
+        let mut keys: Vec<(Family, Option<&AttributeRecipe>)> = Vec::new();
+        for f in [Family::Presence, Family::Absence] {
+            keys.extend(attrs.iter().map(|a| (f, Some(*a))));
+        }
+        keys.push((Family::Acceptable, None));
+        let slots = keys
+            .iter()
+            .map(|(f, t)| {
+                let attr = t.map_or(String::new(), |a| a.name.clone());
+                [
+                    balance.slot((None, *f, String::new())),
+                    balance.slot((Some(m), *f, String::new())),
+                    balance.slot((Some(m), *f, attr)),
+                ]
+            })
+            .collect();
+        let mut live = [
+            vec![BTreeSet::new(); keys.len()],
+            vec![BTreeSet::new(); keys.len()],
+        ];
+        let a = attrs.len();
+        for (pos, img) in pool.iter().enumerate() {
+            for (ai, at) in attrs.iter().enumerate() {
+                let has = img.attribute.as_deref() == Some(at.name.as_str());
+                // presence answers Yes iff the image has it; absence the other way
+                live[has as usize][ai].insert(pos);
+                live[!has as usize][a + ai].insert(pos);
+            }
+            let ok = img.grade != QualityGrade::Reject;
+            live[ok as usize][2 * a].insert(pos);
+        }
+        Stratum {
+            pool,
+            attrs,
+            keys,
+            slots,
+            live,
+        }
+    }
+
+    /// The key of `img` at `pos` that gives `want_yes`, for each of its attributes in order,
+    /// then acceptability (the candidate order of the placement rule).
+    fn candidates(&self, pos: usize, want_yes: bool) -> impl Iterator<Item = usize> + '_ {
+        let a = self.attrs.len();
+        let img = self.pool[pos];
+        let live = &self.live[want_yes as usize];
+        (0..a)
+            .map(move |ai| {
+                let has = img.attribute.as_deref() == Some(self.attrs[ai].name.as_str());
+                if has == want_yes {
+                    ai
+                } else {
+                    a + ai
+                }
+            })
+            .chain(std::iter::once(2 * a))
+            .filter(move |&k| live[k].contains(&pos))
+    }
+}
+
 fn yes_no(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usize {
     let bench = mk.bench;
     let mut rng = Seed::derive(bench.seed, &format!("questions/yes-or-no/{split}")).rng();
@@ -317,7 +419,9 @@ fn yes_no(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> us
         .collect();
     let w: Vec<f64> = levels.iter().map(|s| bench.severity[s]).collect();
     let per_level = allocate(n, &w);
-    let mut strata: Vec<(Modality, Vec<&ImageFacts>, Vec<&AttributeRecipe>)> = Vec::new();
+    // balance of Yes − No per family, (modality, family) and (modality, family, attribute)
+    let mut balance = Balance::default();
+    let mut strata: Vec<(Modality, Stratum)> = Vec::new();
     let mut tasks: Vec<(usize, bool)> = Vec::new();
     for (lvl, ln) in levels.iter().zip(per_level) {
         let at_level: Vec<&ImageFacts> = imgs
@@ -336,15 +440,13 @@ fn yes_no(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> us
                 answers[count - 1] = true;
             }
             tasks.extend(answers.into_iter().map(|a| (strata.len(), a)));
-            strata.push((m, pool, attrs));
+            strata.push((m, Stratum::new(m, pool, attrs, &mut balance)));
         }
     }
     // strata interleaved, so that the Yes of one stratum and the No of another balance a
     // family as they come
     tasks.shuffle(&mut rng);
     let mut cursor = vec![0usize; strata.len()];
-    // balance of Yes − No per family, (modality, family) and (modality, family, attribute)
-    let mut balance: Balance = BTreeMap::new();
     let mut made = 0;
     // a task that cannot be placed yet (its family has no surplus of the other answer) waits
     // for a later pass: other tasks may create the surplus
@@ -355,7 +457,7 @@ fn yes_no(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> us
         for (si, want_yes) in queue {
             if place_yes_no(
                 mk,
-                &strata[si],
+                &mut strata[si].1,
                 &mut cursor[si],
                 want_yes,
                 &mut balance,
@@ -374,7 +476,7 @@ fn yes_no(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> us
                     let sj = (si + off + k) % strata.len();
                     if place_yes_no(
                         mk,
-                        &strata[sj],
+                        &mut strata[sj].1,
                         &mut cursor[sj],
                         want_yes,
                         &mut balance,
@@ -392,83 +494,197 @@ fn yes_no(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> us
     made
 }
 
-type Balance = BTreeMap<(Option<Modality>, Family, String), i64>;
-
 /// Ask one yes-or-no question with answer `want_yes` of an image of the stratum, within the
-/// balance tolerance. Returns false when no image of the stratum can take it now.
+/// balance tolerance: the first image from `cursor` on (cyclically) that can still take a key
+/// within tolerance, and of its keys the one furthest from balance the other way. Returns
+/// false when no image of the stratum can take it now.
 fn place_yes_no(
     mk: &mut Maker<'_>,
-    stratum: &(Modality, Vec<&ImageFacts>, Vec<&AttributeRecipe>),
+    st: &mut Stratum<'_>,
     cursor: &mut usize,
     want_yes: bool,
     balance: &mut Balance,
     rng: &mut SampleRng,
 ) -> bool {
-    {
-        let (m, pool, attrs) = stratum;
-        let m = *m;
-        let sign = if want_yes { 1 } else { -1 };
-        let keys = |c: &(Family, Option<&AttributeRecipe>)| {
-            let attr = c.1.map_or(String::new(), |a| a.name.clone());
-            [
-                (None, c.0, String::new()),
-                (Some(m), c.0, String::new()),
-                (Some(m), c.0, attr),
-            ]
-        };
-        for step in 0..pool.len() {
-            let img = pool[(*cursor + step) % pool.len()];
-            // every (family, target) that gives the wanted answer for this image
-            let mut cands: Vec<(Family, Option<&AttributeRecipe>)> = Vec::new();
-            for a in attrs {
-                let has = img.attribute.as_deref() == Some(a.name.as_str());
-                if has == want_yes {
-                    cands.push((Family::Presence, Some(a)));
-                } else {
-                    cands.push((Family::Absence, Some(a)));
+    let n = st.pool.len();
+    if n == 0 {
+        return false;
+    }
+    let sign = if want_yes { 1 } else { -1 };
+    let within = |k: usize| {
+        st.slots[k]
+            .iter()
+            .zip(YES_NO_TOLERANCE)
+            .all(|(&s, t)| sign * balance.value[s] < t)
+    };
+    // the nearest image (cyclically from the cursor) with a live key within tolerance
+    let c = *cursor % n;
+    let live = &st.live[want_yes as usize];
+    let Some(pos) = (0..st.keys.len())
+        .filter(|&k| within(k))
+        .filter_map(|k| {
+            let set = &live[k];
+            set.range(c..)
+                .next()
+                .map(|&p| p - c)
+                .or_else(|| set.iter().next().map(|&p| p + n - c))
+        })
+        .min()
+        .map(|d| (c + d) % n)
+    else {
+        return false;
+    };
+    let cands: Vec<usize> = st
+        .candidates(pos, want_yes)
+        .filter(|&k| within(k))
+        .collect();
+    // the candidate furthest from balance the other way: by family, then by family within
+    // the modality, then by (family, attribute); ties at random
+    let score = |k: usize| st.slots[k].map(|s| sign * balance.value[s]);
+    let best = cands.iter().map(|&k| score(k)).min().expect("candidates");
+    let ties: Vec<usize> = cands.into_iter().filter(|&k| score(k) == best).collect();
+    let chosen = ties[rng.random_range(0..ties.len())];
+    for s in st.slots[chosen] {
+        balance.value[s] += sign;
+    }
+    st.live[want_yes as usize][chosen].remove(&pos);
+    let (family, target) = st.keys[chosen];
+    let options = YES_NO_OPTIONS.iter().map(|s| s.to_string()).collect();
+    mk.push(
+        st.pool[pos],
+        "yes-or-no",
+        family,
+        target,
+        options,
+        if want_yes { 0 } else { 1 },
+        rng,
+    );
+    *cursor = (pos + 1) % n;
+    true
+}
+
+/// The option sets of "what" questions of one modality, drawn so that the options say
+/// nothing about which of them is correct.
+///
+/// Classes are the modality's attributes and "none" ([`NO_ARTIFACT`]); an option set is `k`
+/// classes (4, or fewer when confusable attributes leave no larger set for some class) no two
+/// of which are confusable. A question about an image of class `c` draws a set containing `c`
+/// with probability ∝ `w(T)`. The weights are scaled (iterative proportional fitting) until
+/// every class lies in the same weighted share of sets, `k / classes`. Since the answers are
+/// dealt evenly over the classes, every class then appears as an option, at every letter, as
+/// often when it is the answer as when it is not: neither the option texts nor their order
+/// predict the answer (audit `blind/what/option-order`), and "No obvious artifact" is just one
+/// class among the others, offered as often as any attribute. (Always offering it, as the
+/// first version did, made its letter a shortcut: with nine attributes it is the answer one
+/// time in ten, so "not the letter of No obvious artifact" beat chance, and attributes with
+/// many confusable partners were rarely offered unless they were the answer.)
+struct OptionDesign {
+    sets: Vec<Vec<usize>>,
+    weight: Vec<f64>,
+}
+
+impl OptionDesign {
+    /// The design for `n` attributes, `confusable(i, j)` saying whether attributes `i` and `j`
+    /// may not be offered together; class `n` is "none".
+    fn new(n: usize, confusable: impl Fn(usize, usize) -> bool) -> OptionDesign {
+        let classes = n + 1;
+        let clash = |i: usize, j: usize| i < n && j < n && confusable(i, j);
+        for k in (2..=classes.min(4)).rev() {
+            let mut sets = Vec::new();
+            let mut cur = Vec::with_capacity(k);
+            combinations(classes, k, 0, &mut cur, &mut |s: &[usize]| {
+                if s.iter()
+                    .enumerate()
+                    .all(|(x, &i)| s[x + 1..].iter().all(|&j| !clash(i, j)))
+                {
+                    sets.push(s.to_vec());
                 }
-            }
-            if (img.grade != QualityGrade::Reject) == want_yes {
-                cands.push((Family::Acceptable, None));
-            }
-            cands.retain(|(f, t)| !mk.was_asked(img, *f, t.map(|a| a.name.as_str())));
-            // within tolerance after the pick, at every level
-            cands.retain(|c| {
-                keys(c)
-                    .iter()
-                    .zip(YES_NO_TOLERANCE)
-                    .all(|(k, t)| sign * balance.get(k).copied().unwrap_or(0) < t)
             });
-            if cands.is_empty() {
-                continue;
+            let covered = (0..classes).all(|c| sets.iter().any(|s| s.contains(&c)));
+            if covered {
+                let weight = equal_marginals(&sets, classes);
+                return OptionDesign { sets, weight };
             }
-            // the candidate furthest from balance the other way: by family, then by family
-            // within the modality, then by (family, attribute); ties at random
-            let score = |c: &(Family, Option<&AttributeRecipe>)| {
-                keys(c).map(|k| sign * balance.get(&k).copied().unwrap_or(0))
-            };
-            let best = cands.iter().map(score).min().expect("candidates");
-            let ties: Vec<_> = cands.iter().filter(|c| score(c) == best).collect();
-            let chosen = *ties[rng.random_range(0..ties.len())];
-            for k in keys(&chosen) {
-                *balance.entry(k).or_default() += sign;
-            }
-            let (family, target) = chosen;
-            let options = YES_NO_OPTIONS.iter().map(|s| s.to_string()).collect();
-            mk.push(
-                img,
-                "yes-or-no",
-                family,
-                target,
-                options,
-                if want_yes { 0 } else { 1 },
-                rng,
-            );
-            *cursor = (*cursor + step + 1) % pool.len();
-            return true;
+        }
+        OptionDesign {
+            sets: Vec::new(),
+            weight: Vec::new(),
         }
     }
-    false
+
+    /// A set containing class `c`, drawn by weight.
+    fn draw(&self, c: usize, rng: &mut SampleRng) -> Option<&[usize]> {
+        let with: Vec<usize> = (0..self.sets.len())
+            .filter(|&i| self.sets[i].contains(&c))
+            .collect();
+        let total: f64 = with.iter().map(|&i| self.weight[i]).sum();
+        if with.is_empty() || total <= 0.0 {
+            return None;
+        }
+        let mut r = rng.random::<f64>() * total;
+        for &i in &with {
+            r -= self.weight[i];
+            if r < 0.0 {
+                return Some(&self.sets[i]);
+            }
+        }
+        with.last().map(|&i| self.sets[i].as_slice())
+    }
+}
+
+/// Every `k`-subset of `0..n` in lexicographic order.
+fn combinations(
+    n: usize,
+    k: usize,
+    from: usize,
+    cur: &mut Vec<usize>,
+    f: &mut impl FnMut(&[usize]),
+) {
+    if cur.len() == k {
+        f(cur);
+        return;
+    }
+    for i in from..n {
+        if n - i < k - cur.len() {
+            break;
+        }
+        cur.push(i);
+        combinations(n, k, i + 1, cur, f);
+        cur.pop();
+    }
+}
+
+/// Weights of `sets` (all of one size k) under which every class's weighted share of sets
+/// is k / classes, by iterative proportional fitting from equal weights (each set scaled by
+/// the geometric mean of its classes' deficits). Where no exact solution exists (a class in
+/// too few sets) this converges towards the nearest.
+fn equal_marginals(sets: &[Vec<usize>], classes: usize) -> Vec<f64> {
+    let mut w = vec![1.0; sets.len()];
+    let Some(k) = sets.first().map(|s| s.len() as f64) else {
+        return w;
+    };
+    for _ in 0..500 {
+        let total: f64 = w.iter().sum();
+        let target = total * k / classes as f64;
+        let mut marg = vec![0.0; classes];
+        for (s, &x) in sets.iter().zip(&w) {
+            for &c in s {
+                marg[c] += x;
+            }
+        }
+        let worst = marg
+            .iter()
+            .map(|&m| (m / target - 1.0).abs())
+            .fold(0.0, f64::max);
+        if worst < 1e-9 {
+            break;
+        }
+        for (s, x) in sets.iter().zip(w.iter_mut()) {
+            let log: f64 = s.iter().map(|&c| (target / marg[c]).ln()).sum();
+            *x *= (log / k).exp();
+        }
+    }
+    w
 }
 
 fn what(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usize {
@@ -481,6 +697,7 @@ fn what(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usiz
         if attrs.len() < 2 {
             continue;
         }
+        let design = OptionDesign::new(attrs.len(), |i, j| confusable(attrs[i], attrs[j]));
         // classes: each attribute, and "none"
         let mut classes: BTreeMap<Option<String>, Vec<&ImageFacts>> = BTreeMap::new();
         for r in pool {
@@ -508,39 +725,27 @@ fn what(mk: &mut Maker<'_>, split: &str, n: usize, imgs: &[&ImageFacts]) -> usiz
                     break 'rounds;
                 }
                 let img = classes[c][round];
+                // the image's class: its attribute, or "none" (index a)
                 let own = c
                     .as_ref()
-                    .and_then(|name| attrs.iter().find(|a| &a.name == name).copied());
-                let mut distractors: Vec<&AttributeRecipe> = attrs
-                    .iter()
-                    .copied()
-                    .filter(|a| own.is_none_or(|o| o.name != a.name && !confusable(o, a)))
-                    .collect();
-                distractors.shuffle(&mut rng);
-                let want = if own.is_some() { 2 } else { 3 };
-                let mut picked: Vec<&AttributeRecipe> = Vec::new();
-                for d in distractors {
-                    if picked.len() == want {
-                        break;
-                    }
-                    if picked.iter().all(|p| !confusable(p, d)) {
-                        picked.push(d);
-                    }
-                }
-                let mut opts: Vec<String> = picked.iter().map(|a| a.label.clone()).collect();
-                let correct = match own {
-                    Some(a) => {
-                        opts.push(NO_ARTIFACT.to_string());
-                        a.label.clone()
-                    }
-                    None => NO_ARTIFACT.to_string(),
-                };
-                if opts.len() < 2 {
+                    .and_then(|name| attrs.iter().position(|a| &a.name == name))
+                    .unwrap_or(attrs.len());
+                let Some(set) = design.draw(own, &mut rng) else {
                     continue;
-                }
+                };
+                let label = |k: usize| {
+                    attrs
+                        .get(k)
+                        .map_or(NO_ARTIFACT.to_string(), |a| a.label.clone())
+                };
+                let mut opts: Vec<String> = set
+                    .iter()
+                    .filter(|&&k| k != own)
+                    .map(|&k| label(k))
+                    .collect();
                 opts.shuffle(&mut rng);
                 let pos = letters.pick(opts.len() + 1, &mut rng);
-                opts.insert(pos, correct);
+                opts.insert(pos, label(own));
                 mk.push(img, "what", Family::What, None, opts, pos, &mut rng);
                 taken += 1;
                 made += 1;
@@ -656,6 +861,76 @@ mod tests {
         assert_eq!(allocate(5, &[0.0, 3.0]), vec![0, 5]);
         assert_eq!(allocate(3, &[0.0, 0.0]), vec![0, 0]);
         assert_eq!(allocate(100, &[0.2, 0.4, 0.4]).iter().sum::<usize>(), 100);
+    }
+
+    /// A confusability relation from pairs of attribute indices.
+    fn relation(pairs: &[(usize, usize)]) -> impl Fn(usize, usize) -> bool + '_ {
+        move |i, j| {
+            pairs
+                .iter()
+                .any(|&(a, b)| (a, b) == (i, j) || (b, a) == (i, j))
+        }
+    }
+
+    #[test]
+    fn what_option_sets_offer_every_class_equally() {
+        // nine attributes with the confusable pairs of the bundled MRI recipes' kind: some
+        // attributes exclude two others, some none
+        let pairs = [(0, 1), (0, 2), (3, 4), (6, 7)];
+        let conf = relation(&pairs);
+        let d = OptionDesign::new(9, &conf);
+        assert!(d.sets.iter().all(|s| s.len() == 4));
+        // no set holds a confusable pair
+        for s in &d.sets {
+            for &i in s {
+                for &j in s {
+                    if i != j && i < 9 && j < 9 {
+                        assert!(!conf(i, j), "{s:?}");
+                    }
+                }
+            }
+        }
+        // equal weighted marginals: every class in 4/10 of the weight
+        let total: f64 = d.weight.iter().sum();
+        for c in 0..10 {
+            let m: f64 = d
+                .sets
+                .iter()
+                .zip(&d.weight)
+                .filter(|(s, _)| s.contains(&c))
+                .map(|(_, w)| w)
+                .sum();
+            assert!((m / total - 0.4).abs() < 1e-6, "class {c}: {}", m / total);
+        }
+        // drawn with each class as the answer equally often, a class is offered as a
+        // distractor exactly as often as it is the answer (within sampling noise)
+        let mut rng = Seed::derive(3, "design").rng();
+        let rounds = 20_000;
+        let mut offered = [0f64; 10];
+        for _ in 0..rounds {
+            for c in 0..10 {
+                let s = d.draw(c, &mut rng).expect("a set");
+                assert!(s.contains(&c));
+                for &o in s.iter().filter(|&&o| o != c) {
+                    offered[o] += 1.0;
+                }
+            }
+        }
+        for (c, o) in offered.iter().enumerate() {
+            // each class is the answer `rounds` times; as a distractor it fills 3 of the 4
+            // places, so it is offered 3 times as often
+            let ratio = o / (3.0 * rounds as f64);
+            assert!((ratio - 1.0).abs() < 0.03, "class {c}: ratio {ratio:.3}");
+        }
+    }
+
+    #[test]
+    fn what_option_sets_shrink_when_confusables_leave_no_set_of_four() {
+        // three attributes all confusable with each other: only {attribute, none} pairs
+        let pairs = [(0, 1), (0, 2), (1, 2)];
+        let d = OptionDesign::new(3, relation(&pairs));
+        assert!(!d.sets.is_empty());
+        assert!(d.sets.iter().all(|s| s.len() == 2 && s.contains(&3)));
     }
 
     #[test]
