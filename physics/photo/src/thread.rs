@@ -96,11 +96,13 @@ pub fn chord_od(p: &ThreadParams, rows: usize, cols: usize) -> Result<Array2<f64
     let half = p.width_px / 2.0;
     let mut plane = Array2::<f64>::zeros((rows, cols));
     for f in fibres(p, rows, cols)? {
-        let field = f.field(rows, cols, half);
-        for ((r, c), &d) in field.dist.indexed_iter() {
+        // only the fibre's bounding box (the field is the full frame's there, infinite outside)
+        let (r0, r1, c0, c1) = f.window(rows, cols, half);
+        let field = f.field_window([r0, c0], [r1 - r0, c1 - c0], half);
+        for ((i, j), &d) in field.dist.indexed_iter() {
             if d.abs() < half {
                 let v = p.density * (1.0 - (d / half).powi(2)).sqrt();
-                plane[[r, c]] += v;
+                plane[[r0 + i, c0 + j]] += v;
             }
         }
     }

@@ -131,11 +131,18 @@ pub fn apply(p: &TissueCutParams, img: &RgbImage) -> Result<RgbImage> {
             if !d.is_finite() || !img.in_fov(r, c) {
                 continue;
             }
-            let edge = h + p.ragged_px * value_noise(p.seed, r as f64, c as f64, cell, 3);
-            let tissue = if edge <= 0.0 {
+            // the ragged edge lies within h ± ragged_px (the noise is in [−1, 1]): beyond
+            // h + ragged_px + 0.5 the smoothstep is exactly 1 whatever the noise, so the noise
+            // is evaluated only in that band (the same values as evaluating it everywhere)
+            let tissue = if d.abs() >= h + p.ragged_px.abs() + 0.5 {
                 1.0
             } else {
-                smoothstep(edge - 0.5, edge + 0.5, d.abs())
+                let edge = h + p.ragged_px * value_noise(p.seed, r as f64, c as f64, cell, 3);
+                if edge <= 0.0 {
+                    1.0
+                } else {
+                    smoothstep(edge - 0.5, edge + 0.5, d.abs())
+                }
             };
             let n = field.normal[[r, c]];
             let t = [-n[1], n[0]];
