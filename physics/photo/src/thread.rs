@@ -198,6 +198,37 @@ mod tests {
         assert!(darkest(&blurred) > darkest(&out));
     }
 
+    /// The fibres' optical density from their windows equals the full-frame fields' (the
+    /// reference), bit for bit, for fibres that leave the frame too.
+    #[test]
+    fn windowed_fibres_match_full_frame_fields() {
+        for seed in [2, 5, 9] {
+            let p = ThreadParams {
+                count: 3,
+                length: 1.5,
+                seed,
+                ..params()
+            };
+            let (rows, cols) = (90, 110);
+            let half = p.width_px / 2.0;
+            let mut want = Array2::<f64>::zeros((rows, cols));
+            for f in fibres(&p, rows, cols).unwrap() {
+                let field = f.field(rows, cols, half);
+                for ((r, c), &d) in field.dist.indexed_iter() {
+                    if d.abs() < half {
+                        want[[r, c]] += p.density * (1.0 - (d / half).powi(2)).sqrt();
+                    }
+                }
+            }
+            let got = chord_od(&p, rows, cols).unwrap();
+            assert!(want.iter().any(|&v| v > 0.0));
+            assert!(got
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
+
     #[test]
     fn identity_fov_and_seeds() {
         let mask = Array2::from_shape_fn((100, 100), |(r, c)| (r as i64 - c as i64).abs() < 60);
