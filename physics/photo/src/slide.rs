@@ -287,6 +287,34 @@ impl Curve {
     /// curve (nearest segment; the normal is the left-hand normal `(t_x, −t_y)` of the
     /// segment's direction `(t_y, t_x)` in `(row, column)` order).
     pub fn field(&self, rows: usize, cols: usize, reach: f64) -> CurveField {
+        self.field_window([0, 0], [rows, cols], reach)
+    }
+
+    /// The frame's rows and columns `(r0, r1, c0, c1)` (half-open) that can lie within `reach`
+    /// of the curve: its bounding box widened by `reach` and a pixel, clamped to the frame.
+    pub fn window(&self, rows: usize, cols: usize, reach: f64) -> (usize, usize, usize, usize) {
+        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+        for p in &self.points {
+            for a in 0..2 {
+                lo[a] = lo[a].min(p[a]);
+                hi[a] = hi[a].max(p[a]);
+            }
+        }
+        let span = |a: usize, n: usize| {
+            let l = (lo[a] - reach - 1.0).floor().clamp(0.0, n as f64) as usize;
+            let h = ((hi[a] + reach + 1.0).ceil() + 1.0).clamp(0.0, n as f64) as usize;
+            (l, h.max(l))
+        };
+        let ((r0, r1), (c0, c1)) = (span(0, rows), span(1, cols));
+        (r0, r1, c0, c1)
+    }
+
+    /// [`Curve::field`] of the `shape` pixels of the frame starting at `origin` (row, column):
+    /// element `[i, j]` is the field of frame pixel `(origin[0] + i, origin[1] + j)`, bit for
+    /// bit the value the full-frame field has there.
+    pub fn field_window(&self, origin: [usize; 2], shape: [usize; 2], reach: f64) -> CurveField {
+        let [rows, cols] = shape;
+        let [or, oc] = origin;
         let mut dist = Array2::from_elem((rows, cols), f64::INFINITY);
         let mut arc = Array2::zeros((rows, cols));
         let mut normal = Array2::from_elem((rows, cols), [0.0, 0.0]);
@@ -300,24 +328,37 @@ impl Curve {
             }
             let t = [d[0] / len, d[1] / len];
             let nrm = [t[1], -t[0]];
-            let lo_r = (a[0].min(b[0]) - reach).floor().max(0.0);
-            let hi_r = (a[0].max(b[0]) + reach).ceil().min(rows as f64 - 1.0);
-            let lo_c = (a[1].min(b[1]) - reach).floor().max(0.0);
-            let hi_c = (a[1].max(b[1]) + reach).ceil().min(cols as f64 - 1.0);
+            let (fr, fc) = (or as f64, oc as f64);
+            let lo_r = (a[0].min(b[0]) - reach).floor().max(fr);
+            let hi_r = (a[0].max(b[0]) + reach).ceil().min(fr + rows as f64 - 1.0);
+            let lo_c = (a[1].min(b[1]) - reach).floor().max(fc);
+            let hi_c = (a[1].max(b[1]) + reach).ceil().min(fc + cols as f64 - 1.0);
             if hi_r < lo_r || hi_c < lo_c {
                 continue;
             }
+            // a pixel is updated only if its distance is ≤ reach and below the one it has: the
+            // squared distance (no `hypot`) rejects the rest first, with a relative margin far
+            // above its rounding, so exactly the pixels the `hypot` test takes are taken
+            let reach2 = reach * reach * (1.0 + 1e-9);
             for r in lo_r as usize..=hi_r as usize {
-                for c in lo_c as usize..=hi_c as usize {
-                    let p = [r as f64 - a[0], c as f64 - a[1]];
+                let py = r as f64 - a[0];
+                let (c0, c1) = capsule_columns(py, a[1], t, len, reach, lo_c, hi_c);
+                for c in c0..=c1 {
+                    let p = [py, c as f64 - a[1]];
                     let u = (p[0] * t[0] + p[1] * t[1]).clamp(0.0, len);
                     let q = [p[0] - u * t[0], p[1] - u * t[1]];
+                    let e2 = q[0] * q[0] + q[1] * q[1];
+                    let (i, j) = (r - or, c - oc);
+                    let cur = dist[[i, j]].abs();
+                    if e2 > reach2 || e2 > cur * cur * (1.0 + 1e-9) {
+                        continue;
+                    }
                     let e = q[0].hypot(q[1]);
-                    if e <= reach && e < dist[[r, c]].abs() {
+                    if e <= reach && e < cur {
                         let side = q[0] * nrm[0] + q[1] * nrm[1];
-                        dist[[r, c]] = if side < 0.0 { -e } else { e };
-                        arc[[r, c]] = s_a + (s_b - s_a) * u / len;
-                        normal[[r, c]] = nrm;
+                        dist[[i, j]] = if side < 0.0 { -e } else { e };
+                        arc[[i, j]] = s_a + (s_b - s_a) * u / len;
+                        normal[[i, j]] = nrm;
                     }
                 }
             }
@@ -419,6 +460,44 @@ pub fn uniform(seed: u64, i: i64, j: i64, lo: f64, hi: f64) -> f64 {
 pub fn short_side(img: &RgbImage) -> f64 {
     let (r, c) = img.shape();
     r.min(c) as f64
+}
+
+/// Columns `(c0, c1)` (inclusive, within `[lo_c, hi_c]`; `c0 > c1` when none) of row offset
+/// `py` from a segment's start `a` (column `a_col`, unit tangent `t`, length `len`) that can lie
+/// within `reach` of the segment: those inside both the slab `|p·n| ≤ reach` around its line and
+/// the slab `−reach ≤ p·t ≤ len + reach` along it (the capsule lies in both), widened by a pixel
+/// for rounding. A superset of the capsule's columns: the exact test is the caller's.
+fn capsule_columns(
+    py: f64,
+    a_col: f64,
+    t: [f64; 2],
+    len: f64,
+    reach: f64,
+    lo_c: f64,
+    hi_c: f64,
+) -> (usize, usize) {
+    let (mut lo, mut hi) = (lo_c, hi_c);
+    // lo ≤ o + k·px ≤ hi for the perpendicular (p·n = py·t1 − px·t0) and the tangential slab
+    for (o, k, s0, s1) in [
+        (py * t[1], -t[0], -reach, reach),
+        (py * t[0], t[1], -reach, len + reach),
+    ] {
+        if k.abs() < 1e-6 {
+            if o < s0 - 1.0 || o > s1 + 1.0 {
+                return (1, 0);
+            }
+            continue;
+        }
+        let (x0, x1) = ((s0 - o) / k, (s1 - o) / k);
+        let (x0, x1) = if x0 <= x1 { (x0, x1) } else { (x1, x0) };
+        lo = lo.max((a_col + x0 - 1.0).floor());
+        hi = hi.min((a_col + x1 + 1.0).ceil());
+    }
+    if hi < lo {
+        (1, 0)
+    } else {
+        (lo as usize, hi as usize)
+    }
 }
 
 #[cfg(test)]
@@ -538,6 +617,83 @@ mod tests {
         assert!((absorbed(&b) / absorbed(&od) - 1.0).abs() < 1e-9);
         assert!(b[[20, 20]] < od[[20, 20]] && b[[20, 25]] > 0.0);
         assert_eq!(blur_absorbance(&od, 0.0).unwrap(), od);
+    }
+
+    /// The field by the plain scan of every segment's box with `hypot` (the reference the
+    /// capsule rows, the squared-distance rejection and the windows replace), bit for bit.
+    #[test]
+    fn curve_field_matches_the_plain_scan_bit_for_bit() {
+        fn reference(curve: &Curve, rows: usize, cols: usize, reach: f64) -> CurveField {
+            let mut dist = Array2::from_elem((rows, cols), f64::INFINITY);
+            let mut arc = Array2::zeros((rows, cols));
+            let mut normal = Array2::from_elem((rows, cols), [0.0, 0.0]);
+            let verts = curve.simplified(SIMPLIFY_TOLERANCE_PX);
+            for w in verts.windows(2) {
+                let ((a, s_a), (b, s_b)) = (w[0], w[1]);
+                let d = [b[0] - a[0], b[1] - a[1]];
+                let len = d[0].hypot(d[1]);
+                if len == 0.0 {
+                    continue;
+                }
+                let t = [d[0] / len, d[1] / len];
+                let nrm = [t[1], -t[0]];
+                let lo_r = (a[0].min(b[0]) - reach).floor().max(0.0);
+                let hi_r = (a[0].max(b[0]) + reach).ceil().min(rows as f64 - 1.0);
+                let lo_c = (a[1].min(b[1]) - reach).floor().max(0.0);
+                let hi_c = (a[1].max(b[1]) + reach).ceil().min(cols as f64 - 1.0);
+                if hi_r < lo_r || hi_c < lo_c {
+                    continue;
+                }
+                for r in lo_r as usize..=hi_r as usize {
+                    for c in lo_c as usize..=hi_c as usize {
+                        let p = [r as f64 - a[0], c as f64 - a[1]];
+                        let u = (p[0] * t[0] + p[1] * t[1]).clamp(0.0, len);
+                        let q = [p[0] - u * t[0], p[1] - u * t[1]];
+                        let e = q[0].hypot(q[1]);
+                        if e <= reach && e < dist[[r, c]].abs() {
+                            let side = q[0] * nrm[0] + q[1] * nrm[1];
+                            dist[[r, c]] = if side < 0.0 { -e } else { e };
+                            arc[[r, c]] = s_a + (s_b - s_a) * u / len;
+                            normal[[r, c]] = nrm;
+                        }
+                    }
+                }
+            }
+            CurveField { dist, arc, normal }
+        }
+        let bits = |a: &Array2<f64>, b: &Array2<f64>| {
+            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        let (rows, cols) = (150usize, 170usize);
+        let mut rng = artefact_core::Seed::from_u64(11).rng();
+        let mut curves = vec![
+            Curve::bent_line([70.0, 90.0], 33.0, 20.0, 230.0).unwrap(),
+            Curve::bent_line([40.0, 60.0], 90.0, -8.0, 100.0).unwrap(),
+            Curve::bent_line([75.0, 85.0], 0.0, 0.0, 120.0).unwrap(),
+        ];
+        for _ in 0..4 {
+            curves.push(random_stroke(&mut rng, rows, cols, 120.0, 40.0, 5).unwrap());
+        }
+        for (n, curve) in curves.iter().enumerate() {
+            for reach in [2.5, 9.0, 60.0] {
+                let want = reference(curve, rows, cols, reach);
+                let got = curve.field(rows, cols, reach);
+                assert!(
+                    bits(&got.dist, &want.dist),
+                    "curve {n}, reach {reach}: dist"
+                );
+                assert!(bits(&got.arc, &want.arc), "curve {n}, reach {reach}: arc");
+                assert_eq!(got.normal, want.normal, "curve {n}, reach {reach}: normal");
+                // a window holds the full field's values at its pixels; outside it nothing
+                // lies within reach
+                let (r0, r1, c0, c1) = curve.window(rows, cols, reach);
+                let w = curve.field_window([r0, c0], [r1 - r0, c1 - c0], reach);
+                let cut = want.dist.slice(ndarray::s![r0..r1, c0..c1]).to_owned();
+                assert!(bits(&w.dist, &cut), "curve {n}, reach {reach}: window");
+                let inside = want.dist.iter().filter(|d| d.is_finite()).count();
+                assert_eq!(inside, w.dist.iter().filter(|d| d.is_finite()).count());
+            }
+        }
     }
 
     #[test]

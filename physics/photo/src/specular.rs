@@ -101,11 +101,13 @@ pub fn irradiance_map(img: &RgbImage) -> Result<Array2<f64>> {
         .filter(|&((r, c), v)| img.in_fov(r, c) && v.is_finite())
         .map(|(_, &v)| v)
         .collect();
-    inside.sort_by(f64::total_cmp);
-    let p99 = inside
-        .get(((inside.len() as f64 * 0.99) as usize).min(inside.len().saturating_sub(1)))
-        .copied()
-        .unwrap_or(0.0);
+    // the 99th percentile by selection (the element a full sort would put there)
+    let at = ((inside.len() as f64 * 0.99) as usize).min(inside.len().saturating_sub(1));
+    let p99 = if inside.is_empty() {
+        0.0
+    } else {
+        *inside.select_nth_unstable_by(at, f64::total_cmp).1
+    };
     Ok(ys.mapv(|v| {
         if p99 > 0.0 {
             (v / p99).clamp(0.0, 1.0)

@@ -131,11 +131,18 @@ pub fn apply(p: &TissueCutParams, img: &RgbImage) -> Result<RgbImage> {
             if !d.is_finite() || !img.in_fov(r, c) {
                 continue;
             }
-            let edge = h + p.ragged_px * value_noise(p.seed, r as f64, c as f64, cell, 3);
-            let tissue = if edge <= 0.0 {
+            // the ragged edge lies within h ± ragged_px (the noise is in [−1, 1]): beyond
+            // h + ragged_px + 0.5 the smoothstep is exactly 1 whatever the noise, so the noise
+            // is evaluated only in that band (the same values as evaluating it everywhere)
+            let tissue = if d.abs() >= h + p.ragged_px.abs() + 0.5 {
                 1.0
             } else {
-                smoothstep(edge - 0.5, edge + 0.5, d.abs())
+                let edge = h + p.ragged_px * value_noise(p.seed, r as f64, c as f64, cell, 3);
+                if edge <= 0.0 {
+                    1.0
+                } else {
+                    smoothstep(edge - 0.5, edge + 0.5, d.abs())
+                }
             };
             let n = field.normal[[r, c]];
             let t = [-n[1], n[0]];
@@ -245,6 +252,73 @@ mod tests {
         // at 1 px from the line the slide is 3·e^(−1/L)
         let want = 3.0 * (-1.0 / (0.1 * 101.0f64)).exp();
         assert!((above.abs() - want).abs() < 1e-3, "{above} vs {want}");
+    }
+
+    /// The edge noise evaluated at every pixel within reach (the reference the band test
+    /// replaces) gives the same bytes.
+    #[test]
+    fn noise_only_in_the_edge_band_is_bit_for_bit() {
+        let img = image(
+            |k, r, c| 0.3 + 0.1 * k as f32 + 0.001 * ((r * 7 + c) % 40) as f32,
+            None,
+        );
+        for (ragged, angle) in [(3.0, 20.0), (6.0, 75.0), (0.0, 130.0)] {
+            let p = TissueCutParams {
+                ragged_px: ragged,
+                shear_px: 4.0,
+                angle_deg: angle,
+                bend: 0.1,
+                gap: 0.08,
+                ..params()
+            };
+            let (rows, cols) = img.shape();
+            let short = short_side(&img);
+            let h = p.gap * short / 2.0;
+            let l = (p.relax * short).max(0.51 * p.gap * short).max(1e-3);
+            let reach = h + p.ragged_px + 5.0 * l + 0.5 * p.shear_px + 2.0;
+            let field = cut_line(&p, rows, cols).unwrap().field(rows, cols, reach);
+            let cell = (2.0 * p.ragged_px).max(2.0);
+            let mut want = img.data.clone();
+            for r in 0..rows {
+                for c in 0..cols {
+                    let d = field.dist[[r, c]];
+                    if !d.is_finite() {
+                        continue;
+                    }
+                    let edge = h + p.ragged_px * value_noise(p.seed, r as f64, c as f64, cell, 3);
+                    let tissue = if edge <= 0.0 {
+                        1.0
+                    } else {
+                        smoothstep(edge - 0.5, edge + 0.5, d.abs())
+                    };
+                    let n = field.normal[[r, c]];
+                    let t = [-n[1], n[0]];
+                    let side = if d < 0.0 { -1.0 } else { 1.0 };
+                    let s = source_distance(d.abs().max(h), h, l);
+                    let relax = (-s / l).exp();
+                    let back = d.abs() - s;
+                    let slide = side * 0.5 * p.shear_px * relax;
+                    let (y, x) = (
+                        r as f64 - side * back * n[0] - slide * t[0],
+                        c as f64 - side * back * n[1] - slide * t[1],
+                    );
+                    for k in 0..3 {
+                        let v = if tissue > 0.0 {
+                            bilinear(&img, k, y, x).unwrap_or(img.data[[k, r, c]] as f64)
+                        } else {
+                            0.0
+                        };
+                        want[[k, r, c]] = (tissue * v + (1.0 - tissue) * p.i0) as f32;
+                    }
+                }
+            }
+            let got = apply(&p, &img).unwrap();
+            assert!(got
+                .data
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
     }
 
     #[test]
