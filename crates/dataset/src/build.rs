@@ -18,7 +18,7 @@
 use crate::audit::audit;
 use crate::error::DatasetError;
 use crate::export::{write_exports, DatasetNames, Description};
-use crate::fsutil::{write_atomic, write_jsonl};
+use crate::fsutil::{write_atomic, write_jsonl, write_replace};
 use crate::generate::{clean_view, render_image, CleanView, ManifestRow, TOOL_VERSION};
 use crate::pairs::make_pairs;
 use crate::plan::{build_key, opaque_id, plan, PlannedImage};
@@ -511,11 +511,11 @@ pub fn build(
         let r = render_image(bench, registry, sl, clean, item)?;
         let rendered = std::time::Instant::now();
         let (mut row, png) = (r.row, r.png);
-        write_atomic(&png_path, &png)?;
+        write_replace(&png_path, &png)?;
         if opts.dicom {
             row.dicom_file = dicom_copy(out, &row, &r.image, &r.display, &bench.hash)?;
         }
-        write_atomic(&record, &serde_json::to_vec(&row).expect("row"))?;
+        write_replace(&record, &serde_json::to_vec(&row).expect("row"))?;
         if let Some(t) = timings {
             let name = row
                 .attribute

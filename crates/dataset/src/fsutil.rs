@@ -4,8 +4,22 @@ use crate::error::DatasetError;
 use std::io::Write;
 use std::path::Path;
 
-/// Write `bytes` to `path` atomically (a reader sees the old file or the whole new one).
+/// Write `bytes` to `path` atomically (a reader sees the old file or the whole new one), and
+/// sync it to disk before the rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
+    replace(path, bytes, true)
+}
+
+/// Write `bytes` to `path` atomically like [`write_atomic`], without waiting for the disk: for
+/// the per-image files of a build (PNGs, records), where a sync per file cost two disk flushes
+/// per image (13 ms per image, 27 % of an MRI build's worker time). Whatever a crash leaves,
+/// `--resume` checks each image against its record's hash and makes it again if it differs;
+/// the build's tables, written last, are synced.
+pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
+    replace(path, bytes, false)
+}
+
+fn replace(path: &Path, bytes: &[u8], sync: bool) -> Result<(), DatasetError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| DatasetError::file(dir, e))?;
     let name = path
@@ -16,7 +30,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = res {
@@ -36,7 +52,7 @@ pub fn link_or_copy(src: &Path, dst: &Path) -> Result<(), DatasetError> {
         return Ok(());
     }
     let bytes = std::fs::read(src).map_err(|e| DatasetError::file(src, e))?;
-    write_atomic(dst, &bytes)
+    write_replace(dst, &bytes)
 }
 
 /// A file written in pieces and put in place atomically: the bytes go to a temporary sibling,

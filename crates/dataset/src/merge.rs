@@ -366,7 +366,7 @@ fn take_image(
     if link {
         crate::fsutil::link_or_copy(&src, &dst)?;
     } else {
-        write_atomic(&dst, &png)?;
+        crate::fsutil::write_replace(&dst, &png)?;
     }
     // the DICOM copy (build --dicom) goes along
     if let Some(d) = &row.dicom_file {
@@ -381,7 +381,7 @@ fn take_image(
             crate::fsutil::link_or_copy(&src, &dst)?;
         } else {
             let bytes = std::fs::read(&src).map_err(|e| DatasetError::file(&src, e))?;
-            write_atomic(&dst, &bytes)?;
+            crate::fsutil::write_replace(&dst, &bytes)?;
         }
     }
     Ok(row)
