@@ -13,6 +13,7 @@ pub mod error;
 
 pub mod fbp;
 pub mod geometry;
+pub mod memo;
 pub mod phantom;
 pub mod pipeline;
 pub mod projector;

@@ -54,7 +54,7 @@ use crate::materials::{Material, Metal as MetalKind};
 use crate::phantom::{rasterize, Ellipse};
 use crate::photon::{log_transform, sample_count};
 use crate::pipeline::{reconstruct_hu_with, resample_to_square, to_mu_fine_with, ScanSettings};
-use crate::projector::{try_forward, Projector};
+use crate::projector::try_forward;
 use crate::spectrum::Spectrum;
 use crate::units::mu_to_hu;
 use crate::{CtError, Result};
@@ -384,7 +384,7 @@ fn simulate_metal(
     }
     let (dw, db, dm) = decompose(&mu, frac, metal, scan.mu_water);
     // one ray table for the three material projections
-    let projector = Projector::new(&grid, &geom)?;
+    let projector = crate::memo::projector(&grid, &geom)?;
     let lw = projector.forward(dw.view())?;
     // bone is often confined to a small region too (falls back to the full projection if
     // not; the same bytes either way)

@@ -12,6 +12,10 @@
 //! 3. The caller's corruption acts on `p` in place (photon noise, detector errors, …).
 //! 4. FBP ([`crate::fbp`]) onto the image's own grid and μ → HU.
 //!
+//! The ray table, the FBP plan and the clean sinogram of steps 2 and 4 come from
+//! [`crate::memo`] (exact keys, the same bytes as computing them afresh): a dataset build
+//! renders many images of one geometry, and several attributes of one clean slice.
+//!
 //! # Default scan (derived from the image)
 //! * beam: equiangular arc fan (third-generation clinical CT), source–isocentre 595 mm,
 //!   isocentre–detector 490.6 mm (source–detector 1085.6 mm, as a Siemens SOMATOM Definition;
@@ -29,9 +33,8 @@
 //! - T. G. Flohr et al., "First performance evaluation of a dual-source CT (DSCT) system",
 //!   Eur. Radiol. 16, 2006 (595 / 1085.6 mm geometry).
 
-use crate::fbp::{fbp, Filter};
+use crate::fbp::Filter;
 use crate::geometry::{param, Beam, Geometry, Grid};
-use crate::projector::try_forward;
 use crate::units::{hu_to_mu, mu_to_hu, MU_WATER_70KEV};
 use crate::{CtError, Result};
 use artefact_core::{Image, Unit};
@@ -337,7 +340,7 @@ pub fn reconstruct_hu_with(
     let [sr, sc] = image.spacing;
     let square = ((sr - sc) / sr).abs() < 1e-6;
     let mu = if square {
-        fbp(sino.view(), geom, &Grid::new(rows, cols, sr), filter)?
+        crate::memo::fbp_plan(geom, &Grid::new(rows, cols, sr), filter)?.reconstruct(sino.view())?
     } else {
         // reconstruct on a square grid, then resample to the (anisotropic) image grid
         let pf = sr.min(sc);
@@ -346,7 +349,7 @@ pub fn reconstruct_hu_with(
             (cols as f64 * sc / pf).round() as usize,
             pf,
         );
-        let sq = fbp(sino.view(), geom, &grid, filter)?;
+        let sq = crate::memo::fbp_plan(geom, &grid, filter)?.reconstruct(sino.view())?;
         let tmp = Image::new(sq, [pf, pf], image.modality, image.unit)?;
         artefact_core::resample::resize(&tmp, rows, cols)?.data
     };
@@ -388,7 +391,11 @@ pub fn simulate_with(
     check_hu(image)?;
     let geom = scan.geometry_for(image)?;
     let (mu, grid) = to_mu_fine_with(image, scan.upsample, scan.mu_water);
-    let sino = try_forward(mu.view(), &grid, &geom)?;
+    // the clean sinogram of this image and scan, memoised: the attributes rendered from one
+    // clean slice (low dose, ring) share it (same bytes as a fresh projection)
+    let sino = crate::memo::forward(mu.view(), &grid, &geom)?
+        .as_ref()
+        .clone();
     let (sino, geom) = corrupt(sino, geom)?;
     if sino.dim() != (geom.n_views(), geom.n_det) {
         return Err(CtError::Input(format!(

@@ -69,7 +69,14 @@ pub fn apply_with(params: &SparseViewParams, image: &Image, scan: &ScanSettings)
     }
     let geom = full.with_angles(kept);
     let (mu, grid) = to_mu_fine_with(image, scan.upsample, scan.mu_water);
-    let sino = try_forward(mu.view(), &grid, &geom)?;
+    // a view's line integrals depend only on its angle: if the full scan of this image is
+    // memoised (another attribute of the same slice), its kept rows are this sinogram bit for
+    // bit; otherwise project the kept views only
+    let step = params.keep_every as usize;
+    let sino = match crate::memo::forward_if_known(mu.view(), &grid, &full) {
+        Some(all) => all.slice(ndarray::s![..;step, ..]).to_owned(),
+        None => try_forward(mu.view(), &grid, &geom)?,
+    };
     reconstruct_hu_with(&sino, &geom, image, scan.filter, scan.mu_water)
 }
 

@@ -26,7 +26,6 @@
 use crate::corrupt_util::{body_radius_mm, check_hu, ray_distance_mm};
 use crate::geometry::Geometry;
 use crate::pipeline::{reconstruct_hu_with, to_mu_fine_with, ScanSettings};
-use crate::projector::try_forward;
 use crate::units::HU_AIR;
 use crate::{CtError, Result};
 use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng};
@@ -57,6 +56,11 @@ impl TruncationParams {}
 /// The truncated geometry: the contiguous bins of `full` whose rays pass within `r_fov_mm` of
 /// the isocentre (same pitch, same views, re-centred offset). `None` if nothing is cut.
 pub fn truncated_geometry(full: &Geometry, r_fov_mm: f64) -> Result<Option<Geometry>> {
+    Ok(truncated_bins(full, r_fov_mm)?.map(|(_, g)| g))
+}
+
+/// [`truncated_geometry`] with the index in `full` of its first bin.
+fn truncated_bins(full: &Geometry, r_fov_mm: f64) -> Result<Option<(usize, Geometry)>> {
     let inside: Vec<usize> = (0..full.n_det)
         .filter(|&k| ray_distance_mm(full, k).abs() <= r_fov_mm)
         .collect();
@@ -72,11 +76,14 @@ pub fn truncated_geometry(full: &Geometry, r_fov_mm: f64) -> Result<Option<Geome
     let (k0, k1) = (inside[0], *inside.last().expect("non-empty"));
     let n = k1 - k0 + 1;
     let offset = full.det_u_mm(k0) + (n as f64 - 1.0) / 2.0 * full.det_pitch_mm;
-    Ok(Some(Geometry {
-        n_det: n,
-        det_offset_mm: offset,
-        ..full.clone()
-    }))
+    Ok(Some((
+        k0,
+        Geometry {
+            n_det: n,
+            det_offset_mm: offset,
+            ..full.clone()
+        },
+    )))
 }
 
 /// Apply with an explicit scan (the operator uses the recorded `params.scan`).
@@ -91,12 +98,17 @@ pub fn apply_with(params: &TruncationParams, image: &Image, scan: &ScanSettings)
             "no body (pixels above −500 HU) to truncate".into(),
         ));
     }
-    let geom = match truncated_geometry(&full, r_fov)? {
-        Some(g) => g,
-        None => full,
-    };
     let (mu, grid) = to_mu_fine_with(image, scan.upsample, scan.mu_water);
-    let sino = try_forward(mu.view(), &grid, &geom)?;
+    // the truncated detector is bins k0..=k1 of the full one (the same rays): cut them from
+    // the (memoised) clean full scan, shared with the other attributes of the slice
+    let all = crate::memo::forward(mu.view(), &grid, &full)?;
+    let (geom, sino) = match truncated_bins(&full, r_fov)? {
+        Some((k0, g)) => {
+            let sino = all.slice(ndarray::s![.., k0..k0 + g.n_det]).to_owned();
+            (g, sino)
+        }
+        None => (full, all.as_ref().clone()),
+    };
     let mut out = reconstruct_hu_with(&sino, &geom, image, scan.filter, scan.mu_water)?;
     // outside the scan FOV nothing is reconstructed: show air
     let r_show = geom.fov_radius_mm().min(r_fov.max(0.0));
