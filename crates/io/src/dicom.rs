@@ -773,9 +773,55 @@ fn decode_object(
     // Ultrasound: keep only the imaging region; without one, burned-in text may be anywhere.
     let (mut rows, mut cols, mut pixel_spacing) = (rows, cols, pixel_spacing);
     if modality == Modality::Us || meta.modality_code.as_deref() == Some("US") {
-        match crate::us_region::imaging_region(obj, rows, cols) {
+        let channels = if want == Want::Colour { 3 } else { 1 };
+        // the declared region, else the scan field found in the (first selected) frame
+        let declared = crate::us_region::imaging_region(obj, rows, cols);
+        let found = match (&declared, out.first()) {
+            (None, Some(f)) => Some(crate::us_field::detect_field(
+                &luminance(&f.values, channels),
+                rows,
+                cols,
+            )),
+            _ => None,
+        };
+        let region = match (declared, found) {
+            (Some(r), _) => Some(r),
+            (None, Some(Ok(r))) => {
+                meta.field_detected = Some(crate::meta::DetectedField {
+                    shape: if r.sector.is_some() {
+                        "sector"
+                    } else {
+                        "rectangle"
+                    }
+                    .to_string(),
+                    x0: r.x0,
+                    y0: r.y0,
+                    x1: r.x1,
+                    y1: r.y1,
+                });
+                Some(r)
+            }
+            (None, Some(Err(why))) => {
+                let burned = text(obj, crate::us_region::BURNED_IN_ANNOTATION);
+                if burned.as_deref() != Some("NO") && !opts.allow_burned_in {
+                    return Err(IoError::new(
+                        path,
+                        IoErrorKind::BurnedIn(format!(
+                            "ultrasound without an imaging region (no Sequence of Ultrasound \
+                             Regions), Burned In Annotation {}, and no scan field found in its \
+                             pixels ({why}): text with the patient's or clinic's name may be \
+                             anywhere; crop the image to the scan area first, or pass \
+                             --allow-burned-in if you have checked it carries no text",
+                            burned.as_deref().unwrap_or("absent")
+                        )),
+                    ));
+                }
+                None
+            }
+            (None, None) => None,
+        };
+        match region {
             Some(region) => {
-                let channels = if want == Want::Colour { 3 } else { 1 };
                 for f in &mut out {
                     f.values = crate::us_region::crop(&f.values, cols, channels, &region);
                     if opts.keep_overlay {
@@ -792,20 +838,6 @@ fn decode_object(
                 pixel_spacing = region.spacing_mm.or(pixel_spacing);
             }
             None => {
-                let burned = text(obj, crate::us_region::BURNED_IN_ANNOTATION);
-                if burned.as_deref() != Some("NO") && !opts.allow_burned_in {
-                    return Err(IoError::new(
-                        path,
-                        IoErrorKind::BurnedIn(format!(
-                            "ultrasound without an imaging region (no Sequence of Ultrasound \
-                             Regions) and Burned In Annotation {}: its pixels may show the \
-                             patient's or clinic's name; crop the image to the scan area first, \
-                             or pass --allow-burned-in if you have checked it carries no text",
-                            burned.as_deref().unwrap_or("absent")
-                        )),
-                    ));
-                }
-                let channels = if want == Want::Colour { 3 } else { 1 };
                 for f in out.iter_mut().filter(|_| !opts.keep_overlay) {
                     meta.overlay_removed +=
                         crate::us_region::remove_overlay(&mut f.values, rows, cols, channels);
@@ -824,6 +856,18 @@ fn decode_object(
         },
         out,
     ))
+}
+
+/// Luminance (Rec. 601 weights) of interleaved values with `channels` per pixel.
+fn luminance(values: &[f32], channels: usize) -> Vec<f32> {
+    if channels == 3 {
+        values
+            .chunks_exact(3)
+            .map(|p| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2])
+            .collect()
+    } else {
+        values.to_vec()
+    }
 }
 
 /// Order frames and derive spacing (array-axis order) and the RAS affine.

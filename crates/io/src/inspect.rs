@@ -62,6 +62,10 @@ pub struct Summary {
     pub non_finite_replaced: usize,
     /// Ultrasound: burned-in overlay pixels painted over ([`crate::Meta::overlay_removed`]).
     pub overlay_removed: usize,
+    /// Ultrasound without declared regions: the scan field found in its pixels
+    /// ([`crate::Meta::field_detected`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_detected: Option<crate::DetectedField>,
 }
 
 impl Summary {
@@ -100,6 +104,7 @@ impl Summary {
             volume_index: m.volume_index,
             non_finite_replaced: m.non_finite_replaced,
             overlay_removed: m.overlay_removed,
+            field_detected: m.field_detected.clone(),
         }
     }
 }
@@ -142,6 +147,7 @@ impl Summary {
             volume_index: m.volume_index,
             non_finite_replaced: m.non_finite_replaced,
             overlay_removed: m.overlay_removed,
+            field_detected: m.field_detected.clone(),
         }
     }
 }
@@ -250,6 +256,14 @@ impl Report {
                     }
                     if !stored.is_empty() {
                         let _ = writeln!(s, "  stored    {}", stored.join(", "));
+                    }
+                    if let Some(f) = &sum.field_detected {
+                        let _ = writeln!(
+                            s,
+                            "  field     {} found in the pixels, columns {}-{}, rows {}-{} \
+                             (no region sequence; cropped, outside blanked)",
+                            f.shape, f.x0, f.x1, f.y0, f.y1
+                        );
                     }
                     if sum.overlay_removed > 0 {
                         let _ = writeln!(

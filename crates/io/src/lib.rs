@@ -52,11 +52,12 @@ pub mod inspect;
 pub mod meta;
 pub mod nifti;
 pub mod raster;
+mod us_field;
 mod us_region;
 
 pub use dicom_out::{write_dicom, write_dicom_rgb, DicomDerivation, Srgb8};
 pub use error::{IoError, IoErrorKind};
-pub use meta::{Format, Identifiers, Meta, Rescale, SopClass, TransferSyntax};
+pub use meta::{DetectedField, Format, Identifiers, Meta, Rescale, SopClass, TransferSyntax};
 pub use nifti::write_nifti;
 pub use raster::{write_png, write_png16, write_png_rgb, LoadedRgb, RgbLoadOptions};
 

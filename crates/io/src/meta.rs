@@ -95,6 +95,21 @@ impl fmt::Debug for Identifiers {
     }
 }
 
+/// The scan field found in the pixels of an ultrasound frame without declared regions.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DetectedField {
+    /// `sector` (convex or phased probe) or `rectangle` (linear probe).
+    pub shape: String,
+    /// Inclusive bounds in the stored frame's pixels.
+    pub x0: usize,
+    /// First row.
+    pub y0: usize,
+    /// Last column.
+    pub x1: usize,
+    /// Last row.
+    pub y1: usize,
+}
+
 /// What is known about a loaded source.
 #[derive(Clone, Debug, Serialize)]
 pub struct Meta {
@@ -138,6 +153,10 @@ pub struct Meta {
     /// Ultrasound: pixels of burned-in overlay (text, cursors, ticks) found inside the image
     /// and painted over from their surroundings (all frames).
     pub overlay_removed: usize,
+    /// Ultrasound without a Sequence of Ultrasound Regions: the shape of the scan field found
+    /// in its pixels (`sector` or `rectangle`), to which the frames were cropped and outside
+    /// which they were blanked.
+    pub field_detected: Option<DetectedField>,
     /// Patient/series identifiers for [`Meta::pseudonymous_key`] only.
     #[serde(skip)]
     pub identifiers: Identifiers,
@@ -165,6 +184,7 @@ impl Meta {
             spacing_assumed: false,
             non_finite_replaced: 0,
             overlay_removed: 0,
+            field_detected: None,
             identifiers: Identifiers::default(),
         }
     }

@@ -41,6 +41,36 @@ pub(crate) struct Region {
     /// Declared graphics regions overlapping this one, `(x0, y0, x1, y1)` in frame pixels
     /// (inclusive): blanked by [`crop`].
     pub graphics: Vec<(usize, usize, usize, usize)>,
+    /// The scan field's sector, in frame pixels, when it was detected as one
+    /// (`crate::us_field`): [`crop`] blanks everything outside it.
+    pub sector: Option<Sector>,
+}
+
+/// An annular sector in frame pixel coordinates (x right, y down): the points whose distance
+/// from the apex lies in `r0..=r1` and whose angle from the downward vertical (positive to the
+/// right) lies in `left..=right` (radians).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Sector {
+    pub ax: f64,
+    pub ay: f64,
+    pub left: f64,
+    pub right: f64,
+    pub r0: f64,
+    pub r1: f64,
+}
+
+impl Sector {
+    /// Whether the pixel centred at `(x, y)` lies in the sector (half a pixel of tolerance).
+    pub fn contains(&self, x: f64, y: f64) -> bool {
+        let (dx, dy) = (x - self.ax, y - self.ay);
+        let r = dx.hypot(dy);
+        if r < self.r0 - 0.5 || r > self.r1 + 0.5 || dy <= 0.0 {
+            return false;
+        }
+        let t = dx.atan2(dy);
+        let tol = 0.5 / r.max(1.0);
+        t >= self.left - tol && t <= self.right + tol
+    }
 }
 
 impl Region {
@@ -100,6 +130,7 @@ pub(crate) fn imaging_region(obj: &InMemDicomObject, rows: usize, cols: usize) -
             y1: y1 as usize,
             spacing_mm,
             graphics: Vec::new(),
+            sector: None,
         };
         let data_type = int(it, REGION_DATA_TYPE);
         if matches!(data_type, Some(0x0A..=0x0E) | Some(0x10)) {
@@ -125,12 +156,22 @@ pub(crate) fn imaging_region(obj: &InMemDicomObject, rows: usize, cols: usize) -
 }
 
 /// Crop interleaved frame values (`channels` per pixel) to the region, its declared graphics
-/// blanked to 0.
+/// and everything outside its sector (when it has one) blanked to 0.
 pub(crate) fn crop(values: &[f32], cols: usize, channels: usize, r: &Region) -> Vec<f32> {
     let mut out = Vec::with_capacity(r.rows() * r.cols() * channels);
     for y in r.y0..=r.y1 {
         let start = (y * cols + r.x0) * channels;
         out.extend_from_slice(&values[start..start + r.cols() * channels]);
+    }
+    if let Some(s) = &r.sector {
+        for y in r.y0..=r.y1 {
+            for x in r.x0..=r.x1 {
+                if !s.contains(x as f64, y as f64) {
+                    let p = (y - r.y0) * r.cols() + (x - r.x0);
+                    out[p * channels..(p + 1) * channels].fill(0.0);
+                }
+            }
+        }
     }
     for &(x0, y0, x1, y1) in &r.graphics {
         for y in y0.max(r.y0)..=y1.min(r.y1) {

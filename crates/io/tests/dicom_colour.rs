@@ -33,8 +33,8 @@ struct Reference {
 /// Compare our encoded colour with the reference: pixels within `tol` (in full-scale units),
 /// means within `tol` as well.
 fn check(path: &Path, r: &Reference, tol: f64) -> Result<(), String> {
-    // whole frames, as pydicom gives them (no ultrasound region crop, overlay kept; these
-    // are test files)
+    // whole frames, as pydicom gives them (overlay kept, burned-in text allowed: these are
+    // test files); ultrasound is still cropped to its scan field
     let opts = RgbLoadOptions {
         allow_burned_in: true,
         keep_overlay: true,
@@ -42,10 +42,30 @@ fn check(path: &Path, r: &Reference, tol: f64) -> Result<(), String> {
     };
     let l = read_rgb(path, &opts).map_err(|e| e.to_string())?;
     let (rows, cols) = l.image.shape();
+    let enc = |c: usize, y: usize, x: usize| linear_to_srgb(l.image.data[[c, y, x]] as f64);
+    // ultrasound without declared regions is cropped to the scan field found in its pixels:
+    // compare the reference pixels inside it, at its offset
+    if let Some(f) = &l.meta.field_detected {
+        if (rows, cols) != (f.y1 - f.y0 + 1, f.x1 - f.x0 + 1) {
+            return Err(format!("shape {rows}×{cols} vs detected field {f:?}"));
+        }
+        for &(y, x, want) in &r.pixels {
+            if !(f.y0..=f.y1).contains(&y) || !(f.x0..=f.x1).contains(&x) {
+                continue;
+            }
+            for (c, w) in want.iter().enumerate() {
+                let got = enc(c, y - f.y0, x - f.x0);
+                // outside a detected sector the crop is blanked
+                if (got - w).abs() > tol && got != 0.0 {
+                    return Err(format!("pixel ({y},{x}) channel {c}: {got} vs {w}"));
+                }
+            }
+        }
+        return Ok(());
+    }
     if (rows, cols) != (r.rows, r.cols) {
         return Err(format!("shape {rows}×{cols} vs {}×{}", r.rows, r.cols));
     }
-    let enc = |c: usize, y: usize, x: usize| linear_to_srgb(l.image.data[[c, y, x]] as f64);
     for c in 0..3 {
         let mut s = 0.0;
         for y in 0..rows {
@@ -228,8 +248,8 @@ fn ultrasound_overlay_inside_the_region_is_painted_over() {
     assert!(l.meta.overlay_removed >= 990, "{}", l.meta.overlay_removed);
 }
 
-/// Ultrasound without a declared imaging region may carry burned-in names anywhere: refused
-/// unless the caller allows it.
+/// Ultrasound without a declared imaging region and without a scan field found in its
+/// pixels (here 3 × 3) may carry burned-in names anywhere: refused unless the caller allows it.
 #[test]
 fn ultrasound_without_region_is_refused_unless_allowed() {
     let path = data("dicom-colour/SC_rgb_small_odd.dcm");
@@ -291,11 +311,10 @@ fn colour_folder_reads_every_dicom_and_frames_are_checked() {
     for (p, r) in &all {
         let name = p.file_name().unwrap().to_string_lossy();
         if name == "examples_palette.dcm" {
-            // obstetric ultrasound without imaging regions: may carry burned-in text
-            assert!(
-                matches!(r, Err(e) if matches!(e.kind, IoErrorKind::BurnedIn(_))),
-                "{r:?}"
-            );
+            // obstetric ultrasound without imaging regions: cropped to the sector found in
+            // its pixels (tests/us_field.rs), the text around it gone
+            let l = r.as_ref().unwrap();
+            assert!(l.meta.field_detected.is_some(), "{:?}", l.meta);
         } else {
             assert!(r.is_ok(), "{}: {:?}", p.display(), r.as_ref().err());
         }
