@@ -20,8 +20,14 @@ from pydicom.pixels import apply_color_lut
 
 
 def reference(path):
-    ds = pydicom.dcmread(path)
-    arr = ds.pixel_array
+    """The reference entry of a colour object; None (with a note on stderr) for anything else
+    or what pydicom cannot decode, so a whole folder can be given."""
+    try:
+        ds = pydicom.dcmread(path)
+        arr = ds.pixel_array
+    except Exception as e:  # not DICOM, no pixel data, or no decoder
+        print(f"{path}: skipped ({type(e).__name__})", file=sys.stderr)
+        return None
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     pi = ds.PhotometricInterpretation
     if frames > 1:
@@ -33,7 +39,8 @@ def reference(path):
         rgb = arr.astype(np.float64)
         scale = 2.0 ** int(ds.BitsStored) - 1
     else:
-        raise SystemExit(f"{path}: not a colour object")
+        print(f"{path}: skipped (not a colour object)", file=sys.stderr)
+        return None
     rgb = rgb / scale
     rows, cols = rgb.shape[:2]
     picks = [((7 * k + 3) % rows, (13 * k + 5) % cols) for k in range(12)]
@@ -49,4 +56,5 @@ def reference(path):
 
 if __name__ == "__main__":
     out = {p.rsplit("/", 1)[-1]: reference(p) for p in sys.argv[1:]}
+    out = {k: v for k, v in out.items() if v is not None}
     json.dump(out, sys.stdout, indent=1)

@@ -263,6 +263,71 @@ fn shared_floats(obj: &InMemDicomObject, macro_seq: Tag, tag: Tag) -> Option<Vec
     })
 }
 
+/// A Modality LUT (PS3.3 C.11.1): `entries` values for stored values `first …`, clamped to
+/// its ends outside that range.
+struct ModalityLut {
+    first: f64,
+    table: Vec<f64>,
+}
+
+impl ModalityLut {
+    fn map(&self, v: f64) -> f64 {
+        let i = (v - self.first).round();
+        let last = self.table.len() - 1;
+        if i <= 0.0 {
+            self.table[0]
+        } else if i >= last as f64 {
+            self.table[last]
+        } else {
+            self.table[i as usize]
+        }
+    }
+}
+
+/// The first item of the Modality LUT Sequence, if any and well formed: LUT Descriptor
+/// (entries, 0 meaning 65,536; first stored value mapped; bits per entry) and LUT Data
+/// (8-bit entries packed two per 16-bit word, or 16-bit words).
+fn modality_lut(obj: &InMemDicomObject) -> Option<ModalityLut> {
+    let item = items(obj, tags::MODALITY_LUT_SEQUENCE)?.first()?;
+    let desc = item
+        .element_opt(tags::LUT_DESCRIPTOR)
+        .ok()
+        .flatten()?
+        .to_multi_int::<i64>()
+        .ok()?;
+    let (entries, first, bits) = match desc[..] {
+        [e, f, b] => (if e == 0 { 65_536 } else { e as usize }, f, b),
+        _ => return None,
+    };
+    let bytes = item
+        .element_opt(tags::LUT_DATA)
+        .ok()
+        .flatten()?
+        .to_bytes()
+        .ok()?;
+    let table: Vec<f64> = if bits <= 8 && bytes.len() >= entries && bytes.len() < 2 * entries {
+        bytes[..entries].iter().map(|&b| b as f64).collect()
+    } else if bytes.len() >= 2 * entries {
+        bytes
+            .chunks_exact(2)
+            .take(entries)
+            .map(|w| u16::from_le_bytes([w[0], w[1]]) as f64)
+            .collect()
+    } else {
+        return None;
+    };
+    // the descriptor's first value is signed when the pixels are (stored as US or SS)
+    let first = if first > 32_767 && int(obj, tags::PIXEL_REPRESENTATION) == Some(1) {
+        first - 65_536
+    } else {
+        first
+    };
+    (!table.is_empty()).then_some(ModalityLut {
+        first: first as f64,
+        table,
+    })
+}
+
 fn per_frame_floats(obj: &InMemDicomObject, macro_seq: Tag, tag: Tag) -> Vec<Option<Vec<f64>>> {
     match items(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE) {
         Some(frames) => frames
@@ -573,8 +638,35 @@ fn decode_object(
     );
     let full_scale = 2f64.powi(bits_stored.clamp(1, bits_alloc) as i32) - 1.0;
     let half = 2f64.powi(bits_stored.clamp(1, bits_alloc) as i32 - 1);
-    let rescales: Vec<dicom_pixeldata::Rescale> =
-        decoded.rescale().map(|r| r.to_vec()).unwrap_or_default();
+    // Rescale Slope/Intercept read here rather than by dicom-pixeldata, which reads a value
+    // stored with VR UN as its character codes (`1` as 49); per frame, shared or top level
+    let rescales: Vec<(f64, f64)> = {
+        let pvt = tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE;
+        let first = |v: Option<Vec<f64>>| v.and_then(|v| v.first().copied());
+        let top = (
+            first(shared_floats(obj, pvt, tags::RESCALE_SLOPE)),
+            first(shared_floats(obj, pvt, tags::RESCALE_INTERCEPT)),
+        );
+        let pf_s = per_frame_floats(obj, pvt, tags::RESCALE_SLOPE);
+        let pf_i = per_frame_floats(obj, pvt, tags::RESCALE_INTERCEPT);
+        (0..nframes.max(1))
+            .map(|f| {
+                let s = pf_s
+                    .get(f)
+                    .cloned()
+                    .flatten()
+                    .and_then(|v| v.first().copied());
+                let i = pf_i
+                    .get(f)
+                    .cloned()
+                    .flatten()
+                    .and_then(|v| v.first().copied());
+                (s.or(top.0).unwrap_or(1.0), i.or(top.1).unwrap_or(0.0))
+            })
+            .collect()
+    };
+    // a Modality LUT Sequence (instead of a rescale) maps stored values through a table
+    let modality_lut = if is_colour { None } else { modality_lut(obj) };
     let mono1 = matches!(pi, PhotometricInterpretation::Monochrome1);
     let stored = |chunk: &[u8]| -> f64 {
         let raw: u64 = match bytes_per {
@@ -635,7 +727,7 @@ fn decode_object(
         let r = rescales
             .get(f)
             .or(rescales.first())
-            .map(|r| (r.slope, r.intercept))
+            .copied()
             .unwrap_or((1.0, 0.0));
         let (slope, inter) = if r.0.is_finite() && r.1.is_finite() && r.0 != 0.0 {
             r
@@ -687,10 +779,14 @@ fn decode_object(
         } else if !is_colour {
             raw.chunks_exact(bytes_per)
                 .map(|c| {
-                    let v = stored(c) * slope + inter;
+                    let map = |x: f64| match &modality_lut {
+                        Some(l) => l.map(x),
+                        None => x * slope + inter,
+                    };
+                    let v = map(stored(c));
                     let v = if mono1 {
-                        let (a, b) = (smin * slope + inter, smax * slope + inter);
-                        a + b - v
+                        let (a, b) = (map(smin), map(smax));
+                        a.min(b) + a.max(b) - v
                     } else {
                         v
                     };
@@ -785,7 +881,16 @@ fn decode_object(
             _ => None,
         };
         let region = match (declared, found) {
-            (Some(r), _) => Some(r),
+            (Some(r), _) => {
+                meta.region_declared = Some(crate::meta::DetectedField {
+                    shape: "region".to_string(),
+                    x0: r.x0,
+                    y0: r.y0,
+                    x1: r.x1,
+                    y1: r.y1,
+                });
+                Some(r)
+            }
             (None, Some(Ok(r))) => {
                 meta.field_detected = Some(crate::meta::DetectedField {
                     shape: if r.sector.is_some() {

@@ -66,6 +66,10 @@ pub struct Summary {
     /// ([`crate::Meta::field_detected`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field_detected: Option<crate::DetectedField>,
+    /// Ultrasound with declared regions: the imaging region cropped to
+    /// ([`crate::Meta::region_declared`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region_declared: Option<crate::DetectedField>,
 }
 
 impl Summary {
@@ -105,6 +109,7 @@ impl Summary {
             non_finite_replaced: m.non_finite_replaced,
             overlay_removed: m.overlay_removed,
             field_detected: m.field_detected.clone(),
+            region_declared: m.region_declared.clone(),
         }
     }
 }
@@ -148,6 +153,7 @@ impl Summary {
             non_finite_replaced: m.non_finite_replaced,
             overlay_removed: m.overlay_removed,
             field_detected: m.field_detected.clone(),
+            region_declared: m.region_declared.clone(),
         }
     }
 }
@@ -263,6 +269,14 @@ impl Report {
                             "  field     {} found in the pixels, columns {}-{}, rows {}-{} \
                              (no region sequence; cropped, outside blanked)",
                             f.shape, f.x0, f.x1, f.y0, f.y1
+                        );
+                    }
+                    if let Some(f) = &sum.region_declared {
+                        let _ = writeln!(
+                            s,
+                            "  region    declared imaging region, columns {}-{}, rows {}-{} \
+                             (cropped; overlays and strips outside it dropped)",
+                            f.x0, f.x1, f.y0, f.y1
                         );
                     }
                     if sum.overlay_removed > 0 {

@@ -237,6 +237,31 @@ pub fn detect_format(path: &Path) -> Result<Option<Format>, IoError> {
     Ok(detect_bytes(path, &head))
 }
 
+/// Why a file is in no known format; names a bare DICOM data set (no 128-byte preamble and
+/// `DICM` prefix, as old ACR-NEMA tools wrote them) as such, with what to do.
+fn unknown_format(path: &Path) -> IoErrorKind {
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    // a data set starts with a small group (0002, 0008) in little-endian order, then either an
+    // explicit VR (two upper-case letters) or an implicit 4-byte length
+    let group = u16::from_le_bytes([head[0], head[1]]);
+    let explicit_vr = head[4].is_ascii_uppercase() && head[5].is_ascii_uppercase();
+    if n == 8 && matches!(group, 0x0002 | 0x0008) && (explicit_vr || head[7] == 0) {
+        return IoErrorKind::UnknownFormat(
+            "a DICOM data set without the 128-byte preamble and `DICM` prefix of a DICOM file \
+             (Part 10); its transfer syntax cannot be known for sure, so it is not guessed: \
+             re-save it as a DICOM file (e.g. `dcmconv` of dcmtk, or pydicom's \
+             `dcmread(f, force=True)` then `save_as(out, enforce_file_format=True)`)"
+                .into(),
+        );
+    }
+    IoErrorKind::UnknownFormat(
+        "wrong magic: not DICOM, NIfTI-1/2 (.nii/.nii.gz), PNG, JPEG or TIFF".into(),
+    )
+}
+
 fn detect_bytes(path: &Path, head: &[u8]) -> Option<Format> {
     if head.len() >= 132 && &head[128..132] == b"DICM" {
         return Some(Format::Dicom);
@@ -309,14 +334,7 @@ fn load_file(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
 }
 
 fn load_file_inner(path: &Path, opts: &LoadOptions) -> Result<Loaded, IoError> {
-    let format = detect_format(path)?.ok_or_else(|| {
-        IoError::new(
-            path,
-            IoErrorKind::UnknownFormat(
-                "wrong magic: not DICOM, NIfTI-1/2 (.nii/.nii.gz), PNG, JPEG or TIFF".into(),
-            ),
-        )
-    })?;
+    let format = detect_format(path)?.ok_or_else(|| IoError::new(path, unknown_format(path)))?;
     let loaded = match format {
         Format::Dicom => dicom::load_files(path, &[path.to_path_buf()], opts),
         Format::Nifti1 | Format::Nifti2 => nifti::read(path, opts),
@@ -533,12 +551,7 @@ pub fn list_all(path: &Path, opts: &LoadOptions) -> Vec<(PathBuf, Result<Pending
             Err(e) => out.push((f, Err(e))),
             Ok(None) => {
                 if has_image_extension(&f) {
-                    let e = IoError::new(
-                        &f,
-                        IoErrorKind::UnknownFormat(
-                            "wrong magic: not DICOM, NIfTI-1/2, PNG, JPEG or TIFF".into(),
-                        ),
-                    );
+                    let e = IoError::new(&f, unknown_format(&f));
                     out.push((f, Err(e)));
                 }
             }

@@ -157,6 +157,9 @@ pub struct Meta {
     /// in its pixels (`sector` or `rectangle`), to which the frames were cropped and outside
     /// which they were blanked.
     pub field_detected: Option<DetectedField>,
+    /// Ultrasound with a Sequence of Ultrasound Regions: the declared 2-D imaging region the
+    /// frames were cropped to (shape `region`).
+    pub region_declared: Option<DetectedField>,
     /// Patient/series identifiers for [`Meta::pseudonymous_key`] only.
     #[serde(skip)]
     pub identifiers: Identifiers,
@@ -185,6 +188,7 @@ impl Meta {
             non_finite_replaced: 0,
             overlay_removed: 0,
             field_detected: None,
+            region_declared: None,
             identifiers: Identifiers::default(),
         }
     }

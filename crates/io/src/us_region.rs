@@ -4,11 +4,14 @@
 //! depth scale and sometimes the patient's name into the pixels around the imaging region.
 //! None of that may reach a degraded image or a benchmark. Model:
 //! - with a Sequence of Ultrasound Regions (0018,6011), the frame is cropped to the largest
-//!   tissue region (Region Data Type 1; else the largest region of any type), and its pixel
+//!   2-D tissue region (Region Data Type 1 with Region Spatial Format 1; else the largest
+//!   region that is not a graphics overlay or an M-mode, spectral or waveform strip), and its pixel
 //!   size is taken from Physical Delta X/Y when the physical units are cm (code 3); declared
 //!   graphics regions inside the crop (traces, grey and colour bars, area traces: Region Data
 //!   Types 0x0A–0x0E and 0x10) are blanked to 0, since a scanner draws them over the image
-//!   (the Aloka sample's grey bar sits inside its tissue region);
+//!   (the Aloka sample's grey bar sits inside its tissue region). Scanners often write
+//!   Region Location Max X1/Y1 one past the last pixel (an 800-column frame with X1 = 800):
+//!   bounds up to 2 pixels beyond the frame are clamped to it, not dropped;
 //! - without regions, an ultrasound object is refused unless Burned In Annotation (0028,0301)
 //!   says `NO` or the caller allows burned-in text (`LoadOptions::allow_burned_in`) — text
 //!   detection outside an unknown region is not attempted, so refusing is the safe default.
@@ -17,6 +20,7 @@ use dicom_core::Tag;
 use dicom_object::InMemDicomObject;
 
 const SEQUENCE_OF_ULTRASOUND_REGIONS: Tag = Tag(0x0018, 0x6011);
+const REGION_SPATIAL_FORMAT: Tag = Tag(0x0018, 0x6012);
 const REGION_DATA_TYPE: Tag = Tag(0x0018, 0x6014);
 const MIN_X0: Tag = Tag(0x0018, 0x6018);
 const MIN_Y0: Tag = Tag(0x0018, 0x601A);
@@ -109,7 +113,14 @@ pub(crate) fn imaging_region(obj: &InMemDicomObject, rows: usize, cols: usize) -
         ) else {
             continue;
         };
-        if x0 < 0 || y0 < 0 || x1 < x0 || y1 < y0 || x1 as usize >= cols || y1 as usize >= rows {
+        // one or two past the frame's edge is a common off-by-one (exclusive bounds): clamp
+        const SLACK: i64 = 2;
+        let (cols_i, rows_i) = (cols as i64, rows as i64);
+        if x0 < 0 || y0 < 0 || x1 < x0 || y1 < y0 || x1 >= cols_i + SLACK || y1 >= rows_i + SLACK {
+            continue;
+        }
+        let (x1, y1) = (x1.min(cols_i - 1), y1.min(rows_i - 1));
+        if x1 < x0 || y1 < y0 {
             continue;
         }
         let cm = |units: Tag, delta: Tag| {
@@ -135,6 +146,15 @@ pub(crate) fn imaging_region(obj: &InMemDicomObject, rows: usize, cols: usize) -
         let data_type = int(it, REGION_DATA_TYPE);
         if matches!(data_type, Some(0x0A..=0x0E) | Some(0x10)) {
             graphics.push((r.x0, r.y0, r.x1, r.y1));
+            // an overlay is never the image
+            continue;
+        }
+        // Region Spatial Format: 1 = 2-D tissue or flow, 2 = M-mode, 3 = spectral (Doppler),
+        // 4 = waveform (physiological or Doppler trace), 5 = graphics; a strip of those is not
+        // an image to degrade
+        let format = int(it, REGION_SPATIAL_FORMAT);
+        if matches!(format, Some(2..=5)) {
+            continue;
         }
         let tissue = data_type == Some(1);
         let area = r.rows() * r.cols();
@@ -590,5 +610,63 @@ mod tests {
         // and nothing far from the overlay moved
         let changed = (0..rows * cols).filter(|&p| img[p] != clean[p]).count();
         assert!(changed <= 4 * drawn.len(), "{changed}");
+    }
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::*;
+    use dicom_core::value::DataSetSequence;
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+
+    fn item(format: u16, data_type: u16, b: [u32; 4]) -> InMemDicomObject {
+        let mut it = InMemDicomObject::new_empty();
+        it.put(DataElement::new(
+            REGION_SPATIAL_FORMAT,
+            VR::US,
+            PrimitiveValue::from(format),
+        ));
+        it.put(DataElement::new(
+            REGION_DATA_TYPE,
+            VR::US,
+            PrimitiveValue::from(data_type),
+        ));
+        for (tag, v) in [MIN_X0, MIN_Y0, MAX_X1, MAX_Y1].into_iter().zip(b) {
+            it.put(DataElement::new(tag, VR::UL, PrimitiveValue::from(v)));
+        }
+        it
+    }
+
+    fn object(items: Vec<InMemDicomObject>) -> InMemDicomObject {
+        let mut obj = InMemDicomObject::new_empty();
+        obj.put(DataElement::new(
+            SEQUENCE_OF_ULTRASOUND_REGIONS,
+            VR::SQ,
+            DataSetSequence::from(items),
+        ));
+        obj
+    }
+
+    /// The layout of pydicom-data's OBXXXX1A.dcm (800 × 600): a 2-D tissue region whose Max X1
+    /// is 800 (one past the last column) and a Doppler trace strip below it. The tissue region
+    /// is kept, clamped to the frame, and the strip is never chosen.
+    #[test]
+    fn tissue_region_one_past_the_edge_is_clamped_and_strips_are_not_images() {
+        let obj = object(vec![
+            item(1, 1, [120, 60, 800, 518]),
+            item(4, 0x0A, [176, 522, 743, 576]),
+        ]);
+        let r = imaging_region(&obj, 600, 800).expect("a region");
+        assert_eq!((r.x0, r.y0, r.x1, r.y1), (120, 60, 799, 518));
+        // far out of the frame is still a broken region, not clamped
+        let obj = object(vec![
+            item(1, 1, [120, 60, 900, 518]),
+            item(3, 3, [0, 522, 799, 576]),
+        ]);
+        assert_eq!(imaging_region(&obj, 600, 800), None);
+        // a colour-flow 2-D region (data type 2) is an image when no tissue region is declared
+        let obj = object(vec![item(1, 2, [10, 10, 409, 309])]);
+        let r = imaging_region(&obj, 600, 800).expect("a region");
+        assert_eq!((r.cols(), r.rows()), (400, 300));
     }
 }

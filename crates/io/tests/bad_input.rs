@@ -290,6 +290,8 @@ struct Synth {
     sop_class: &'static str,
     with_pixels: bool,
     rescale: Option<(f64, f64)>,
+    /// Further elements put as they are (a Modality LUT, values with VR UN, …).
+    extra: Vec<DataElement<InMemDicomObject>>,
 }
 
 impl Synth {
@@ -307,6 +309,7 @@ impl Synth {
             sop_class: "1.2.840.10008.5.1.4.1.1.2",
             with_pixels: true,
             rescale: None,
+            extra: Vec::new(),
         }
     }
 
@@ -348,6 +351,9 @@ impl Synth {
         if let Some((m, b)) = self.rescale {
             s(&mut o, tags::RESCALE_SLOPE, VR::DS, &m.to_string());
             s(&mut o, tags::RESCALE_INTERCEPT, VR::DS, &b.to_string());
+        }
+        for e in &self.extra {
+            o.put(e.clone());
         }
         u(&mut o, tags::SAMPLES_PER_PIXEL, self.spp);
         s(
@@ -545,4 +551,98 @@ fn zero_pixel_spacing_reads_as_unknown() {
     std::fs::write(&p, &negative).unwrap();
     let e = load_volume(&p).unwrap_err().to_string();
     assert!(e.contains("Pixel Spacing (0028,0030)"), "{e}");
+}
+
+#[test]
+fn bare_dicom_data_set_without_preamble_says_so() {
+    // the start of a data set as ACR-NEMA-era tools wrote it: no preamble, no `DICM`, no
+    // file meta group; implicit VR (SpecificCharacterSet, 4-byte length) and explicit VR
+    let dir = tempfile::tempdir().unwrap();
+    let implicit = dir.path().join("bare_implicit.dcm");
+    let mut b = vec![0x08, 0x00, 0x05, 0x00, 0x0a, 0x00, 0x00, 0x00];
+    b.extend_from_slice(b"ISO_IR 100");
+    std::fs::write(&implicit, &b).unwrap();
+    let explicit = dir.path().join("bare_explicit.dcm");
+    let mut b = vec![0x08, 0x00, 0x05, 0x00, b'C', b'S', 0x0a, 0x00];
+    b.extend_from_slice(b"ISO_IR 100");
+    std::fs::write(&explicit, &b).unwrap();
+    for p in [&implicit, &explicit] {
+        let e = expect_err(p);
+        assert!(matches!(e.kind, IoErrorKind::UnknownFormat(_)), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("without the 128-byte preamble"), "{msg}");
+        assert!(msg.contains("re-save it as a DICOM file"), "{msg}");
+    }
+    // other unknown bytes keep the plain message
+    let other = dir.path().join("noise.bin");
+    std::fs::write(&other, b"hello, world, not an image").unwrap();
+    assert!(expect_err(&other).to_string().contains("wrong magic"));
+}
+
+/// A Modality LUT Sequence instead of a rescale (PS3.3 C.11.1, as pydicom-data's mlut_18.dcm):
+/// stored values map through the table, clamped to its ends outside it; the result equals
+/// pydicom's `apply_modality_lut` (pydicom 3.0.2; 16 entries from stored value 100, entry
+/// k = 3k − 7 as unsigned 16-bit words):
+///
+/// ```text
+/// ds = Dataset(); ds.PixelRepresentation = 0; ds.BitsStored = 12; ds.BitsAllocated = 16
+/// ds.file_meta = FileMetaDataset(); ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+/// it = Dataset(); it.LUTDescriptor = [16, 100, 16]; it.ModalityLUTType = "HU"
+/// it.LUTData = struct.pack("<16H", *[(3 * k - 7) & 0xFFFF for k in range(16)])
+/// it["LUTData"].VR = "OW"; ds.ModalityLUTSequence = Sequence([it])
+/// apply_modality_lut(np.array([0, 100, 105, 115, 4095], dtype=np.uint16), ds)
+/// # [65529 65529     8    38    38]
+/// ```
+#[test]
+fn modality_lut_sequence_maps_stored_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("mlut.dcm");
+    let mut s = Synth::mono(vec![0, 100, 105, 115], 2, 2);
+    let mut item = InMemDicomObject::new_empty();
+    item.put(DataElement::new(
+        tags::LUT_DESCRIPTOR,
+        VR::US,
+        PrimitiveValue::U16([16, 100, 16].into_iter().collect()),
+    ));
+    item.put(DataElement::new(
+        tags::MODALITY_LUT_TYPE,
+        VR::LO,
+        PrimitiveValue::from("HU"),
+    ));
+    // 3k − 7 as 16-bit two's complement words, read unsigned as pydicom does for US data
+    let table: Vec<u16> = (0..16).map(|k| (3 * k as i32 - 7) as u16).collect();
+    item.put(DataElement::new(
+        tags::LUT_DATA,
+        VR::OW,
+        PrimitiveValue::U16(table.into_iter().collect()),
+    ));
+    s.extra.push(DataElement::new(
+        tags::MODALITY_LUT_SEQUENCE,
+        VR::SQ,
+        dicom_core::value::DataSetSequence::from(vec![item]),
+    ));
+    s.write(&p);
+    let l = load_volume(&p).unwrap();
+    // 65529 is −7 as an unsigned word: pydicom gives 65529 for entry 0 too
+    assert_eq!(l.volume.data.iter().copied().collect::<Vec<f32>>(), vec![65529.0, 65529.0, 8.0, 38.0]);
+}
+
+/// Rescale Slope/Intercept stored with VR UN (an implicit-VR private converter's output, as
+/// pydicom-data's explicit_VR-UN.dcm) are read as the decimal strings they hold, not as their
+/// character codes (`2` as 50).
+#[test]
+fn rescale_stored_as_un_is_read_as_decimal_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("un.dcm");
+    let mut s = Synth::mono(vec![0, 1, 2, 10], 2, 2);
+    for (tag, v) in [(tags::RESCALE_SLOPE, "2 "), (tags::RESCALE_INTERCEPT, "-1024 ")] {
+        s.extra.push(DataElement::new(
+            tag,
+            VR::UN,
+            PrimitiveValue::U8(v.bytes().collect()),
+        ));
+    }
+    s.write(&p);
+    let l = load_volume(&p).unwrap();
+    assert_eq!(l.volume.data.iter().copied().collect::<Vec<f32>>(), vec![-1024.0, -1022.0, -1020.0, -1004.0]);
 }

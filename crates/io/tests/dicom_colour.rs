@@ -43,9 +43,14 @@ fn check(path: &Path, r: &Reference, tol: f64) -> Result<(), String> {
     let l = read_rgb(path, &opts).map_err(|e| e.to_string())?;
     let (rows, cols) = l.image.shape();
     let enc = |c: usize, y: usize, x: usize| linear_to_srgb(l.image.data[[c, y, x]] as f64);
-    // ultrasound without declared regions is cropped to the scan field found in its pixels:
-    // compare the reference pixels inside it, at its offset
-    if let Some(f) = &l.meta.field_detected {
+    // ultrasound is cropped to its declared region, or to the scan field found in its pixels
+    // when it declares none: compare the reference pixels inside it, at its offset
+    if let Some(f) = l
+        .meta
+        .field_detected
+        .as_ref()
+        .or(l.meta.region_declared.as_ref())
+    {
         if (rows, cols) != (f.y1 - f.y0 + 1, f.x1 - f.x0 + 1) {
             return Err(format!("shape {rows}×{cols} vs detected field {f:?}"));
         }

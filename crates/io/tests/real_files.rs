@@ -349,3 +349,109 @@ fn load_all_lists_every_fixture() {
         );
     }
 }
+
+/// Over a whole folder against pydicom: every grey image object pydicom decodes is read with
+/// the same values. References from `tools/pydicom_grey_reference.py DIR > grey.json`
+/// (pydicom 3.0.2, numpy 2.4, pylibjpeg 2.1 with -libjpeg 2.5 / -openjpeg 2.6 / -rle 2.2):
+/// per file the Modality-LUT values of all frames, their shape, minimum, maximum and sum.
+///
+/// ```text
+/// ARTEFACT_GREY_REF=grey.json ARTEFACT_DICOM_DIR=DIR \
+///     cargo test -p artefact-io --test real_files -- --ignored grey_corpus
+/// ```
+///
+/// Lossless syntaxes must agree to float32 rounding; lossy ones (JPEG baseline/extended,
+/// JPEG 2000, JPEG-LS near-lossless), where decoders may differ by a code, within 1 % of the
+/// range in the mean. MONOCHROME1 is compared after artefact's inversion `v' = lo + hi − v`
+/// over the storable range (Bits Stored through the Modality LUT). Non-image objects must be refused as
+/// such; ultrasound cropped to its scan field is compared in its range only.
+#[test]
+#[ignore = "needs ARTEFACT_GREY_REF and ARTEFACT_DICOM_DIR (pydicom's corpus)"]
+fn grey_corpus_matches_pydicom() {
+    let (Ok(reference), Ok(dir)) = (
+        std::env::var("ARTEFACT_GREY_REF"),
+        std::env::var("ARTEFACT_DICOM_DIR"),
+    ) else {
+        panic!("set ARTEFACT_GREY_REF and ARTEFACT_DICOM_DIR");
+    };
+    let refs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(reference).unwrap()).unwrap();
+    let lossy = [
+        "1.2.840.10008.1.2.4.50",
+        "1.2.840.10008.1.2.4.51",
+        "1.2.840.10008.1.2.4.81",
+        "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.203",
+    ];
+    let opts = LoadOptions {
+        allow_burned_in: true,
+        keep_overlay: true,
+        ..Default::default()
+    };
+    let (mut equal, mut refused, mut failures) = (0, 0, Vec::new());
+    for (name, v) in refs.as_object().unwrap() {
+        let path = PathBuf::from(&dir).join(name);
+        let f = |k: &str| v[k].as_f64().unwrap();
+        let l = match load_volume_with(&path, &opts) {
+            Ok(l) => l,
+            Err(e) if matches!(e.kind, IoErrorKind::NotAnImage(_)) => {
+                refused += 1;
+                continue;
+            }
+            Err(e) => {
+                failures.push(format!("{name}: refused: {e}"));
+                continue;
+            }
+        };
+        let shape: Vec<usize> = v["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect();
+        let (lo, hi) = l.volume.finite_range().unwrap_or((f32::NAN, f32::NAN));
+        let (lo, hi) = (lo as f64, hi as f64);
+        let n = l.volume.data.len() as f64;
+        let sum: f64 = l.volume.data.iter().map(|&x| x as f64).sum();
+        let (rmin, rmax, rsum) = (f("min"), f("max"), f("sum"));
+        let cropped = l.meta.field_detected.is_some() || l.meta.modality == Modality::Us;
+        let (d, r, c) = l.volume.shape();
+        if !cropped && [d, r, c] != shape[..] {
+            failures.push(format!("{name}: shape {d}×{r}×{c} vs {shape:?}"));
+            continue;
+        }
+        let range = (rmax - rmin).abs().max(1.0);
+        let ts = v["ts"].as_str().unwrap_or("");
+        // MONOCHROME1 is inverted over the storable range: v' = lo + hi − v
+        let mirror = (v["mono1"].as_bool().unwrap_or(false) && !cropped)
+            .then(|| f("store_lo") + f("store_hi"));
+        let (rmin, rmax, want_sum) = match mirror {
+            Some(m) => (m - rmax, m - rmin, n * m - rsum),
+            None => (rmin, rmax, rsum),
+        };
+        let ok = if cropped {
+            // a crop of the frame: its values lie within the frame's
+            lo >= rmin - 1e-3 * range && hi <= rmax + 1e-3 * range
+        } else if lossy.contains(&ts) {
+            ((sum - want_sum) / n).abs() <= 0.01 * range
+        } else {
+            (lo - rmin).abs() <= 1e-4 * range
+                && (hi - rmax).abs() <= 1e-4 * range
+                && ((sum - want_sum) / n).abs() <= 1e-5 * range
+        };
+        if ok {
+            equal += 1;
+        } else {
+            failures.push(format!(
+                "{name} ({ts}): min/max/mean {lo}/{hi}/{} vs pydicom {rmin}/{rmax}/{}",
+                sum / n,
+                want_sum / n
+            ));
+        }
+    }
+    eprintln!(
+        "{equal} equal, {refused} non-image objects refused, {} differ",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
