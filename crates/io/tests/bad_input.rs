@@ -624,7 +624,10 @@ fn modality_lut_sequence_maps_stored_values() {
     s.write(&p);
     let l = load_volume(&p).unwrap();
     // 65529 is −7 as an unsigned word: pydicom gives 65529 for entry 0 too
-    assert_eq!(l.volume.data.iter().copied().collect::<Vec<f32>>(), vec![65529.0, 65529.0, 8.0, 38.0]);
+    assert_eq!(
+        l.volume.data.iter().copied().collect::<Vec<f32>>(),
+        vec![65529.0, 65529.0, 8.0, 38.0]
+    );
 }
 
 /// Rescale Slope/Intercept stored with VR UN (an implicit-VR private converter's output, as
@@ -635,7 +638,10 @@ fn rescale_stored_as_un_is_read_as_decimal_strings() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("un.dcm");
     let mut s = Synth::mono(vec![0, 1, 2, 10], 2, 2);
-    for (tag, v) in [(tags::RESCALE_SLOPE, "2 "), (tags::RESCALE_INTERCEPT, "-1024 ")] {
+    for (tag, v) in [
+        (tags::RESCALE_SLOPE, "2 "),
+        (tags::RESCALE_INTERCEPT, "-1024 "),
+    ] {
         s.extra.push(DataElement::new(
             tag,
             VR::UN,
@@ -644,5 +650,8 @@ fn rescale_stored_as_un_is_read_as_decimal_strings() {
     }
     s.write(&p);
     let l = load_volume(&p).unwrap();
-    assert_eq!(l.volume.data.iter().copied().collect::<Vec<f32>>(), vec![-1024.0, -1022.0, -1020.0, -1004.0]);
+    assert_eq!(
+        l.volume.data.iter().copied().collect::<Vec<f32>>(),
+        vec![-1024.0, -1022.0, -1020.0, -1004.0]
+    );
 }
