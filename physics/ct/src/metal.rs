@@ -624,8 +624,8 @@ mod tests {
             .for_each(|w, b, &u, &f| {
                 let hu = mu_to_hu(u, scan.mu_water);
                 let beta = ((hu - HU_WATER_MAX) / (HU_BONE_MIN - HU_WATER_MAX)).clamp(0.0, 1.0);
-                *w = ((1.0 - f) * (1.0 - beta) * u) as f32 / kw as f32;
-                *b = ((1.0 - f) * beta * u) as f32 / kb as f32;
+                *w = (1.0 - f) * (1.0 - beta) * u / kw as f32;
+                *b = (1.0 - f) * beta * u / kb as f32;
             });
         let p = crate::projector::Projector::new(&grid, &geom).unwrap();
         let (rw, rb) = (p.forward(dw.view()).unwrap(), p.forward(db.view()).unwrap());
