@@ -17,7 +17,8 @@
 //! key at once both compute it (the same bytes) and one of them is kept.
 //!
 //! # Bounds
-//! Each table keeps its [`CAPACITY`] (FBP plans: [`PLAN_CAPACITY`]) most recently used entries
+//! Each table keeps its [`CAPACITY`] (FBP plans: [`PLAN_CAPACITY`], sinograms:
+//! [`SINOGRAM_CAPACITY`]) most recently used entries
 //! (a 256² image at the default scan: ray table ≈ 5 MB, FBP plan ≈ 1 MB, sinogram ≈ 0.8 MB
 //! plus the 1 MB projection-grid image of its key).
 //! Setting `ARTEFACT_CT_NO_MEMO` (to anything) turns the memo off for the whole process (read
@@ -30,8 +31,12 @@ use crate::Result;
 use ndarray::{Array2, ArrayView2};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Entries kept per table of projectors and of sinograms.
+/// Entries kept in the table of projectors.
 pub const CAPACITY: usize = 4;
+
+/// Entries kept in the table of sinograms: per worker the clean scan of its slice and, for
+/// `ct.metal`, the scan of the slice's bone part.
+pub const SINOGRAM_CAPACITY: usize = 8;
 
 /// Entries kept in the table of FBP plans (larger: sparse-view, limited-angle and truncated
 /// scans reconstruct with geometries of their own).
@@ -126,7 +131,7 @@ fn geom_key(grid: &Grid, geom: &Geometry, extra: u64) -> GeomKey {
 
 static PROJECTORS: Lru<GeomKey, Projector> = Lru::new(CAPACITY);
 static PLANS: Lru<GeomKey, FbpPlan> = Lru::new(PLAN_CAPACITY);
-static SINOGRAMS: Lru<(GeomKey, Vec<u32>), Array2<f32>> = Lru::new(CAPACITY);
+static SINOGRAMS: Lru<(GeomKey, Vec<u32>), Array2<f32>> = Lru::new(SINOGRAM_CAPACITY);
 
 /// [`Projector::new`] of `(grid, geom)`, memoised.
 pub fn projector(grid: &Grid, geom: &Geometry) -> Result<Arc<Projector>> {
