@@ -97,14 +97,22 @@ impl FftFloat for f32 {
     }
 }
 
-/// Blocked transpose of a `rows × cols` row-major buffer into `dst` (`cols × rows`).
-fn transpose<T: Copy>(src: &[T], dst: &mut [T], rows: usize, cols: usize) {
+/// Blocked transpose of a `rows × cols` block of `src` (row stride `src_stride`) into `dst`
+/// (`cols × rows`, row stride `dst_stride`): `dst[c·dst_stride + r] = src[r·src_stride + c]`.
+fn transpose<T: Copy>(
+    src: &[T],
+    src_stride: usize,
+    dst: &mut [T],
+    dst_stride: usize,
+    rows: usize,
+    cols: usize,
+) {
     const B: usize = 32;
     for r0 in (0..rows).step_by(B) {
         for c0 in (0..cols).step_by(B) {
             for r in r0..(r0 + B).min(rows) {
                 for c in c0..(c0 + B).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
+                    dst[c * dst_stride + r] = src[r * src_stride + c];
                 }
             }
         }
@@ -219,7 +227,12 @@ impl<T: FftFloat> ConvPlan<T> {
         let (pr, pc) = (self.pr, self.pc);
         self.row_fwd
             .process_with_scratch(&mut self.spatial[..live * pc], &mut self.scratch);
-        transpose(&self.spatial, &mut self.spectrum, pr, pc);
+        // only the live rows are transposed; the rest of the spectrum is zero padding
+        let zero = T::default();
+        for col in self.spectrum.chunks_exact_mut(pr) {
+            col[live..].fill(Complex::new(zero, zero));
+        }
+        transpose(&self.spatial, pc, &mut self.spectrum, pr, live, pc);
         self.col_fwd
             .process_with_scratch(&mut self.spectrum, &mut self.scratch);
     }
@@ -228,7 +241,7 @@ impl<T: FftFloat> ConvPlan<T> {
     fn pair(&mut self, a: ArrayView2<T>, b: Option<ArrayView2<T>>) -> (Array2<T>, Array2<T>) {
         let (rows, cols, pc) = (self.rows, self.cols, self.pc);
         let zero = T::default();
-        self.spatial[rows * pc..].fill(Complex::new(zero, zero));
+        // (rows below `rows` are not read: [`Self::forward`] transposes the live rows only)
         for (r, row) in self.spatial[..rows * pc].chunks_exact_mut(pc).enumerate() {
             let (live, pad) = row.split_at_mut(cols);
             pad.fill(Complex::new(zero, zero));
@@ -252,8 +265,16 @@ impl<T: FftFloat> ConvPlan<T> {
         }
         self.col_inv
             .process_with_scratch(&mut self.spectrum, &mut self.scratch);
-        transpose(&self.spectrum, &mut self.spatial, self.pc, self.pr);
+        // only the rows of the "same"-size output are transposed back and transformed
         let (ry, rx) = (self.ry, self.rx);
+        transpose(
+            &self.spectrum[ry..],
+            self.pr,
+            &mut self.spatial[ry * pc..],
+            pc,
+            pc,
+            rows,
+        );
         self.row_inv.process_with_scratch(
             &mut self.spatial[ry * pc..(ry + rows) * pc],
             &mut self.scratch,
