@@ -96,12 +96,15 @@ pub fn smooth_in_mask(x: &Array2<f64>, mask: Option<&Array2<bool>>, k: &Psf) -> 
     smooth_in_mask_by(x, mask, k, convolve_planes_f32_fft)
 }
 
+/// A convolution of planes of one size with one kernel.
+type PlaneConvolution = fn(&[ArrayView2<f64>], &Psf) -> Vec<Array2<f64>>;
+
 /// [`smooth_in_mask`] with the plane convolution `conv` (the tests' f64 reference).
 fn smooth_in_mask_by(
     x: &Array2<f64>,
     mask: Option<&Array2<bool>>,
     k: &Psf,
-    conv: fn(&[ArrayView2<f64>], &Psf) -> Vec<Array2<f64>>,
+    conv: PlaneConvolution,
 ) -> Array2<f64> {
     let m: Array2<f64> = match mask {
         Some(m) => m.mapv(|v| v as u8 as f64),
