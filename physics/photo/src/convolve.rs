@@ -1012,16 +1012,14 @@ mod tests {
     }
 
     /// `convolve_planes_f32_fft` agrees with the f64 transforms to 1e-5 (planes in [0, 1],
-    /// fixed seed, disc and Gaussian kernels large enough for the FFT; one, two and three
+    /// fixed seed, a disc large enough for the FFT; one, two and three
     /// planes) and is the f64 direct path bit for bit below the crossover.
     #[test]
     fn f32_fft_planes_match_f64_reference() {
         let planes = [noisy(120, 140, 3), noisy(120, 140, 4), noisy(120, 140, 5)];
         let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
-        let big = [
-            crate::defocus::disc_psf(21.0).unwrap(),
-            crate::support::gaussian_psf(7.0).unwrap(),
-        ];
+        // a disc large enough for the FFT (a separable Gaussian of this frame goes direct)
+        let big = [crate::defocus::disc_psf(21.0).unwrap()];
         for k in &big {
             for n in 1..=3 {
                 let fast = convolve_planes_f32_fft(&views[..n], k);
@@ -1032,7 +1030,8 @@ mod tests {
                         .zip(s)
                         .map(|(a, b)| (a - b).abs())
                         .fold(0.0, f64::max);
-                    assert!(worst < 1e-5 && worst > 0.0, "max |f32 − f64| = {worst}");
+                    // above f64 rounding: the f32 transforms were used
+                    assert!(worst < 1e-5 && worst > 1e-12, "max |f32 − f64| = {worst}");
                 }
             }
         }
