@@ -36,7 +36,7 @@
 //! - A. C. Ruifrok, D. A. Johnston, Anal. Quant. Cytol. Histol. 23(4), 2001 (optical density).
 
 use crate::slide::{bilinear, short_side};
-use crate::stain::{intensity, od};
+use crate::stain::{intensity_exp, od_ln};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 
@@ -179,7 +179,7 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
                 e.c[1] + (c as f64 - e.c[1]) / p.magnification,
             );
             let o: [f64; 3] = std::array::from_fn(|k| {
-                od(
+                od_ln(
                     bilinear(img, k, y, x).unwrap_or(img.data[[k, r, c]] as f64),
                     p.i0,
                 )
@@ -191,7 +191,7 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
     for (r, c, d, o) in inside {
         let rim = rim_profile(p, d);
         for k in 0..3 {
-            out[[k, r, c]] = intensity(p.contrast * o[k] + rim, p.i0) as f32;
+            out[[k, r, c]] = intensity_exp(p.contrast * o[k] + rim, p.i0) as f32;
         }
     }
     if p.halo > 0.0 {
@@ -214,6 +214,7 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stain::{intensity, od};
     use artefact_core::Modality;
     use ndarray::{Array2, Array3};
 

@@ -40,7 +40,7 @@ use crate::simd::{axpy, axpy4, Real};
 use crate::{PhotoError, Psf, Result};
 use artefact_core::RgbImage;
 use ndarray::{Array2, ArrayView2, Axis};
-use num_complex::Complex64;
+use num_complex::Complex;
 use rustfft::{FftDirection, FftPlanner};
 
 fn fft_len(n: usize) -> usize {
@@ -64,57 +64,90 @@ fn fft_len(n: usize) -> usize {
     best
 }
 
-/// Blocked transpose of a `rows × cols` row-major buffer into `dst` (`cols × rows`).
-fn transpose(src: &[Complex64], dst: &mut [Complex64], rows: usize, cols: usize) {
+/// Element type of the FFT path: f64 (the plane API, [`convolve_planes`]) or f32 (the image
+/// path of [`convolve_in_fov`], whose pixels are f32), each with its own buffer pool.
+trait FftFloat: rustfft::FftNum + Real {
+    fn to_f64(self) -> f64;
+    /// Run `f` on this thread's pool of buffers of this type.
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<Complex<Self>>>) -> R) -> R;
+}
+
+thread_local! {
+    /// Transform buffers of finished plans, kept for the next plan on this thread (a fresh
+    /// 20 MB buffer per transform cost more in page faults than the transform's butterflies).
+    static POOL64: std::cell::RefCell<Vec<Vec<Complex<f64>>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static POOL32: std::cell::RefCell<Vec<Vec<Complex<f32>>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl FftFloat for f64 {
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<Complex<f64>>>) -> R) -> R {
+        POOL64.with(|p| f(&mut p.borrow_mut()))
+    }
+}
+
+impl FftFloat for f32 {
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn with_pool<R>(f: impl FnOnce(&mut Vec<Vec<Complex<f32>>>) -> R) -> R {
+        POOL32.with(|p| f(&mut p.borrow_mut()))
+    }
+}
+
+/// Blocked transpose of a `rows × cols` block of `src` (row stride `src_stride`) into `dst`
+/// (`cols × rows`, row stride `dst_stride`): `dst[c·dst_stride + r] = src[r·src_stride + c]`.
+fn transpose<T: Copy>(
+    src: &[T],
+    src_stride: usize,
+    dst: &mut [T],
+    dst_stride: usize,
+    rows: usize,
+    cols: usize,
+) {
     const B: usize = 32;
     for r0 in (0..rows).step_by(B) {
         for c0 in (0..cols).step_by(B) {
             for r in r0..(r0 + B).min(rows) {
                 for c in c0..(c0 + B).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
+                    dst[c * dst_stride + r] = src[r * src_stride + c];
                 }
             }
         }
     }
 }
 
-thread_local! {
-    /// Transform buffers of finished plans, kept for the next plan on this thread (a fresh
-    /// 20 MB buffer per transform cost more in page faults than the transform's butterflies).
-    static POOL: std::cell::RefCell<Vec<Vec<Complex64>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Buffers kept per thread at most (a plan holds four).
+/// Buffers kept per thread and type at most (a plan holds four).
 const POOL_BUFFERS: usize = 4;
 
 /// A zeroed buffer of `len` values, reusing a pooled one when there is one.
-fn pooled(len: usize) -> Vec<Complex64> {
-    let mut v = POOL
-        .with(|p| {
-            let mut p = p.borrow_mut();
-            // the smallest pooled buffer that holds `len`, else the largest
-            let best = (0..p.len())
-                .filter(|&i| p[i].capacity() >= len)
-                .min_by_key(|&i| p[i].capacity())
-                .or_else(|| (0..p.len()).max_by_key(|&i| p[i].capacity()));
-            best.map(|i| p.swap_remove(i))
-        })
-        .unwrap_or_default();
+fn pooled<T: FftFloat>(len: usize) -> Vec<Complex<T>> {
+    let mut v = T::with_pool(|p| {
+        // the smallest pooled buffer that holds `len`, else the largest
+        let best = (0..p.len())
+            .filter(|&i| p[i].capacity() >= len)
+            .min_by_key(|&i| p[i].capacity())
+            .or_else(|| (0..p.len()).max_by_key(|&i| p[i].capacity()));
+        best.map(|i| p.swap_remove(i))
+    })
+    .unwrap_or_default();
     v.clear();
-    v.resize(len, Complex64::new(0.0, 0.0));
+    v.resize(len, Complex::new(T::default(), T::default()));
     v
 }
 
-impl Drop for ConvPlan {
+impl<T: FftFloat> Drop for ConvPlan<T> {
     fn drop(&mut self) {
-        POOL.with(|p| {
-            let mut p = p.borrow_mut();
-            for b in [
-                std::mem::take(&mut self.kernel),
-                std::mem::take(&mut self.spatial),
-                std::mem::take(&mut self.spectrum),
-                std::mem::take(&mut self.scratch),
-            ] {
+        let bufs = [
+            std::mem::take(&mut self.kernel),
+            std::mem::take(&mut self.spatial),
+            std::mem::take(&mut self.spectrum),
+            std::mem::take(&mut self.scratch),
+        ];
+        T::with_pool(|p| {
+            for b in bufs {
                 if b.capacity() > 0 {
                     p.push(b);
                 }
@@ -126,33 +159,33 @@ impl Drop for ConvPlan {
     }
 }
 
-/// Zero-padded 2-D FFT plan for `rows × cols` planes convolved with one kernel. The spectrum
-/// is kept transposed (`pc × pr`), so a forward + inverse pair costs two transposes; rows that
-/// are zero padding are not transformed along the rows.
-struct ConvPlan {
+/// Zero-padded 2-D FFT plan for `rows × cols` planes convolved with one kernel, in f64 or f32.
+/// The spectrum is kept transposed (`pc × pr`), so a forward + inverse pair costs two
+/// transposes; rows that are zero padding are not transformed along the rows.
+struct ConvPlan<T: FftFloat> {
     rows: usize,
     cols: usize,
     pr: usize,
     pc: usize,
     ry: usize,
     rx: usize,
-    row_fwd: std::sync::Arc<dyn rustfft::Fft<f64>>,
-    row_inv: std::sync::Arc<dyn rustfft::Fft<f64>>,
-    col_fwd: std::sync::Arc<dyn rustfft::Fft<f64>>,
-    col_inv: std::sync::Arc<dyn rustfft::Fft<f64>>,
+    row_fwd: std::sync::Arc<dyn rustfft::Fft<T>>,
+    row_inv: std::sync::Arc<dyn rustfft::Fft<T>>,
+    col_fwd: std::sync::Arc<dyn rustfft::Fft<T>>,
+    col_inv: std::sync::Arc<dyn rustfft::Fft<T>>,
     /// Kernel spectrum (transposed layout), scaled by 1/(pr·pc).
-    kernel: Vec<Complex64>,
-    spatial: Vec<Complex64>,
-    spectrum: Vec<Complex64>,
-    scratch: Vec<Complex64>,
+    kernel: Vec<Complex<T>>,
+    spatial: Vec<Complex<T>>,
+    spectrum: Vec<Complex<T>>,
+    scratch: Vec<Complex<T>>,
 }
 
-impl ConvPlan {
-    fn new(rows: usize, cols: usize, k: &Psf) -> ConvPlan {
+impl<T: FftFloat> ConvPlan<T> {
+    fn new(rows: usize, cols: usize, k: &Psf) -> ConvPlan<T> {
         let (kr, kc) = k.weights.dim();
         let (ry, rx) = k.radius();
         let (pr, pc) = (fft_len(rows + kr - 1), fft_len(cols + kc - 1));
-        let mut planner = FftPlanner::<f64>::new();
+        let mut planner = FftPlanner::<T>::new();
         let row_fwd = planner.plan_fft(pc, FftDirection::Forward);
         let row_inv = planner.plan_fft(pc, FftDirection::Inverse);
         let col_fwd = planner.plan_fft(pr, FftDirection::Forward);
@@ -179,12 +212,12 @@ impl ConvPlan {
             scratch: pooled(scratch_len),
         };
         for ((r, c), &w) in k.weights.indexed_iter() {
-            plan.spatial[r * pc + c] = Complex64::new(w, 0.0);
+            plan.spatial[r * pc + c] = Complex::new(<T as Real>::from_f64(w), T::default());
         }
         plan.forward(kr);
-        let norm = 1.0 / (pr * pc) as f64;
+        let norm = <T as Real>::from_f64(1.0 / (pr * pc) as f64);
         for (k, v) in plan.kernel.iter_mut().zip(&plan.spectrum) {
-            *k = v * norm;
+            *k = Complex::new(v.re * norm, v.im * norm);
         }
         plan
     }
@@ -194,56 +227,69 @@ impl ConvPlan {
         let (pr, pc) = (self.pr, self.pc);
         self.row_fwd
             .process_with_scratch(&mut self.spatial[..live * pc], &mut self.scratch);
-        transpose(&self.spatial, &mut self.spectrum, pr, pc);
+        // only the live rows are transposed; the rest of the spectrum is zero padding
+        let zero = T::default();
+        for col in self.spectrum.chunks_exact_mut(pr) {
+            col[live..].fill(Complex::new(zero, zero));
+        }
+        transpose(&self.spatial, pc, &mut self.spectrum, pr, live, pc);
         self.col_fwd
             .process_with_scratch(&mut self.spectrum, &mut self.scratch);
     }
 
     /// Convolve two real planes (`a` + i·`b`) with the kernel; "same"-size outputs.
-    fn pair(
-        &mut self,
-        a: ArrayView2<f64>,
-        b: Option<ArrayView2<f64>>,
-    ) -> (Array2<f64>, Array2<f64>) {
+    fn pair(&mut self, a: ArrayView2<T>, b: Option<ArrayView2<T>>) -> (Array2<T>, Array2<T>) {
         let (rows, cols, pc) = (self.rows, self.cols, self.pc);
-        self.spatial.fill(Complex64::new(0.0, 0.0));
-        for r in 0..rows {
-            let row = &mut self.spatial[r * pc..r * pc + cols];
+        let zero = T::default();
+        // (rows below `rows` are not read: [`Self::forward`] transposes the live rows only)
+        for (r, row) in self.spatial[..rows * pc].chunks_exact_mut(pc).enumerate() {
+            let (live, pad) = row.split_at_mut(cols);
+            pad.fill(Complex::new(zero, zero));
+            let ar = a.row(r);
             match &b {
                 Some(b) => {
-                    for (c, v) in row.iter_mut().enumerate() {
-                        *v = Complex64::new(a[[r, c]], b[[r, c]]);
+                    for ((v, &x), &y) in live.iter_mut().zip(ar.iter()).zip(b.row(r).iter()) {
+                        *v = Complex::new(x, y);
                     }
                 }
                 None => {
-                    for (c, v) in row.iter_mut().enumerate() {
-                        *v = Complex64::new(a[[r, c]], 0.0);
+                    for (v, &x) in live.iter_mut().zip(ar.iter()) {
+                        *v = Complex::new(x, zero);
                     }
                 }
             }
         }
         self.forward(rows);
         for (v, w) in self.spectrum.iter_mut().zip(&self.kernel) {
-            *v *= *w;
+            *v = *v * *w;
         }
         self.col_inv
             .process_with_scratch(&mut self.spectrum, &mut self.scratch);
-        transpose(&self.spectrum, &mut self.spatial, self.pc, self.pr);
+        // only the rows of the "same"-size output are transposed back and transformed
         let (ry, rx) = (self.ry, self.rx);
+        transpose(
+            &self.spectrum[ry..],
+            self.pr,
+            &mut self.spatial[ry * pc..],
+            pc,
+            pc,
+            rows,
+        );
         self.row_inv.process_with_scratch(
             &mut self.spatial[ry * pc..(ry + rows) * pc],
             &mut self.scratch,
         );
-        let mut oa = Array2::<f64>::zeros((rows, cols));
-        let mut ob = Array2::<f64>::zeros((rows, cols));
+        let mut oa = Vec::with_capacity(rows * cols);
+        let mut ob = Vec::with_capacity(rows * cols);
         for r in 0..rows {
             let row = &self.spatial[(r + ry) * pc + rx..(r + ry) * pc + rx + cols];
-            for (c, v) in row.iter().enumerate() {
-                oa[[r, c]] = v.re;
-                ob[[r, c]] = v.im;
-            }
+            oa.extend(row.iter().map(|v| v.re));
+            ob.extend(row.iter().map(|v| v.im));
         }
-        (oa, ob)
+        (
+            Array2::from_shape_vec((rows, cols), oa).expect("rows × cols"),
+            Array2::from_shape_vec((rows, cols), ob).expect("rows × cols"),
+        )
     }
 }
 
@@ -272,13 +318,13 @@ impl<T: Real> Direct<T> {
                 .iter()
                 .enumerate()
                 .filter(|(_, &w)| w != 0.0)
-                .map(|(j, &w)| (rx as isize - j as isize, T::from_f64(w)))
+                .map(|(j, &w)| (rx as isize - j as isize, <T as Real>::from_f64(w)))
                 .collect();
             let vert: TapRows<T> = u
                 .iter()
                 .enumerate()
                 .filter(|(_, &w)| w != 0.0)
-                .map(|(i, &w)| (i, vec![(0isize, T::from_f64(w))]))
+                .map(|(i, &w)| (i, vec![(0isize, <T as Real>::from_f64(w))]))
                 .collect();
             let _ = ry;
             return Direct::Separable(vec![(0, h)], vert);
@@ -292,7 +338,7 @@ impl<T: Real> Direct<T> {
                     .iter()
                     .enumerate()
                     .filter(|(_, &w)| w != 0.0)
-                    .map(|(j, &w)| (rx as isize - j as isize, T::from_f64(w)))
+                    .map(|(j, &w)| (rx as isize - j as isize, <T as Real>::from_f64(w)))
                     .collect();
                 (!taps.is_empty()).then_some((i, taps))
             })
@@ -498,14 +544,40 @@ pub fn convolve_planes(planes: &[ArrayView2<f64>], k: &Psf) -> Vec<Array2<f64>> 
     convolve_planes_fft(planes, k)
 }
 
-/// [`convolve_planes`] by zero-padded FFTs, whatever the kernel (the reference of the direct
-/// path's test).
-pub(crate) fn convolve_planes_fft(planes: &[ArrayView2<f64>], k: &Psf) -> Vec<Array2<f64>> {
+/// [`convolve_planes`] with the transforms in f32 when the FFT is the cheaper path (for planes
+/// of image precision, e.g. smoothed luminance: the results agree with the f64 transforms to
+/// about 1e-6 of the planes' magnitude); the direct path is the f64 one, bit for bit.
+pub fn convolve_planes_f32_fft(planes: &[ArrayView2<f64>], k: &Psf) -> Vec<Array2<f64>> {
     let Some(first) = planes.first() else {
         return Vec::new();
     };
     let (rows, cols) = first.dim();
-    let mut plan = ConvPlan::new(rows, cols, k);
+    let taps = Direct::<f64>::new(k).taps();
+    if direct_is_cheaper(rows, cols, k, taps, planes.len(), DIRECT_TAP_F64) {
+        return convolve_planes(planes, k);
+    }
+    let p32: Vec<Array2<f32>> = planes.iter().map(|p| p.mapv(|v| v as f32)).collect();
+    let views: Vec<ArrayView2<f32>> = p32.iter().map(|p| p.view()).collect();
+    planes_fft(&views, k)
+        .into_iter()
+        .map(|p| p.mapv(|v| v as f64))
+        .collect()
+}
+
+/// [`convolve_planes`] by zero-padded FFTs, whatever the kernel (the reference of the direct
+/// path's test).
+pub(crate) fn convolve_planes_fft(planes: &[ArrayView2<f64>], k: &Psf) -> Vec<Array2<f64>> {
+    planes_fft(planes, k)
+}
+
+/// Zero-padded FFT convolutions of planes of one size with one kernel, in `T`: one kernel
+/// transform, the planes transformed two at a time (real and imaginary parts).
+fn planes_fft<T: FftFloat>(planes: &[ArrayView2<T>], k: &Psf) -> Vec<Array2<T>> {
+    let Some(first) = planes.first() else {
+        return Vec::new();
+    };
+    let (rows, cols) = first.dim();
+    let mut plan = ConvPlan::<T>::new(rows, cols, k);
     let mut out = Vec::with_capacity(planes.len());
     for two in planes.chunks(2) {
         let (x, y) = plan.pair(two[0], two.get(1).copied());
@@ -524,12 +596,18 @@ pub(crate) fn convolve_planes_fft(planes: &[ArrayView2<f64>], k: &Psf) -> Vec<Ar
 /// planes of a PSF (its masked channels, then `M`) are convolved two at a time as the real and
 /// imaginary parts of one complex transform.
 pub fn convolve_in_fov(img: &RgbImage, psfs: &[Psf; 3]) -> Result<RgbImage> {
-    convolve_in_fov_by(img, psfs, None)
+    convolve_in_fov_by(img, psfs, None, false)
 }
 
 /// [`convolve_in_fov`] by the cheaper path (`force = None`), or by the direct path
-/// (`Some(true)`) or the FFT (`Some(false)`) whatever the cost.
-fn convolve_in_fov_by(img: &RgbImage, psfs: &[Psf; 3], force: Option<bool>) -> Result<RgbImage> {
+/// (`Some(true)`) or the FFT (`Some(false)`) whatever the cost; the FFT in f32 unless
+/// `f64_fft` (the slower reference the f32 transforms are tested against).
+fn convolve_in_fov_by(
+    img: &RgbImage,
+    psfs: &[Psf; 3],
+    force: Option<bool>,
+    f64_fft: bool,
+) -> Result<RgbImage> {
     let (rows, cols) = img.shape();
     for p in psfs {
         let (kr, kc) = p.weights.dim();
@@ -568,21 +646,41 @@ fn convolve_in_fov_by(img: &RgbImage, psfs: &[Psf; 3], force: Option<bool>) -> R
             }
             continue;
         }
-        // planes: the group's masked channels, then the mask (denominator)
-        let planes: Vec<Array2<f64>> = group.iter().map(|&d| masked(d)).collect();
-        let mut views: Vec<ArrayView2<f64>> = planes.iter().map(|p| p.view()).collect();
-        views.push(mask.view());
-        let mut blurred = convolve_planes(&views, &psfs[c]);
-        let den = blurred.pop().expect("the mask plane");
-        for (&ch, num) in group.iter().zip(&blurred) {
-            let mut plane = out.index_axis_mut(Axis(0), ch);
-            for r in 0..rows {
-                for k in 0..cols {
-                    if mask[[r, k]] > 0.0 && den[[r, k]] > 1e-9 {
-                        plane[[r, k]] = (num[[r, k]] / den[[r, k]]) as f32;
+        // planes: the group's masked channels, then the mask (denominator), in f32 (the
+        // image's precision; `f64_fft` keeps the f64 transforms as the test's reference)
+        let blurred: Vec<Array2<f64>> = if f64_fft {
+            let planes: Vec<Array2<f64>> = group.iter().map(|&d| masked(d)).collect();
+            let mut views: Vec<ArrayView2<f64>> = planes.iter().map(|p| p.view()).collect();
+            views.push(mask.view());
+            convolve_planes_fft(&views, &psfs[c])
+        } else {
+            let m32 = mask.mapv(|v| v as f32);
+            let planes: Vec<Array2<f32>> = group
+                .iter()
+                .map(|&d| {
+                    let mut x = img.data.index_axis(Axis(0), d).to_owned();
+                    x.zip_mut_with(&m32, |v, &w| *v *= w);
+                    x
+                })
+                .collect();
+            let mut views: Vec<ArrayView2<f32>> = planes.iter().map(|p| p.view()).collect();
+            views.push(m32.view());
+            planes_fft(&views, &psfs[c])
+                .into_iter()
+                .map(|p| p.mapv(|v| v.to_f64()))
+                .collect()
+        };
+        let (den, nums) = blurred.split_last().expect("the mask plane");
+        for (&ch, num) in group.iter().zip(nums) {
+            ndarray::Zip::from(out.index_axis_mut(Axis(0), ch))
+                .and(&mask)
+                .and(num)
+                .and(den)
+                .for_each(|o, &m, &n, &d| {
+                    if m > 0.0 && d > 1e-9 {
+                        *o = (n / d) as f32;
                     }
-                }
-            }
+                });
             done[ch] = true;
         }
     }
@@ -869,8 +967,8 @@ mod tests {
                 [ks[3].clone(), ks[3].clone(), ks[3].clone()],
                 [ks[1].clone(), ks[2].clone(), ks[4].clone()],
             ] {
-                let a = convolve_in_fov_by(&img, &psfs, Some(true)).unwrap();
-                let b = convolve_in_fov_by(&img, &psfs, Some(false)).unwrap();
+                let a = convolve_in_fov_by(&img, &psfs, Some(true), false).unwrap();
+                let b = convolve_in_fov_by(&img, &psfs, Some(false), true).unwrap();
                 for ((c, r, k), &v) in a.data.indexed_iter() {
                     let w = b.data[[c, r, k]];
                     assert!((v - w).abs() < 2e-6, "{c} {r} {k}: {v} vs {w}");
@@ -880,6 +978,68 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `convolve_in_fov`'s f32 transforms agree with the f64 reference transforms to 1e-5 on
+    /// a fixed-seed frame, with three chromatic disc PSFs (defocus) and a shared Gaussian, with
+    /// and without a circular field; the outside is unchanged bit for bit.
+    #[test]
+    fn f32_fft_in_fov_matches_f64_reference() {
+        let (rows, cols) = (160, 190);
+        let mask = Array2::from_shape_fn((rows, cols), |(r, c)| {
+            ((r as f64 - 80.0).powi(2) + (c as f64 - 96.0).powi(2)) < 75.0f64.powi(2)
+        });
+        let data = Array3::from_shape_fn((3, rows, cols), |(c, r, k)| {
+            noisy(rows, cols, 20 + c as u64)[[r, k]] as f32
+        });
+        let g = crate::support::gaussian_psf(6.0).unwrap();
+        let discs = [9.0, 12.5, 17.0].map(|d| crate::defocus::disc_psf(d).unwrap());
+        for fov in [None, Some(mask)] {
+            let img = RgbImage::new(data.clone(), [1.0, 1.0], Modality::Fundus, fov).unwrap();
+            for psfs in [discs.clone(), [g.clone(), g.clone(), g.clone()]] {
+                let fast = convolve_in_fov_by(&img, &psfs, Some(false), false).unwrap();
+                let slow = convolve_in_fov_by(&img, &psfs, Some(false), true).unwrap();
+                let mut worst = 0.0f32;
+                for ((c, r, k), &v) in fast.data.indexed_iter() {
+                    worst = worst.max((v - slow.data[[c, r, k]]).abs());
+                    if !img.in_fov(r, k) {
+                        assert_eq!(v.to_bits(), img.data[[c, r, k]].to_bits());
+                    }
+                }
+                assert!(worst < 1e-5, "max |f32 − f64| = {worst}");
+            }
+        }
+    }
+
+    /// `convolve_planes_f32_fft` agrees with the f64 transforms to 1e-5 (planes in [0, 1],
+    /// fixed seed, a disc large enough for the FFT; one, two and three
+    /// planes) and is the f64 direct path bit for bit below the crossover.
+    #[test]
+    fn f32_fft_planes_match_f64_reference() {
+        let planes = [noisy(120, 140, 3), noisy(120, 140, 4), noisy(120, 140, 5)];
+        let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
+        // a disc large enough for the FFT (a separable Gaussian of this frame goes direct)
+        let big = [crate::defocus::disc_psf(21.0).unwrap()];
+        for k in &big {
+            for n in 1..=3 {
+                let fast = convolve_planes_f32_fft(&views[..n], k);
+                let slow = convolve_planes_fft(&views[..n], k);
+                for (f, s) in fast.iter().zip(&slow) {
+                    let worst = f
+                        .iter()
+                        .zip(s)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0, f64::max);
+                    // above f64 rounding: the f32 transforms were used
+                    assert!(worst < 1e-5 && worst > 1e-12, "max |f32 − f64| = {worst}");
+                }
+            }
+        }
+        let small = crate::support::gaussian_psf(1.0).unwrap();
+        assert_eq!(
+            convolve_planes_f32_fft(&views, &small),
+            convolve_planes(&views, &small)
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@
 //! - M. Born, E. Wolf, *Principles of Optics*, §8.3 (shadows of obstacles in an aperture,
 //!   geometric limit).
 
-use crate::convolve::convolve_plane;
+use crate::convolve::convolve_planes_f32_fft;
 use crate::defocus::{disc_psf, MAX_DIAMETER_PX};
 use crate::support::{fov_geometry, FovGeometry};
 use crate::{PhotoError, Result};
@@ -230,7 +230,8 @@ pub fn transmission(p: &ShadowParams, img: &RgbImage) -> Result<Array2<f64>> {
         }
         let dpx = (defocus * g.diameter).min(MAX_DIAMETER_PX);
         let k = disc_psf(dpx)?;
-        let blurred = convolve_plane(a.mapv(|v| p.opacity * v).view(), &k);
+        let a = a.mapv(|v| p.opacity * v);
+        let blurred = convolve_planes_f32_fft(&[a.view()], &k).remove(0);
         t.zip_mut_with(&blurred, |t, &b| *t *= (1.0 - b).clamp(0.0, 1.0));
     }
     Ok(t)

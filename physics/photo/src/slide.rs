@@ -29,7 +29,7 @@
 //! - E. Catmull, R. Rom, "A class of local interpolating splines", 1974.
 //! - K. Perlin, "An image synthesizer", SIGGRAPH 1985 (lattice noise).
 
-use crate::convolve::convolve_plane;
+use crate::convolve::convolve_planes_f32_fft;
 use crate::defocus::disc_psf;
 use crate::{PhotoError, Result};
 use artefact_core::RgbImage;
@@ -99,7 +99,7 @@ pub fn blur_absorbance(od: &Array2<f64>, diameter_px: f64) -> Result<Array2<f64>
     }
     let psf = disc_psf(diameter_px)?;
     let a = od.mapv(absorbance);
-    let b = convolve_plane(a.view(), &psf);
+    let b = convolve_planes_f32_fft(&[a.view()], &psf).remove(0);
     Ok(b.mapv(density_of_absorbance))
 }
 
@@ -133,7 +133,7 @@ pub fn blur_absorbance3(od: [&Array2<f64>; 3], diameter_px: f64) -> Result<[Arra
     }
     let psf = disc_psf(diameter_px)?;
     let a = od.map(|o| o.mapv(absorbance));
-    let b = crate::convolve::convolve_planes(&[a[0].view(), a[1].view(), a[2].view()], &psf);
+    let b = convolve_planes_f32_fft(&[a[0].view(), a[1].view(), a[2].view()], &psf);
     let mut it = b.into_iter().map(|b| b.mapv(density_of_absorbance));
     Ok(std::array::from_fn(|_| it.next().expect("three planes")))
 }

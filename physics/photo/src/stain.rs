@@ -54,6 +54,13 @@ pub fn od(i: f64, i0: f64) -> f64 {
     -((i / i0).max(MIN_TRANSMISSION)).log10()
 }
 
+/// [`od`] as `−ln(i/i0) · log10(e)`: within 4 ulp of the `log10` form (tested), at a
+/// fraction of its cost (the per-pixel loops use it).
+#[inline]
+pub fn od_ln(i: f64, i0: f64) -> f64 {
+    -((i / i0).max(MIN_TRANSMISSION).ln() * std::f64::consts::LOG10_E)
+}
+
 /// Linear intensity of an optical density relative to `i0`.
 #[inline]
 pub fn intensity(od: f64, i0: f64) -> f64 {
@@ -331,6 +338,19 @@ mod tests {
             let ulps = 2.0 + 2.0 * d.abs() * std::f64::consts::LN_10;
             assert!((a - b).abs() <= ulps * f64::EPSILON * b, "{d}: {a} {b}");
         }
+    }
+
+    #[test]
+    fn od_ln_matches_log10() {
+        for k in 0..200_001 {
+            let i = 1.2 * k as f64 / 200_000.0;
+            let (a, b) = (od_ln(i, 0.9), od(i, 0.9));
+            assert!(
+                (a - b).abs() <= 4.0 * f64::EPSILON * b.abs(),
+                "{i}: {a} {b}"
+            );
+        }
+        assert_eq!(od_ln(0.9, 0.9).to_bits(), od(0.9, 0.9).to_bits());
     }
 
     /// Selection gives the sorted lookup's percentiles exactly (fixed-seed values with ties).

@@ -34,7 +34,7 @@
 //!   stain augmentation by perturbing concentrations).
 
 use crate::error::check_range;
-use crate::stain::{intensity_exp, macenko, macenko_from_od, od, StainBasis};
+use crate::stain::{intensity_exp, macenko, macenko_from_od, od_ln, StainBasis};
 use crate::white_balance::invert;
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
@@ -110,7 +110,7 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
     // optical densities of the field of view, once: Macenko's samples and the unmixing input
     let ods: Vec<[f64; 3]> = (0..n)
         .filter(|&i| inside(i))
-        .map(|i| std::array::from_fn(|k| od(data[k * n + i] as f64, p.i0)))
+        .map(|i| std::array::from_fn(|k| od_ln(data[k * n + i] as f64, p.i0)))
         .collect();
     // `estimated_basis` on the same samples
     let basis = check_range("i0", p.i0, 1e-6, 1e6)
@@ -147,7 +147,7 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stain::intensity;
+    use crate::stain::{intensity, od};
     use artefact_core::Modality;
     use ndarray::{Array2, Array3};
 

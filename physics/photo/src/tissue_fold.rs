@@ -30,7 +30,7 @@
 //!   (folds: darker, more saturated double layers).
 
 use crate::slide::{bilinear, composite_od, short_side, smoothstep, Curve};
-use crate::stain::od;
+use crate::stain::od_ln;
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 use ndarray::Array2;
@@ -121,7 +121,7 @@ pub fn apply(p: &TissueFoldParams, img: &RgbImage) -> Result<RgbImage> {
             }
             for k in 0..3 {
                 if let Some(v) = bilinear(img, k, y, x) {
-                    layer[k][[r, c]] = m * p.layer * od(v, p.i0).max(0.0);
+                    layer[k][[r, c]] = m * p.layer * od_ln(v, p.i0).max(0.0);
                 }
             }
         }
@@ -132,6 +132,7 @@ pub fn apply(p: &TissueFoldParams, img: &RgbImage) -> Result<RgbImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stain::od;
     use artefact_core::Modality;
     use ndarray::Array3;
 
