@@ -610,7 +610,7 @@ fn modality_lut_sequence_maps_stored_values() {
         PrimitiveValue::from("HU"),
     ));
     // 3k − 7 as 16-bit two's complement words, read unsigned as pydicom does for US data
-    let table: Vec<u16> = (0..16).map(|k| (3 * k as i32 - 7) as u16).collect();
+    let table: Vec<u16> = (0..16i32).map(|k| (3 * k - 7) as u16).collect();
     item.put(DataElement::new(
         tags::LUT_DATA,
         VR::OW,

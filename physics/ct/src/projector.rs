@@ -871,8 +871,8 @@ impl Projector {
 
     /// [`Projector::forward`] of an image whose non-zero pixels form a few small, separate
     /// groups (e.g. several metal inserts far apart, whose common bounding box is wide):
-    /// each group's box ([`nonzero_boxes`]) projected as in [`Projector::forward_sparse`] and
-    /// the boxes' sums added per ray, in box order. Equal to the full projection up to the f32
+    /// each group's box (16-pixel tiles joined by 8-neighbourhood) projected as in
+    /// [`Projector::forward_sparse`] and the boxes' sums added per ray, in box order. Equal to the full projection up to the f32
     /// rounding of that sum (the same bytes with one box). `None` when some box is wider than
     /// a quarter of the grid or the boxes cover more than a quarter of it: project in full.
     pub fn forward_sparse_parts(&self, mu: ArrayView2<f32>) -> Result<Option<Array2<f32>>> {
