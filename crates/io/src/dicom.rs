@@ -295,8 +295,10 @@ fn modality_lut(obj: &InMemDicomObject) -> Option<ModalityLut> {
         .flatten()?
         .to_multi_int::<i64>()
         .ok()?;
+    // entries 0 means 65,536; anything outside 0..=65,535 (or 65,536) is a broken descriptor
     let (entries, first, bits) = match desc[..] {
-        [e, f, b] => (if e == 0 { 65_536 } else { e as usize }, f, b),
+        [0, f, b] => (65_536usize, f, b),
+        [e, f, b] if (1..=65_536).contains(&e) => (e as usize, f, b),
         _ => return None,
     };
     let bytes = item
