@@ -19,14 +19,19 @@ pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
     replace(path, bytes, false)
 }
 
-fn replace(path: &Path, bytes: &[u8], sync: bool) -> Result<(), DatasetError> {
+/// The temporary file beside `path` (its folder created) that is renamed onto it.
+fn temp_beside(path: &Path) -> Result<std::path::PathBuf, DatasetError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| DatasetError::file(dir, e))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    Ok(dir.join(format!(".{name}.tmp-{}", std::process::id())))
+}
+
+fn replace(path: &Path, bytes: &[u8], sync: bool) -> Result<(), DatasetError> {
+    let tmp = temp_beside(path)?;
     let res = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -66,13 +71,7 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(path: &Path) -> Result<AtomicFile, DatasetError> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| DatasetError::file(dir, e))?;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let tmp = temp_beside(path)?;
         let f = std::fs::File::create(&tmp).map_err(|e| DatasetError::file(path, e))?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
