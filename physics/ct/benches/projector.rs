@@ -54,6 +54,22 @@ fn bench(c: &mut Criterion) {
     g.bench_function("fbp_fan_arc_512x512_720v", |b| {
         b.iter(|| fbp(black_box(sino.view()), &geom, &grid, Filter::RamLak).unwrap())
     });
+    // the operators' default scan of a 512² slice (arc fan, 736 bins, 1,152 views over 360°),
+    // planned once, and the same fan on a flat detector
+    let m = 1085.6 / 595.0;
+    for (name, geom) in [
+        ("arc", Geometry::fan_arc(736, m, 595.0, 490.6, 1152, 360.0)),
+        (
+            "flat",
+            Geometry::fan_flat(736, m, 595.0, 490.6, 1152, 360.0),
+        ),
+    ] {
+        let sino = forward(mu.view(), &grid, &geom);
+        let plan = FbpPlan::new(&geom, &grid, Filter::SheppLogan).unwrap();
+        g.bench_function(format!("fbp_fan_{name}_planned_512x512_1152v"), |b| {
+            b.iter(|| plan.reconstruct(black_box(sino.view())).unwrap())
+        });
+    }
     g.finish();
 }
 

@@ -4,7 +4,7 @@
 //! for 64 pixels in a load-free pass before the gathers. The AVX2 build is
 //! `crate::simd::fbp::fan_tile_avx2` (same bytes, tested there).
 
-use super::tile::{FanTile, ATAN_C, TILE};
+use super::tile::{FanTile, ATAN_C, FAN_BEHIND, TILE};
 use crate::geometry::{Beam, Geometry, Grid};
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -62,7 +62,9 @@ fn bp_fan_impl<const ARC: bool>(
         } => (source_iso_mm, iso_det_mm),
         Beam::Parallel => unreachable!("bp_fan is only called for fan beams"),
     };
-    let stride = nd + 3;
+    // one zero in front, `FAN_BEHIND` behind (the AVX2 kernel loads 16 values from any
+    // clamped position, the portable one reads index + 1)
+    let stride = nd + 1 + FAN_BEHIND;
     let mut qp = vec![0.0f32; geom.n_views() * stride];
     for (v, row) in q.outer_iter().enumerate() {
         for (k, &x) in row.iter().enumerate() {
@@ -102,7 +104,8 @@ fn bp_fan_impl<const ARC: bool>(
         scale,
         shift,
     };
-    let avx2 = avx2 && crate::simd::avx2_available();
+    // (the AVX2 kernel steps column positions in f32: exact below 2²² columns)
+    let avx2 = avx2 && crate::simd::avx2_available() && cols < (1 << 22);
     out.as_slice_mut()
         .expect("standard")
         .par_chunks_mut(cols * TILE)

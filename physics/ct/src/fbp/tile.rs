@@ -4,6 +4,10 @@
 /// Image rows per back-projection task.
 pub(crate) const TILE: usize = 8;
 
+/// Zeros behind a padded fan-beam detector row (index `n_det + 1` onwards): positions are
+/// clamped into `[0, n_det + 1]`, and the AVX2 kernel loads 16 values from there.
+pub(crate) const FAN_BEHIND: usize = 17;
+
 /// Inputs of the fan-beam tile kernel (`fan::fan_tile` and its AVX2 build).
 #[derive(Clone, Copy)]
 pub(crate) struct FanTile<'a> {

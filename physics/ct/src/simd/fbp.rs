@@ -294,9 +294,13 @@ pub(crate) unsafe fn fan_tile_avx2<const ARC: bool>(p: &FanTile, ti: usize, tile
         scale,
         shift,
     } = *p;
-    // positions are clamped into [0, kmax] and index + 1 ≤ kmax + 1 = stride − 2 is read
-    assert!(kmax as usize + 2 <= stride && qp.len() % stride == 0);
+    // positions are clamped into [0, kmax], and 16 values are loaded from an index ≤ kmax
+    assert!(kmax as usize + 16 <= stride && qp.len() % stride == 0);
     let lane_i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let zero_i = _mm256_setzero_si256();
+    let one_i = _mm256_set1_epi32(1);
+    let seven = _mm256_set1_epi32(7);
+    let fourteen = _mm256_set1_epi32(14);
     let zero = _mm256_setzero_ps();
     let one = _mm256_set1_ps(1.0);
     let sign = _mm256_set1_ps(-0.0);
@@ -308,7 +312,10 @@ pub(crate) unsafe fn fan_tile_avx2<const ARC: bool>(p: &FanTile, ti: usize, tile
         _mm256_set1_ps(rs32),
     );
     let c: [__m256; 8] = std::array::from_fn(|i| _mm256_set1_ps(ATAN_C[i]));
-    let vx0 = _mm256_set1_ps(x0);
+    // column positions of a chunk, `x0 + j` (exact in f32 for any column count the kernel
+    // takes, so stepping by 8 gives the same values as converting `j`)
+    let vx0_lanes = _mm256_add_ps(_mm256_set1_ps(x0), _mm256_cvtepi32_ps(lane_i));
+    let eight = _mm256_set1_ps(8.0);
     for (v, &(s, cth)) in trig.iter().enumerate() {
         let line = qp.as_ptr().add(v * stride);
         let along1 = _mm256_set1_ps((-s * pix) as f32);
@@ -317,14 +324,42 @@ pub(crate) unsafe fn fan_tile_avx2<const ARC: bool>(p: &FanTile, ti: usize, tile
             let y = (cr - (ti * TILE + r) as f64) * pix;
             let along0 = _mm256_set1_ps((rs + y * cth) as f32);
             let across0 = _mm256_set1_ps((y * s) as f32);
+            // the row's ends, exactly: `along`/`across` are linear along the row, so what
+            // holds at both ends holds for every pixel
+            let ends = [0.0, (cols - 1) as f64].map(|j| {
+                let xj = x0 as f64 + j;
+                (rs + y * cth - xj * s * pix, y * s + xj * cth * pix)
+            });
+            // no pixel of the row lies more than 45° off the central ray (≈ 44.7° with the
+            // margin for f32 rounding): atan needs no argument swap, `z = across/along`
+            // directly (the same bits: IEEE division and products are sign-symmetric and
+            // the polynomial is positive)
+            let narrow = ends
+                .iter()
+                .all(|&(al, ac)| al > 0.0 && ac.abs() <= 0.99 * al);
+            // the lane holding the chunk's smallest detector index (`across/along` is
+            // monotonic along the row; a wrong guess only sends chunks to the gathers)
+            let rising = ends[1].1 * ends[0].0 >= ends[0].1 * ends[1].0;
+            let first = _mm256_set1_epi32(if rising { 0 } else { 7 });
             let out = row.as_mut_ptr();
             let mut j = 0;
+            let mut xj = vx0_lanes;
             while j < cols {
-                let idx = _mm256_add_epi32(_mm256_set1_epi32(j as i32), lane_i);
-                let xj = _mm256_add_ps(vx0, _mm256_cvtepi32_ps(idx));
                 let along = _mm256_add_ps(along0, _mm256_mul_ps(xj, along1));
                 let across = _mm256_add_ps(across0, _mm256_mul_ps(xj, across1));
-                let (coord, wgt) = if ARC {
+                xj = _mm256_add_ps(xj, eight);
+                let (coord, wgt) = if ARC && narrow {
+                    let z = _mm256_div_ps(across, along);
+                    let z2 = _mm256_mul_ps(z, z);
+                    let mut pz = c[7];
+                    for &ci in c[..7].iter().rev() {
+                        pz = _mm256_add_ps(_mm256_mul_ps(pz, z2), ci);
+                    }
+                    let g = _mm256_mul_ps(pz, z);
+                    let l2 =
+                        _mm256_add_ps(_mm256_mul_ps(along, along), _mm256_mul_ps(across, across));
+                    (g, _mm256_div_ps(one, l2))
+                } else if ARC {
                     // atan2_pos(across, along)
                     let ay = _mm256_andnot_ps(sign, across);
                     let swap = _mm256_cmp_ps::<_CMP_GT_OQ>(ay, along);
@@ -351,8 +386,41 @@ pub(crate) unsafe fn fan_tile_avx2<const ARC: bool>(p: &FanTile, ti: usize, tile
                 let x = _mm256_min_ps(_mm256_max_ps(x, zero), vkmax);
                 let k = _mm256_cvttps_epi32(x);
                 let f = _mm256_sub_ps(x, _mm256_cvtepi32_ps(k));
-                let v0 = _mm256_i32gather_ps::<4>(line, k);
-                let v1 = _mm256_i32gather_ps::<4>(line.add(1), k);
+                // the chunk's indices relative to its first or last lane (k is monotonic
+                // along a row: a straight row seen from the source); when they all lie in
+                // [0, 14], `q[k]` and `q[k + 1]` come from two 8-value loads by permutes,
+                // otherwise (pixels close to the source, steep magnification) by gathers
+                let kb = _mm256_permutevar8x32_epi32(k, first);
+                let k0 = _mm256_cvtsi256_si32(kb);
+                let kr = _mm256_sub_epi32(k, kb);
+                let out_of_window = _mm256_or_si256(
+                    _mm256_cmpgt_epi32(zero_i, kr),
+                    _mm256_cmpgt_epi32(kr, fourteen),
+                );
+                let (v0, v1) = if _mm256_testz_si256(out_of_window, out_of_window) != 0 {
+                    let w = line.add(k0 as usize);
+                    let (lo, hi) = (_mm256_loadu_ps(w), _mm256_loadu_ps(w.add(8)));
+                    let kr1 = _mm256_add_epi32(kr, one_i);
+                    let hi0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(kr, seven));
+                    let hi1 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(kr1, seven));
+                    (
+                        _mm256_blendv_ps(
+                            _mm256_permutevar8x32_ps(lo, kr),
+                            _mm256_permutevar8x32_ps(hi, kr),
+                            hi0,
+                        ),
+                        _mm256_blendv_ps(
+                            _mm256_permutevar8x32_ps(lo, kr1),
+                            _mm256_permutevar8x32_ps(hi, kr1),
+                            hi1,
+                        ),
+                    )
+                } else {
+                    (
+                        _mm256_i32gather_ps::<4>(line, k),
+                        _mm256_i32gather_ps::<4>(line.add(1), k),
+                    )
+                };
                 let val = _mm256_mul_ps(
                     wgt,
                     _mm256_add_ps(v0, _mm256_mul_ps(f, _mm256_sub_ps(v1, v0))),
@@ -440,12 +508,28 @@ mod tests {
         arc.det_offset_mm = 0.7;
         // a narrow detector: most pixels project outside it
         let narrow = Geometry::fan_arc(30, 1.0, 200.0, 100.0, 33, 360.0);
+        // the source just outside the grid (circumscribed radius ≈ 52.5 mm): rows whose
+        // pixels lie more than 45° off the central ray (the atan argument swap) and
+        // magnifications that spread a chunk over more than 15 bins (the gathers)
+        let near_arc = Geometry::fan_arc(400, 0.9, 56.0, 60.0, 41, 360.0);
+        let near_flat = Geometry::fan_flat(400, 1.4, 56.0, 60.0, 41, 360.0);
+        // the operators' default scan of a 128² slice: permutes almost everywhere
+        let m = 1085.6 / 595.0;
+        let default = Geometry::fan_arc(184, 1.3 * m, 595.0, 490.6, 60, 360.0);
         for (geom, is_arc) in [
             (flat, false),
             (arc.clone(), true),
             (arc.short_scan(30), true),
             (narrow, true),
+            (near_arc, true),
+            (near_flat, false),
+            (default, true),
         ] {
+            let grid = if geom.n_det == 184 {
+                Grid::new(128, 128, 1.3)
+            } else {
+                grid
+            };
             let q = random((geom.n_views(), geom.n_det), 22);
             let vw: Vec<f32> = view_weights(&geom.angles_rad)
                 .iter()
