@@ -217,10 +217,45 @@ pub fn sinogram(
     let geom = scan.geometry_for(image)?;
     let (mu, grid) = to_mu_fine_with(image, scan.upsample, scan.mu_water);
     let views = per_view(params, &geom);
-    let shifts: Vec<[f64; 2]> = views.iter().map(|&(sx, sy, _)| [sx, sy]).collect();
-    let moved = geom.with_angles(views.iter().map(|p| p.2).collect());
-    let sino = Projector::with_object_shifts(&grid, &moved, &shifts)?.forward(mu.view())?;
-    Ok((sino, geom))
+    // views at rest (before a raised-cosine onset) see the unmoved object through the
+    // nominal rays: when the clean scan of this slice is memoised (another attribute of the
+    // slice made it), they are its rows and only the moving views are projected
+    let moving: Vec<usize> = (0..views.len())
+        .filter(|&v| !at_rest(views[v], geom.angles_rad[v]))
+        .collect();
+    if moving.len() < views.len() {
+        if let Some(clean) = crate::memo::forward_if_known(mu.view(), &grid, &geom) {
+            let mut sino = clean.as_ref().clone();
+            if !moving.is_empty() {
+                let part = project_moving(&mu, &grid, &geom, &views, &moving)?;
+                for (row, &v) in part.outer_iter().zip(&moving) {
+                    sino.row_mut(v).assign(&row);
+                }
+            }
+            return Ok((sino, geom));
+        }
+    }
+    let all: Vec<usize> = (0..views.len()).collect();
+    Ok((project_moving(&mu, &grid, &geom, &views, &all)?, geom))
+}
+
+/// Whether a view's pose is the identity (no shift, the nominal angle).
+fn at_rest((sx, sy, angle): (f64, f64, f64), nominal: f64) -> bool {
+    sx == 0.0 && sy == 0.0 && angle == nominal
+}
+
+/// The projections of the views `which` (in that order), each acquired at its moved angle
+/// with its rays moved by the object shift.
+fn project_moving(
+    mu: &Array2<f32>,
+    grid: &Grid,
+    geom: &Geometry,
+    views: &[(f64, f64, f64)],
+    which: &[usize],
+) -> Result<Array2<f32>> {
+    let shifts: Vec<[f64; 2]> = which.iter().map(|&v| [views[v].0, views[v].1]).collect();
+    let moved = geom.with_angles(which.iter().map(|&v| views[v].2).collect());
+    Projector::with_object_shifts(grid, &moved, &shifts)?.forward(mu.view())
 }
 
 /// Slow reference of [`sinogram`] (the operator's first implementation): the fine μ grid is
