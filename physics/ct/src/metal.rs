@@ -57,7 +57,7 @@ use crate::phantom::{rasterize, Ellipse};
 use crate::photon::{log_transform, sample_count};
 use crate::pipeline::{reconstruct_hu_with, resample_to_square, to_mu_fine_with, ScanSettings};
 use crate::projector::try_forward;
-use crate::spectrum::Spectrum;
+use crate::spectrum::{Spectrum, Transmission3};
 use crate::units::mu_to_hu;
 use crate::{CtError, Result};
 use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
@@ -388,7 +388,7 @@ fn simulate_metal(
     let (lw, lb, lm) = density_integrals(&mu, frac, &grid, &geom, metal, scan.mu_water)?;
     let spectrum = Spectrum::clinical_120kvp();
     // per-energy photon fraction and mass attenuations (cm²/g → per g/cm³·mm: × 0.1)
-    let table: Vec<[f64; 4]> = spectrum
+    let rows: Vec<[f64; 4]> = spectrum
         .energies_kev()
         .iter()
         .zip(spectrum.fractions())
@@ -401,6 +401,7 @@ fn simulate_metal(
             ]
         })
         .collect();
+    let table = Transmission3::new(&rows);
     let i0 = params.i0;
     let scatter = params.scatter_fraction * i0;
     let bhc = params.bhc.then(|| WaterBhc::fit(&spectrum, scan.mu_water));
@@ -415,12 +416,14 @@ fn simulate_metal(
         .enumerate()
         .for_each(|(v, row)| {
             let mut rng = seed.child(&format!("view-{v}")).rng();
-            for (k, out) in row.iter_mut().enumerate() {
-                let (a, b, c) = (lw[[v, k]], lb[[v, k]], lm[[v, k]] as f64);
-                let t: f64 = table
-                    .iter()
-                    .map(|e| e[0] * (-(e[1] * a + e[2] * b + e[3] * c)).exp())
-                    .sum();
+            let mut trans = vec![0.0f64; nd];
+            table.row(
+                lw.row(v).as_slice().expect("standard"),
+                lb.row(v).as_slice().expect("standard"),
+                lm.row(v).as_slice().expect("standard"),
+                &mut trans,
+            );
+            for (out, &t) in row.iter_mut().zip(&trans) {
                 let lam = i0 * t + scatter;
                 let n = if noisy {
                     sample_count(lam, sigma_e, &mut rng)

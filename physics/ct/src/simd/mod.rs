@@ -1,6 +1,7 @@
-//! SIMD of this crate: run-time CPU feature selection for the hot loops of the projectors, and
-//! the AVX2 kernels of the FBP back-projections ([`fbp`], beside the bit-for-bit tests against
-//! their portable twins in `crate::fbp`).
+//! SIMD of this crate: run-time CPU feature selection for the hot loops of the projectors, the
+//! AVX2 kernels of the FBP back-projections ([`fbp`], beside the bit-for-bit tests against
+//! their portable twins in `crate::fbp`) and of `ct.metal`'s spectral sum ([`spectral`],
+//! twin of `crate::spectrum::Transmission3::at`).
 //!
 //! The crate is built for the baseline `x86-64` target (SSE2). The FBP back-projections
 //! (parallel and fan beam) and the Joseph forward projector have AVX2 kernels (8 lanes;
@@ -16,6 +17,8 @@ use std::sync::OnceLock;
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod fbp;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod spectral;
 
 pub(crate) use artefact_core::simd::avx2_available;
 
