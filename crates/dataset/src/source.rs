@@ -15,6 +15,7 @@ use artefact_io::{list_all, read_rgb_source, LoadOptions, PendingSource, RgbLoad
 use artefact_recipe::benchmark::SourceSpec;
 use artefact_recipe::BenchmarkRecipe;
 use ndarray::Array2;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -298,17 +299,40 @@ fn load_prepared(
     limits: SourceLimits,
     seen: Option<&mut BTreeSet<String>>,
 ) -> Result<Vec<SourceSlice>, String> {
+    prepare_loaded(bench, spec, load_raw(spec, what, limits)?, secret, seen)
+}
+
+/// A listed source read and decoded, not yet prepared.
+enum Raw {
+    Grey(artefact_io::Loaded),
+    Colour(artefact_io::LoadedRgb),
+}
+
+/// Read and decode one listed source (isolated: a panic is an error message).
+fn load_raw(spec: &SourceSpec, what: &Pending, limits: SourceLimits) -> Result<Raw, String> {
     match what {
         Pending::Grey(p) => {
             let opts = grey_options(spec, limits);
-            let loaded = isolated(|| p.load(&opts).map_err(|e| e.to_string()))?;
-            prepare_grey(bench, spec, loaded, secret, seen)
+            isolated(|| p.load(&opts).map_err(|e| e.to_string())).map(Raw::Grey)
         }
         Pending::Colour(f) => {
             let opts = colour_options(spec, limits);
-            let loaded = isolated(|| read_rgb_source(f, &opts).map_err(|e| e.to_string()))?;
-            prepare_colour_source(bench, spec, loaded, secret, seen)
+            isolated(|| read_rgb_source(f, &opts).map_err(|e| e.to_string())).map(Raw::Colour)
         }
+    }
+}
+
+/// Prepare the slices of a decoded source; `seen` as for [`prepare_grey`].
+fn prepare_loaded(
+    bench: &BenchmarkRecipe,
+    spec: &SourceSpec,
+    raw: Raw,
+    secret: &[u8],
+    seen: Option<&mut BTreeSet<String>>,
+) -> Result<Vec<SourceSlice>, String> {
+    match raw {
+        Raw::Grey(loaded) => prepare_grey(bench, spec, loaded, secret, seen),
+        Raw::Colour(loaded) => prepare_colour_source(bench, spec, loaded, secret, seen),
     }
 }
 
@@ -325,45 +349,113 @@ fn visit_sources(
     let mut seen_keys = BTreeSet::new();
     for (si, spec) in bench.sources.iter().enumerate() {
         let colour = spec.modality.is_some_and(Modality::is_colour);
-        for path in &spec.paths {
-            let listed: Vec<(std::path::PathBuf, Result<Pending, String>)> = if colour {
-                isolated(|| Ok(artefact_io::list_all_rgb(path))).map(|v| {
-                    v.into_iter()
-                        .map(|(p, r)| (p, r.map(Pending::Colour).map_err(|e| e.to_string())))
-                        .collect()
-                })
-            } else {
-                let opts = grey_options(spec, limits);
-                isolated(|| Ok(list_all(path, &opts))).map(|v| {
-                    v.into_iter()
-                        .map(|(p, r)| (p, r.map(Pending::Grey).map_err(|e| e.to_string())))
-                        .collect()
-                })
-            }
-            .or_else(|reason| {
-                skip_or_fail(keep_going, &mut skipped, path, reason).map(|_| Vec::new())
-            })?;
-            for (p, pending) in listed {
-                let got = pending.and_then(|what| {
-                    let prepared =
-                        load_prepared(bench, spec, &what, secret, limits, Some(&mut seen_keys))?;
-                    Ok((what, prepared))
-                });
-                match got {
-                    Ok((what, slices)) => sink(
-                        SourceEntry {
-                            spec: si,
-                            path: p,
-                            what,
-                        },
-                        slices,
-                    ),
-                    Err(reason) => skip_or_fail(keep_going, &mut skipped, &p, reason)?,
+        // every path listed (in parallel, kept in order): its sources, or why it failed
+        type Listed = Result<Vec<(std::path::PathBuf, Result<Pending, String>)>, String>;
+        let listings: Vec<Listed> = spec
+            .paths
+            .par_iter()
+            .map(|path| {
+                if colour {
+                    isolated(|| Ok(artefact_io::list_all_rgb(path))).map(|v| {
+                        v.into_iter()
+                            .map(|(p, r)| (p, r.map(Pending::Colour).map_err(|e| e.to_string())))
+                            .collect()
+                    })
+                } else {
+                    let opts = grey_options(spec, limits);
+                    isolated(|| Ok(list_all(path, &opts))).map(|v| {
+                        v.into_iter()
+                            .map(|(p, r)| (p, r.map(Pending::Grey).map_err(|e| e.to_string())))
+                            .collect()
+                    })
                 }
+            })
+            .collect();
+        // in listing order: a failed path (`Err`), or one listed source
+        let mut items = spec.paths.iter().zip(listings).flat_map(|(path, listed)| {
+            let v: Vec<Result<_, (&std::path::Path, String)>> = match listed {
+                Ok(sources) => sources.into_iter().map(Ok).collect(),
+                Err(reason) => vec![Err((path.as_path(), reason))],
+            };
+            v
+        });
+        // sources are read, decoded and prepared a few at a time in parallel (one per worker
+        // thread, so memory stays bounded by the threads × the largest source), then listed
+        // once and handed over in listing order: the same outcome, key by key, as reading
+        // them in turn
+        let batch = rayon::current_num_threads().max(1);
+        loop {
+            let chunk: Vec<_> = items.by_ref().take(batch).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            // each: the key to list once (if preparing reached the listing, as in
+            // `prepare_grey`) and the prepared slices
+            type Read = (
+                Option<(String, &'static str)>,
+                Result<Vec<SourceSlice>, String>,
+            );
+            let read: Vec<Option<Result<Read, String>>> = chunk
+                .par_iter()
+                .map(|item| {
+                    let what = item.as_ref().ok()?.1.as_ref().ok()?;
+                    Some((|| {
+                        let raw = load_raw(spec, what, limits)?;
+                        let kind = match raw {
+                            Raw::Grey(_) => "series",
+                            Raw::Colour(_) => "image",
+                        };
+                        // a set of its own records the key if, and only if, preparing
+                        // reaches the point where a source is listed
+                        let mut own = BTreeSet::new();
+                        let prepared = prepare_loaded(bench, spec, raw, secret, Some(&mut own));
+                        Ok((own.pop_first().map(|k| (k, kind)), prepared))
+                    })())
+                })
+                .collect();
+            for (item, read) in chunk.into_iter().zip(read) {
+                let (p, pending) = match item {
+                    Ok(source) => source,
+                    Err((path, reason)) => {
+                        skip_or_fail(keep_going, &mut skipped, path, reason)?;
+                        continue;
+                    }
+                };
+                let got = pending.and_then(|what| {
+                    let (key, prepared) = read.expect("a listed source was read")?;
+                    if let Some((key, kind)) = key {
+                        listed_once(Some(&mut seen_keys), &key, kind)?;
+                    }
+                    Ok((what, prepared?))
+                });
+                visit_one(keep_going, &mut skipped, si, p, got, sink)?;
             }
         }
     }
     Ok(skipped)
+}
+
+/// Hand one read source to `sink`, or record why it is skipped.
+fn visit_one(
+    keep_going: bool,
+    skipped: &mut Vec<Skipped>,
+    si: usize,
+    p: std::path::PathBuf,
+    got: Result<(Pending, Vec<SourceSlice>), String>,
+    sink: &mut dyn FnMut(SourceEntry, Vec<SourceSlice>),
+) -> Result<(), DatasetError> {
+    match got {
+        Ok((what, slices)) => sink(
+            SourceEntry {
+                spec: si,
+                path: p,
+                what,
+            },
+            slices,
+        ),
+        Err(reason) => skip_or_fail(keep_going, skipped, &p, reason)?,
+    }
+    Ok(())
 }
 
 /// A second listing of one source (same pseudonymous key) is skipped; `seen`: the keys listed
