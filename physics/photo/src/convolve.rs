@@ -569,8 +569,13 @@ pub fn convolve_planes(planes: &[ArrayView2<f64>], k: &Psf) -> Vec<Array2<f64>> 
         return planes
             .iter()
             .map(|p| {
-                let x: Vec<f64> = p.iter().copied().collect();
-                let y = direct.apply(&x, rows, cols, ry, &mut scratch);
+                let y = match p.as_slice() {
+                    Some(x) => direct.apply(x, rows, cols, ry, &mut scratch),
+                    None => {
+                        let x: Vec<f64> = p.iter().copied().collect();
+                        direct.apply(&x, rows, cols, ry, &mut scratch)
+                    }
+                };
                 Array2::from_shape_vec((rows, cols), y).expect("rows × cols")
             })
             .collect();
