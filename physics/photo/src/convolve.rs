@@ -669,6 +669,7 @@ fn convolve_in_fov_by(
     let identity = |p: &Psf| p.weights.len() == 1 && p.weights[[0, 0]] == 1.0;
     let mut out = img.data.clone();
     let mut done = [false; 3];
+    let mut m32: Option<Array2<f32>> = None;
     for c in 0..3 {
         if done[c] || identity(&psfs[c]) {
             continue;
@@ -687,43 +688,59 @@ fn convolve_in_fov_by(
         }
         // planes: the group's masked channels, then the mask (denominator), in f32 (the
         // image's precision; `f64_fft` keeps the f64 transforms as the test's reference)
-        let blurred: Vec<Array2<f64>> = if f64_fft {
+        if f64_fft {
             let planes: Vec<Array2<f64>> = group.iter().map(|&d| masked(d)).collect();
             let mut views: Vec<ArrayView2<f64>> = planes.iter().map(|p| p.view()).collect();
             views.push(mask.view());
-            convolve_planes_fft(&views, &psfs[c])
+            quotients(
+                &mut out,
+                &mask,
+                &group,
+                &convolve_planes_fft(&views, &psfs[c]),
+            );
         } else {
-            let m32 = mask.mapv(|v| v as f32);
+            // the f32 mask once for all groups; the f32 results read directly (no f64 copies)
+            let m32 = m32.get_or_insert_with(|| mask.mapv(|v| v as f32));
             let planes: Vec<Array2<f32>> = group
                 .iter()
                 .map(|&d| {
                     let mut x = img.data.index_axis(Axis(0), d).to_owned();
-                    x.zip_mut_with(&m32, |v, &w| *v *= w);
+                    x.zip_mut_with(m32, |v, &w| *v *= w);
                     x
                 })
                 .collect();
             let mut views: Vec<ArrayView2<f32>> = planes.iter().map(|p| p.view()).collect();
             views.push(m32.view());
-            planes_fft(&views, &psfs[c])
-                .into_iter()
-                .map(|p| p.mapv(|v| v.to_f64()))
-                .collect()
-        };
-        let (den, nums) = blurred.split_last().expect("the mask plane");
-        for (&ch, num) in group.iter().zip(nums) {
-            ndarray::Zip::from(out.index_axis_mut(Axis(0), ch))
-                .and(&mask)
-                .and(num)
-                .and(den)
-                .for_each(|o, &m, &n, &d| {
-                    if m > 0.0 && d > 1e-9 {
-                        *o = (n / d) as f32;
-                    }
-                });
+            quotients(&mut out, &mask, &group, &planes_fft(&views, &psfs[c]));
+        }
+        for &ch in &group {
             done[ch] = true;
         }
     }
     Ok(img.with_data(out)?)
+}
+
+/// `out[ch] = num / den` inside the field where the denominator (the last plane of
+/// `blurred`, after one numerator per channel of `group`) is above 1e-9, in f64.
+fn quotients<T: FftFloat>(
+    out: &mut ndarray::Array3<f32>,
+    mask: &Array2<f64>,
+    group: &[usize],
+    blurred: &[Array2<T>],
+) {
+    let (den, nums) = blurred.split_last().expect("the mask plane");
+    for (&ch, num) in group.iter().zip(nums) {
+        ndarray::Zip::from(out.index_axis_mut(Axis(0), ch))
+            .and(mask)
+            .and(num)
+            .and(den)
+            .for_each(|o, &m, &n, &d| {
+                let (n, d) = (n.to_f64(), d.to_f64());
+                if m > 0.0 && d > 1e-9 {
+                    *o = (n / d) as f32;
+                }
+            });
+    }
 }
 
 /// The direct (f32) path of [`convolve_in_fov`] for the channels `group` sharing `k`.
