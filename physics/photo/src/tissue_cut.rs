@@ -15,7 +15,8 @@
 //! and slides along the line by `±(shear_px/2)·e^(−s/L)` (opposite on the two sides).
 //! For each output pixel at signed distance `d` the source distance `s` is found by Newton's
 //! method (the map is monotone for `L > g/2`, which is enforced; beyond `5L` from
-//! the cut the tissue is left in place) and the tissue is read there
+//! the cut the tissue is left in place; the solution is tabulated once per image, see
+//! [`SourceTable`], to within 1e-10 px) and the tissue is read there
 //! (bilinear). Where `|d| < g/2 + ragged_px·n(p)` (`n` seeded value noise in `[−1, 1]`, cells
 //! of `max(2, 2·ragged_px)` px, three octaves: ragged torn edges) there is no tissue: optical
 //! density 0, i.e. the blank-slide intensity `i0` (anti-aliased over one pixel).
