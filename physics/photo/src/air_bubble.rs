@@ -35,7 +35,7 @@
 //!   images", JAMIA 20(6), 2013 (air bubbles among slide artefacts).
 //! - A. C. Ruifrok, D. A. Johnston, Anal. Quant. Cytol. Histol. 23(4), 2001 (optical density).
 
-use crate::slide::{bilinear, short_side};
+use crate::slide::{bilinear3, short_side};
 use crate::stain::{intensity_exp, od_ln};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
@@ -166,40 +166,30 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
         (e.c[1] - e.a - reach).floor().max(0.0) as usize,
         ((e.c[1] + e.a + reach).ceil().max(0.0) as usize).min(cols - 1),
     );
-    // content seen through the bubble (magnified), as OD
-    let mut inside: Vec<(usize, usize, f64, [f64; 3])> = Vec::new();
+    // one pass over the bounding box: inside, the content seen through the bubble
+    // (magnified) as OD with the rim; just outside, the halo (disjoint sets of pixels, both
+    // read from the input)
+    let mut out = img.data.clone();
     for r in r0..=r1 {
         for c in c0..=c1 {
-            let d = e.delta(r as f64, c as f64);
-            if d >= 0.0 || !img.in_fov(r, c) {
+            if !img.in_fov(r, c) {
                 continue;
             }
-            let (y, x) = (
-                e.c[0] + (r as f64 - e.c[0]) / p.magnification,
-                e.c[1] + (c as f64 - e.c[1]) / p.magnification,
-            );
-            let o: [f64; 3] = std::array::from_fn(|k| {
-                od_ln(
-                    bilinear(img, k, y, x).unwrap_or(img.data[[k, r, c]] as f64),
-                    p.i0,
-                )
-            });
-            inside.push((r, c, d, o));
-        }
-    }
-    let mut out = img.data.clone();
-    for (r, c, d, o) in inside {
-        let rim = rim_profile(p, d);
-        for k in 0..3 {
-            out[[k, r, c]] = intensity_exp(p.contrast * o[k] + rim, p.i0) as f32;
-        }
-    }
-    if p.halo > 0.0 {
-        for r in r0..=r1 {
-            for c in c0..=c1 {
-                let d = e.delta(r as f64, c as f64);
+            let d = e.delta(r as f64, c as f64);
+            if d < 0.0 {
+                let (y, x) = (
+                    e.c[0] + (r as f64 - e.c[0]) / p.magnification,
+                    e.c[1] + (c as f64 - e.c[1]) / p.magnification,
+                );
+                let v = bilinear3(img, y, x);
+                let rim = rim_profile(p, d);
+                for k in 0..3 {
+                    let o = od_ln(v.map_or(img.data[[k, r, c]] as f64, |v| v[k]), p.i0);
+                    out[[k, r, c]] = intensity_exp(p.contrast * o + rim, p.i0) as f32;
+                }
+            } else if p.halo > 0.0 {
                 let h = halo_profile(p, d);
-                if h > 0.0 && img.in_fov(r, c) {
+                if h > 0.0 {
                     for k in 0..3 {
                         let v = img.data[[k, r, c]] as f64;
                         out[[k, r, c]] = (v * (1.0 + h)).min(p.i0.max(v)) as f32;
@@ -246,6 +236,96 @@ mod tests {
 
     /// On a flat section the rim is darkest at radius R − rim/2 (R = 0.3·101 = 30.3 px) with
     /// the set OD, the halo brightest at R + 0.75·rim, and the interior unchanged.
+    /// The previous two-pass form (the interior collected first with per-channel
+    /// `bilinear`, then the halo over the whole bounding box): the reference the single pass
+    /// replaces, bit for bit.
+    fn two_pass(p: &AirBubbleParams, img: &RgbImage) -> RgbImage {
+        use crate::slide::bilinear;
+        let (rows, cols) = img.shape();
+        let e = Ellipse::new(p, img);
+        let reach = 1.5 * p.rim_px + 1.0;
+        let (r0, r1) = (
+            (e.c[0] - e.a - reach).floor().max(0.0) as usize,
+            ((e.c[0] + e.a + reach).ceil().max(0.0) as usize).min(rows - 1),
+        );
+        let (c0, c1) = (
+            (e.c[1] - e.a - reach).floor().max(0.0) as usize,
+            ((e.c[1] + e.a + reach).ceil().max(0.0) as usize).min(cols - 1),
+        );
+        let mut inside = Vec::new();
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                let d = e.delta(r as f64, c as f64);
+                if d >= 0.0 || !img.in_fov(r, c) {
+                    continue;
+                }
+                let (y, x) = (
+                    e.c[0] + (r as f64 - e.c[0]) / p.magnification,
+                    e.c[1] + (c as f64 - e.c[1]) / p.magnification,
+                );
+                let o: [f64; 3] = std::array::from_fn(|k| {
+                    od_ln(
+                        bilinear(img, k, y, x).unwrap_or(img.data[[k, r, c]] as f64),
+                        p.i0,
+                    )
+                });
+                inside.push((r, c, d, o));
+            }
+        }
+        let mut out = img.data.clone();
+        for (r, c, d, o) in inside {
+            let rim = rim_profile(p, d);
+            for k in 0..3 {
+                out[[k, r, c]] = intensity_exp(p.contrast * o[k] + rim, p.i0) as f32;
+            }
+        }
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                let h = halo_profile(p, e.delta(r as f64, c as f64));
+                if h > 0.0 && img.in_fov(r, c) {
+                    for k in 0..3 {
+                        let v = img.data[[k, r, c]] as f64;
+                        out[[k, r, c]] = (v * (1.0 + h)).min(p.i0.max(v)) as f32;
+                    }
+                }
+            }
+        }
+        img.with_data(out).unwrap()
+    }
+
+    #[test]
+    fn single_pass_matches_two_pass_reference_bit_for_bit() {
+        let mask = Array2::from_shape_fn((101, 101), |(r, c)| r + 2 * c > 30);
+        let img = image(
+            |k, r, c| 0.2 + 0.1 * k as f32 + 0.005 * ((r * 13 + c * 7) % 50) as f32,
+            Some(mask),
+        );
+        for (radius, centre, magnification, angle) in [
+            (0.3, 0.5, 1.1, 0.0),
+            (0.45, 0.3, 1.05, 30.0),
+            (0.2, 0.05, 1.12, 75.0),
+        ] {
+            let p = AirBubbleParams {
+                radius,
+                aspect: 0.8,
+                angle_deg: angle,
+                centre_y: centre,
+                centre_x: 0.6,
+                magnification,
+                contrast: 0.5,
+                ..params()
+            };
+            let got = apply(&p, &img).unwrap();
+            let want = two_pass(&p, &img);
+            assert!(got
+                .data
+                .iter()
+                .zip(&want.data)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert_ne!(got.data, img.data);
+        }
+    }
+
     #[test]
     fn rim_and_halo_positions_on_a_flat_field() {
         let img = image(|_, _, _| 0.6, None);

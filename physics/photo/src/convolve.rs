@@ -398,20 +398,42 @@ fn separable(k: &Psf) -> Option<(Vec<f64>, Vec<f64>)> {
 /// `out(y, x) = Σ_(i, taps) Σ_(dx, w) w · in(y + ry − i, x + dx)` (terms outside the frame
 /// are zero).
 fn direct_same<T: Real>(x: &[T], rows: usize, cols: usize, taps: &TapRows<T>, ry: usize) -> Vec<T> {
+    direct_same_by(x, rows, cols, taps, ry, true)
+}
+
+/// [`direct_same`], summing only each input row's non-zero span when `spans` (else whole
+/// rows: the reference of the bit-for-bit test).
+fn direct_same_by<T: Real>(
+    x: &[T],
+    rows: usize,
+    cols: usize,
+    taps: &TapRows<T>,
+    ry: usize,
+    spans: bool,
+) -> Vec<T> {
     let mut out = vec![T::default(); rows * cols];
-    // input rows of zeros add nothing (w · 0 = 0 to a sum that starts at +0): skipped, which
-    // leaves sparse layers (threads, debris, lashes) a fraction of the work
+    // input zeros add nothing (w · 0 = 0 to a sum that starts at +0, in the same per-pixel
+    // order wherever a span starts): rows of zeros are skipped, and in the others only the
+    // output columns the row's non-zero span can reach are summed, which leaves sparse
+    // layers (threads, debris, lashes) a fraction of the work
     let zero = T::default();
-    let live: Vec<bool> = x
+    let live: Vec<Option<(usize, usize)>> = x
         .chunks_exact(cols)
-        .map(|r| r.iter().any(|&v| v != zero))
+        .map(|r| {
+            let first = r.iter().position(|&v| v != zero)?;
+            let last = r.iter().rposition(|&v| v != zero)?;
+            Some(if spans { (first, last) } else { (0, cols - 1) })
+        })
         .collect();
     for (y, orow) in out.chunks_exact_mut(cols).enumerate() {
         for (i, row) in taps {
             let yy = y as isize + ry as isize - *i as isize;
-            if yy < 0 || yy >= rows as isize || !live[yy as usize] {
+            if yy < 0 || yy >= rows as isize {
                 continue;
             }
+            let Some((first, last)) = live[yy as usize] else {
+                continue;
+            };
             let irow = &x[yy as usize * cols..(yy as usize + 1) * cols];
             // over the interior span (every tap's source inside the row) the taps go four at a
             // time, in their order; the span's ends and the remainder one at a time, so each
@@ -422,17 +444,25 @@ fn direct_same<T: Real>(x: &[T], rows: usize, cols: usize, taps: &TapRows<T>, ry
                 .max()
                 .unwrap_or(0);
             let (lo, hi) = (max_shift, cols.saturating_sub(max_shift));
+            // output columns [a, b) can see the row's non-zero samples
+            let (a, b) = (
+                first.saturating_sub(max_shift),
+                (last + max_shift + 1).min(cols),
+            );
             let fused = if hi > lo { row.len() / 4 * 4 } else { 0 };
-            for q in row[..fused].chunks_exact(4) {
-                let src = |t: usize| {
-                    let s0 = (lo as isize + q[t].0) as usize;
-                    &irow[s0..s0 + (hi - lo)]
-                };
-                axpy4(
-                    &mut orow[lo..hi],
-                    [src(0), src(1), src(2), src(3)],
-                    [q[0].1, q[1].1, q[2].1, q[3].1],
-                );
+            let (fa, fb) = (lo.max(a), hi.min(b));
+            if fb > fa {
+                for q in row[..fused].chunks_exact(4) {
+                    let src = |t: usize| {
+                        let s0 = (fa as isize + q[t].0) as usize;
+                        &irow[s0..s0 + (fb - fa)]
+                    };
+                    axpy4(
+                        &mut orow[fa..fb],
+                        [src(0), src(1), src(2), src(3)],
+                        [q[0].1, q[1].1, q[2].1, q[3].1],
+                    );
+                }
             }
             for (t, &(dx, w)) in row.iter().enumerate() {
                 let x0 = (-dx).max(0) as usize;
@@ -441,20 +471,24 @@ fn direct_same<T: Real>(x: &[T], rows: usize, cols: usize, taps: &TapRows<T>, ry
                     continue;
                 }
                 let x1 = x1 as usize;
-                let s = |a: usize, b: usize| {
-                    let s0 = (a as isize + dx) as usize;
-                    &irow[s0..s0 + (b - a)]
+                let mut run = |p: usize, q: usize| {
+                    // [p, q) ∩ [a, b)
+                    let (p, q) = (p.max(a), q.min(b));
+                    if q > p {
+                        let s0 = (p as isize + dx) as usize;
+                        axpy(&mut orow[p..q], &irow[s0..s0 + (q - p)], w);
+                    }
                 };
                 if t < fused {
                     // only the ends outside the fused span
                     if x0 < lo {
-                        axpy(&mut orow[x0..lo], s(x0, lo), w);
+                        run(x0, lo);
                     }
                     if hi < x1 {
-                        axpy(&mut orow[hi..x1], s(hi, x1), w);
+                        run(hi, x1);
                     }
                 } else {
-                    axpy(&mut orow[x0..x1], s(x0, x1), w);
+                    run(x0, x1);
                 }
             }
         }
@@ -535,8 +569,13 @@ pub fn convolve_planes(planes: &[ArrayView2<f64>], k: &Psf) -> Vec<Array2<f64>> 
         return planes
             .iter()
             .map(|p| {
-                let x: Vec<f64> = p.iter().copied().collect();
-                let y = direct.apply(&x, rows, cols, ry, &mut scratch);
+                let y = match p.as_slice() {
+                    Some(x) => direct.apply(x, rows, cols, ry, &mut scratch),
+                    None => {
+                        let x: Vec<f64> = p.iter().copied().collect();
+                        direct.apply(&x, rows, cols, ry, &mut scratch)
+                    }
+                };
                 Array2::from_shape_vec((rows, cols), y).expect("rows × cols")
             })
             .collect();
@@ -630,6 +669,7 @@ fn convolve_in_fov_by(
     let identity = |p: &Psf| p.weights.len() == 1 && p.weights[[0, 0]] == 1.0;
     let mut out = img.data.clone();
     let mut done = [false; 3];
+    let mut m32: Option<Array2<f32>> = None;
     for c in 0..3 {
         if done[c] || identity(&psfs[c]) {
             continue;
@@ -648,43 +688,59 @@ fn convolve_in_fov_by(
         }
         // planes: the group's masked channels, then the mask (denominator), in f32 (the
         // image's precision; `f64_fft` keeps the f64 transforms as the test's reference)
-        let blurred: Vec<Array2<f64>> = if f64_fft {
+        if f64_fft {
             let planes: Vec<Array2<f64>> = group.iter().map(|&d| masked(d)).collect();
             let mut views: Vec<ArrayView2<f64>> = planes.iter().map(|p| p.view()).collect();
             views.push(mask.view());
-            convolve_planes_fft(&views, &psfs[c])
+            quotients(
+                &mut out,
+                &mask,
+                &group,
+                &convolve_planes_fft(&views, &psfs[c]),
+            );
         } else {
-            let m32 = mask.mapv(|v| v as f32);
+            // the f32 mask once for all groups; the f32 results read directly (no f64 copies)
+            let m32 = m32.get_or_insert_with(|| mask.mapv(|v| v as f32));
             let planes: Vec<Array2<f32>> = group
                 .iter()
                 .map(|&d| {
                     let mut x = img.data.index_axis(Axis(0), d).to_owned();
-                    x.zip_mut_with(&m32, |v, &w| *v *= w);
+                    x.zip_mut_with(m32, |v, &w| *v *= w);
                     x
                 })
                 .collect();
             let mut views: Vec<ArrayView2<f32>> = planes.iter().map(|p| p.view()).collect();
             views.push(m32.view());
-            planes_fft(&views, &psfs[c])
-                .into_iter()
-                .map(|p| p.mapv(|v| v.to_f64()))
-                .collect()
-        };
-        let (den, nums) = blurred.split_last().expect("the mask plane");
-        for (&ch, num) in group.iter().zip(nums) {
-            ndarray::Zip::from(out.index_axis_mut(Axis(0), ch))
-                .and(&mask)
-                .and(num)
-                .and(den)
-                .for_each(|o, &m, &n, &d| {
-                    if m > 0.0 && d > 1e-9 {
-                        *o = (n / d) as f32;
-                    }
-                });
+            quotients(&mut out, &mask, &group, &planes_fft(&views, &psfs[c]));
+        }
+        for &ch in &group {
             done[ch] = true;
         }
     }
     Ok(img.with_data(out)?)
+}
+
+/// `out[ch] = num / den` inside the field where the denominator (the last plane of
+/// `blurred`, after one numerator per channel of `group`) is above 1e-9, in f64.
+fn quotients<T: FftFloat>(
+    out: &mut ndarray::Array3<f32>,
+    mask: &Array2<f64>,
+    group: &[usize],
+    blurred: &[Array2<T>],
+) {
+    let (den, nums) = blurred.split_last().expect("the mask plane");
+    for (&ch, num) in group.iter().zip(nums) {
+        ndarray::Zip::from(out.index_axis_mut(Axis(0), ch))
+            .and(mask)
+            .and(num)
+            .and(den)
+            .for_each(|o, &m, &n, &d| {
+                let (n, d) = (n.to_f64(), d.to_f64());
+                if m > 0.0 && d > 1e-9 {
+                    *o = (n / d) as f32;
+                }
+            });
+    }
 }
 
 /// The direct (f32) path of [`convolve_in_fov`] for the channels `group` sharing `k`.
@@ -944,6 +1000,48 @@ mod tests {
             let got = frame_denominator(20, 31, &k);
             for (a, b) in got.iter().zip(want.iter()) {
                 assert!((a - b).abs() < 1e-12, "{a} {b}");
+            }
+        }
+    }
+
+    /// Summing only the non-zero span of each input row gives the whole-row sums bit for bit
+    /// (sparse specks, a row with two far-apart specks, dense rows; full and separable
+    /// kernels, f32 and f64).
+    #[test]
+    fn direct_spans_match_whole_rows_bit_for_bit() {
+        let (rows, cols) = (41usize, 97usize);
+        let n = noisy(rows, cols, 5);
+        let x = Array2::from_shape_fn((rows, cols), |(r, c)| {
+            let speck = (r as isize - 12).abs() < 4 && (c as isize - 20).abs() < 3;
+            let far = r == 30 && (c == 2 || c == 90);
+            if speck || far || r == 38 {
+                n[[r, c]]
+            } else {
+                0.0
+            }
+        });
+        let x64: Vec<f64> = x.iter().copied().collect();
+        let x32: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
+        let mut kernels = test_kernels();
+        kernels.push(crate::defocus::disc_psf(9.0).unwrap());
+        kernels.push(crate::support::gaussian_psf(2.5).unwrap());
+        for k in kernels {
+            let (ry, _) = k.radius();
+            // the separable kernel's passes: horizontal (no row shift), then vertical
+            let passes = match Direct::<f64>::new(&k) {
+                Direct::Full(t) => vec![(t, ry)],
+                Direct::Separable(h, v) => vec![(h, 0), (v, ry)],
+            };
+            for (tr, r) in &passes {
+                let a = direct_same_by(&x64, rows, cols, tr, *r, true);
+                let b = direct_same_by(&x64, rows, cols, tr, *r, false);
+                assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
+                assert!(a.iter().any(|&v| v != 0.0));
+            }
+            if let Direct::Full(tr) = Direct::<f32>::new(&k) {
+                let a = direct_same_by(&x32, rows, cols, &tr, ry, true);
+                let b = direct_same_by(&x32, rows, cols, &tr, ry, false);
+                assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()));
             }
         }
     }

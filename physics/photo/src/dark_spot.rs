@@ -24,7 +24,7 @@
 //! - S. Kothari et al., "Pathology imaging informatics for quantitative analysis of whole-slide
 //!   images", JAMIA 20(6), 2013 (slide artefacts: dust, debris, pen, folds, bubbles).
 
-use crate::slide::{blur_absorbance3, composite_od};
+use crate::slide::{blur_absorbance_tinted, composite_od};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng, Seed};
 use ndarray::Array2;
@@ -174,12 +174,12 @@ pub fn apply(p: &DarkSpotParams, img: &RgbImage) -> Result<RgbImage> {
         }
     }
     let layer: [Array2<f64>; 3] = if any_soft {
-        let tinted: [Array2<f64>; 3] = std::array::from_fn(|k| soft.mapv(|d| d * DEBRIS_COLOUR[k]));
-        let blurred = blur_absorbance3([&tinted[0], &tinted[1], &tinted[2]], p.blur_px)?;
-        let mut it = blurred.into_iter();
-        std::array::from_fn(|k| {
-            sharp.mapv(|d| d * DEBRIS_COLOUR[k]) + it.next().expect("three planes")
-        })
+        // sharp · colour + blurred, summed into the blurred planes (the same sums)
+        let mut blurred = blur_absorbance_tinted(&soft, DEBRIS_COLOUR, p.blur_px)?;
+        for (k, b) in blurred.iter_mut().enumerate() {
+            b.zip_mut_with(&sharp, |b, &d| *b += d * DEBRIS_COLOUR[k]);
+        }
+        blurred
     } else {
         std::array::from_fn(|k| sharp.mapv(|d| d * DEBRIS_COLOUR[k]))
     };

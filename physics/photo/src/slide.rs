@@ -133,8 +133,31 @@ pub fn blur_absorbance3(od: [&Array2<f64>; 3], diameter_px: f64) -> Result<[Arra
     }
     let psf = disc_psf(diameter_px)?;
     let a = od.map(|o| o.mapv(absorbance));
-    let b = convolve_planes_f32_fft(&[a[0].view(), a[1].view(), a[2].view()], &psf);
-    let mut it = b.into_iter().map(|b| b.mapv(density_of_absorbance));
+    blurred_densities(&a, &psf)
+}
+
+/// [`blur_absorbance3`] of the three layers `density · ink[k]` (the same bytes, without the
+/// three product planes).
+pub fn blur_absorbance_tinted(
+    density: &Array2<f64>,
+    ink: [f64; 3],
+    diameter_px: f64,
+) -> Result<[Array2<f64>; 3]> {
+    if diameter_px <= 0.0 {
+        return Ok(std::array::from_fn(|k| density.mapv(|d| d * ink[k])));
+    }
+    let psf = disc_psf(diameter_px)?;
+    let a: [Array2<f64>; 3] = std::array::from_fn(|k| density.mapv(|d| absorbance(d * ink[k])));
+    blurred_densities(&a, &psf)
+}
+
+/// The absorbance planes `a` blurred by `psf`, back as optical densities (in place).
+fn blurred_densities(a: &[Array2<f64>; 3], psf: &crate::Psf) -> Result<[Array2<f64>; 3]> {
+    let b = convolve_planes_f32_fft(&[a[0].view(), a[1].view(), a[2].view()], psf);
+    let mut it = b.into_iter().map(|mut b| {
+        b.mapv_inplace(density_of_absorbance);
+        b
+    });
     Ok(std::array::from_fn(|_| it.next().expect("three planes")))
 }
 
@@ -201,6 +224,40 @@ pub fn bilinear(img: &RgbImage, k: usize, y: f64, x: f64) -> Option<f64> {
         (v(r0, c0) * (1.0 - fx) + v(r0, c1) * fx) * (1.0 - fy)
             + (v(r1, c0) * (1.0 - fx) + v(r1, c1) * fx) * fy,
     )
+}
+
+/// [`bilinear`] of the three channels at once (one set of weights and field-of-view checks;
+/// the same values bit for bit).
+pub fn bilinear3(img: &RgbImage, y: f64, x: f64) -> Option<[f64; 3]> {
+    let (rows, cols) = img.shape();
+    let y = y.clamp(0.0, (rows - 1) as f64);
+    let x = x.clamp(0.0, (cols - 1) as f64);
+    let (r0, c0) = (y.floor() as usize, x.floor() as usize);
+    let (r1, c1) = ((r0 + 1).min(rows - 1), (c0 + 1).min(cols - 1));
+    let (fy, fx) = (y - r0 as f64, x - c0 as f64);
+    if let Some(m) = &img.fov {
+        if !(m[[r0, c0]] && m[[r0, c1]] && m[[r1, c0]] && m[[r1, c1]]) {
+            return None;
+        }
+    }
+    let plane = rows * cols;
+    let Some(data) = img.data.as_slice() else {
+        return Some(std::array::from_fn(|k| {
+            let v = |r: usize, c: usize| img.data[[k, r, c]] as f64;
+            (v(r0, c0) * (1.0 - fx) + v(r0, c1) * fx) * (1.0 - fy)
+                + (v(r1, c0) * (1.0 - fx) + v(r1, c1) * fx) * fy
+        }));
+    };
+    let (i00, i01, i10, i11) = (
+        r0 * cols + c0,
+        r0 * cols + c1,
+        r1 * cols + c0,
+        r1 * cols + c1,
+    );
+    Some(std::array::from_fn(|k| {
+        let v = |i: usize| data[k * plane + i] as f64;
+        (v(i00) * (1.0 - fx) + v(i01) * fx) * (1.0 - fy) + (v(i10) * (1.0 - fx) + v(i11) * fx) * fy
+    }))
 }
 
 /// A polyline in pixel coordinates `(row, column)`.
@@ -315,10 +372,25 @@ impl Curve {
     pub fn field_window(&self, origin: [usize; 2], shape: [usize; 2], reach: f64) -> CurveField {
         let [rows, cols] = shape;
         let [or, oc] = origin;
+        // during the scan `dist` holds the squared distance of the nearest segment so far
+        // (negative on the right-hand side), `seg` that segment; the distance itself
+        // (`hypot`) is taken once per pixel at the end, and during the scan only where the
+        // squared distances are too close to order (within a relative 1e-9, far above their
+        // rounding): the same pixels, segments and values as taking `hypot` at every update
         let mut dist = Array2::from_elem((rows, cols), f64::INFINITY);
+        let mut seg = Array2::from_elem((rows, cols), u32::MAX);
         let mut arc = Array2::zeros((rows, cols));
         let mut normal = Array2::from_elem((rows, cols), [0.0, 0.0]);
         let verts = self.simplified(SIMPLIFY_TOLERANCE_PX);
+        // per segment: start, unit direction, length
+        let mut segs: Vec<([f64; 2], [f64; 2], f64)> = Vec::with_capacity(verts.len());
+        // the offset of pixel (r, c) from the nearest point of segment `k`
+        let offset = |segs: &[([f64; 2], [f64; 2], f64)], k: usize, r: usize, c: usize| {
+            let (a, t, len) = segs[k];
+            let p = [r as f64 - a[0], c as f64 - a[1]];
+            let u = (p[0] * t[0] + p[1] * t[1]).clamp(0.0, len);
+            [p[0] - u * t[0], p[1] - u * t[1]]
+        };
         for w in verts.windows(2) {
             let ((a, s_a), (b, s_b)) = (w[0], w[1]);
             let d = [b[0] - a[0], b[1] - a[1]];
@@ -328,6 +400,8 @@ impl Curve {
             }
             let t = [d[0] / len, d[1] / len];
             let nrm = [t[1], -t[0]];
+            let k = segs.len();
+            segs.push((a, t, len));
             let (fr, fc) = (or as f64, oc as f64);
             let lo_r = (a[0].min(b[0]) - reach).floor().max(fr);
             let hi_r = (a[0].max(b[0]) + reach).ceil().min(fr + rows as f64 - 1.0);
@@ -336,10 +410,8 @@ impl Curve {
             if hi_r < lo_r || hi_c < lo_c {
                 continue;
             }
-            // a pixel is updated only if its distance is ≤ reach and below the one it has: the
-            // squared distance (no `hypot`) rejects the rest first, with a relative margin far
-            // above its rounding, so exactly the pixels the `hypot` test takes are taken
             let reach2 = reach * reach * (1.0 + 1e-9);
+            let sure_reach2 = reach * reach * (1.0 - 1e-9);
             for r in lo_r as usize..=hi_r as usize {
                 let py = r as f64 - a[0];
                 let (c0, c1) = capsule_columns(py, a[1], t, len, reach, lo_c, hi_c);
@@ -349,18 +421,40 @@ impl Curve {
                     let q = [p[0] - u * t[0], p[1] - u * t[1]];
                     let e2 = q[0] * q[0] + q[1] * q[1];
                     let (i, j) = (r - or, c - oc);
-                    let cur = dist[[i, j]].abs();
-                    if e2 > reach2 || e2 > cur * cur * (1.0 + 1e-9) {
+                    let cur2 = dist[[i, j]].abs();
+                    if e2 > reach2 || e2 > cur2 * (1.0 + 1e-9) {
                         continue;
                     }
-                    let e = q[0].hypot(q[1]);
-                    if e <= reach && e < cur {
+                    let nearer = if e2 < cur2 * (1.0 - 1e-9) && e2 < sure_reach2 {
+                        true
+                    } else {
+                        // too close to order by the squares: the distances themselves
+                        let e = q[0].hypot(q[1]);
+                        let cur = match seg[[i, j]] {
+                            u32::MAX => f64::INFINITY,
+                            b => {
+                                let qb = offset(&segs, b as usize, r, c);
+                                qb[0].hypot(qb[1])
+                            }
+                        };
+                        e <= reach && e < cur
+                    };
+                    if nearer {
                         let side = q[0] * nrm[0] + q[1] * nrm[1];
-                        dist[[i, j]] = if side < 0.0 { -e } else { e };
+                        dist[[i, j]] = if side < 0.0 { -e2 } else { e2 };
+                        seg[[i, j]] = k as u32;
                         arc[[i, j]] = s_a + (s_b - s_a) * u / len;
                         normal[[i, j]] = nrm;
                     }
                 }
+            }
+        }
+        for ((i, j), d) in dist.indexed_iter_mut() {
+            let k = seg[[i, j]];
+            if k != u32::MAX {
+                let q = offset(&segs, k as usize, i + or, j + oc);
+                let e = q[0].hypot(q[1]);
+                *d = if d.is_sign_negative() { -e } else { e };
             }
         }
         CurveField { dist, arc, normal }
@@ -599,6 +693,28 @@ mod tests {
             } else {
                 let d = crate::stain::od(v as f64, 1.0) - crate::stain::od(before, 1.0);
                 assert!((d - layer[k][[r, c]]).abs() < 1e-6, "{d}");
+            }
+        }
+    }
+
+    /// The tinted form (absorbance of `density · ink[k]` directly, densities converted in
+    /// place) gives the bytes of building the three product layers for `blur_absorbance3`.
+    #[test]
+    fn tinted_blur_matches_product_layers_bit_for_bit() {
+        let density = Array2::from_shape_fn((60, 70), |(r, c)| {
+            if (r as f64 - 20.0).hypot(c as f64 - 30.0) < 6.0 || (r == 50 && c > 40) {
+                0.3 + 0.01 * ((r * 7 + c) % 13) as f64
+            } else {
+                0.0
+            }
+        });
+        let ink = [0.95, 1.0, 1.1];
+        for diameter in [0.0, 3.0, 9.0, 40.0] {
+            let layers: [Array2<f64>; 3] = std::array::from_fn(|k| density.mapv(|d| d * ink[k]));
+            let want = blur_absorbance3([&layers[0], &layers[1], &layers[2]], diameter).unwrap();
+            let got = blur_absorbance_tinted(&density, ink, diameter).unwrap();
+            for (g, w) in got.iter().zip(&want) {
+                assert!(g.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()));
             }
         }
     }

@@ -56,7 +56,12 @@ pub fn fov_geometry(img: &RgbImage) -> Result<FovGeometry> {
 
 /// Mean relative luminance inside the field of view (0 for an all-black field).
 pub fn mean_luminance(img: &RgbImage) -> f64 {
-    let y = img.luminance();
+    mean_of_luminance(img, &img.luminance())
+}
+
+/// [`mean_luminance`] from the image's luminance `y` (`img.luminance()`, computed once by
+/// callers that need it too).
+pub fn mean_of_luminance(img: &RgbImage, y: &Array2<f32>) -> f64 {
     let (mut n, mut s) = (0usize, 0.0f64);
     for ((r, c), &v) in y.indexed_iter() {
         if img.in_fov(r, c) && v.is_finite() {

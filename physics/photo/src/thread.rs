@@ -25,7 +25,7 @@
 //! - A. C. Ruifrok, D. A. Johnston, Anal. Quant. Cytol. Histol. 23(4), 2001 (OD additivity).
 //! - M. Born, E. Wolf, *Principles of Optics*, §9 (defocus as a disc PSF in geometric optics).
 
-use crate::slide::{blur_absorbance3, composite_od, random_stroke, Curve};
+use crate::slide::{blur_absorbance_tinted, composite_od, random_stroke, Curve};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng, Seed};
 use ndarray::Array2;
@@ -116,8 +116,7 @@ pub fn apply(p: &ThreadParams, img: &RgbImage) -> Result<RgbImage> {
     }
     let (rows, cols) = img.shape();
     let plane = chord_od(p, rows, cols)?;
-    let tinted: [Array2<f64>; 3] = std::array::from_fn(|k| plane.mapv(|d| d * FIBRE_COLOUR[k]));
-    let layer = blur_absorbance3([&tinted[0], &tinted[1], &tinted[2]], p.blur_px)?;
+    let layer = blur_absorbance_tinted(&plane, FIBRE_COLOUR, p.blur_px)?;
     composite_od(img, &layer)
 }
 
