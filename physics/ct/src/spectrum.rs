@@ -142,14 +142,14 @@ impl Spectrum {
 /// per-energy attenuations `(a_E, b_E, c_E)` (per g/cm³·mm).
 ///
 /// Fast path of the per-bin spectral sum of `ct.metal` (hundreds of thousands of bins × the
-/// spectrum's energies): the energies are processed in lanes of [`LANES`] with a branch-free
+/// spectrum's energies): the energies are processed in lanes of `LANES` with a branch-free
 /// exponential ([`exp_nonpositive`], within 2 ulp of `f64::exp`) that the compiler
 /// vectorises, and summed in a fixed order (lane sums, then the lanes in order), so the result
 /// does not depend on the CPU. Equal to the plain sum of `f64::exp` terms within 1e-14
 /// relative (tested).
 #[derive(Clone, Debug)]
 pub struct Transmission3 {
-    /// `[f, a, b, c]` per energy, padded with `f = 0` to a multiple of [`LANES`]
+    /// `[f, a, b, c]` per energy, padded with `f = 0` to a multiple of `LANES`
     f: Vec<f64>,
     a: Vec<f64>,
     b: Vec<f64>,

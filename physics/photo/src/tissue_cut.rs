@@ -123,7 +123,7 @@ const TABLE_TOLERANCE_PX: f64 = 1e-10;
 /// uniform grid in `w = √(d − h)` (near `d = h` the solution turns like a square root of
 /// `d − h` when `L` is close to `h`, and is smooth in `w`): the exact (Newton) values and
 /// derivatives at the nodes, cubic Hermite interpolation between them. A cell whose
-/// interpolants miss the exact values at its midpoint by more than [`TABLE_TOLERANCE_PX`]
+/// interpolants miss the exact values at its midpoint by more than `TABLE_TOLERANCE_PX`
 /// is marked for the exact solve.
 pub struct SourceTable {
     h: f64,
