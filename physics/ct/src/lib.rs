@@ -10,6 +10,7 @@
 
 pub mod corrupt_util;
 pub mod error;
+pub mod fast_exp;
 
 pub mod fbp;
 pub mod geometry;

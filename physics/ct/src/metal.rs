@@ -57,7 +57,7 @@ use crate::phantom::{rasterize, Ellipse};
 use crate::photon::{log_transform, sample_count};
 use crate::pipeline::{reconstruct_hu_with, resample_to_square, to_mu_fine_with, ScanSettings};
 use crate::projector::try_forward;
-use crate::spectrum::{Spectrum, Transmission3};
+use crate::spectrum::{water_bone_rows, Spectrum, Transmission3};
 use crate::units::mu_to_hu;
 use crate::{CtError, Result};
 use artefact_core::{Image, OpInfo, Operator, ParamSpec, SampleRng, Seed};
@@ -387,21 +387,8 @@ fn simulate_metal(
     }
     let (lw, lb, lm) = density_integrals(&mu, frac, &grid, &geom, metal, scan.mu_water)?;
     let spectrum = Spectrum::clinical_120kvp();
-    // per-energy photon fraction and mass attenuations (cm²/g → per g/cm³·mm: × 0.1)
-    let rows: Vec<[f64; 4]> = spectrum
-        .energies_kev()
-        .iter()
-        .zip(spectrum.fractions())
-        .map(|(&e, &f)| {
-            [
-                f,
-                0.1 * Material::Water.mass_attenuation(e),
-                0.1 * Material::CorticalBone.mass_attenuation(e),
-                0.1 * metal.mass_attenuation(e),
-            ]
-        })
-        .collect();
-    let table = Transmission3::new(&rows);
+    // per-energy photon fraction and mass attenuations per g/cm³·mm
+    let table = Transmission3::new(&water_bone_rows(&spectrum, metal));
     let i0 = params.i0;
     let scatter = params.scatter_fraction * i0;
     let bhc = params.bhc.then(|| WaterBhc::fit(&spectrum, scan.mu_water));

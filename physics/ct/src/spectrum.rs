@@ -28,6 +28,8 @@
 //! the higher-fidelity alternative); Y. Zhang, H. Yu, IEEE TMI 37(6), 2018 (120 kVp spectrum in
 //! their metal-artefact simulation).
 
+pub use crate::fast_exp::exp_nonpositive;
+use crate::fast_exp::LANES;
 use crate::materials::Material;
 use crate::{CtError, Result};
 
@@ -137,6 +139,24 @@ impl Spectrum {
     }
 }
 
+/// Per energy of `spectrum`: the photon fraction and the mass attenuations of water, cortical
+/// bone and `third` per g/cm³·mm (cm²/g × 0.1), the rows of [`Transmission3::new`].
+pub fn water_bone_rows(spectrum: &Spectrum, third: Material) -> Vec<[f64; 4]> {
+    spectrum
+        .energies_kev()
+        .iter()
+        .zip(spectrum.fractions())
+        .map(|(&e, &f)| {
+            [
+                f,
+                0.1 * Material::Water.mass_attenuation(e),
+                0.1 * Material::CorticalBone.mass_attenuation(e),
+                0.1 * third.mass_attenuation(e),
+            ]
+        })
+        .collect()
+}
+
 /// The polychromatic transmission of many rays through three materials,
 /// `t = Σ_E f_E·exp(−(a_E·x + b_E·y + c_E·z))`, for density line integrals `(x, y, z)` and
 /// per-energy attenuations `(a_E, b_E, c_E)` (per g/cm³·mm).
@@ -155,9 +175,6 @@ pub struct Transmission3 {
     b: Vec<f64>,
     c: Vec<f64>,
 }
-
-/// Energies per lane group of [`Transmission3`] (the AVX2 kernel's 4 f64 lanes).
-pub(crate) const LANES: usize = 4;
 
 impl Transmission3 {
     /// From rows `[f_E, a_E, b_E, c_E]` (photon fraction and the three attenuations).
@@ -214,58 +231,6 @@ impl Transmission3 {
             }
         }
         (acc[0] + acc[1]) + (acc[2] + acc[3])
-    }
-}
-
-/// Below this exponent [`exp_nonpositive`] gives 0.
-pub(crate) const EXP_FLUSH: f64 = -708.0;
-pub(crate) const EXP_LOG2E: f64 = std::f64::consts::LOG2_E;
-/// ln 2 split so that `k·EXP_LN2_HI` is exact for |k| < 2¹¹.
-pub(crate) const EXP_LN2_HI: f64 = 0.693_147_180_369_123_8;
-pub(crate) const EXP_LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-/// 1.5·2⁵²: adding it rounds to an integer held in the low mantissa bits.
-pub(crate) const EXP_SHIFTER: f64 = 6_755_399_441_055_744.0;
-/// `1/13!`, the first Horner coefficient, then `1/12!, …, 1/2!, 1, 1`.
-pub(crate) const EXP_TOP: f64 = 1.0 / 6_227_020_800.0;
-pub(crate) const EXP_HORNER: [f64; 13] = [
-    1.0 / 479_001_600.0,
-    1.0 / 39_916_800.0,
-    1.0 / 3_628_800.0,
-    1.0 / 362_880.0,
-    1.0 / 40_320.0,
-    1.0 / 5_040.0,
-    1.0 / 720.0,
-    1.0 / 120.0,
-    1.0 / 24.0,
-    1.0 / 6.0,
-    0.5,
-    1.0,
-    1.0,
-];
-
-/// `eˣ` for `x ≤ 0` (and NaN-free input), branch-free so that it vectorises: Cody–Waite
-/// reduction `x = k·ln2 + r`, `|r| ≤ ln2/2`, a degree-13 Taylor polynomial of `eʳ`
-/// (truncation < 2e-16), and `2ᵏ` assembled in the exponent bits. `x < −708` gives 0 (a
-/// transmission below 1e-307); within 2 ulp of `f64::exp` elsewhere (tested).
-#[inline(always)]
-pub fn exp_nonpositive(x: f64) -> f64 {
-    let flush = x < EXP_FLUSH;
-    let x = x.max(EXP_FLUSH);
-    let t = x * EXP_LOG2E + EXP_SHIFTER;
-    let k = t - EXP_SHIFTER;
-    let r = (x - k * EXP_LN2_HI) - k * EXP_LN2_LO;
-    // Horner for Σ rⁿ/n!, n = 0…13
-    let mut p = EXP_TOP;
-    for c in EXP_HORNER {
-        p = p * r + c;
-    }
-    // t's bits are SHIFTER's plus k (two's complement in the low bits): 2ᵏ = (k + 1023) << 52
-    let kbits = t.to_bits().wrapping_sub(EXP_SHIFTER.to_bits());
-    let scale = f64::from_bits(kbits.wrapping_add(1023) << 52);
-    if flush {
-        0.0
-    } else {
-        p * scale
     }
 }
 
@@ -358,20 +323,7 @@ mod tests {
 
     #[test]
     fn transmission3_equals_the_plain_spectral_sum() {
-        let s = Spectrum::clinical_120kvp();
-        let rows: Vec<[f64; 4]> = s
-            .energies_kev()
-            .iter()
-            .zip(s.fractions())
-            .map(|(&e, &f)| {
-                [
-                    f,
-                    0.1 * Material::Water.mass_attenuation(e),
-                    0.1 * Material::CorticalBone.mass_attenuation(e),
-                    0.1 * Material::Iron.mass_attenuation(e),
-                ]
-            })
-            .collect();
+        let rows = water_bone_rows(&Spectrum::clinical_120kvp(), Material::Iron);
         assert!(rows.len() % LANES != 0, "padding exercised");
         let t = Transmission3::new(&rows);
         for x in [0.0, 0.3, 17.0, 250.0, 400.0] {

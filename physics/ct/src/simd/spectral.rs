@@ -3,7 +3,7 @@
 //! `Transmission3::at` and `exp_nonpositive` (no FMA; the lane sums combined as
 //! `(l0 + l1) + (l2 + l3)`), so both give the same bytes (tested below).
 
-use crate::spectrum::{
+use crate::fast_exp::{
     EXP_FLUSH, EXP_HORNER, EXP_LN2_HI, EXP_LN2_LO, EXP_LOG2E, EXP_SHIFTER, EXP_TOP, LANES,
 };
 use std::arch::x86_64::*;
@@ -73,7 +73,7 @@ pub(crate) unsafe fn row_avx2(cols: [&[f64]; 4], x: &[f64], y: &[f64], z: &[f32]
 #[cfg(test)]
 mod tests {
     use crate::materials::Material;
-    use crate::spectrum::{Spectrum, Transmission3};
+    use crate::spectrum::{water_bone_rows, Spectrum, Transmission3};
     use rand::Rng;
 
     #[test]
@@ -82,20 +82,7 @@ mod tests {
             eprintln!("no AVX2 on this CPU: only the portable path is exercised");
             return;
         }
-        let s = Spectrum::clinical_120kvp();
-        let rows: Vec<[f64; 4]> = s
-            .energies_kev()
-            .iter()
-            .zip(s.fractions())
-            .map(|(&e, &f)| {
-                [
-                    f,
-                    0.1 * Material::Water.mass_attenuation(e),
-                    0.1 * Material::CorticalBone.mass_attenuation(e),
-                    0.1 * Material::Titanium.mass_attenuation(e),
-                ]
-            })
-            .collect();
+        let rows = water_bone_rows(&Spectrum::clinical_120kvp(), Material::Titanium);
         let t = Transmission3::new(&rows);
         let mut rng = artefact_core::Seed::from_u64(5).rng();
         // zeros, ordinary paths and paths long enough to flush some energies to 0
