@@ -103,6 +103,19 @@ struct Ellipse {
 }
 
 impl Ellipse {
+    /// Rows `r0..=r1` and columns `c0..=c1` covering the bubble with its rim and halo.
+    fn bounding_box(&self, p: &AirBubbleParams, rows: usize, cols: usize) -> [usize; 4] {
+        let reach = 1.5 * p.rim_px + 1.0;
+        let lo = |c: f64| (c - self.a - reach).floor().max(0.0) as usize;
+        let hi = |c: f64, n: usize| ((c + self.a + reach).ceil().max(0.0) as usize).min(n - 1);
+        [
+            lo(self.c[0]),
+            hi(self.c[0], rows),
+            lo(self.c[1]),
+            hi(self.c[1], cols),
+        ]
+    }
+
     fn new(p: &AirBubbleParams, img: &RgbImage) -> Ellipse {
         let (rows, cols) = img.shape();
         let a = p.radius * short_side(img);
@@ -157,15 +170,7 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
     }
     let (rows, cols) = img.shape();
     let e = Ellipse::new(p, img);
-    let reach = 1.5 * p.rim_px + 1.0;
-    let (r0, r1) = (
-        (e.c[0] - e.a - reach).floor().max(0.0) as usize,
-        ((e.c[0] + e.a + reach).ceil().max(0.0) as usize).min(rows - 1),
-    );
-    let (c0, c1) = (
-        (e.c[1] - e.a - reach).floor().max(0.0) as usize,
-        ((e.c[1] + e.a + reach).ceil().max(0.0) as usize).min(cols - 1),
-    );
+    let [r0, r1, c0, c1] = e.bounding_box(p, rows, cols);
     // one pass over the bounding box: inside, the content seen through the bubble
     // (magnified) as OD with the rim; just outside, the halo (disjoint sets of pixels, both
     // read from the input)
@@ -243,15 +248,7 @@ mod tests {
         use crate::slide::bilinear;
         let (rows, cols) = img.shape();
         let e = Ellipse::new(p, img);
-        let reach = 1.5 * p.rim_px + 1.0;
-        let (r0, r1) = (
-            (e.c[0] - e.a - reach).floor().max(0.0) as usize,
-            ((e.c[0] + e.a + reach).ceil().max(0.0) as usize).min(rows - 1),
-        );
-        let (c0, c1) = (
-            (e.c[1] - e.a - reach).floor().max(0.0) as usize,
-            ((e.c[1] + e.a + reach).ceil().max(0.0) as usize).min(cols - 1),
-        );
+        let [r0, r1, c0, c1] = e.bounding_box(p, rows, cols);
         let mut inside = Vec::new();
         for r in r0..=r1 {
             for c in c0..=c1 {

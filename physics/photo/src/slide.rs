@@ -205,15 +205,21 @@ pub fn value_noise(seed: u64, y: f64, x: f64, cell: f64, octaves: usize) -> f64 
     sum / total
 }
 
-/// Bilinear sample of channel `k` at `(y, x)` (pixel centres at integers), clamped to the
-/// frame. Returns `None` when the four neighbours are not all in the field of view.
-pub fn bilinear(img: &RgbImage, k: usize, y: f64, x: f64) -> Option<f64> {
+/// The four neighbours `[r0, c0, r1, c1]` of `(y, x)` clamped to the frame, and the weights
+/// `(fy, fx)` of the far ones (pixel centres at integers).
+fn corners(img: &RgbImage, y: f64, x: f64) -> ([usize; 4], f64, f64) {
     let (rows, cols) = img.shape();
     let y = y.clamp(0.0, (rows - 1) as f64);
     let x = x.clamp(0.0, (cols - 1) as f64);
     let (r0, c0) = (y.floor() as usize, x.floor() as usize);
     let (r1, c1) = ((r0 + 1).min(rows - 1), (c0 + 1).min(cols - 1));
-    let (fy, fx) = (y - r0 as f64, x - c0 as f64);
+    ([r0, c0, r1, c1], y - r0 as f64, x - c0 as f64)
+}
+
+/// Bilinear sample of channel `k` at `(y, x)` (pixel centres at integers), clamped to the
+/// frame. Returns `None` when the four neighbours are not all in the field of view.
+pub fn bilinear(img: &RgbImage, k: usize, y: f64, x: f64) -> Option<f64> {
+    let ([r0, c0, r1, c1], fy, fx) = corners(img, y, x);
     for (r, c) in [(r0, c0), (r0, c1), (r1, c0), (r1, c1)] {
         if !img.in_fov(r, c) {
             return None;
@@ -230,11 +236,7 @@ pub fn bilinear(img: &RgbImage, k: usize, y: f64, x: f64) -> Option<f64> {
 /// the same values bit for bit).
 pub fn bilinear3(img: &RgbImage, y: f64, x: f64) -> Option<[f64; 3]> {
     let (rows, cols) = img.shape();
-    let y = y.clamp(0.0, (rows - 1) as f64);
-    let x = x.clamp(0.0, (cols - 1) as f64);
-    let (r0, c0) = (y.floor() as usize, x.floor() as usize);
-    let (r1, c1) = ((r0 + 1).min(rows - 1), (c0 + 1).min(cols - 1));
-    let (fy, fx) = (y - r0 as f64, x - c0 as f64);
+    let ([r0, c0, r1, c1], fy, fx) = corners(img, y, x);
     if let Some(m) = &img.fov {
         if !(m[[r0, c0]] && m[[r0, c1]] && m[[r1, c0]] && m[[r1, c1]]) {
             return None;
