@@ -496,6 +496,136 @@ fn direct_same_by<T: Real>(
     out
 }
 
+/// Normalised convolution `K*(M·x) / K*M` of one f64 plane inside `mask` (`x` kept where the
+/// mask is false or `K*M ≤ 1e-9`), streamed by rows when `k` is separable and the direct sum
+/// is the cheaper path for the two planes: each input row's horizontal pass goes into a ring
+/// of the last `kr` rows, each output row sums its vertical taps from the ring, so no
+/// full-size intermediate plane is made. The per-pixel sums are those of [`convolve_planes`]'s
+/// separable direct path in the same order (same bytes, tested); `None` when that path would
+/// not be taken (FFT cheaper, or `k` not separable).
+pub(crate) fn normalised_separable(
+    x: &Array2<f64>,
+    mask: Option<&Array2<bool>>,
+    k: &Psf,
+) -> Option<Array2<f64>> {
+    let (rows, cols) = x.dim();
+    let direct = Direct::<f64>::new(k);
+    let Direct::Separable(h, v) = &direct else {
+        return None;
+    };
+    if rows == 0 || cols == 0 || !direct_is_cheaper(rows, cols, k, direct.taps(), 2, DIRECT_TAP_F64)
+    {
+        return None;
+    }
+    let (kr, _) = k.weights.dim();
+    let (ry, _) = k.radius();
+    // ring slot of input row yy: yy % kr, with its horizontal pass of M·x and M and their
+    // non-zero spans
+    struct Slot {
+        num: Vec<f64>,
+        den: Vec<f64>,
+        spans: [Option<(usize, usize)>; 2],
+    }
+    let span = |r: &[f64]| -> Option<(usize, usize)> {
+        let first = r.iter().position(|&v| v != 0.0)?;
+        let last = r.iter().rposition(|&v| v != 0.0)?;
+        Some((first, last))
+    };
+    let mut ring: Vec<Slot> = (0..kr)
+        .map(|_| Slot {
+            num: Vec::new(),
+            den: Vec::new(),
+            spans: [None, None],
+        })
+        .collect();
+    let (mut xm, mut m) = (vec![0.0f64; cols], vec![0.0f64; cols]);
+    let mut fill = |yy: usize, ring: &mut Vec<Slot>| {
+        let xr = x.row(yy);
+        match mask {
+            Some(mask) => {
+                for (((a, b), &v), &inside) in
+                    xm.iter_mut().zip(m.iter_mut()).zip(xr).zip(mask.row(yy))
+                {
+                    let w = inside as u8 as f64;
+                    *a = v * w;
+                    *b = w;
+                }
+            }
+            None => {
+                for ((a, b), &v) in xm.iter_mut().zip(m.iter_mut()).zip(xr) {
+                    *a = v * 1.0;
+                    *b = 1.0;
+                }
+            }
+        }
+        let slot = &mut ring[yy % kr];
+        slot.num = direct_same(&xm, 1, cols, h, 0);
+        slot.den = direct_same(&m, 1, cols, h, 0);
+        slot.spans = [span(&slot.num), span(&slot.den)];
+    };
+    let mut out = x.clone();
+    let (mut nrow, mut drow) = (vec![0.0f64; cols], vec![0.0f64; cols]);
+    let mut filled = 0usize; // input rows [0, filled) have been through the horizontal pass
+    for (y, mut orow) in out.outer_iter_mut().enumerate() {
+        let need = (y + ry + 1).min(rows);
+        while filled < need {
+            fill(filled, &mut ring);
+            filled += 1;
+        }
+        nrow.fill(0.0);
+        drow.fill(0.0);
+        // the vertical taps whose source row is in the frame, in the kernel's order
+        let live: Vec<(&Slot, f64)> = v
+            .iter()
+            .filter_map(|(i, taps)| {
+                let yy = y as isize + ry as isize - *i as isize;
+                (0..rows as isize)
+                    .contains(&yy)
+                    .then(|| (&ring[yy as usize % kr], taps[0].1))
+            })
+            .collect();
+        for (plane, acc) in [(0, &mut nrow), (1, &mut drow)] {
+            fn src(s: &Slot, plane: usize) -> &[f64] {
+                if plane == 0 {
+                    &s.num
+                } else {
+                    &s.den
+                }
+            }
+            let mut quads = live.chunks_exact(4);
+            // four taps at a time over the union of their rows' non-zero spans: outside a
+            // row's span its values are ±0, and w·(±0) added to a sum that started at +0
+            // leaves it unchanged, so each pixel gets the one-tap-at-a-time sums exactly
+            for q in &mut quads {
+                let spans = q.iter().filter_map(|(s, _)| s.spans[plane]);
+                let (Some(a), Some(b)) = (
+                    spans.clone().map(|(a, _)| a).min(),
+                    spans.map(|(_, b)| b).max(),
+                ) else {
+                    continue;
+                };
+                axpy4(
+                    &mut acc[a..=b],
+                    [0, 1, 2, 3].map(|t| &src(q[t].0, plane)[a..=b]),
+                    [0, 1, 2, 3].map(|t| q[t].1),
+                );
+            }
+            for (s, w) in quads.remainder() {
+                if let Some((a, b)) = s.spans[plane] {
+                    axpy(&mut acc[a..=b], &src(s, plane)[a..=b], *w);
+                }
+            }
+        }
+        let inside = mask.map(|m| m.row(y));
+        for (c, ((o, &n), &d)) in orow.iter_mut().zip(&nrow).zip(&drow).enumerate() {
+            if inside.is_none_or(|m| m[c]) && d > 1e-9 {
+                *o = n / d;
+            }
+        }
+    }
+    Some(out)
+}
+
 /// Cost (in `P log2 P` units of the f64 transform) of `n` planes through the FFT path.
 fn fft_cost(rows: usize, cols: usize, k: &Psf, n: usize) -> f64 {
     let (kr, kc) = k.weights.dim();

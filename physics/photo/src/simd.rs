@@ -10,6 +10,8 @@
 //! Loops with an AVX2 build:
 //! - [`axpy`] and [`axpy4`]: `out[k] += w · x[k]` for one or four taps, the inner loop of the
 //!   direct convolution ([`crate::convolve`]), in f32 and f64.
+//! - [`pow_unit_row`]: `x ↦ xᵃ` over a row of `[0, 1]` values
+//!   ([`artefact_core::fastmath::pow_unit`]), the Blinn–Phong lobe of `crate::specular`.
 //!
 //! Setting the environment variable `ARTEFACT_PHOTO_NO_SIMD` (to anything) makes [`avx2`]
 //! return `false` for the whole process (read once), to time the portable code.
@@ -107,6 +109,32 @@ pub(crate) fn axpy<T: Real>(out: &mut [T], x: &[T], w: T) {
     axpy_impl(out, x, w)
 }
 
+/// The portable source of [`pow_unit_row`].
+#[inline(always)]
+fn pow_unit_row_impl(row: &mut [f64], a: f64) {
+    for v in row.iter_mut() {
+        *v = artefact_core::fastmath::pow_unit(*v, a);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn pow_unit_row_avx2(row: &mut [f64], a: f64) {
+    pow_unit_row_impl(row, a)
+}
+
+/// `row[k] ← row[k]ᵃ` by [`artefact_core::fastmath::pow_unit`] (AVX2 build when [`avx2`],
+/// the same bytes).
+#[inline]
+pub(crate) fn pow_unit_row(row: &mut [f64], a: f64) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2() {
+        // SAFETY: `avx2()` checked that the CPU supports AVX2
+        return unsafe { pow_unit_row_avx2(row, a) };
+    }
+    pow_unit_row_impl(row, a)
+}
+
 /// The portable build, whatever the CPU (for the equality test).
 #[cfg(test)]
 pub(crate) fn axpy_portable<T: Real>(out: &mut [T], x: &[T], w: T) {
@@ -150,5 +178,24 @@ mod tests {
             .iter()
             .zip(&b64)
             .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    #[test]
+    fn avx2_pow_row_gives_the_portable_bytes() {
+        let x: Vec<f64> = (0..1037)
+            .map(|k| ((k * 37 % 101) as f64 * 0.37).sin().abs())
+            .chain([0.0, 1.0, 1e-320, f64::MIN_POSITIVE])
+            .collect();
+        for a in [1.0, 137.5, 999.0] {
+            let mut fast = x.clone();
+            pow_unit_row(&mut fast, a);
+            let mut portable = x.clone();
+            pow_unit_row_impl(&mut portable, a);
+            assert!(fast
+                .iter()
+                .zip(&portable)
+                .all(|(p, q)| p.to_bits() == q.to_bits()));
+            assert!(fast.iter().zip(&x).any(|(p, q)| p != q));
+        }
     }
 }

@@ -337,3 +337,60 @@ fn contact_sheets() {
         }
     }
 }
+
+/// The multi-rate broad Gaussian (`support::gaussian_in_mask`) against the full-rate
+/// normalised convolution with the same sampled Gaussian, on the luminance of the real fundus
+/// photographs inside their detected field of view, at the σ the operators use (specular's
+/// irradiance, 0.05 field-of-view diameters) and around it.
+#[test]
+fn multirate_gaussian_matches_full_rate_on_real_photographs() {
+    use artefact_photo::support::{fov_geometry, gaussian_in_mask, gaussian_psf, smooth_in_mask};
+    for name in [
+        "fundus_normal_left_eye_haggstrom_cc0.jpg",
+        "fundus_background_retinopathy_nei_eda03_pd.jpg",
+    ] {
+        let img = fundus(name, 1);
+        let y = img.luminance().mapv(|v| v as f64);
+        let d = fov_geometry(&img).unwrap().diameter;
+        let range = {
+            let inside: Vec<f64> = y
+                .iter()
+                .zip(img.fov.as_ref().unwrap())
+                .filter(|(_, &m)| m)
+                .map(|(&v, _)| v)
+                .collect();
+            inside.iter().cloned().fold(f64::MIN, f64::max)
+                - inside.iter().cloned().fold(f64::MAX, f64::min)
+        };
+        for frac in [0.02, 0.05, 0.1] {
+            let sigma = frac * d;
+            let fast = gaussian_in_mask(&y, img.fov.as_ref(), sigma).unwrap();
+            let full = smooth_in_mask(&y, img.fov.as_ref(), &gaussian_psf(sigma).unwrap());
+            let mut worst = 0.0f64;
+            let mut at = (0, 0);
+            for (((i, a), b), &m) in fast
+                .indexed_iter()
+                .zip(&full)
+                .zip(img.fov.as_ref().unwrap())
+            {
+                if m {
+                    if (a - b).abs() > worst {
+                        at = i;
+                    }
+                    worst = worst.max((a - b).abs());
+                } else {
+                    assert_eq!(a.to_bits(), b.to_bits());
+                }
+            }
+            println!(
+                "{name} σ = {sigma:.1} px: worst {:.2e} of the range at {at:?} of {:?}",
+                worst / range,
+                y.dim()
+            );
+            assert!(
+                worst <= 1e-3 * range,
+                "{name} σ {sigma}: {worst} vs range {range} at {at:?}"
+            );
+        }
+    }
+}
