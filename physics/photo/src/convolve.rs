@@ -122,7 +122,9 @@ fn transpose<T: Copy>(
 /// Buffers kept per thread and type at most (a plan holds four).
 const POOL_BUFFERS: usize = 4;
 
-/// A zeroed buffer of `len` values, reusing a pooled one when there is one.
+/// A buffer of `len` values, reusing a pooled one when there is one: its contents are
+/// whatever the last plan left (zeros when freshly allocated), so a plan writes every value
+/// it reads (the kernel's rows are zeroed before its taps are placed; see [`ConvPlan::new`]).
 fn pooled<T: FftFloat>(len: usize) -> Vec<Complex<T>> {
     let mut v = T::with_pool(|p| {
         // the smallest pooled buffer that holds `len`, else the largest
@@ -133,8 +135,11 @@ fn pooled<T: FftFloat>(len: usize) -> Vec<Complex<T>> {
         best.map(|i| p.swap_remove(i))
     })
     .unwrap_or_default();
-    v.clear();
-    v.resize(len, Complex::new(T::default(), T::default()));
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, Complex::new(T::default(), T::default()));
+    }
     v
 }
 
@@ -211,6 +216,9 @@ impl<T: FftFloat> ConvPlan<T> {
             spectrum: pooled(pr * pc),
             scratch: pooled(scratch_len),
         };
+        // the kernel's rows, zero-padded to the transform's width (the buffer may hold a
+        // previous plan's values)
+        plan.spatial[..kr * pc].fill(Complex::new(T::default(), T::default()));
         for ((r, c), &w) in k.weights.indexed_iter() {
             plan.spatial[r * pc + c] = Complex::new(<T as Real>::from_f64(w), T::default());
         }
@@ -1268,6 +1276,43 @@ mod tests {
             convolve_planes_f32_fft(&views, &small),
             convolve_planes(&views, &small)
         );
+    }
+
+    /// Pooled transform buffers are handed out with a previous plan's values in them: the
+    /// results are those of a thread whose pool is empty (zeroed buffers), bit for bit, in
+    /// f32 and f64, for a plan smaller and one larger than the previous.
+    #[test]
+    fn stale_pooled_buffers_give_the_fresh_bytes() {
+        let planes = [noisy(100, 90, 8), noisy(100, 90, 9), noisy(100, 90, 10)];
+        let k = crate::defocus::disc_psf(19.0).unwrap();
+        let fresh = || {
+            let planes = planes.clone();
+            let k = k.clone();
+            std::thread::spawn(move || {
+                let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
+                (
+                    convolve_planes_f32_fft(&views, &k),
+                    convolve_planes_fft(&views, &k),
+                )
+            })
+            .join()
+            .unwrap()
+        };
+        let (want32, want64) = fresh();
+        let views: Vec<_> = planes.iter().map(|p| p.view()).collect();
+        for other in [noisy(160, 170, 11), noisy(40, 30, 12)] {
+            // fill this thread's pools with another plan's values
+            let big = crate::defocus::disc_psf(25.0).unwrap();
+            let _ = convolve_planes_f32_fft(&[other.view(), other.view()], &big);
+            let _ = convolve_planes_fft(&[other.view()], &big);
+            let got32 = convolve_planes_f32_fft(&views, &k);
+            let got64 = convolve_planes_fft(&views, &k);
+            for (got, want) in [(&got32, &want32), (&got64, &want64)] {
+                for (g, w) in got.iter().zip(want.iter()) {
+                    assert!(g.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()));
+                }
+            }
+        }
     }
 
     #[test]

@@ -244,9 +244,22 @@ pub fn apply(p: &ShadowParams, img: &RgbImage) -> Result<RgbImage> {
     }
     let t = transmission(p, img)?;
     let mut out = img.data.clone();
-    for ((_, r, c), v) in out.indexed_iter_mut() {
-        if img.in_fov(r, c) && t[[r, c]] < 1.0 {
-            *v = (*v as f64 * t[[r, c]]) as f32;
+    for mut plane in out.outer_iter_mut() {
+        let scale = |v: &mut f32, &t: &f64| {
+            if t < 1.0 {
+                *v = (*v as f64 * t) as f32;
+            }
+        };
+        match &img.fov {
+            None => ndarray::Zip::from(&mut plane).and(&t).for_each(scale),
+            Some(m) => ndarray::Zip::from(&mut plane)
+                .and(&t)
+                .and(m)
+                .for_each(|v, t, &inside| {
+                    if inside {
+                        scale(v, t)
+                    }
+                }),
         }
     }
     Ok(img.with_data(out)?)
