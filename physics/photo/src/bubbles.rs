@@ -44,7 +44,7 @@ use crate::error::check_range;
 use crate::support::{fov_geometry, mean_luminance};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng, Seed};
-use ndarray::{s, Array3};
+use ndarray::Array3;
 use rand::Rng;
 
 /// Most bubbles simulated.
@@ -99,6 +99,7 @@ impl ColourOperator for Bubbles {
 
 /// Unpolarised Fresnel reflectance from a medium of index `n1` into `n2` at incidence
 /// `cos_i` (1 past the critical angle).
+#[inline]
 pub fn fresnel(n1: f64, n2: f64, cos_i: f64) -> f64 {
     let cos_i = cos_i.clamp(0.0, 1.0);
     let sin_t = n1 / n2 * (1.0 - cos_i * cos_i).sqrt();
@@ -113,6 +114,7 @@ pub fn fresnel(n1: f64, n2: f64, cos_i: f64) -> f64 {
 
 /// Snell refraction of unit direction `d` at unit normal `nrm` (facing against `d`) with
 /// index ratio `eta = n_from/n_to`; `None` on total internal reflection.
+#[inline]
 fn refract(d: [f64; 2], nrm: [f64; 2], eta: f64) -> Option<[f64; 2]> {
     let cos_i = -(d[0] * nrm[0] + d[1] * nrm[1]);
     let k = 1.0 - eta * eta * (1.0 - cos_i * cos_i);
@@ -137,6 +139,7 @@ pub struct Trace {
 }
 
 /// Trace the ray entering a unit sphere of relative index `n` at `rho ∈ [0, 1]` (module docs).
+#[inline]
 pub fn trace(rho: f64, n: f64) -> Trace {
     let rho = rho.clamp(0.0, 1.0);
     let z0 = (1.0 - rho * rho).max(0.0).sqrt();
@@ -169,16 +172,34 @@ pub fn trace(rho: f64, n: f64) -> Trace {
     }
 }
 
-fn bilinear(src: &Array3<f32>, k: usize, y: f64, x: f64) -> f64 {
-    let (_, h, w) = src.dim();
-    let y = y.clamp(0.0, (h - 1) as f64);
-    let x = x.clamp(0.0, (w - 1) as f64);
-    let (y0, x0) = (y.floor() as usize, x.floor() as usize);
-    let (y1, x1) = ((y0 + 1).min(h - 1), (x0 + 1).min(w - 1));
-    let (fy, fx) = (y - y0 as f64, x - x0 as f64);
-    let a = src[[k, y0, x0]] as f64 * (1.0 - fx) + src[[k, y0, x1]] as f64 * fx;
-    let b = src[[k, y1, x0]] as f64 * (1.0 - fx) + src[[k, y1, x1]] as f64 * fx;
-    a * (1.0 - fy) + b * fy
+/// A window of the frame: rows `r0..r0 + rows`, columns `c0..c0 + cols`.
+struct Window {
+    r0: usize,
+    c0: usize,
+    rows: usize,
+    cols: usize,
+}
+
+impl Window {
+    /// Bilinear sample of the three channels of `src` at `(y, x)` in the window's coordinates
+    /// (pixel centres at integers), clamped to the window.
+    fn bilinear3(&self, src: &Array3<f32>, y: f64, x: f64) -> [f64; 3] {
+        let (h, w) = (self.rows, self.cols);
+        let y = y.clamp(0.0, (h - 1) as f64);
+        let x = x.clamp(0.0, (w - 1) as f64);
+        // non-negative: truncation is the floor
+        let (y0, x0) = (y as usize, x as usize);
+        let (y1, x1) = ((y0 + 1).min(h - 1), (x0 + 1).min(w - 1));
+        let (fy, fx) = (y - y0 as f64, x - x0 as f64);
+        let (ya, yb, xa, xb) = (self.r0 + y0, self.r0 + y1, self.c0 + x0, self.c0 + x1);
+        let mut v = [0.0; 3];
+        for (k, v) in v.iter_mut().enumerate() {
+            let a = src[[k, ya, xa]] as f64 * (1.0 - fx) + src[[k, ya, xb]] as f64 * fx;
+            let b = src[[k, yb, xa]] as f64 * (1.0 - fx) + src[[k, yb, xb]] as f64 * fx;
+            *v = a * (1.0 - fy) + b * fy;
+        }
+        v
+    }
 }
 
 /// The bubbles `(centre (row, col), radius px)` for an image.
@@ -233,8 +254,12 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
     let ybar = mean_luminance(img);
     let (rows, cols) = img.shape();
     let mut out = img.data.clone();
+    // a bubble's new pixels, written once it is traced: until then `out` holds the scene
+    // before it (what it refracts)
+    let mut new: Vec<(usize, usize, [f32; 3])> = Vec::new();
     for (centre, rad) in bubbles {
-        // snapshot of the neighbourhood the bubble can refract (landing within ±3 R)
+        // the neighbourhood the bubble can refract (landing within ±3 R); samples beyond it
+        // are clamped to its edge
         let m = 3.0 * rad + 2.0;
         let r0 = (centre[0] - m).floor().max(0.0) as usize;
         let r1 = ((centre[0] + m).ceil().max(0.0) as usize).min(rows - 1);
@@ -243,17 +268,27 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
         if r0 > r1 || c0 > c1 {
             continue;
         }
-        let snap = out.slice(s![.., r0..=r1, c0..=c1]).to_owned();
+        let near = Window {
+            r0,
+            c0,
+            rows: r1 - r0 + 1,
+            cols: c1 - c0 + 1,
+        };
         let br0 = (centre[0] - rad - 1.0).floor().max(0.0) as usize;
         let br1 = ((centre[0] + rad + 1.0).ceil().max(0.0) as usize).min(rows - 1);
         let bc0 = (centre[1] - rad - 1.0).floor().max(0.0) as usize;
         let bc1 = ((centre[1] + rad + 1.0).ceil().max(0.0) as usize).min(cols - 1);
+        // beyond this squared distance the coverage is 0 (d > rad + 0.5 by far more than
+        // the rounding of d² and of `hypot`)
+        let outside2 = (rad + 0.5 + 1e-6).powi(2);
+        new.clear();
         for r in br0..=br1 {
+            let dy = r as f64 - centre[0];
             for c in bc0..=bc1 {
-                if !img.in_fov(r, c) {
+                let dx = c as f64 - centre[1];
+                if dy * dy + dx * dx > outside2 || !img.in_fov(r, c) {
                     continue;
                 }
-                let (dy, dx) = (r as f64 - centre[0], c as f64 - centre[1]);
                 let d = dy.hypot(dx);
                 let cover = (rad - d + 0.5).clamp(0.0, 1.0);
                 if cover == 0.0 {
@@ -274,16 +309,23 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
                 let spec = p.highlight * cos_i.powf(HIGHLIGHT_SHININESS);
                 let refl = p.rim * tr.f_in * ybar;
                 let trans = (1.0 - tr.f_in) * (1.0 - tr.f_out);
-                for k in 0..3 {
-                    let b = if trans > 0.0 {
-                        bilinear(&snap, k, sy, sx)
-                    } else {
-                        0.0
-                    };
-                    let bubble = trans * b + refl + spec;
+                let b = if trans > 0.0 {
+                    near.bilinear3(&out, sy, sx)
+                } else {
+                    [0.0; 3]
+                };
+                let mut v = [0.0f32; 3];
+                for (k, v) in v.iter_mut().enumerate() {
+                    let bubble = trans * b[k] + refl + spec;
                     let prev = out[[k, r, c]] as f64;
-                    out[[k, r, c]] = (cover * bubble + (1.0 - cover) * prev) as f32;
+                    *v = (cover * bubble + (1.0 - cover) * prev) as f32;
                 }
+                new.push((r, c, v));
+            }
+        }
+        for &(r, c, v) in &new {
+            for (k, v) in v.into_iter().enumerate() {
+                out[[k, r, c]] = v;
             }
         }
     }
@@ -422,6 +464,148 @@ mod tests {
         assert_eq!(apply(&none, &im).unwrap().data, im.data);
         let bad = BubblesParams { index: 3.0, ..p };
         assert!(apply(&bad, &im).unwrap_err().to_string().contains("index"));
+    }
+
+    /// The previous form: a copy of each bubble's ±3 R neighbourhood taken before it is
+    /// drawn, sampled channel by channel, every pixel of its box traced. The reference the
+    /// deferred writes replace, bit for bit.
+    fn reference(p: &BubblesParams, img: &RgbImage) -> RgbImage {
+        fn bilinear(src: &Array3<f32>, k: usize, y: f64, x: f64) -> f64 {
+            let (_, h, w) = src.dim();
+            let y = y.clamp(0.0, (h - 1) as f64);
+            let x = x.clamp(0.0, (w - 1) as f64);
+            let (y0, x0) = (y.floor() as usize, x.floor() as usize);
+            let (y1, x1) = ((y0 + 1).min(h - 1), (x0 + 1).min(w - 1));
+            let (fy, fx) = (y - y0 as f64, x - x0 as f64);
+            let a = src[[k, y0, x0]] as f64 * (1.0 - fx) + src[[k, y0, x1]] as f64 * fx;
+            let b = src[[k, y1, x0]] as f64 * (1.0 - fx) + src[[k, y1, x1]] as f64 * fx;
+            a * (1.0 - fy) + b * fy
+        }
+        let bubbles = layout(p, img).unwrap();
+        let ybar = mean_luminance(img);
+        let (rows, cols) = img.shape();
+        let mut out = img.data.clone();
+        for (centre, rad) in bubbles {
+            let m = 3.0 * rad + 2.0;
+            let r0 = (centre[0] - m).floor().max(0.0) as usize;
+            let r1 = ((centre[0] + m).ceil().max(0.0) as usize).min(rows - 1);
+            let c0 = (centre[1] - m).floor().max(0.0) as usize;
+            let c1 = ((centre[1] + m).ceil().max(0.0) as usize).min(cols - 1);
+            if r0 > r1 || c0 > c1 {
+                continue;
+            }
+            let snap = out.slice(ndarray::s![.., r0..=r1, c0..=c1]).to_owned();
+            let br0 = (centre[0] - rad - 1.0).floor().max(0.0) as usize;
+            let br1 = ((centre[0] + rad + 1.0).ceil().max(0.0) as usize).min(rows - 1);
+            let bc0 = (centre[1] - rad - 1.0).floor().max(0.0) as usize;
+            let bc1 = ((centre[1] + rad + 1.0).ceil().max(0.0) as usize).min(cols - 1);
+            for r in br0..=br1 {
+                for c in bc0..=bc1 {
+                    if !img.in_fov(r, c) {
+                        continue;
+                    }
+                    let (dy, dx) = (r as f64 - centre[0], c as f64 - centre[1]);
+                    let d = dy.hypot(dx);
+                    let cover = (rad - d + 0.5).clamp(0.0, 1.0);
+                    if cover == 0.0 {
+                        continue;
+                    }
+                    let rho = (d / rad).min(1.0);
+                    let tr = trace(rho, p.index);
+                    let (uy, ux) = if d > 0.0 {
+                        (dy / d, dx / d)
+                    } else {
+                        (0.0, 0.0)
+                    };
+                    let (sy, sx) = (
+                        centre[0] + uy * tr.landing * rad - r0 as f64,
+                        centre[1] + ux * tr.landing * rad - c0 as f64,
+                    );
+                    let cos_i = (1.0 - rho * rho).max(0.0).sqrt();
+                    let spec = p.highlight * cos_i.powf(HIGHLIGHT_SHININESS);
+                    let refl = p.rim * tr.f_in * ybar;
+                    let trans = (1.0 - tr.f_in) * (1.0 - tr.f_out);
+                    for k in 0..3 {
+                        let b = if trans > 0.0 {
+                            bilinear(&snap, k, sy, sx)
+                        } else {
+                            0.0
+                        };
+                        let bubble = trans * b + refl + spec;
+                        let prev = out[[k, r, c]] as f64;
+                        out[[k, r, c]] = (cover * bubble + (1.0 - cover) * prev) as f32;
+                    }
+                }
+            }
+        }
+        img.with_data(out).unwrap()
+    }
+
+    /// Deferred writes, the squared-distance skip and the window sampler: the same image bit
+    /// for bit as the previous snapshot loop — dense overlapping bubbles (later ones refract
+    /// earlier ones), bubbles on the frame's edges and corners (no mask: centres anywhere),
+    /// across a field-of-view border, air bubbles (n < 1, landing far out: samples clamped
+    /// to the neighbourhood's edge), the extreme indices, sub-pixel and very large radii.
+    #[test]
+    fn deferred_writes_match_the_snapshot_loop_bit_for_bit() {
+        let plain = RgbImage::new(
+            Array3::from_shape_fn((3, 90, 117), |(k, r, c)| {
+                0.1 + 0.03 * k as f32 + 0.2 * (((r / 5) * 7 + (c / 4) * 3) % 5) as f32 / 5.0
+            }),
+            [1.0, 1.0],
+            Modality::Endoscopy,
+            None,
+        )
+        .unwrap();
+        let masked = img();
+        let mut cases = 0;
+        for im in [&plain, &masked] {
+            for (coverage, radius, spread, index) in [
+                (1.5, 0.05, 0.5, 1.33),
+                (0.6, 0.12, 0.9, 0.75),
+                (0.4, 0.3, 0.0, 2.5),
+                (0.02, 0.003, 0.9, 0.5),
+                (0.8, 0.02, 0.3, 1.0),
+                (2.0, 0.04, 0.6, 1.4),
+            ] {
+                for seed in [1, 2, 3] {
+                    let p = BubblesParams {
+                        coverage,
+                        radius,
+                        spread,
+                        index,
+                        rim: 2.0,
+                        highlight: 0.6,
+                        seed,
+                    };
+                    let got = apply(&p, im).unwrap();
+                    let want = reference(&p, im);
+                    assert!(
+                        got.data
+                            .iter()
+                            .zip(&want.data)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{p:?}"
+                    );
+                    assert_ne!(got.data, im.data, "{p:?}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 36);
+        // some bubbles of these layouts reach past the frame's edges
+        let p = BubblesParams {
+            coverage: 2.0,
+            radius: 0.04,
+            spread: 0.6,
+            index: 1.4,
+            rim: 2.0,
+            highlight: 0.6,
+            seed: 1,
+        };
+        let l = layout(&p, &plain).unwrap();
+        assert!(l.iter().any(|(c, r)| c[0] - r < 0.0 || c[1] - r < 0.0));
+        assert!(l.iter().any(|(c, r)| c[0] + r > 89.0 || c[1] + r > 116.0));
     }
 
     /// The bubbles' total area matches the coverage parameter (Boolean model: sum of areas
