@@ -163,6 +163,40 @@ pub fn halo_profile(p: &AirBubbleParams, delta: f64) -> f64 {
     p.halo * (std::f64::consts::PI * delta / w).sin().powi(2)
 }
 
+/// Where a pixel lies, from its squared normalised elliptic radius `ρ²` alone (no square
+/// roots): the radial distance to the boundary is `δ = (ρ − 1)·R(θ)` with `R(θ) = |p − c|/ρ`
+/// the centre's distance to the boundary along the ray, between the semi-axes `b ≤ R ≤ a`.
+/// So `ρ ≤ 1 − (rim + 1)/b` gives `δ ≤ −(rim + 1)`: inside, past the rim (its OD is 0),
+/// and `ρ ≥ 1 + (1.5·rim + 1)/b` gives `δ ≥ 1.5·rim + 1`: past the halo (unchanged). Only the
+/// band between needs `δ` itself. The 1 px margins dwarf the rounding of `ρ²` (≈ 1e-16).
+struct Zones {
+    /// `ρ²` below which a pixel is inside, past the rim (−1 when no pixel is).
+    deep: f64,
+    /// `ρ²` from which a pixel is past the halo.
+    past: f64,
+}
+
+impl Zones {
+    fn new(e: &Ellipse, p: &AirBubbleParams) -> Zones {
+        let b = e.a.min(e.b);
+        let inner = 1.0 - (p.rim_px + 1.0) / b;
+        Zones {
+            deep: if inner > 0.0 { inner * inner } else { -1.0 },
+            past: (1.0 + (1.5 * p.rim_px + 1.0) / b).powi(2),
+        }
+    }
+}
+
+impl Ellipse {
+    /// `ρ²` of pixel `(r, c)`: the squared normalised elliptic radius of [`Ellipse::delta`].
+    fn rho2(&self, r: f64, c: f64) -> f64 {
+        let (y, x) = (r - self.c[0], c - self.c[1]);
+        let along = (y * self.u[0] + x * self.u[1]) / self.a;
+        let across = (-y * self.u[1] + x * self.u[0]) / self.b;
+        along * along + across * across
+    }
+}
+
 /// Add the bubble (see module docs).
 pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
     if p.radius == 0.0 {
@@ -171,23 +205,31 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
     let (rows, cols) = img.shape();
     let e = Ellipse::new(p, img);
     let [r0, r1, c0, c1] = e.bounding_box(p, rows, cols);
+    let zones = Zones::new(&e, p);
     // one pass over the bounding box: inside, the content seen through the bubble
     // (magnified) as OD with the rim; just outside, the halo (disjoint sets of pixels, both
     // read from the input)
     let mut out = img.data.clone();
     for r in r0..=r1 {
         for c in c0..=c1 {
-            if !img.in_fov(r, c) {
+            let q = e.rho2(r as f64, c as f64);
+            if q >= zones.past || !img.in_fov(r, c) {
                 continue;
             }
-            let d = e.delta(r as f64, c as f64);
-            if d < 0.0 {
+            // δ (only its sign deep inside, where the rim's OD is 0)
+            let (inside, d) = if q <= zones.deep {
+                (true, f64::NEG_INFINITY)
+            } else {
+                let d = e.delta(r as f64, c as f64);
+                (d < 0.0, d)
+            };
+            if inside {
+                let rim = rim_profile(p, d);
                 let (y, x) = (
                     e.c[0] + (r as f64 - e.c[0]) / p.magnification,
                     e.c[1] + (c as f64 - e.c[1]) / p.magnification,
                 );
                 let v = bilinear3(img, y, x);
-                let rim = rim_profile(p, d);
                 for k in 0..3 {
                     let o = od_ln(v.map_or(img.data[[k, r, c]] as f64, |v| v[k]), p.i0);
                     out[[k, r, c]] = intensity_exp(p.contrast * o + rim, p.i0) as f32;
@@ -321,6 +363,60 @@ mod tests {
                 .all(|(a, b)| a.to_bits() == b.to_bits()));
             assert_ne!(got.data, img.data);
         }
+    }
+
+    /// The `ρ²` zones (no `δ` deep inside or past the halo): bit for bit the two-pass
+    /// reference, which computes `δ` everywhere — thin, thick and no rims (a rim wider than
+    /// the minor semi-axis leaves no deep zone), no halo, a very flat ellipse, a bubble of a
+    /// few pixels, bubbles centred on the frame's corner and edge, with and without a mask.
+    #[test]
+    fn zones_match_the_two_pass_reference_bit_for_bit() {
+        let mask = Array2::from_shape_fn((101, 101), |(r, c)| {
+            (r as f64 - 45.0).hypot(c as f64 - 55.0) < 47.0
+        });
+        let f = |k: usize, r: usize, c: usize| {
+            0.15 + 0.1 * k as f32 + 0.006 * ((r * 11 + c * 5) % 60) as f32
+        };
+        let masked = image(f, Some(mask));
+        let plain = image(f, None);
+        let mut cases = 0;
+        for img in [&masked, &plain] {
+            for (radius, aspect, angle, cy, cx, rim_px, halo) in [
+                (0.3, 0.85, 20.0, 0.5, 0.5, 8.0, 0.1),
+                (0.4, 0.1, 60.0, 0.45, 0.55, 3.0, 0.2),
+                (0.25, 0.6, 110.0, 0.5, 0.4, 0.0, 0.1),
+                (0.2, 0.5, 0.0, 0.5, 0.5, 14.0, 0.3),
+                (0.03, 1.0, 0.0, 0.52, 0.47, 2.0, 0.1),
+                (0.5, 0.9, 45.0, 0.0, 0.0, 10.0, 0.1),
+                (0.35, 0.8, 170.0, 1.0, 0.5, 6.0, 0.0),
+                (1.5, 0.7, 90.0, 0.5, 0.5, 30.0, 0.5),
+            ] {
+                let p = AirBubbleParams {
+                    radius,
+                    aspect,
+                    angle_deg: angle,
+                    centre_y: cy,
+                    centre_x: cx,
+                    rim_px,
+                    halo,
+                    magnification: 1.07,
+                    contrast: 0.6,
+                    ..params()
+                };
+                let got = apply(&p, img).unwrap();
+                let want = two_pass(&p, img);
+                assert!(
+                    got.data
+                        .iter()
+                        .zip(&want.data)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{p:?}"
+                );
+                assert_ne!(got.data, img.data, "{p:?}");
+                cases += 1;
+            }
+        }
+        assert_eq!(cases, 16);
     }
 
     #[test]
