@@ -197,6 +197,89 @@ impl Ellipse {
     }
 }
 
+/// The content seen through the bubble: bilinear samples of the input (pixel centres at
+/// integers, clamped to the frame; `None` unless the four neighbours are in the field of
+/// view) with a row's terms computed once — the same values bit for bit as
+/// [`bilinear3`], which it falls back to for a non-contiguous image.
+struct Content<'a> {
+    img: &'a RgbImage,
+    data: Option<&'a [f32]>,
+    mask: Option<&'a [bool]>,
+    rows: usize,
+    cols: usize,
+}
+
+/// A sampling row of [`Content`]: neighbouring rows `r0`, `r1`, weight `fy` of `r1`, and the
+/// unclamped `y` (for the fallback).
+struct SampleRow {
+    y: f64,
+    r0: usize,
+    r1: usize,
+    fy: f64,
+}
+
+impl<'a> Content<'a> {
+    fn new(img: &'a RgbImage) -> Content<'a> {
+        let (rows, cols) = img.shape();
+        Content {
+            img,
+            data: img.data.as_slice(),
+            mask: img.fov.as_ref().and_then(|m| m.as_slice()),
+            rows,
+            cols,
+        }
+    }
+
+    fn row(&self, y: f64) -> SampleRow {
+        let yc = y.clamp(0.0, (self.rows - 1) as f64);
+        // non-negative: truncation is the floor
+        let r0 = yc as usize;
+        SampleRow {
+            y,
+            r0,
+            r1: (r0 + 1).min(self.rows - 1),
+            fy: yc - r0 as f64,
+        }
+    }
+
+    #[inline]
+    fn sample(&self, row: &SampleRow, x: f64) -> Option<[f64; 3]> {
+        let Some(data) = self.data else {
+            return bilinear3(self.img, row.y, x);
+        };
+        let cols = self.cols;
+        let xc = x.clamp(0.0, (cols - 1) as f64);
+        let c0 = xc as usize;
+        let c1 = (c0 + 1).min(cols - 1);
+        let fx = xc - c0 as f64;
+        let (i00, i01, i10, i11) = (
+            row.r0 * cols + c0,
+            row.r0 * cols + c1,
+            row.r1 * cols + c0,
+            row.r1 * cols + c1,
+        );
+        match (self.mask, &self.img.fov) {
+            (Some(m), _) => {
+                if !(m[i00] && m[i01] && m[i10] && m[i11]) {
+                    return None;
+                }
+            }
+            (None, Some(_)) => return bilinear3(self.img, row.y, x),
+            (None, None) => {}
+        }
+        let plane = self.rows * cols;
+        let fy = row.fy;
+        let mut v = [0.0; 3];
+        for (k, v) in v.iter_mut().enumerate() {
+            let p = &data[k * plane..(k + 1) * plane];
+            let s = |i: usize| p[i] as f64;
+            *v = (s(i00) * (1.0 - fx) + s(i01) * fx) * (1.0 - fy)
+                + (s(i10) * (1.0 - fx) + s(i11) * fx) * fy;
+        }
+        Some(v)
+    }
+}
+
 /// Add the bubble (see module docs).
 pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
     if p.radius == 0.0 {
@@ -206,11 +289,13 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
     let e = Ellipse::new(p, img);
     let [r0, r1, c0, c1] = e.bounding_box(p, rows, cols);
     let zones = Zones::new(&e, p);
+    let content = Content::new(img);
     // one pass over the bounding box: inside, the content seen through the bubble
     // (magnified) as OD with the rim; just outside, the halo (disjoint sets of pixels, both
     // read from the input)
     let mut out = img.data.clone();
     for r in r0..=r1 {
+        let row = content.row(e.c[0] + (r as f64 - e.c[0]) / p.magnification);
         for c in c0..=c1 {
             let q = e.rho2(r as f64, c as f64);
             if q >= zones.past || !img.in_fov(r, c) {
@@ -225,11 +310,7 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
             };
             if inside {
                 let rim = rim_profile(p, d);
-                let (y, x) = (
-                    e.c[0] + (r as f64 - e.c[0]) / p.magnification,
-                    e.c[1] + (c as f64 - e.c[1]) / p.magnification,
-                );
-                let v = bilinear3(img, y, x);
+                let v = content.sample(&row, e.c[1] + (c as f64 - e.c[1]) / p.magnification);
                 for k in 0..3 {
                     let o = od_ln(v.map_or(img.data[[k, r, c]] as f64, |v| v[k]), p.i0);
                     out[[k, r, c]] = intensity_exp(p.contrast * o + rim, p.i0) as f32;
