@@ -172,6 +172,90 @@ pub fn trace(rho: f64, n: f64) -> Trace {
     }
 }
 
+/// Rays traced together by [`trace_lanes`].
+const LANES: usize = 4;
+
+/// A covered pixel of a bubble: position, offset from the centre, distance, coverage, `ρ`.
+struct Hit {
+    r: usize,
+    c: usize,
+    dy: f64,
+    dx: f64,
+    d: f64,
+    cover: f64,
+    rho: f64,
+}
+
+/// [`fresnel`] of [`LANES`] incidences, without branches (both sides computed, one kept):
+/// the same values bit for bit.
+#[inline(always)]
+fn fresnel_lanes(n1: f64, n2: f64, cos_i: [f64; LANES]) -> [f64; LANES] {
+    let mut out = [0.0; LANES];
+    for (o, &cos_i) in out.iter_mut().zip(&cos_i) {
+        let cos_i = cos_i.clamp(0.0, 1.0);
+        let sin_t = n1 / n2 * (1.0 - cos_i * cos_i).sqrt();
+        let cos_t = (1.0 - sin_t * sin_t).sqrt();
+        let rs = (n1 * cos_i - n2 * cos_t) / (n1 * cos_i + n2 * cos_t);
+        let rp = (n1 * cos_t - n2 * cos_i) / (n1 * cos_t + n2 * cos_i);
+        let f = 0.5 * (rs * rs + rp * rp);
+        *o = if sin_t >= 1.0 { 1.0 } else { f };
+    }
+    out
+}
+
+/// [`trace`] of [`LANES`] rays without branches (both sides of each computed, one kept, so
+/// the lanes go through the square roots and divisions together): `[f_in, f_out, landing]`,
+/// the same values bit for bit.
+#[inline(always)]
+fn trace_lanes(rho: [f64; LANES], n: f64) -> [[f64; LANES]; 3] {
+    let rho = rho.map(|r| r.clamp(0.0, 1.0));
+    let z0 = rho.map(|r| (1.0 - r * r).max(0.0).sqrt());
+    let f_in = fresnel_lanes(1.0, n, z0);
+    let eta = 1.0 / n;
+    let mut t = [[0.0; LANES]; 2];
+    let mut tir = [false; LANES];
+    for l in 0..LANES {
+        // refract([0, −1], [ρ, z0], 1/n)
+        let cos_i = -(0.0 * rho[l] + -1.0 * z0[l]);
+        let k = 1.0 - eta * eta * (1.0 - cos_i * cos_i);
+        let a = eta * cos_i - k.sqrt();
+        tir[l] = k < 0.0;
+        t[0][l] = eta * 0.0 + a * rho[l];
+        t[1][l] = eta * -1.0 + a * z0[l];
+    }
+    let mut q = [[0.0; LANES]; 2];
+    let mut cos2 = [0.0; LANES];
+    for l in 0..LANES {
+        let sl = -2.0 * (rho[l] * t[0][l] + z0[l] * t[1][l]);
+        q[0][l] = rho[l] + sl * t[0][l];
+        q[1][l] = z0[l] + sl * t[1][l];
+        cos2[l] = (t[0][l] * q[0][l] + t[1][l] * q[1][l]).clamp(0.0, 1.0);
+    }
+    let f_out = fresnel_lanes(n, 1.0, cos2);
+    let mut out = [[0.0; LANES]; 3];
+    for l in 0..LANES {
+        // refract(t, −q, n), t itself on total internal reflection
+        let (d, nrm) = ([t[0][l], t[1][l]], [-q[0][l], -q[1][l]]);
+        let cos_i = -(d[0] * nrm[0] + d[1] * nrm[1]);
+        let k = 1.0 - n * n * (1.0 - cos_i * cos_i);
+        let a = n * cos_i - k.sqrt();
+        let t2 = if k < 0.0 {
+            d
+        } else {
+            [n * d[0] + a * nrm[0], n * d[1] + a * nrm[1]]
+        };
+        let landing = if t2[1] < -1e-12 {
+            q[0][l] + (-1.0 - q[1][l]) / t2[1] * t2[0]
+        } else {
+            q[0][l]
+        };
+        out[0][l] = if tir[l] { 1.0 } else { f_in[l] };
+        out[1][l] = if tir[l] { 0.0 } else { f_out[l] };
+        out[2][l] = if tir[l] { rho[l] } else { landing };
+    }
+    out
+}
+
 /// A window of the frame: rows `r0..r0 + rows`, columns `c0..c0 + cols`.
 struct Window {
     r0: usize,
@@ -257,6 +341,7 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
     // a bubble's new pixels, written once it is traced: until then `out` holds the scene
     // before it (what it refracts)
     let mut new: Vec<(usize, usize, [f32; 3])> = Vec::new();
+    let mut hits: Vec<Hit> = Vec::new();
     for (centre, rad) in bubbles {
         // the neighbourhood the bubble can refract (landing within ±3 R); samples beyond it
         // are clamped to its edge
@@ -281,7 +366,8 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
         // beyond this squared distance the coverage is 0 (d > rad + 0.5 by far more than
         // the rounding of d² and of `hypot`)
         let outside2 = (rad + 0.5 + 1e-6).powi(2);
-        new.clear();
+        // the covered pixels, then their rays traced [`LANES`] at a time
+        hits.clear();
         for r in br0..=br1 {
             let dy = r as f64 - centre[0];
             for c in bc0..=bc1 {
@@ -294,21 +380,40 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
                 if cover == 0.0 {
                     continue;
                 }
-                let rho = (d / rad).min(1.0);
-                let tr = trace(rho, p.index);
+                hits.push(Hit {
+                    r,
+                    c,
+                    dy,
+                    dx,
+                    d,
+                    cover,
+                    rho: (d / rad).min(1.0),
+                });
+            }
+        }
+        new.clear();
+        for chunk in hits.chunks(LANES) {
+            let mut rho = [0.0; LANES];
+            for (l, h) in rho.iter_mut().zip(chunk) {
+                *l = h.rho;
+            }
+            let traced = trace_lanes(rho, p.index);
+            for (i, h) in chunk.iter().enumerate() {
+                let (f_in, f_out, landing) = (traced[0][i], traced[1][i], traced[2][i]);
+                let (r, c, dy, dx, d, cover, rho) = (h.r, h.c, h.dy, h.dx, h.d, h.cover, h.rho);
                 let (uy, ux) = if d > 0.0 {
                     (dy / d, dx / d)
                 } else {
                     (0.0, 0.0)
                 };
                 let (sy, sx) = (
-                    centre[0] + uy * tr.landing * rad - r0 as f64,
-                    centre[1] + ux * tr.landing * rad - c0 as f64,
+                    centre[0] + uy * landing * rad - r0 as f64,
+                    centre[1] + ux * landing * rad - c0 as f64,
                 );
                 let cos_i = (1.0 - rho * rho).max(0.0).sqrt();
                 let spec = p.highlight * cos_i.powf(HIGHLIGHT_SHININESS);
-                let refl = p.rim * tr.f_in * ybar;
-                let trans = (1.0 - tr.f_in) * (1.0 - tr.f_out);
+                let refl = p.rim * f_in * ybar;
+                let trans = (1.0 - f_in) * (1.0 - f_out);
                 let b = if trans > 0.0 {
                     near.bilinear3(&out, sy, sx)
                 } else {
@@ -606,6 +711,38 @@ mod tests {
         let l = layout(&p, &plain).unwrap();
         assert!(l.iter().any(|(c, r)| c[0] - r < 0.0 || c[1] - r < 0.0));
         assert!(l.iter().any(|(c, r)| c[0] + r > 89.0 || c[1] + r > 116.0));
+    }
+
+    /// The lanes trace every ray exactly as [`trace`]: ρ over [0, 1] densely, at its ends
+    /// and around the critical angle of an air bubble (ρ = n), for the index range's ends,
+    /// a droplet, an air bubble and n = 1.
+    #[test]
+    fn lanes_match_the_scalar_trace_bit_for_bit() {
+        for n in [0.5, 0.75, 1.0 / 1.33, 1.0, 1.25, 1.33, 1.4, 2.5] {
+            let mut rhos: Vec<f64> = (0..=4000).map(|i| i as f64 / 4000.0).collect();
+            for k in -20..=20 {
+                rhos.push(n + k as f64 * 1e-15);
+                rhos.push(n + k as f64 * 1e-9);
+            }
+            rhos.extend([-0.1, 1.1, 1.0 - 1e-16, f64::MIN_POSITIVE, 0.5 + 1e-17]);
+            for chunk in rhos.chunks(LANES) {
+                let mut rho = [0.3; LANES];
+                rho[..chunk.len()].copy_from_slice(chunk);
+                let got = trace_lanes(rho, n);
+                for (l, &r) in rho.iter().enumerate() {
+                    let want = trace(r, n);
+                    let same = [want.f_in, want.f_out, want.landing]
+                        .iter()
+                        .zip([got[0][l], got[1][l], got[2][l]])
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(
+                        same,
+                        "n {n} ρ {r}: {want:?} vs {:?}",
+                        [got[0][l], got[1][l], got[2][l]]
+                    );
+                }
+            }
+        }
     }
 
     /// The bubbles' total area matches the coverage parameter (Boolean model: sum of areas
