@@ -172,6 +172,29 @@ pub fn trace(rho: f64, n: f64) -> Trace {
     }
 }
 
+/// Where `cos θᵢ ≤ FAINT_COS` the highlight's `cos^400 θᵢ` is at most `0.88^400 ≈ 6.2e-23`
+/// (`powf` is within an ulp), below [`FAINT_HIGHLIGHT`].
+const FAINT_COS: f64 = 0.88;
+/// A bound on `cos^400 θᵢ` where `cos θᵢ ≤ FAINT_COS` (with a margin of 3).
+const FAINT_HIGHLIGHT: f64 = 2e-22;
+
+/// Whether adding a non-negative `s ≤ bound` to `x` leaves `x` unchanged (round to nearest):
+/// `bound` is below half the spacing of the doubles next to `x` (`|x| ≥ 2^e`: spacing
+/// `2^(e−52)` above, `2^(e−53)` just below a power of two; the test takes `2^(e−54)`).
+/// False for 0, subnormal and non-finite `x`.
+fn below_half_ulp(bound: f64, x: f64) -> bool {
+    let a = x.abs();
+    if !(a.is_normal()) {
+        return false;
+    }
+    // 2^e: `a` with its mantissa cleared
+    let pow2 = f64::from_bits(a.to_bits() & 0x7ff0_0000_0000_0000);
+    bound < pow2 * TWO_TO_MINUS_54
+}
+
+/// `2^−54`, exact.
+const TWO_TO_MINUS_54: f64 = 1.0 / (1u64 << 54) as f64;
+
 /// Rays traced together by [`trace_lanes`].
 const LANES: usize = 4;
 
@@ -342,6 +365,8 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
     // before it (what it refracts)
     let mut new: Vec<(usize, usize, [f32; 3])> = Vec::new();
     let mut hits: Vec<Hit> = Vec::new();
+    // a bound on the highlight where cos θᵢ ≤ FAINT_COS
+    let faint = p.highlight * FAINT_HIGHLIGHT;
     for (centre, rad) in bubbles {
         // the neighbourhood the bubble can refract (landing within ±3 R); samples beyond it
         // are clamped to its edge
@@ -411,7 +436,6 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
                     centre[1] + ux * landing * rad - c0 as f64,
                 );
                 let cos_i = (1.0 - rho * rho).max(0.0).sqrt();
-                let spec = p.highlight * cos_i.powf(HIGHLIGHT_SHININESS);
                 let refl = p.rim * f_in * ybar;
                 let trans = (1.0 - f_in) * (1.0 - f_out);
                 let b = if trans > 0.0 {
@@ -419,9 +443,19 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
                 } else {
                     [0.0; 3]
                 };
+                let base = b.map(|b| trans * b + refl);
+                // the highlight, unless it cannot change the sums (see `below_half_ulp`)
+                let spec = if cos_i <= FAINT_COS && base.iter().all(|&x| below_half_ulp(faint, x)) {
+                    None
+                } else {
+                    Some(p.highlight * cos_i.powf(HIGHLIGHT_SHININESS))
+                };
                 let mut v = [0.0f32; 3];
                 for (k, v) in v.iter_mut().enumerate() {
-                    let bubble = trans * b[k] + refl + spec;
+                    let bubble = match spec {
+                        Some(spec) => base[k] + spec,
+                        None => base[k],
+                    };
                     let prev = out[[k, r, c]] as f64;
                     *v = (cover * bubble + (1.0 - cover) * prev) as f32;
                 }
@@ -663,8 +697,26 @@ mod tests {
         )
         .unwrap();
         let masked = img();
+        // dark, black and faintly negative pixels: sums too small for the highlight's skip
+        let dark = RgbImage::new(
+            Array3::from_shape_fn((3, 90, 117), |(k, r, c)| match (r / 9 + c / 13 + k) % 4 {
+                0 => 0.0,
+                1 => 1e-7 * (c % 7) as f32,
+                2 => -1e-6,
+                _ => 0.004 * (r % 5) as f32,
+            }),
+            [1.0, 1.0],
+            Modality::Endoscopy,
+            None,
+        )
+        .unwrap();
         let mut cases = 0;
-        for im in [&plain, &masked] {
+        for (im, rim, highlight) in [
+            (&plain, 2.0, 0.6),
+            (&masked, 2.0, 0.6),
+            (&dark, 0.0, 10.0),
+            (&dark, 0.5, 0.0),
+        ] {
             for (coverage, radius, spread, index) in [
                 (1.5, 0.05, 0.5, 1.33),
                 (0.6, 0.12, 0.9, 0.75),
@@ -679,8 +731,8 @@ mod tests {
                         radius,
                         spread,
                         index,
-                        rim: 2.0,
-                        highlight: 0.6,
+                        rim,
+                        highlight,
                         seed,
                     };
                     let got = apply(&p, im).unwrap();
@@ -697,7 +749,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cases, 36);
+        assert_eq!(cases, 72);
         // some bubbles of these layouts reach past the frame's edges
         let p = BubblesParams {
             coverage: 2.0,
@@ -711,6 +763,44 @@ mod tests {
         let l = layout(&p, &plain).unwrap();
         assert!(l.iter().any(|(c, r)| c[0] - r < 0.0 || c[1] - r < 0.0));
         assert!(l.iter().any(|(c, r)| c[0] + r > 89.0 || c[1] + r > 116.0));
+    }
+
+    /// `below_half_ulp`: when it holds, adding any `s ∈ [0, bound]` leaves `x` unchanged; it
+    /// fails where `bound` could change `x`, and for 0, subnormals and non-finite `x`.
+    #[test]
+    fn below_half_ulp_is_exact() {
+        for x in [
+            1.0,
+            -1.0,
+            0.5,
+            0.75,
+            -0.25,
+            1e-3,
+            -3.7e-12,
+            7.0e5,
+            f64::MIN_POSITIVE * 4.0,
+        ] {
+            let half_down = x.abs() / 2f64.powi(54)
+                * if x.abs().log2().fract() == 0.0 {
+                    1.0
+                } else {
+                    1.5
+                };
+            for bound in [half_down * 0.999, half_down * 0.5, x.abs() * 1e-17, 1e-30] {
+                if below_half_ulp(bound, x) {
+                    for s in [bound, bound * 0.5, 0.0] {
+                        assert_eq!((x + s).to_bits(), x.to_bits(), "{x} + {s}");
+                    }
+                }
+            }
+            // a bound of half the spacing is never negligible
+            let spacing = f64::from_bits(x.abs().to_bits() + 1) - x.abs();
+            assert!(!below_half_ulp(spacing / 2.0, x), "{x}");
+            assert!(below_half_ulp(spacing / 8.0, x), "{x}");
+        }
+        for x in [0.0, -0.0, f64::MIN_POSITIVE / 2.0, f64::INFINITY, f64::NAN] {
+            assert!(!below_half_ulp(0.0, x));
+        }
     }
 
     /// The lanes trace every ray exactly as [`trace`]: ρ over [0, 1] densely, at its ends
