@@ -168,7 +168,8 @@ pub fn halo_profile(p: &AirBubbleParams, delta: f64) -> f64 {
 /// the centre's distance to the boundary along the ray, between the semi-axes `b ≤ R ≤ a`.
 /// So `ρ ≤ 1 − (rim + 1)/b` gives `δ ≤ −(rim + 1)`: inside, past the rim (its OD is 0),
 /// and `ρ ≥ 1 + (1.5·rim + 1)/b` gives `δ ≥ 1.5·rim + 1`: past the halo (unchanged). Only the
-/// band between needs `δ` itself. The 1 px margins dwarf the rounding of `ρ²` (≈ 1e-16).
+/// band between needs `δ` itself. The 1 px margins dwarf the rounding of `ρ²` and of the
+/// rows' spans ([`Ellipse::span`]).
 struct Zones {
     /// `ρ²` below which a pixel is inside, past the rim (−1 when no pixel is).
     deep: f64,
@@ -188,12 +189,22 @@ impl Zones {
 }
 
 impl Ellipse {
-    /// `ρ²` of pixel `(r, c)`: the squared normalised elliptic radius of [`Ellipse::delta`].
-    fn rho2(&self, r: f64, c: f64) -> f64 {
-        let (y, x) = (r - self.c[0], c - self.c[1]);
-        let along = (y * self.u[0] + x * self.u[1]) / self.a;
-        let across = (-y * self.u[1] + x * self.u[0]) / self.b;
-        along * along + across * across
+    /// The offsets `x` (columns from the centre) of row offset `y` where `ρ² < t`: the roots
+    /// of the quadratic `ρ²(x) = t` (`None` when it has none). Used with the margins of
+    /// [`Zones`], which dwarf its rounding.
+    fn span(&self, y: f64, t: f64) -> Option<(f64, f64)> {
+        // ρ² = (p0 + p1·x)² + (s0 + s1·x)²
+        let (p0, p1) = (y * self.u[0] / self.a, self.u[1] / self.a);
+        let (s0, s1) = (-y * self.u[1] / self.b, self.u[0] / self.b);
+        let qa = p1 * p1 + s1 * s1;
+        let qb = 2.0 * (p0 * p1 + s0 * s1);
+        let qc = p0 * p0 + s0 * s0 - t;
+        let disc = qb * qb - 4.0 * qa * qc;
+        if !(disc > 0.0 && qa > 0.0) {
+            return None;
+        }
+        let h = disc.sqrt();
+        Some(((-qb - h) / (2.0 * qa), (-qb + h) / (2.0 * qa)))
     }
 }
 
@@ -295,14 +306,30 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
     // read from the input)
     let mut out = img.data.clone();
     for r in r0..=r1 {
+        let y = r as f64 - e.c[0];
+        // the row's columns short of the halo's end, and those deep inside (past the rim)
+        let Some((x0, x1)) = e.span(y, zones.past) else {
+            continue;
+        };
+        let (lo, hi) = (
+            (e.c[1] + x0).ceil().max(c0 as f64),
+            (e.c[1] + x1).floor().min(c1 as f64),
+        );
+        if !(lo <= hi) {
+            continue;
+        }
+        let deep = e
+            .span(y, zones.deep)
+            .map_or((f64::INFINITY, f64::NEG_INFINITY), |(x0, x1)| {
+                (e.c[1] + x0, e.c[1] + x1)
+            });
         let row = content.row(e.c[0] + (r as f64 - e.c[0]) / p.magnification);
-        for c in c0..=c1 {
-            let q = e.rho2(r as f64, c as f64);
-            if q >= zones.past || !img.in_fov(r, c) {
+        for c in lo as usize..=hi as usize {
+            if !img.in_fov(r, c) {
                 continue;
             }
             // δ (only its sign deep inside, where the rim's OD is 0)
-            let (inside, d) = if q <= zones.deep {
+            let (inside, d) = if (deep.0..=deep.1).contains(&(c as f64)) {
                 (true, f64::NEG_INFINITY)
             } else {
                 let d = e.delta(r as f64, c as f64);
