@@ -315,7 +315,7 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
             (e.c[1] + x0).ceil().max(c0 as f64),
             (e.c[1] + x1).floor().min(c1 as f64),
         );
-        if !(lo <= hi) {
+        if lo > hi {
             continue;
         }
         let deep = e

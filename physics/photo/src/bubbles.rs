@@ -238,13 +238,13 @@ fn trace_lanes(rho: [f64; LANES], n: f64) -> [[f64; LANES]; 3] {
     let mut t = [[0.0; LANES]; 2];
     let mut tir = [false; LANES];
     for l in 0..LANES {
-        // refract([0, −1], [ρ, z0], 1/n)
-        let cos_i = -(0.0 * rho[l] + -1.0 * z0[l]);
+        // refract([0, −1], [ρ, z0], 1/n) (a product with −1 is the exact negation)
+        let cos_i = -(0.0 * rho[l] + -z0[l]);
         let k = 1.0 - eta * eta * (1.0 - cos_i * cos_i);
         let a = eta * cos_i - k.sqrt();
         tir[l] = k < 0.0;
         t[0][l] = eta * 0.0 + a * rho[l];
-        t[1][l] = eta * -1.0 + a * z0[l];
+        t[1][l] = -eta + a * z0[l];
     }
     let mut q = [[0.0; LANES]; 2];
     let mut cos2 = [0.0; LANES];
