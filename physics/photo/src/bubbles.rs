@@ -44,7 +44,7 @@ use crate::error::check_range;
 use crate::support::{fov_geometry, mean_luminance};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng, Seed};
-use ndarray::{s, Array3};
+use ndarray::Array3;
 use rand::Rng;
 
 /// Most bubbles simulated.
@@ -99,6 +99,7 @@ impl ColourOperator for Bubbles {
 
 /// Unpolarised Fresnel reflectance from a medium of index `n1` into `n2` at incidence
 /// `cos_i` (1 past the critical angle).
+#[inline]
 pub fn fresnel(n1: f64, n2: f64, cos_i: f64) -> f64 {
     let cos_i = cos_i.clamp(0.0, 1.0);
     let sin_t = n1 / n2 * (1.0 - cos_i * cos_i).sqrt();
@@ -113,6 +114,7 @@ pub fn fresnel(n1: f64, n2: f64, cos_i: f64) -> f64 {
 
 /// Snell refraction of unit direction `d` at unit normal `nrm` (facing against `d`) with
 /// index ratio `eta = n_from/n_to`; `None` on total internal reflection.
+#[inline]
 fn refract(d: [f64; 2], nrm: [f64; 2], eta: f64) -> Option<[f64; 2]> {
     let cos_i = -(d[0] * nrm[0] + d[1] * nrm[1]);
     let k = 1.0 - eta * eta * (1.0 - cos_i * cos_i);
@@ -137,6 +139,7 @@ pub struct Trace {
 }
 
 /// Trace the ray entering a unit sphere of relative index `n` at `rho ∈ [0, 1]` (module docs).
+#[inline]
 pub fn trace(rho: f64, n: f64) -> Trace {
     let rho = rho.clamp(0.0, 1.0);
     let z0 = (1.0 - rho * rho).max(0.0).sqrt();
@@ -169,16 +172,141 @@ pub fn trace(rho: f64, n: f64) -> Trace {
     }
 }
 
-fn bilinear(src: &Array3<f32>, k: usize, y: f64, x: f64) -> f64 {
-    let (_, h, w) = src.dim();
-    let y = y.clamp(0.0, (h - 1) as f64);
-    let x = x.clamp(0.0, (w - 1) as f64);
-    let (y0, x0) = (y.floor() as usize, x.floor() as usize);
-    let (y1, x1) = ((y0 + 1).min(h - 1), (x0 + 1).min(w - 1));
-    let (fy, fx) = (y - y0 as f64, x - x0 as f64);
-    let a = src[[k, y0, x0]] as f64 * (1.0 - fx) + src[[k, y0, x1]] as f64 * fx;
-    let b = src[[k, y1, x0]] as f64 * (1.0 - fx) + src[[k, y1, x1]] as f64 * fx;
-    a * (1.0 - fy) + b * fy
+/// Where `cos θᵢ ≤ FAINT_COS` the highlight's `cos^400 θᵢ` is at most `0.88^400 ≈ 6.2e-23`
+/// (`powf` is within an ulp), below [`FAINT_HIGHLIGHT`].
+const FAINT_COS: f64 = 0.88;
+/// A bound on `cos^400 θᵢ` where `cos θᵢ ≤ FAINT_COS` (with a margin of 3).
+const FAINT_HIGHLIGHT: f64 = 2e-22;
+
+/// Whether adding a non-negative `s ≤ bound` to `x` leaves `x` unchanged (round to nearest):
+/// `bound` is below half the spacing of the doubles next to `x` (`|x| ≥ 2^e`: spacing
+/// `2^(e−52)` above, `2^(e−53)` just below a power of two; the test takes `2^(e−54)`).
+/// False for 0, subnormal and non-finite `x`.
+fn below_half_ulp(bound: f64, x: f64) -> bool {
+    let a = x.abs();
+    if !(a.is_normal()) {
+        return false;
+    }
+    // 2^e: `a` with its mantissa cleared
+    let pow2 = f64::from_bits(a.to_bits() & 0x7ff0_0000_0000_0000);
+    bound < pow2 * TWO_TO_MINUS_54
+}
+
+/// `2^−54`, exact.
+const TWO_TO_MINUS_54: f64 = 1.0 / (1u64 << 54) as f64;
+
+/// Rays traced together by [`trace_lanes`].
+const LANES: usize = 4;
+
+/// A covered pixel of a bubble: position, offset from the centre, distance, coverage, `ρ`.
+struct Hit {
+    r: usize,
+    c: usize,
+    dy: f64,
+    dx: f64,
+    d: f64,
+    cover: f64,
+    rho: f64,
+}
+
+/// [`fresnel`] of [`LANES`] incidences, without branches (both sides computed, one kept):
+/// the same values bit for bit.
+#[inline(always)]
+fn fresnel_lanes(n1: f64, n2: f64, cos_i: [f64; LANES]) -> [f64; LANES] {
+    let mut out = [0.0; LANES];
+    for (o, &cos_i) in out.iter_mut().zip(&cos_i) {
+        let cos_i = cos_i.clamp(0.0, 1.0);
+        let sin_t = n1 / n2 * (1.0 - cos_i * cos_i).sqrt();
+        let cos_t = (1.0 - sin_t * sin_t).sqrt();
+        let rs = (n1 * cos_i - n2 * cos_t) / (n1 * cos_i + n2 * cos_t);
+        let rp = (n1 * cos_t - n2 * cos_i) / (n1 * cos_t + n2 * cos_i);
+        let f = 0.5 * (rs * rs + rp * rp);
+        *o = if sin_t >= 1.0 { 1.0 } else { f };
+    }
+    out
+}
+
+/// [`trace`] of [`LANES`] rays without branches (both sides of each computed, one kept, so
+/// the lanes go through the square roots and divisions together): `[f_in, f_out, landing]`,
+/// the same values bit for bit.
+#[inline(always)]
+fn trace_lanes(rho: [f64; LANES], n: f64) -> [[f64; LANES]; 3] {
+    let rho = rho.map(|r| r.clamp(0.0, 1.0));
+    let z0 = rho.map(|r| (1.0 - r * r).max(0.0).sqrt());
+    let f_in = fresnel_lanes(1.0, n, z0);
+    let eta = 1.0 / n;
+    let mut t = [[0.0; LANES]; 2];
+    let mut tir = [false; LANES];
+    for l in 0..LANES {
+        // refract([0, −1], [ρ, z0], 1/n) (a product with −1 is the exact negation)
+        let cos_i = -(0.0 * rho[l] + -z0[l]);
+        let k = 1.0 - eta * eta * (1.0 - cos_i * cos_i);
+        let a = eta * cos_i - k.sqrt();
+        tir[l] = k < 0.0;
+        t[0][l] = eta * 0.0 + a * rho[l];
+        t[1][l] = -eta + a * z0[l];
+    }
+    let mut q = [[0.0; LANES]; 2];
+    let mut cos2 = [0.0; LANES];
+    for l in 0..LANES {
+        let sl = -2.0 * (rho[l] * t[0][l] + z0[l] * t[1][l]);
+        q[0][l] = rho[l] + sl * t[0][l];
+        q[1][l] = z0[l] + sl * t[1][l];
+        cos2[l] = (t[0][l] * q[0][l] + t[1][l] * q[1][l]).clamp(0.0, 1.0);
+    }
+    let f_out = fresnel_lanes(n, 1.0, cos2);
+    let mut out = [[0.0; LANES]; 3];
+    for l in 0..LANES {
+        // refract(t, −q, n), t itself on total internal reflection
+        let (d, nrm) = ([t[0][l], t[1][l]], [-q[0][l], -q[1][l]]);
+        let cos_i = -(d[0] * nrm[0] + d[1] * nrm[1]);
+        let k = 1.0 - n * n * (1.0 - cos_i * cos_i);
+        let a = n * cos_i - k.sqrt();
+        let t2 = if k < 0.0 {
+            d
+        } else {
+            [n * d[0] + a * nrm[0], n * d[1] + a * nrm[1]]
+        };
+        let landing = if t2[1] < -1e-12 {
+            q[0][l] + (-1.0 - q[1][l]) / t2[1] * t2[0]
+        } else {
+            q[0][l]
+        };
+        out[0][l] = if tir[l] { 1.0 } else { f_in[l] };
+        out[1][l] = if tir[l] { 0.0 } else { f_out[l] };
+        out[2][l] = if tir[l] { rho[l] } else { landing };
+    }
+    out
+}
+
+/// A window of the frame: rows `r0..r0 + rows`, columns `c0..c0 + cols`.
+struct Window {
+    r0: usize,
+    c0: usize,
+    rows: usize,
+    cols: usize,
+}
+
+impl Window {
+    /// Bilinear sample of the three channels of `src` at `(y, x)` in the window's coordinates
+    /// (pixel centres at integers), clamped to the window.
+    fn bilinear3(&self, src: &Array3<f32>, y: f64, x: f64) -> [f64; 3] {
+        let (h, w) = (self.rows, self.cols);
+        let y = y.clamp(0.0, (h - 1) as f64);
+        let x = x.clamp(0.0, (w - 1) as f64);
+        // non-negative: truncation is the floor
+        let (y0, x0) = (y as usize, x as usize);
+        let (y1, x1) = ((y0 + 1).min(h - 1), (x0 + 1).min(w - 1));
+        let (fy, fx) = (y - y0 as f64, x - x0 as f64);
+        let (ya, yb, xa, xb) = (self.r0 + y0, self.r0 + y1, self.c0 + x0, self.c0 + x1);
+        let mut v = [0.0; 3];
+        for (k, v) in v.iter_mut().enumerate() {
+            let a = src[[k, ya, xa]] as f64 * (1.0 - fx) + src[[k, ya, xb]] as f64 * fx;
+            let b = src[[k, yb, xa]] as f64 * (1.0 - fx) + src[[k, yb, xb]] as f64 * fx;
+            *v = a * (1.0 - fy) + b * fy;
+        }
+        v
+    }
 }
 
 /// The bubbles `(centre (row, col), radius px)` for an image.
@@ -233,8 +361,15 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
     let ybar = mean_luminance(img);
     let (rows, cols) = img.shape();
     let mut out = img.data.clone();
+    // a bubble's new pixels, written once it is traced: until then `out` holds the scene
+    // before it (what it refracts)
+    let mut new: Vec<(usize, usize, [f32; 3])> = Vec::new();
+    let mut hits: Vec<Hit> = Vec::new();
+    // a bound on the highlight where cos θᵢ ≤ FAINT_COS
+    let faint = p.highlight * FAINT_HIGHLIGHT;
     for (centre, rad) in bubbles {
-        // snapshot of the neighbourhood the bubble can refract (landing within ±3 R)
+        // the neighbourhood the bubble can refract (landing within ±3 R); samples beyond it
+        // are clamped to its edge
         let m = 3.0 * rad + 2.0;
         let r0 = (centre[0] - m).floor().max(0.0) as usize;
         let r1 = ((centre[0] + m).ceil().max(0.0) as usize).min(rows - 1);
@@ -243,47 +378,93 @@ pub fn apply(p: &BubblesParams, img: &RgbImage) -> Result<RgbImage> {
         if r0 > r1 || c0 > c1 {
             continue;
         }
-        let snap = out.slice(s![.., r0..=r1, c0..=c1]).to_owned();
+        let near = Window {
+            r0,
+            c0,
+            rows: r1 - r0 + 1,
+            cols: c1 - c0 + 1,
+        };
         let br0 = (centre[0] - rad - 1.0).floor().max(0.0) as usize;
         let br1 = ((centre[0] + rad + 1.0).ceil().max(0.0) as usize).min(rows - 1);
         let bc0 = (centre[1] - rad - 1.0).floor().max(0.0) as usize;
         let bc1 = ((centre[1] + rad + 1.0).ceil().max(0.0) as usize).min(cols - 1);
+        // beyond this squared distance the coverage is 0 (d > rad + 0.5 by far more than
+        // the rounding of d² and of `hypot`)
+        let outside2 = (rad + 0.5 + 1e-6).powi(2);
+        // the covered pixels, then their rays traced [`LANES`] at a time
+        hits.clear();
         for r in br0..=br1 {
+            let dy = r as f64 - centre[0];
             for c in bc0..=bc1 {
-                if !img.in_fov(r, c) {
+                let dx = c as f64 - centre[1];
+                if dy * dy + dx * dx > outside2 || !img.in_fov(r, c) {
                     continue;
                 }
-                let (dy, dx) = (r as f64 - centre[0], c as f64 - centre[1]);
                 let d = dy.hypot(dx);
                 let cover = (rad - d + 0.5).clamp(0.0, 1.0);
                 if cover == 0.0 {
                     continue;
                 }
-                let rho = (d / rad).min(1.0);
-                let tr = trace(rho, p.index);
+                hits.push(Hit {
+                    r,
+                    c,
+                    dy,
+                    dx,
+                    d,
+                    cover,
+                    rho: (d / rad).min(1.0),
+                });
+            }
+        }
+        new.clear();
+        for chunk in hits.chunks(LANES) {
+            let mut rho = [0.0; LANES];
+            for (l, h) in rho.iter_mut().zip(chunk) {
+                *l = h.rho;
+            }
+            let traced = trace_lanes(rho, p.index);
+            for (i, h) in chunk.iter().enumerate() {
+                let (f_in, f_out, landing) = (traced[0][i], traced[1][i], traced[2][i]);
+                let (r, c, dy, dx, d, cover, rho) = (h.r, h.c, h.dy, h.dx, h.d, h.cover, h.rho);
                 let (uy, ux) = if d > 0.0 {
                     (dy / d, dx / d)
                 } else {
                     (0.0, 0.0)
                 };
                 let (sy, sx) = (
-                    centre[0] + uy * tr.landing * rad - r0 as f64,
-                    centre[1] + ux * tr.landing * rad - c0 as f64,
+                    centre[0] + uy * landing * rad - r0 as f64,
+                    centre[1] + ux * landing * rad - c0 as f64,
                 );
                 let cos_i = (1.0 - rho * rho).max(0.0).sqrt();
-                let spec = p.highlight * cos_i.powf(HIGHLIGHT_SHININESS);
-                let refl = p.rim * tr.f_in * ybar;
-                let trans = (1.0 - tr.f_in) * (1.0 - tr.f_out);
-                for k in 0..3 {
-                    let b = if trans > 0.0 {
-                        bilinear(&snap, k, sy, sx)
-                    } else {
-                        0.0
+                let refl = p.rim * f_in * ybar;
+                let trans = (1.0 - f_in) * (1.0 - f_out);
+                let b = if trans > 0.0 {
+                    near.bilinear3(&out, sy, sx)
+                } else {
+                    [0.0; 3]
+                };
+                let base = b.map(|b| trans * b + refl);
+                // the highlight, unless it cannot change the sums (see `below_half_ulp`)
+                let spec = if cos_i <= FAINT_COS && base.iter().all(|&x| below_half_ulp(faint, x)) {
+                    None
+                } else {
+                    Some(p.highlight * cos_i.powf(HIGHLIGHT_SHININESS))
+                };
+                let mut v = [0.0f32; 3];
+                for (k, v) in v.iter_mut().enumerate() {
+                    let bubble = match spec {
+                        Some(spec) => base[k] + spec,
+                        None => base[k],
                     };
-                    let bubble = trans * b + refl + spec;
                     let prev = out[[k, r, c]] as f64;
-                    out[[k, r, c]] = (cover * bubble + (1.0 - cover) * prev) as f32;
+                    *v = (cover * bubble + (1.0 - cover) * prev) as f32;
                 }
+                new.push((r, c, v));
+            }
+        }
+        for &(r, c, v) in &new {
+            for (k, v) in v.into_iter().enumerate() {
+                out[[k, r, c]] = v;
             }
         }
     }
@@ -422,6 +603,236 @@ mod tests {
         assert_eq!(apply(&none, &im).unwrap().data, im.data);
         let bad = BubblesParams { index: 3.0, ..p };
         assert!(apply(&bad, &im).unwrap_err().to_string().contains("index"));
+    }
+
+    /// The previous form: a copy of each bubble's ±3 R neighbourhood taken before it is
+    /// drawn, sampled channel by channel, every pixel of its box traced. The reference the
+    /// deferred writes replace, bit for bit.
+    fn reference(p: &BubblesParams, img: &RgbImage) -> RgbImage {
+        fn bilinear(src: &Array3<f32>, k: usize, y: f64, x: f64) -> f64 {
+            let (_, h, w) = src.dim();
+            let y = y.clamp(0.0, (h - 1) as f64);
+            let x = x.clamp(0.0, (w - 1) as f64);
+            let (y0, x0) = (y.floor() as usize, x.floor() as usize);
+            let (y1, x1) = ((y0 + 1).min(h - 1), (x0 + 1).min(w - 1));
+            let (fy, fx) = (y - y0 as f64, x - x0 as f64);
+            let a = src[[k, y0, x0]] as f64 * (1.0 - fx) + src[[k, y0, x1]] as f64 * fx;
+            let b = src[[k, y1, x0]] as f64 * (1.0 - fx) + src[[k, y1, x1]] as f64 * fx;
+            a * (1.0 - fy) + b * fy
+        }
+        let bubbles = layout(p, img).unwrap();
+        let ybar = mean_luminance(img);
+        let (rows, cols) = img.shape();
+        let mut out = img.data.clone();
+        for (centre, rad) in bubbles {
+            let m = 3.0 * rad + 2.0;
+            let r0 = (centre[0] - m).floor().max(0.0) as usize;
+            let r1 = ((centre[0] + m).ceil().max(0.0) as usize).min(rows - 1);
+            let c0 = (centre[1] - m).floor().max(0.0) as usize;
+            let c1 = ((centre[1] + m).ceil().max(0.0) as usize).min(cols - 1);
+            if r0 > r1 || c0 > c1 {
+                continue;
+            }
+            let snap = out.slice(ndarray::s![.., r0..=r1, c0..=c1]).to_owned();
+            let br0 = (centre[0] - rad - 1.0).floor().max(0.0) as usize;
+            let br1 = ((centre[0] + rad + 1.0).ceil().max(0.0) as usize).min(rows - 1);
+            let bc0 = (centre[1] - rad - 1.0).floor().max(0.0) as usize;
+            let bc1 = ((centre[1] + rad + 1.0).ceil().max(0.0) as usize).min(cols - 1);
+            for r in br0..=br1 {
+                for c in bc0..=bc1 {
+                    if !img.in_fov(r, c) {
+                        continue;
+                    }
+                    let (dy, dx) = (r as f64 - centre[0], c as f64 - centre[1]);
+                    let d = dy.hypot(dx);
+                    let cover = (rad - d + 0.5).clamp(0.0, 1.0);
+                    if cover == 0.0 {
+                        continue;
+                    }
+                    let rho = (d / rad).min(1.0);
+                    let tr = trace(rho, p.index);
+                    let (uy, ux) = if d > 0.0 {
+                        (dy / d, dx / d)
+                    } else {
+                        (0.0, 0.0)
+                    };
+                    let (sy, sx) = (
+                        centre[0] + uy * tr.landing * rad - r0 as f64,
+                        centre[1] + ux * tr.landing * rad - c0 as f64,
+                    );
+                    let cos_i = (1.0 - rho * rho).max(0.0).sqrt();
+                    let spec = p.highlight * cos_i.powf(HIGHLIGHT_SHININESS);
+                    let refl = p.rim * tr.f_in * ybar;
+                    let trans = (1.0 - tr.f_in) * (1.0 - tr.f_out);
+                    for k in 0..3 {
+                        let b = if trans > 0.0 {
+                            bilinear(&snap, k, sy, sx)
+                        } else {
+                            0.0
+                        };
+                        let bubble = trans * b + refl + spec;
+                        let prev = out[[k, r, c]] as f64;
+                        out[[k, r, c]] = (cover * bubble + (1.0 - cover) * prev) as f32;
+                    }
+                }
+            }
+        }
+        img.with_data(out).unwrap()
+    }
+
+    /// Deferred writes, the squared-distance skip and the window sampler: the same image bit
+    /// for bit as the previous snapshot loop — dense overlapping bubbles (later ones refract
+    /// earlier ones), bubbles on the frame's edges and corners (no mask: centres anywhere),
+    /// across a field-of-view border, air bubbles (n < 1, landing far out: samples clamped
+    /// to the neighbourhood's edge), the extreme indices, sub-pixel and very large radii.
+    #[test]
+    fn deferred_writes_match_the_snapshot_loop_bit_for_bit() {
+        let plain = RgbImage::new(
+            Array3::from_shape_fn((3, 90, 117), |(k, r, c)| {
+                0.1 + 0.03 * k as f32 + 0.2 * (((r / 5) * 7 + (c / 4) * 3) % 5) as f32 / 5.0
+            }),
+            [1.0, 1.0],
+            Modality::Endoscopy,
+            None,
+        )
+        .unwrap();
+        let masked = img();
+        // dark, black and faintly negative pixels: sums too small for the highlight's skip
+        let dark = RgbImage::new(
+            Array3::from_shape_fn((3, 90, 117), |(k, r, c)| match (r / 9 + c / 13 + k) % 4 {
+                0 => 0.0,
+                1 => 1e-7 * (c % 7) as f32,
+                2 => -1e-6,
+                _ => 0.004 * (r % 5) as f32,
+            }),
+            [1.0, 1.0],
+            Modality::Endoscopy,
+            None,
+        )
+        .unwrap();
+        let mut cases = 0;
+        for (im, rim, highlight) in [
+            (&plain, 2.0, 0.6),
+            (&masked, 2.0, 0.6),
+            (&dark, 0.0, 10.0),
+            (&dark, 0.5, 0.0),
+        ] {
+            for (coverage, radius, spread, index) in [
+                (1.5, 0.05, 0.5, 1.33),
+                (0.6, 0.12, 0.9, 0.75),
+                (0.4, 0.3, 0.0, 2.5),
+                (0.02, 0.003, 0.9, 0.5),
+                (0.8, 0.02, 0.3, 1.0),
+                (2.0, 0.04, 0.6, 1.4),
+            ] {
+                for seed in [1, 2, 3] {
+                    let p = BubblesParams {
+                        coverage,
+                        radius,
+                        spread,
+                        index,
+                        rim,
+                        highlight,
+                        seed,
+                    };
+                    let got = apply(&p, im).unwrap();
+                    let want = reference(&p, im);
+                    assert!(
+                        got.data
+                            .iter()
+                            .zip(&want.data)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{p:?}"
+                    );
+                    assert_ne!(got.data, im.data, "{p:?}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 72);
+        // some bubbles of these layouts reach past the frame's edges
+        let p = BubblesParams {
+            coverage: 2.0,
+            radius: 0.04,
+            spread: 0.6,
+            index: 1.4,
+            rim: 2.0,
+            highlight: 0.6,
+            seed: 1,
+        };
+        let l = layout(&p, &plain).unwrap();
+        assert!(l.iter().any(|(c, r)| c[0] - r < 0.0 || c[1] - r < 0.0));
+        assert!(l.iter().any(|(c, r)| c[0] + r > 89.0 || c[1] + r > 116.0));
+    }
+
+    /// `below_half_ulp`: when it holds, adding any `s ∈ [0, bound]` leaves `x` unchanged; it
+    /// fails where `bound` could change `x`, and for 0, subnormals and non-finite `x`.
+    #[test]
+    fn below_half_ulp_is_exact() {
+        for x in [
+            1.0,
+            -1.0,
+            0.5,
+            0.75,
+            -0.25,
+            1e-3,
+            -3.7e-12,
+            7.0e5,
+            f64::MIN_POSITIVE * 4.0,
+        ] {
+            let half_down = x.abs() / 2f64.powi(54)
+                * if x.abs().log2().fract() == 0.0 {
+                    1.0
+                } else {
+                    1.5
+                };
+            for bound in [half_down * 0.999, half_down * 0.5, x.abs() * 1e-17, 1e-30] {
+                if below_half_ulp(bound, x) {
+                    for s in [bound, bound * 0.5, 0.0] {
+                        assert_eq!((x + s).to_bits(), x.to_bits(), "{x} + {s}");
+                    }
+                }
+            }
+            // a bound of half the spacing is never negligible
+            let spacing = f64::from_bits(x.abs().to_bits() + 1) - x.abs();
+            assert!(!below_half_ulp(spacing / 2.0, x), "{x}");
+            assert!(below_half_ulp(spacing / 8.0, x), "{x}");
+        }
+        for x in [0.0, -0.0, f64::MIN_POSITIVE / 2.0, f64::INFINITY, f64::NAN] {
+            assert!(!below_half_ulp(0.0, x));
+        }
+    }
+
+    /// The lanes trace every ray exactly as [`trace`]: ρ over [0, 1] densely, at its ends
+    /// and around the critical angle of an air bubble (ρ = n), for the index range's ends,
+    /// a droplet, an air bubble and n = 1.
+    #[test]
+    fn lanes_match_the_scalar_trace_bit_for_bit() {
+        for n in [0.5, 0.75, 1.0 / 1.33, 1.0, 1.25, 1.33, 1.4, 2.5] {
+            let mut rhos: Vec<f64> = (0..=4000).map(|i| i as f64 / 4000.0).collect();
+            for k in -20..=20 {
+                rhos.push(n + k as f64 * 1e-15);
+                rhos.push(n + k as f64 * 1e-9);
+            }
+            rhos.extend([-0.1, 1.1, 1.0 - 1e-16, f64::MIN_POSITIVE, 0.5 + 1e-17]);
+            for chunk in rhos.chunks(LANES) {
+                let mut rho = [0.3; LANES];
+                rho[..chunk.len()].copy_from_slice(chunk);
+                let got = trace_lanes(rho, n);
+                for (l, &r) in rho.iter().enumerate() {
+                    let want = trace(r, n);
+                    let same = [want.f_in, want.f_out, want.landing]
+                        .iter()
+                        .zip([got[0][l], got[1][l], got[2][l]])
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(
+                        same,
+                        "n {n} ρ {r}: {want:?} vs {:?}",
+                        [got[0][l], got[1][l], got[2][l]]
+                    );
+                }
+            }
+        }
     }
 
     /// The bubbles' total area matches the coverage parameter (Boolean model: sum of areas

@@ -111,6 +111,42 @@ impl Capsule {
         let w = self.ra + (self.rb - self.ra) * t;
         ((w - d + 0.5).clamp(0.0, 1.0), (d / w.max(1e-9)).min(1.0))
     }
+
+    /// The columns of row `r` where the capsule's coverage can be positive, clipped to
+    /// `0..cols` (`None` when there are none): a conservative superset, the row's chord
+    /// through the capsule's oriented bounding rectangle grown by 2 px (the coverage is 0
+    /// beyond `max(ra, rb) + 0.5` px from the segment).
+    fn row_span(&self, r: f64, cols: usize) -> Option<(usize, usize)> {
+        let (dr, dc) = (self.b[0] - self.a[0], self.b[1] - self.a[1]);
+        let len = dr.hypot(dc);
+        // unit axis and its normal (a point capsule: the axes of the frame)
+        let (u, n) = if len > 0.0 {
+            ([dr / len, dc / len], [-dc / len, dr / len])
+        } else {
+            ([1.0, 0.0], [0.0, 1.0])
+        };
+        let m = self.ra.max(self.rb) + 0.5 + 2.0;
+        let y = r - self.a[0];
+        let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
+        // lo_v ≤ y·e[0] + x·e[1] ≤ hi_v, for x = c − a[1]
+        for (e, lo_v, hi_v) in [(u, -m, len + m), (n, -m, m)] {
+            let k = y * e[0];
+            if e[1] == 0.0 {
+                if k < lo_v || k > hi_v {
+                    return None;
+                }
+            } else {
+                let (x0, x1) = ((lo_v - k) / e[1], (hi_v - k) / e[1]);
+                lo = lo.max(x0.min(x1));
+                hi = hi.min(x0.max(x1));
+            }
+        }
+        let (lo, hi) = ((lo + self.a[1]).ceil(), (hi + self.a[1]).floor());
+        if !(lo <= hi && hi >= 0.0 && lo <= (cols - 1) as f64) {
+            return None;
+        }
+        Some((lo.max(0.0) as usize, (hi as usize).min(cols - 1)))
+    }
 }
 
 /// The tool's capsules (shaft, jaw, jaw) for an image.
@@ -160,8 +196,14 @@ pub fn geometry(p: &InstrumentParams, img: &RgbImage) -> Result<[Capsule; 3]> {
     Ok([shaft, jaw_cap(1.0), jaw_cap(-1.0)])
 }
 
-/// The tool's radiance and coverage maps `(radiance, coverage)`.
-pub fn render(p: &InstrumentParams, img: &RgbImage) -> Result<(Array2<f64>, Array2<f64>)> {
+/// Visit every pixel the tool covers: `f(r, c, radiance, coverage)` for coverage > 0, rows
+/// in order, columns in order within a row. Only the capsules' row spans
+/// ([`Capsule::row_span`]) are evaluated; elsewhere the coverage is 0.
+fn shade(
+    p: &InstrumentParams,
+    img: &RgbImage,
+    mut f: impl FnMut(usize, usize, f64, f64),
+) -> Result<()> {
     check_range("albedo", p.albedo, 0.0, 1.0)?;
     check_range("specular", p.specular, 0.0, 10.0)?;
     check_range("shininess", p.shininess, 1.0, 5000.0)?;
@@ -169,12 +211,22 @@ pub fn render(p: &InstrumentParams, img: &RgbImage) -> Result<(Array2<f64>, Arra
     let caps = geometry(p, img)?;
     let level = p.light * mean_luminance(img);
     let (rows, cols) = img.shape();
-    let mut rad = Array2::<f64>::zeros((rows, cols));
-    let mut cov = Array2::<f64>::zeros((rows, cols));
     for r in 0..rows {
-        for c in 0..cols {
+        let spans = caps.map(|cap| cap.row_span(r as f64, cols));
+        let Some((c0, c1)) = spans.iter().flatten().fold(None, |acc, &(a, b)| match acc {
+            None => Some((a, b)),
+            Some((x, y)) => Some((a.min(x), b.max(y))),
+        }) else {
+            continue;
+        };
+        for c in c0..=c1 {
+            // the previous full loop's choice, over the capsules whose span holds `c` (the
+            // others have coverage 0 here and never win)
             let mut best = (0.0, 1.0);
-            for cap in &caps {
+            for (cap, span) in caps.iter().zip(&spans) {
+                if !matches!(span, Some((a, b)) if (*a..=*b).contains(&c)) {
+                    continue;
+                }
                 let s = cap.sample(r as f64, c as f64);
                 if s.0 > best.0 || (s.0 == best.0 && s.0 > 0.0 && s.1 < best.1) {
                     best = s;
@@ -182,11 +234,27 @@ pub fn render(p: &InstrumentParams, img: &RgbImage) -> Result<(Array2<f64>, Arra
             }
             if best.0 > 0.0 {
                 let cg = (1.0 - best.1 * best.1).max(0.0).sqrt();
-                rad[[r, c]] = level * (p.albedo * cg + p.specular * cg.powf(p.shininess));
-                cov[[r, c]] = best.0;
+                f(
+                    r,
+                    c,
+                    level * (p.albedo * cg + p.specular * cg.powf(p.shininess)),
+                    best.0,
+                );
             }
         }
     }
+    Ok(())
+}
+
+/// The tool's radiance and coverage maps `(radiance, coverage)` (both 0 off the tool).
+pub fn render(p: &InstrumentParams, img: &RgbImage) -> Result<(Array2<f64>, Array2<f64>)> {
+    let (rows, cols) = img.shape();
+    let mut rad = Array2::<f64>::zeros((rows, cols));
+    let mut cov = Array2::<f64>::zeros((rows, cols));
+    shade(p, img, |r, c, l, a| {
+        rad[[r, c]] = l;
+        cov[[r, c]] = a;
+    })?;
     Ok((rad, cov))
 }
 
@@ -195,14 +263,15 @@ pub fn apply(p: &InstrumentParams, img: &RgbImage) -> Result<RgbImage> {
     if p.reach == 0.0 {
         return Ok(img.clone());
     }
-    let (rad, cov) = render(p, img)?;
     let mut out = img.data.clone();
-    for ((_, r, c), v) in out.indexed_iter_mut() {
-        let a = cov[[r, c]];
-        if a > 0.0 && img.in_fov(r, c) {
-            *v = (a * rad[[r, c]] + (1.0 - a) * *v as f64) as f32;
+    shade(p, img, |r, c, l, a| {
+        if img.in_fov(r, c) {
+            for k in 0..3 {
+                let v = &mut out[[k, r, c]];
+                *v = (a * l + (1.0 - a) * *v as f64) as f32;
+            }
         }
-    }
+    })?;
     Ok(img.with_data(out)?)
 }
 
@@ -283,6 +352,161 @@ mod tests {
         let r0 = caps[0].a[0].round() as usize;
         for k in 0..3 {
             assert!((out.data[[k, r0, col]] as f64 - level * 0.5).abs() < 0.02 * level);
+        }
+    }
+
+    /// The previous full-frame loop (every capsule at every pixel, then the blend over the
+    /// whole frame): the reference the row spans replace, bit for bit.
+    fn reference(p: &InstrumentParams, img: &RgbImage) -> (Array2<f64>, Array2<f64>, RgbImage) {
+        let caps = geometry(p, img).unwrap();
+        let level = p.light * mean_luminance(img);
+        let (rows, cols) = img.shape();
+        let mut rad = Array2::<f64>::zeros((rows, cols));
+        let mut cov = Array2::<f64>::zeros((rows, cols));
+        for r in 0..rows {
+            for c in 0..cols {
+                let mut best = (0.0, 1.0);
+                for cap in &caps {
+                    let s = cap.sample(r as f64, c as f64);
+                    if s.0 > best.0 || (s.0 == best.0 && s.0 > 0.0 && s.1 < best.1) {
+                        best = s;
+                    }
+                }
+                if best.0 > 0.0 {
+                    let cg = (1.0 - best.1 * best.1).max(0.0).sqrt();
+                    rad[[r, c]] = level * (p.albedo * cg + p.specular * cg.powf(p.shininess));
+                    cov[[r, c]] = best.0;
+                }
+            }
+        }
+        let mut out = img.data.clone();
+        for ((_, r, c), v) in out.indexed_iter_mut() {
+            let a = cov[[r, c]];
+            if a > 0.0 && img.in_fov(r, c) {
+                *v = (a * rad[[r, c]] + (1.0 - a) * *v as f64) as f32;
+            }
+        }
+        (rad, cov, img.with_data(out).unwrap())
+    }
+
+    /// Row spans: the same maps and image bit for bit as the full-frame loop, for tools along
+    /// the frame's axes (a span bound parallel to the rows), on the diagonals, offset to the
+    /// field's edge, reaching past the far border, with closed or wide jaws, very thin or
+    /// very wide, in a masked and a mask-free frame that is not square (the tool leaves the
+    /// frame through its sides and corners).
+    #[test]
+    fn row_spans_match_the_full_frame_loop_bit_for_bit() {
+        let masked = img();
+        let plain = RgbImage::new(
+            Array3::from_shape_fn((3, 70, 131), |(k, r, c)| {
+                0.1 + 0.1 * k as f32 + 0.002 * ((r * 5 + c * 3) % 11) as f32
+            }),
+            [1.0, 1.0],
+            Modality::Endoscopy,
+            None,
+        )
+        .unwrap();
+        let mut cases = 0;
+        for im in [&masked, &plain] {
+            for angle in [0.0, 45.0, 90.0, 135.0, 180.0, 200.0, 270.0, 315.0, 359.0] {
+                for (reach, width, offset, jaw) in [
+                    (0.6, 0.2, 0.0, 30.0),
+                    (1.2, 0.5, 0.4, 90.0),
+                    (0.05, 0.01, -0.4, 0.0),
+                    (0.8, 0.15, 0.25, 60.0),
+                ] {
+                    let p = InstrumentParams {
+                        reach,
+                        angle_deg: angle,
+                        width,
+                        offset,
+                        jaw_open_deg: jaw,
+                        specular: 1.0,
+                        ..params()
+                    };
+                    let (rad, cov) = render(&p, im).unwrap();
+                    let (want_rad, want_cov, want) = reference(&p, im);
+                    let same = |a: &Array2<f64>, b: &Array2<f64>| {
+                        a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+                    };
+                    assert!(same(&rad, &want_rad) && same(&cov, &want_cov), "{p:?}");
+                    let out = apply(&p, im).unwrap();
+                    assert!(
+                        out.data
+                            .iter()
+                            .zip(&want.data)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{p:?}"
+                    );
+                    assert!(cov.iter().any(|&v| v > 0.0), "{p:?}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 72);
+    }
+
+    /// A row span holds every column with positive coverage, for capsules along the axes,
+    /// oblique, degenerate (a point) and partly or wholly outside the frame.
+    #[test]
+    fn row_span_holds_the_capsule() {
+        let caps = [
+            Capsule {
+                a: [10.0, -30.0],
+                b: [10.0, 80.0],
+                ra: 4.0,
+                rb: 4.0,
+            },
+            Capsule {
+                a: [-20.0, 15.0],
+                b: [90.0, 15.0],
+                ra: 3.0,
+                rb: 1.0,
+            },
+            Capsule {
+                a: [-5.0, -5.0],
+                b: [40.0, 70.0],
+                ra: 0.4,
+                rb: 6.0,
+            },
+            Capsule {
+                a: [25.5, 30.25],
+                b: [25.5, 30.25],
+                ra: 5.0,
+                rb: 5.0,
+            },
+            Capsule {
+                a: [25.0, 30.0],
+                b: [25.0 + 1e-13, 90.0],
+                ra: 2.0,
+                rb: 2.0,
+            },
+            Capsule {
+                a: [-40.0, -40.0],
+                b: [-10.0, -12.0],
+                ra: 3.0,
+                rb: 3.0,
+            },
+            Capsule {
+                a: [49.0, 20.0],
+                b: [60.0, 61.0],
+                ra: 8.0,
+                rb: 2.4,
+            },
+        ];
+        let (rows, cols) = (50usize, 60usize);
+        for cap in caps {
+            for r in 0..rows {
+                let span = cap.row_span(r as f64, cols);
+                for c in 0..cols {
+                    if cap.sample(r as f64, c as f64).0 > 0.0 {
+                        assert!(
+                            matches!(span, Some((a, b)) if a <= c && c <= b),
+                            "{cap:?} row {r} col {c}: {span:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 
