@@ -191,7 +191,7 @@ pub fn value_noise(seed: u64, y: f64, x: f64, cell: f64, octaves: usize) -> f64 
     for o in 0..octaves.max(1) {
         let s = seed.wrapping_add(o as u64 * 0x51_7CC1);
         let (u, v) = (y / cell, x / cell);
-        let (i, j) = (u.floor(), v.floor());
+        let (i, j) = (floor_positive(u), floor_positive(v));
         let (fu, fv) = (u - i, v - j);
         let (su, sv) = (fu * fu * (3.0 - 2.0 * fu), fv * fv * (3.0 - 2.0 * fv));
         let (i, j) = (i as i64, j as i64);
@@ -205,13 +205,110 @@ pub fn value_noise(seed: u64, y: f64, x: f64, cell: f64, octaves: usize) -> f64 
     sum / total
 }
 
+/// `v.floor()`, by a cast where that is exact (`0 < v < 2⁵²`: truncation is the floor; the
+/// library `floor` is a call on the baseline x86-64 target).
+#[inline]
+pub(crate) fn floor_positive(v: f64) -> f64 {
+    if v > 0.0 && v < 4_503_599_627_370_496.0 {
+        (v as u64) as f64
+    } else {
+        v.floor()
+    }
+}
+
+/// [`value_noise`] along one row `y`, the lattice values of each octave's current cell kept
+/// from column to column: the same values bit for bit, a quarter of the hashes or fewer when
+/// the columns come in order.
+pub(crate) struct RowNoise {
+    octaves: Vec<RowOctave>,
+}
+
+struct RowOctave {
+    cell: f64,
+    amp: f64,
+    /// lattice row, its seed and smoothstep weight
+    i: i64,
+    s: u64,
+    su: f64,
+    /// lattice column of `l`, and `l` = the values at (i, j), (i, j+1), (i+1, j), (i+1, j+1)
+    j: Option<i64>,
+    l: [f64; 4],
+}
+
+impl RowNoise {
+    pub(crate) fn new(seed: u64, y: f64, cell: f64, octaves: usize) -> RowNoise {
+        let (mut amp, mut cell) = (1.0, cell.max(1e-3));
+        let octaves = (0..octaves.max(1))
+            .map(|o| {
+                let s = seed.wrapping_add(o as u64 * 0x51_7CC1);
+                let u = y / cell;
+                let i = floor_positive(u);
+                let fu = u - i;
+                let oct = RowOctave {
+                    cell,
+                    amp,
+                    i: i as i64,
+                    s,
+                    su: fu * fu * (3.0 - 2.0 * fu),
+                    j: None,
+                    l: [0.0; 4],
+                };
+                amp *= 0.5;
+                cell *= 0.5;
+                oct
+            })
+            .collect();
+        RowNoise { octaves }
+    }
+
+    /// `value_noise(seed, y, x, cell, octaves)` of this row.
+    pub(crate) fn at(&mut self, x: f64) -> f64 {
+        let (mut sum, mut total) = (0.0, 0.0);
+        for o in &mut self.octaves {
+            let v = x / o.cell;
+            let j = floor_positive(v);
+            let fv = v - j;
+            let sv = fv * fv * (3.0 - 2.0 * fv);
+            let j = j as i64;
+            let (s, i) = (o.s, o.i);
+            match o.j {
+                Some(k) if k == j => {}
+                Some(k) if k + 1 == j => {
+                    o.l = [
+                        o.l[1],
+                        lattice(s, i, j + 1),
+                        o.l[3],
+                        lattice(s, i + 1, j + 1),
+                    ];
+                }
+                _ => {
+                    o.l = [
+                        lattice(s, i, j),
+                        lattice(s, i, j + 1),
+                        lattice(s, i + 1, j),
+                        lattice(s, i + 1, j + 1),
+                    ];
+                }
+            }
+            o.j = Some(j);
+            let l = o.l;
+            let a = l[0] * (1.0 - sv) + l[1] * sv;
+            let b = l[2] * (1.0 - sv) + l[3] * sv;
+            sum += o.amp * (a * (1.0 - o.su) + b * o.su);
+            total += o.amp;
+        }
+        sum / total
+    }
+}
+
 /// The four neighbours `[r0, c0, r1, c1]` of `(y, x)` clamped to the frame, and the weights
 /// `(fy, fx)` of the far ones (pixel centres at integers).
 fn corners(img: &RgbImage, y: f64, x: f64) -> ([usize; 4], f64, f64) {
     let (rows, cols) = img.shape();
     let y = y.clamp(0.0, (rows - 1) as f64);
     let x = x.clamp(0.0, (cols - 1) as f64);
-    let (r0, c0) = (y.floor() as usize, x.floor() as usize);
+    // (y, x ≥ 0 or NaN: the cast truncates, as `floor` then the cast would)
+    let (r0, c0) = (y as usize, x as usize);
     let (r1, c1) = ((r0 + 1).min(rows - 1), (c0 + 1).min(cols - 1));
     ([r0, c0, r1, c1], y - r0 as f64, x - c0 as f64)
 }
@@ -998,6 +1095,69 @@ mod tests {
         let mid = bent.points[bent.points.len() / 2];
         assert!((mid[0] - 15.0).abs() < 1e-6);
         assert!(Curve::catmull_rom(&[[0.0, 0.0]], 1.0).is_err());
+    }
+
+    /// The row form of the noise (cached lattice values, cast floors) against `value_noise`
+    /// bit for bit: columns in order, backwards, jumping, negative and fractional positions,
+    /// cells from 1e-4 (clamped) to 40 px; the cast floor against `floor`.
+    #[test]
+    fn row_noise_matches_value_noise_bit_for_bit() {
+        for v in [
+            0.0,
+            -0.0,
+            0.3,
+            1.0,
+            2.5,
+            -2.5,
+            1e15,
+            5e15,
+            1e300,
+            f64::NAN,
+            -1e-300,
+        ] {
+            assert_eq!(floor_positive(v).to_bits(), v.floor().to_bits(), "{v}");
+        }
+        let value_noise_floor = |seed: u64, y: f64, x: f64, cell: f64, octaves: usize| {
+            // value_noise as first written (library floor)
+            let (mut sum, mut amp, mut total, mut cell) = (0.0, 1.0, 0.0, cell.max(1e-3));
+            for o in 0..octaves.max(1) {
+                let s = seed.wrapping_add(o as u64 * 0x51_7CC1);
+                let (u, v) = (y / cell, x / cell);
+                let (i, j) = (u.floor(), v.floor());
+                let (fu, fv) = (u - i, v - j);
+                let (su, sv) = (fu * fu * (3.0 - 2.0 * fu), fv * fv * (3.0 - 2.0 * fv));
+                let (i, j) = (i as i64, j as i64);
+                let a = lattice(s, i, j) * (1.0 - sv) + lattice(s, i, j + 1) * sv;
+                let b = lattice(s, i + 1, j) * (1.0 - sv) + lattice(s, i + 1, j + 1) * sv;
+                sum += amp * (a * (1.0 - su) + b * su);
+                total += amp;
+                amp *= 0.5;
+                cell *= 0.5;
+            }
+            sum / total
+        };
+        for (seed, cell, octaves) in [
+            (3u64, 8.0, 3usize),
+            (99, 2.0, 3),
+            (7, 1e-4, 2),
+            (5, 40.0, 1),
+        ] {
+            for y in [0.0, 1.0, 17.0, 333.0, -4.5, 12.25] {
+                let mut row = RowNoise::new(seed, y, cell, octaves);
+                let xs = (0..400)
+                    .map(|c| c as f64)
+                    .chain((0..50).map(|c| 300.0 - 3.0 * c as f64))
+                    .chain([5.0, 1000.0, 6.0, -3.0, 0.5, 0.75, 1.0]);
+                for x in xs {
+                    let want = value_noise_floor(seed, y, x, cell, octaves);
+                    assert_eq!(row.at(x).to_bits(), want.to_bits(), "{seed} {y} {x}");
+                    assert_eq!(
+                        value_noise(seed, y, x, cell, octaves).to_bits(),
+                        want.to_bits()
+                    );
+                }
+            }
+        }
     }
 
     #[test]

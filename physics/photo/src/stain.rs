@@ -195,13 +195,20 @@ pub fn macenko_from_od(ods: &[[f64; 3]]) -> Result<StainBasis> {
     };
     // the neutral element `Sum` folds from, so the sums are those of `.sum()`
     let zero: f64 = std::iter::empty::<f64>().sum();
-    let (mut count, mut sum) = (0usize, [zero; 3]);
-    for o in ods.iter().filter(keep) {
-        count += 1;
-        for k in 0..3 {
-            sum[k] += o[k];
-        }
-    }
+    let mut sum = [zero; 3];
+    let kept: Vec<usize> = (0..ods.len())
+        .filter(|&i| {
+            let o = &ods[i];
+            let k = keep(&o);
+            if k {
+                for c in 0..3 {
+                    sum[c] += o[c];
+                }
+            }
+            k
+        })
+        .collect();
+    let count = kept.len();
     if count < 10 {
         return Err(PhotoError::Input(format!(
             "only {count} stained pixels (|OD| ≥ {MACENKO_BETA}): too few to \
@@ -211,7 +218,8 @@ pub fn macenko_from_od(ods: &[[f64; 3]]) -> Result<StainBasis> {
     let n = count as f64;
     let mean: [f64; 3] = std::array::from_fn(|k| sum[k] / n);
     let mut cov = [[0.0; 3]; 3];
-    for o in ods.iter().filter(keep) {
+    for &i in &kept {
+        let o = &ods[i];
         for i in 0..3 {
             for j in 0..3 {
                 cov[i][j] += (o[i] - mean[i]) * (o[j] - mean[j]) / (n - 1.0);
@@ -228,30 +236,25 @@ pub fn macenko_from_od(ods: &[[f64; 3]]) -> Result<StainBasis> {
         }
     };
     let (e1, e2) = (orient(vecs[0]), orient(vecs[1]));
-    let plane = |o: &[f64; 3]| {
-        (
-            o[0] * e1[0] + o[1] * e1[1] + o[2] * e1[2],
-            o[0] * e2[0] + o[1] * e2[1] + o[2] * e2[2],
-        )
+    // exact and bounded angle of sample i (the bounded one as stored: rounded to f32)
+    let plane = |i: usize| {
+        let o = &ods[i];
+        let a = o[0] * e1[0] + o[1] * e1[1] + o[2] * e1[2];
+        let b = o[0] * e2[0] + o[1] * e2[1] + o[2] * e2[2];
+        (a, b, atan2_bounded(b, a) as f32 as f64)
     };
-    let mut approx: Vec<f32> = Vec::with_capacity(count);
     let mut hist = vec![0u32; ANGLE_BINS];
-    for o in ods.iter().filter(keep) {
-        let (a, b) = plane(o);
-        let g = atan2_bounded(b, a) as f32;
-        hist[angle_bin(g as f64)] += 1;
-        approx.push(g);
+    for &i in &kept {
+        hist[angle_bin(plane(i).2)] += 1;
     }
-    let (lo, hi) = exact_percentiles(
-        &approx,
+    let [lo, hi] = exact_percentiles(
         &hist,
+        count,
         [MACENKO_ALPHA, 100.0 - MACENKO_ALPHA],
-        |want: &mut dyn FnMut(f64) -> bool, got: &mut Vec<f64>| {
-            for (o, &g) in ods.iter().filter(keep).zip(&approx) {
-                if want(g as f64) {
-                    let (a, b) = plane(o);
-                    got.push(b.atan2(a));
-                }
+        |want| {
+            for &i in &kept {
+                let (a, b, g) = plane(i);
+                want(g, &mut || b.atan2(a));
             }
         },
     );
@@ -311,58 +314,71 @@ fn atan2_bounded(y: f64, x: f64) -> f64 {
     }
 }
 
-/// The percentiles `pcts` (numpy's linear interpolation between closest ranks) of exact
-/// values `f` known through approximations `approx` (`|g − f| ≤ ATAN2_BOUND`, histogram
-/// `hist` by `angle_bin`): the same values as sorting all `f`. `exact` is called once per
-/// percentile: it gets a filter on approximations and pushes the exact values of the samples
-/// it accepts, in any order.
+/// The percentiles `pcts` (numpy's linear interpolation between closest ranks) of `len`
+/// exact values `f` known through approximations `g` (`|g − f| ≤ ATAN2_BOUND`, histogram
+/// `hist` by `angle_bin`): the same values as sorting all `f`. `scan` must call its argument
+/// once per sample with `g` and a function giving `f`.
 ///
 /// The order statistics of `f` and `g` differ by at most the bound, so the histogram brackets
 /// each wanted order statistic of `f`; samples whose `g` lies below (above) the bracket by
-/// more than the bound are strictly below (above) it in `f`, and only the count below matters.
+/// more than the bound are strictly below (above) it in `f`: only the count below matters,
+/// and `f` is taken only inside the brackets.
 fn exact_percentiles(
-    approx: &[f32],
     hist: &[u32],
+    len: usize,
     pcts: [f64; 2],
-    mut exact: impl FnMut(&mut dyn FnMut(f64) -> bool, &mut Vec<f64>),
-) -> (f64, f64) {
-    let len = approx.len();
-    let value = |pct: f64, exact: &mut dyn FnMut(&mut dyn FnMut(f64) -> bool, &mut Vec<f64>)| {
+    scan: impl FnOnce(&mut dyn FnMut(f64, &mut dyn FnMut() -> f64)),
+) -> [f64; 2] {
+    // the bins holding the ranks of the approximations
+    let bin_of_rank = |rank: usize| {
+        let mut seen = 0usize;
+        for (b, &h) in hist.iter().enumerate() {
+            seen += h as usize;
+            if seen > rank {
+                return b;
+            }
+        }
+        hist.len() - 1
+    };
+    struct Bracket {
+        pos: f64,
+        lo: usize,
+        hi: usize,
+        from: f64,
+        to: f64,
+        below: usize,
+        got: Vec<f64>,
+    }
+    let mut brackets = pcts.map(|pct| {
         let pos = (len - 1) as f64 * pct / 100.0;
         let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        // the bins holding ranks lo and hi of the approximations
-        let bin_of_rank = |rank: usize| {
-            let mut seen = 0usize;
-            for (b, &h) in hist.iter().enumerate() {
-                seen += h as usize;
-                if seen > rank {
-                    return b;
-                }
-            }
-            hist.len() - 1
-        };
         let (b_lo, b_hi) = (bin_of_rank(lo), bin_of_rank(hi));
         // a bin either side for the rounding of `angle_bin`, twice the bound for f ↔ g
-        let from = ANGLE_LO + (b_lo as f64 - 1.0) * ANGLE_WIDTH - 2.0 * ATAN2_BOUND;
-        let to = ANGLE_LO + (b_hi as f64 + 2.0) * ANGLE_WIDTH + 2.0 * ATAN2_BOUND;
-        let mut below = 0usize;
-        let mut got = Vec::new();
-        exact(
-            &mut |g| {
-                if g < from {
-                    below += 1;
-                    false
-                } else {
-                    g <= to
-                }
-            },
-            &mut got,
-        );
-        got.sort_unstable_by(|a, b| a.total_cmp(b));
-        let (a, b) = (got[lo - below], got[hi - below]);
-        a + (b - a) * (pos - lo as f64)
-    };
-    (value(pcts[0], &mut exact), value(pcts[1], &mut exact))
+        Bracket {
+            pos,
+            lo,
+            hi,
+            from: ANGLE_LO + (b_lo as f64 - 1.0) * ANGLE_WIDTH - 2.0 * ATAN2_BOUND,
+            to: ANGLE_LO + (b_hi as f64 + 2.0) * ANGLE_WIDTH + 2.0 * ATAN2_BOUND,
+            below: 0,
+            got: Vec::new(),
+        }
+    });
+    scan(&mut |g, f| {
+        let mut exact = None;
+        for b in brackets.iter_mut() {
+            if g < b.from {
+                b.below += 1;
+            } else if g <= b.to {
+                b.got.push(*exact.get_or_insert_with(&mut *f));
+            }
+        }
+    });
+    brackets.map(|mut b| {
+        b.got.sort_unstable_by(|x, y| x.total_cmp(y));
+        let (x, y) = (b.got[b.lo - b.below], b.got[b.hi - b.below]);
+        x + (y - x) * (b.pos - b.lo as f64)
+    })
 }
 
 /// [`percentile`] of an unsorted slice without sorting it all: the two closest ranks by

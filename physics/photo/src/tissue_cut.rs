@@ -31,7 +31,9 @@
 //!   images", JAMIA 20(6), 2013 (tears and knife marks among slide artefacts).
 //! - K. Perlin, "An image synthesizer", SIGGRAPH 1985 (lattice noise for the ragged edge).
 
-use crate::slide::{bilinear3, short_side, smoothstep, value_noise, Curve, FieldStrip};
+use crate::slide::{
+    bilinear3, floor_positive, short_side, smoothstep, Curve, FieldStrip, RowNoise,
+};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 
@@ -194,7 +196,7 @@ impl SourceTable {
             return (n[0], n[2]);
         }
         let u = (d - self.h).sqrt() / TABLE_STEP;
-        let j = u.floor();
+        let j = floor_positive(u);
         if (j as usize) < self.smooth.len() && self.smooth[j as usize] {
             return self.interpolate(j as usize, u - j);
         }
@@ -252,10 +254,21 @@ fn apply_by(
         let height = STRIP_ROWS.min(r1 - top);
         segments.fill([top, c0], [height, width], &mut strip);
         for i in 0..height {
+            let mut row = cut.row_noise(top + i);
             for j in 0..width {
                 let at = i * width + j;
                 let (d, n) = (strip.dist[at], strip.normal[at]);
-                cut.pixel(img, &mut out, top + i, c0 + j, d, n, noise_everywhere);
+                let mut noise = |x| row.at(x);
+                cut.pixel(
+                    img,
+                    &mut out,
+                    top + i,
+                    c0 + j,
+                    d,
+                    n,
+                    &mut noise,
+                    noise_everywhere,
+                );
             }
         }
     }
@@ -295,7 +308,14 @@ impl<'a> Cut<'a> {
         }
     }
 
-    /// The output at pixel `(r, c)` of signed distance `d` and normal `n` into `out`.
+    /// The noise of the ragged edge along row `r` (`value_noise` of the seed, three octaves).
+    fn row_noise(&self, r: usize) -> RowNoise {
+        RowNoise::new(self.p.seed, r as f64, self.cell, 3)
+    }
+
+    /// The output at pixel `(r, c)` of signed distance `d` and normal `n` into `out`
+    /// (`noise`: the edge noise of the row at a column, `value_noise` of the seed, three
+    /// octaves, cells of `self.cell`).
     #[allow(clippy::too_many_arguments)]
     #[inline]
     fn pixel(
@@ -306,6 +326,7 @@ impl<'a> Cut<'a> {
         c: usize,
         d: f64,
         n: [f64; 2],
+        noise: &mut impl FnMut(f64) -> f64,
         noise_everywhere: bool,
     ) {
         let (p, h) = (self.p, self.h);
@@ -318,7 +339,7 @@ impl<'a> Cut<'a> {
         let tissue = if !noise_everywhere && d.abs() >= h + p.ragged_px.abs() + 0.5 {
             1.0
         } else {
-            let edge = h + p.ragged_px * value_noise(p.seed, r as f64, c as f64, self.cell, 3);
+            let edge = h + p.ragged_px * noise(c as f64);
             if edge <= 0.0 {
                 1.0
             } else {
@@ -372,7 +393,8 @@ fn apply_full_field(
     for r in 0..rows {
         for c in 0..cols {
             let (d, n) = (field.dist[[r, c]], field.normal[[r, c]]);
-            cut.pixel(img, &mut out, r, c, d, n, noise_everywhere);
+            let mut noise = |x| crate::slide::value_noise(p.seed, r as f64, x, cut.cell, 3);
+            cut.pixel(img, &mut out, r, c, d, n, &mut noise, noise_everywhere);
         }
     }
     Ok(img.with_data(out)?)
