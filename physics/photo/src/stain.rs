@@ -236,28 +236,51 @@ pub fn macenko_from_od(ods: &[[f64; 3]]) -> Result<StainBasis> {
         }
     };
     let (e1, e2) = (orient(vecs[0]), orient(vecs[1]));
-    // exact and bounded angle of sample i (the bounded one as stored: rounded to f32)
+    // the plane coordinates of sample i
     let plane = |i: usize| {
         let o = &ods[i];
-        let a = o[0] * e1[0] + o[1] * e1[1] + o[2] * e1[2];
-        let b = o[0] * e2[0] + o[1] * e2[1] + o[2] * e2[2];
-        (a, b, atan2_bounded(b, a) as f32 as f64)
+        (
+            o[0] * e1[0] + o[1] * e1[1] + o[2] * e1[2],
+            o[0] * e2[0] + o[1] * e2[1] + o[2] * e2[2],
+        )
     };
     let mut hist = vec![0u32; ANGLE_BINS];
-    for &i in &kept {
-        hist[angle_bin(plane(i).2)] += 1;
-    }
-    let [lo, hi] = exact_percentiles(
-        &hist,
-        count,
-        [MACENKO_ALPHA, 100.0 - MACENKO_ALPHA],
-        |want| {
-            for &i in &kept {
-                let (a, b, g) = plane(i);
-                want(g, &mut || b.atan2(a));
-            }
-        },
-    );
+    let mut finite = true;
+    let bins: Vec<u16> = kept
+        .iter()
+        .map(|&i| {
+            let (a, b) = plane(i);
+            finite &= a.is_finite() && b.is_finite();
+            let bin = angle_bin(atan2_bounded(b, a));
+            hist[bin as usize] += 1;
+            bin
+        })
+        .collect();
+    let [lo, hi] = if finite {
+        exact_percentiles(
+            &hist,
+            [MACENKO_ALPHA, 100.0 - MACENKO_ALPHA],
+            |wanted: &dyn Fn(u16) -> bool, got: &mut Vec<(u16, f64)>| {
+                for (&i, &bin) in kept.iter().zip(&bins) {
+                    if wanted(bin) {
+                        let (a, b) = plane(i);
+                        got.push((bin, b.atan2(a)));
+                    }
+                }
+            },
+        )
+    } else {
+        // plane coordinates overflowed (ODs near f64's range): every angle, by selection
+        let mut phi: Vec<f64> = kept
+            .iter()
+            .map(|&i| plane(i))
+            .map(|(a, b)| b.atan2(a))
+            .collect();
+        [
+            percentile_select(&mut phi, MACENKO_ALPHA),
+            percentile_select(&mut phi, 100.0 - MACENKO_ALPHA),
+        ]
+    };
     let dir = |t: f64| -> [f64; 3] { std::array::from_fn(|k| e1[k] * t.cos() + e2[k] * t.sin()) };
     let (v_lo, v_hi) = (orient(dir(lo)), orient(dir(hi)));
     let (h, e) = if v_lo[0] > v_hi[0] {
@@ -268,17 +291,19 @@ pub fn macenko_from_od(ods: &[[f64; 3]]) -> Result<StainBasis> {
     StainBasis::from_two(h, e)
 }
 
-/// Bound on `|atan2_bounded(y, x) − y.atan2(x)|` (rad) after rounding to f32, far above the
-/// polynomial's 1e-8 and f32's 1.2e-7 (tested on a dense sweep).
+/// Bound on `|atan2_bounded(y, x) − y.atan2(x)|` (rad), far above the polynomial's 2e-8
+/// (tested on a dense sweep) and far below a histogram bin.
 const ATAN2_BOUND: f64 = 1e-6;
-/// Histogram bins over `[ANGLE_LO, −ANGLE_LO)` (every angle lies in `[−π, π]`).
+/// Histogram bins of width `ANGLE_WIDTH` from `ANGLE_LO` (every angle lies in `[−π, π]`).
 const ANGLE_BINS: usize = 1 << 14;
 const ANGLE_LO: f64 = -3.5;
 const ANGLE_WIDTH: f64 = -2.0 * ANGLE_LO / ANGLE_BINS as f64;
 
+/// The bin of an angle: `⌊(g − ANGLE_LO) / ANGLE_WIDTH⌋` up to the rounding of the product
+/// (far below a bin), clamped to the histogram.
 #[inline]
-fn angle_bin(g: f64) -> usize {
-    (((g - ANGLE_LO) / ANGLE_WIDTH) as usize).min(ANGLE_BINS - 1)
+fn angle_bin(g: f64) -> u16 {
+    (((g - ANGLE_LO) * (1.0 / ANGLE_WIDTH)) as usize).min(ANGLE_BINS - 1) as u16
 }
 
 /// `atan2(y, x)` within 1e-8 rad for finite arguments (a degree-16 polynomial of the octant
@@ -314,22 +339,24 @@ fn atan2_bounded(y: f64, x: f64) -> f64 {
     }
 }
 
-/// The percentiles `pcts` (numpy's linear interpolation between closest ranks) of `len`
-/// exact values `f` known through approximations `g` (`|g − f| ≤ ATAN2_BOUND`, histogram
-/// `hist` by `angle_bin`): the same values as sorting all `f`. `scan` must call its argument
-/// once per sample with `g` and a function giving `f`.
+/// The percentiles `pcts` (numpy's linear interpolation between closest ranks) of exact
+/// values `f` known through the histogram `hist` of their bounded approximations `g`
+/// (`|g − f| ≤ ATAN2_BOUND`, bins by `angle_bin`): the same values as sorting all `f`.
+/// `scan` must push `(bin, f)` of every sample whose bin the filter it gets accepts.
 ///
-/// The order statistics of `f` and `g` differ by at most the bound, so the histogram brackets
-/// each wanted order statistic of `f`; samples whose `g` lies below (above) the bracket by
-/// more than the bound are strictly below (above) it in `f`: only the count below matters,
-/// and `f` is taken only inside the brackets.
+/// The order statistics of `f` and `g` differ by at most the bound, so the bins holding the
+/// wanted order statistics of `g`, widened by a bin each side (wider than twice the bound
+/// plus the bins' rounding), hold those of `f`; samples in lower (higher) bins are strictly
+/// below (above) them in `f`: only the count below matters, and `f` is taken only in the
+/// widened bins.
 fn exact_percentiles(
     hist: &[u32],
-    len: usize,
     pcts: [f64; 2],
-    scan: impl FnOnce(&mut dyn FnMut(f64, &mut dyn FnMut() -> f64)),
+    scan: impl FnOnce(&dyn Fn(u16) -> bool, &mut Vec<(u16, f64)>),
 ) -> [f64; 2] {
-    // the bins holding the ranks of the approximations
+    const { assert!(ANGLE_WIDTH > 2.0 * ATAN2_BOUND + 1e-9) };
+    let len: usize = hist.iter().map(|&h| h as usize).sum();
+    // the bin holding a rank of the approximations
     let bin_of_rank = |rank: usize| {
         let mut seen = 0usize;
         for (b, &h) in hist.iter().enumerate() {
@@ -340,51 +367,35 @@ fn exact_percentiles(
         }
         hist.len() - 1
     };
-    struct Bracket {
-        pos: f64,
-        lo: usize,
-        hi: usize,
-        from: f64,
-        to: f64,
-        below: usize,
-        got: Vec<f64>,
-    }
-    let mut brackets = pcts.map(|pct| {
+    // per percentile: position, ranks, widened bins and the count of samples below them
+    let brackets = pcts.map(|pct| {
         let pos = (len - 1) as f64 * pct / 100.0;
         let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        let (b_lo, b_hi) = (bin_of_rank(lo), bin_of_rank(hi));
-        // a bin either side for the rounding of `angle_bin`, twice the bound for f ↔ g
-        Bracket {
-            pos,
-            lo,
-            hi,
-            from: ANGLE_LO + (b_lo as f64 - 1.0) * ANGLE_WIDTH - 2.0 * ATAN2_BOUND,
-            to: ANGLE_LO + (b_hi as f64 + 2.0) * ANGLE_WIDTH + 2.0 * ATAN2_BOUND,
-            below: 0,
-            got: Vec::new(),
-        }
+        let from = bin_of_rank(lo).saturating_sub(1);
+        let to = (bin_of_rank(hi) + 1).min(hist.len() - 1);
+        let below: usize = hist[..from].iter().map(|&h| h as usize).sum();
+        (pos, lo, hi, from as u16, to as u16, below)
     });
-    scan(&mut |g, f| {
-        let mut exact = None;
-        for b in brackets.iter_mut() {
-            if g < b.from {
-                b.below += 1;
-            } else if g <= b.to {
-                b.got.push(*exact.get_or_insert_with(&mut *f));
-            }
-        }
-    });
-    brackets.map(|mut b| {
-        b.got.sort_unstable_by(|x, y| x.total_cmp(y));
-        let (x, y) = (b.got[b.lo - b.below], b.got[b.hi - b.below]);
-        x + (y - x) * (b.pos - b.lo as f64)
+    let mut got = Vec::new();
+    scan(
+        &|bin| brackets.iter().any(|b| (b.3..=b.4).contains(&bin)),
+        &mut got,
+    );
+    brackets.map(|(pos, lo, hi, from, to, below)| {
+        let mut f: Vec<f64> = got
+            .iter()
+            .filter(|g| (from..=to).contains(&g.0))
+            .map(|g| g.1)
+            .collect();
+        f.sort_unstable_by(|x, y| x.total_cmp(y));
+        let (x, y) = (f[lo - below], f[hi - below]);
+        x + (y - x) * (pos - lo as f64)
     })
 }
 
 /// [`percentile`] of an unsorted slice without sorting it all: the two closest ranks by
 /// selection (`select_nth_unstable`, O(n)), so the same values as the sorted lookup. Reorders
 /// `values`.
-#[cfg(test)]
 fn percentile_select(values: &mut [f64], pct: f64) -> f64 {
     let pos = (values.len() - 1) as f64 * pct / 100.0;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
@@ -685,6 +696,13 @@ mod tests {
                 .collect();
             same(&packed);
         }
+        // plane coordinates that overflow (the selection fallback)
+        let mut huge: Vec<[f64; 3]> = (0..200)
+            .map(|i| [0.3 + 0.01 * (i % 17) as f64, 0.5, 0.2])
+            .collect();
+        huge[7] = [1e308, 1e308, 1e308];
+        huge[9] = [-1e308, 1e308, 1e308];
+        same(&huge);
     }
 
     fn angle_deg(a: [f64; 3], b: [f64; 3]) -> f64 {
