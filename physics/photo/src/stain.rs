@@ -184,30 +184,52 @@ fn percentile(sorted: &[f64], pct: f64) -> f64 {
 ///
 /// Computed without copying the kept samples (sums and covariance accumulated in the
 /// samples' order) and with `atan2` only where it decides a percentile: every kept sample's
-/// angle is first bounded by a polynomial `atan2` within `ATAN2_BOUND` rad and counted in a
-/// histogram, which brackets each percentile's order statistic; only the samples whose
-/// bound overlaps the bracket get the exact angle. The same values as sorting all exact
-/// angles (tested bit for bit against that reference).
+/// angle is first approximated by a polynomial `atan2` (within `ATAN2_BOUND` rad) and counted
+/// in a histogram of bins much wider than that bound; only the samples in the bins holding
+/// the percentiles' ranks and their neighbours get the exact angle, the rest only count.
+/// The same values as sorting all exact angles (tested bit for bit against that reference).
 pub fn macenko_from_od(ods: &[[f64; 3]]) -> Result<StainBasis> {
-    let keep = |o: &&[f64; 3]| {
-        o.iter().all(|v| v.is_finite())
+    let mut kept = MacenkoSamples::with_capacity(ods.len());
+    for (i, o) in ods.iter().enumerate() {
+        kept.offer(i, o);
+    }
+    macenko_from_kept(ods, kept)
+}
+
+/// The samples Macenko keeps (finite, `|OD| ≥ β`) among those offered in order: their
+/// indices and per-channel sums (in that order, so the sums of `.sum()` over them).
+pub(crate) struct MacenkoSamples {
+    kept: Vec<usize>,
+    sum: [f64; 3],
+}
+
+impl MacenkoSamples {
+    pub(crate) fn with_capacity(n: usize) -> MacenkoSamples {
+        // the neutral element `Sum` folds from
+        let zero: f64 = std::iter::empty::<f64>().sum();
+        MacenkoSamples {
+            kept: Vec::with_capacity(n),
+            sum: [zero; 3],
+        }
+    }
+
+    /// Offer sample `i` (indices increasing) of OD `o`.
+    #[inline]
+    pub(crate) fn offer(&mut self, i: usize, o: &[f64; 3]) {
+        if o.iter().all(|v| v.is_finite())
             && (o[0] * o[0] + o[1] * o[1] + o[2] * o[2]).sqrt() >= MACENKO_BETA
-    };
-    // the neutral element `Sum` folds from, so the sums are those of `.sum()`
-    let zero: f64 = std::iter::empty::<f64>().sum();
-    let mut sum = [zero; 3];
-    let kept: Vec<usize> = (0..ods.len())
-        .filter(|&i| {
-            let o = &ods[i];
-            let k = keep(&o);
-            if k {
-                for c in 0..3 {
-                    sum[c] += o[c];
-                }
+        {
+            self.kept.push(i);
+            for c in 0..3 {
+                self.sum[c] += o[c];
             }
-            k
-        })
-        .collect();
+        }
+    }
+}
+
+/// [`macenko_from_od`] of the samples `ods` of which `samples` were offered, all in order.
+pub(crate) fn macenko_from_kept(ods: &[[f64; 3]], samples: MacenkoSamples) -> Result<StainBasis> {
+    let MacenkoSamples { kept, sum } = samples;
     let count = kept.len();
     if count < 10 {
         return Err(PhotoError::Input(format!(
@@ -303,7 +325,7 @@ const ANGLE_WIDTH: f64 = -2.0 * ANGLE_LO / ANGLE_BINS as f64;
 /// (far below a bin), clamped to the histogram.
 #[inline]
 fn angle_bin(g: f64) -> u16 {
-    (((g - ANGLE_LO) * (1.0 / ANGLE_WIDTH)) as usize).min(ANGLE_BINS - 1) as u16
+    (((g - ANGLE_LO) * (1.0 / ANGLE_WIDTH)) as i64).clamp(0, ANGLE_BINS as i64 - 1) as u16
 }
 
 /// `atan2(y, x)` within 1e-8 rad for finite arguments (a degree-16 polynomial of the octant
@@ -415,7 +437,7 @@ fn percentile_select(values: &mut [f64], pct: f64) -> f64 {
 /// [`macenko_from_od`] as first written: the kept samples copied, every angle by `atan2`, the
 /// percentiles by selection (the reference the operator must match bit for bit).
 #[cfg(test)]
-fn macenko_from_od_reference(ods: &[[f64; 3]]) -> Result<StainBasis> {
+pub(crate) fn macenko_from_od_reference(ods: &[[f64; 3]]) -> Result<StainBasis> {
     let kept: Vec<[f64; 3]> = ods
         .iter()
         .copied()
