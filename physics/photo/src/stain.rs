@@ -239,14 +239,21 @@ pub(crate) fn macenko_from_kept(ods: &[[f64; 3]], samples: MacenkoSamples) -> Re
     }
     let n = count as f64;
     let mean: [f64; 3] = std::array::from_fn(|k| sum[k] / n);
-    let mut cov = [[0.0; 3]; 3];
+    // the upper triangle in registers; (x·y)/(n−1) and (y·x)/(n−1) are the same float, so
+    // the lower triangle is the mirror of the upper, bit for bit
+    let mut upper = [0.0; 6];
+    let pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
     for &i in &kept {
         let o = &ods[i];
-        for i in 0..3 {
-            for j in 0..3 {
-                cov[i][j] += (o[i] - mean[i]) * (o[j] - mean[j]) / (n - 1.0);
-            }
+        let dev = [o[0] - mean[0], o[1] - mean[1], o[2] - mean[2]];
+        for (acc, &(i, j)) in upper.iter_mut().zip(&pairs) {
+            *acc += dev[i] * dev[j] / (n - 1.0);
         }
+    }
+    let mut cov = [[0.0; 3]; 3];
+    for (&v, &(i, j)) in upper.iter().zip(&pairs) {
+        cov[i][j] = v;
+        cov[j][i] = v;
     }
     let (_, vecs) = symmetric_eigen(cov);
     // orient the plane's axes towards positive OD
