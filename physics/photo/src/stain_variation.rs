@@ -101,12 +101,10 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
     let n = rows * cols;
     let data = img.data.as_standard_layout();
     let data = data.as_slice().expect("standard layout");
-    let inside = |i: usize| {
-        img.fov.as_ref().is_none_or(|m| {
-            m.as_slice()
-                .map_or_else(|| m[[i / cols, i % cols]], |s| s[i])
-        })
-    };
+    // the field of view as one row-major slice, looked up once
+    let fov = img.fov.as_ref().map(|m| m.as_standard_layout());
+    let fov = fov.as_ref().map(|m| m.as_slice().expect("standard layout"));
+    let inside = |i: usize| fov.is_none_or(|m| m[i]);
     // optical densities of the field of view, once: Macenko's samples (kept as they come)
     // and the unmixing input
     let mut ods: Vec<[f64; 3]> = Vec::with_capacity(n);
