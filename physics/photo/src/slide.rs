@@ -191,7 +191,7 @@ pub fn value_noise(seed: u64, y: f64, x: f64, cell: f64, octaves: usize) -> f64 
     for o in 0..octaves.max(1) {
         let s = seed.wrapping_add(o as u64 * 0x51_7CC1);
         let (u, v) = (y / cell, x / cell);
-        let (i, j) = (u.floor(), v.floor());
+        let (i, j) = (floor_positive(u), floor_positive(v));
         let (fu, fv) = (u - i, v - j);
         let (su, sv) = (fu * fu * (3.0 - 2.0 * fu), fv * fv * (3.0 - 2.0 * fv));
         let (i, j) = (i as i64, j as i64);
@@ -205,15 +205,115 @@ pub fn value_noise(seed: u64, y: f64, x: f64, cell: f64, octaves: usize) -> f64 
     sum / total
 }
 
+/// `v.floor()`, by a cast where that is exact (`0 < v < 2⁵²`: truncation is the floor; the
+/// library `floor` is a call on the baseline x86-64 target).
+#[inline]
+pub(crate) fn floor_positive(v: f64) -> f64 {
+    if v > 0.0 && v < 4_503_599_627_370_496.0 {
+        (v as u64) as f64
+    } else {
+        v.floor()
+    }
+}
+
+/// [`value_noise`] along one row `y`, the lattice values of each octave's current cell kept
+/// from column to column: the same values bit for bit, a quarter of the hashes or fewer when
+/// the columns come in order.
+pub(crate) struct RowNoise {
+    octaves: Vec<RowOctave>,
+}
+
+struct RowOctave {
+    cell: f64,
+    amp: f64,
+    /// lattice row, its seed and smoothstep weight
+    i: i64,
+    s: u64,
+    su: f64,
+    /// lattice column of `l`, and `l` = the values at (i, j), (i, j+1), (i+1, j), (i+1, j+1)
+    j: Option<i64>,
+    l: [f64; 4],
+}
+
+impl RowNoise {
+    pub(crate) fn new(seed: u64, y: f64, cell: f64, octaves: usize) -> RowNoise {
+        let (mut amp, mut cell) = (1.0, cell.max(1e-3));
+        let octaves = (0..octaves.max(1))
+            .map(|o| {
+                let s = seed.wrapping_add(o as u64 * 0x51_7CC1);
+                let u = y / cell;
+                let i = floor_positive(u);
+                let fu = u - i;
+                let oct = RowOctave {
+                    cell,
+                    amp,
+                    i: i as i64,
+                    s,
+                    su: fu * fu * (3.0 - 2.0 * fu),
+                    j: None,
+                    l: [0.0; 4],
+                };
+                amp *= 0.5;
+                cell *= 0.5;
+                oct
+            })
+            .collect();
+        RowNoise { octaves }
+    }
+
+    /// `value_noise(seed, y, x, cell, octaves)` of this row.
+    pub(crate) fn at(&mut self, x: f64) -> f64 {
+        let (mut sum, mut total) = (0.0, 0.0);
+        for o in &mut self.octaves {
+            let v = x / o.cell;
+            let j = floor_positive(v);
+            let fv = v - j;
+            let sv = fv * fv * (3.0 - 2.0 * fv);
+            let j = j as i64;
+            let (s, i) = (o.s, o.i);
+            match o.j {
+                Some(k) if k == j => {}
+                Some(k) if k + 1 == j => {
+                    o.l = [
+                        o.l[1],
+                        lattice(s, i, j + 1),
+                        o.l[3],
+                        lattice(s, i + 1, j + 1),
+                    ];
+                }
+                _ => {
+                    o.l = [
+                        lattice(s, i, j),
+                        lattice(s, i, j + 1),
+                        lattice(s, i + 1, j),
+                        lattice(s, i + 1, j + 1),
+                    ];
+                }
+            }
+            o.j = Some(j);
+            let l = o.l;
+            let a = l[0] * (1.0 - sv) + l[1] * sv;
+            let b = l[2] * (1.0 - sv) + l[3] * sv;
+            sum += o.amp * (a * (1.0 - o.su) + b * o.su);
+            total += o.amp;
+        }
+        sum / total
+    }
+}
+
 /// The four neighbours `[r0, c0, r1, c1]` of `(y, x)` clamped to the frame, and the weights
 /// `(fy, fx)` of the far ones (pixel centres at integers).
+#[inline]
 fn corners(img: &RgbImage, y: f64, x: f64) -> ([usize; 4], f64, f64) {
     let (rows, cols) = img.shape();
     let y = y.clamp(0.0, (rows - 1) as f64);
     let x = x.clamp(0.0, (cols - 1) as f64);
-    let (r0, c0) = (y.floor() as usize, x.floor() as usize);
+    // (y, x ≥ 0 or NaN: the cast truncates, as `floor` then the cast would; through i64,
+    // exact below 2⁶³, the back conversion is one instruction)
+    let (yi, xi) = (y as i64, x as i64);
+    let (r0, c0) = (yi as usize, xi as usize);
     let (r1, c1) = ((r0 + 1).min(rows - 1), (c0 + 1).min(cols - 1));
-    ([r0, c0, r1, c1], y - r0 as f64, x - c0 as f64)
+    ([r0, c0, r1, c1], y - yi as f64, x - xi as f64)
 }
 
 /// Bilinear sample of channel `k` at `(y, x)` (pixel centres at integers), clamped to the
@@ -234,6 +334,7 @@ pub fn bilinear(img: &RgbImage, k: usize, y: f64, x: f64) -> Option<f64> {
 
 /// [`bilinear`] of the three channels at once (one set of weights and field-of-view checks;
 /// the same values bit for bit).
+#[inline]
 pub fn bilinear3(img: &RgbImage, y: f64, x: f64) -> Option<[f64; 3]> {
     let (rows, cols) = img.shape();
     let ([r0, c0, r1, c1], fy, fx) = corners(img, y, x);
@@ -256,10 +357,13 @@ pub fn bilinear3(img: &RgbImage, y: f64, x: f64) -> Option<[f64; 3]> {
         r1 * cols + c0,
         r1 * cols + c1,
     );
-    Some(std::array::from_fn(|k| {
-        let v = |i: usize| data[k * plane + i] as f64;
-        (v(i00) * (1.0 - fx) + v(i01) * fx) * (1.0 - fy) + (v(i10) * (1.0 - fx) + v(i11) * fx) * fy
-    }))
+    // plane by plane (one bounds check per plane; the same expression)
+    let mix = |k: usize| {
+        let p = &data[k * plane..(k + 1) * plane];
+        let (v00, v01, v10, v11) = (p[i00] as f64, p[i01] as f64, p[i10] as f64, p[i11] as f64);
+        (v00 * (1.0 - fx) + v01 * fx) * (1.0 - fy) + (v10 * (1.0 - fx) + v11 * fx) * fy
+    };
+    Some([mix(0), mix(1), mix(2)])
 }
 
 /// A polyline in pixel coordinates `(row, column)`.
@@ -278,6 +382,143 @@ pub struct CurveField {
     pub arc: Array2<f64>,
     /// Unit normal `(row, column)` at the nearest point.
     pub normal: Array2<[f64; 2]>,
+}
+
+/// A segment of a simplified curve (see [`Curve::field`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Segment {
+    a: [f64; 2],
+    b: [f64; 2],
+    /// unit direction
+    t: [f64; 2],
+    len: f64,
+    /// arc lengths of `a` and `b` along the curve
+    s_a: f64,
+    s_b: f64,
+    /// how far before `a` and beyond `b` (along `t`) the segment can be a pixel's nearest
+    caps: [f64; 2],
+}
+
+/// The segments of a curve at a reach ([`Curve::segments`]).
+pub(crate) struct Segments {
+    segs: Vec<Segment>,
+    reach: f64,
+}
+
+/// A window of a curve's field in row-major buffers that are reused from window to window
+/// (`Segments::fill`): element `i · shape[1] + j` is frame pixel `origin + (i, j)`.
+#[derive(Default)]
+pub(crate) struct FieldStrip {
+    pub(crate) dist: Vec<f64>,
+    pub(crate) arc: Vec<f64>,
+    pub(crate) normal: Vec<[f64; 2]>,
+    seg: Vec<u32>,
+}
+
+impl Segments {
+    /// The field of the `shape` pixels starting at frame pixel `origin` into `out` (the values
+    /// of [`Curve::field`] there, bit for bit).
+    pub(crate) fn fill(&self, origin: [usize; 2], shape: [usize; 2], out: &mut FieldStrip) {
+        let [rows, cols] = shape;
+        let [or, oc] = origin;
+        let reach = self.reach;
+        let n = rows * cols;
+        let FieldStrip {
+            dist,
+            arc,
+            normal,
+            seg,
+        } = out;
+        dist.clear();
+        dist.resize(n, f64::INFINITY);
+        arc.clear();
+        arc.resize(n, 0.0);
+        normal.clear();
+        normal.resize(n, [0.0, 0.0]);
+        seg.clear();
+        seg.resize(n, u32::MAX);
+        // during the scan `dist` holds the squared distance of the nearest segment so far
+        // (negative on the right-hand side), `seg` that segment; the distance itself
+        // (`hypot`) is taken once per pixel at the end, and during the scan only where the
+        // squared distances are too close to order (within a relative 1e-9, far above their
+        // rounding): the same pixels, segments and values as taking `hypot` at every update
+        let segs = &self.segs;
+        // the offset of pixel (r, c) from the nearest point of segment `k`
+        let offset = |k: usize, r: usize, c: usize| {
+            let Segment { a, t, len, .. } = segs[k];
+            let p = [r as f64 - a[0], c as f64 - a[1]];
+            let u = (p[0] * t[0] + p[1] * t[1]).clamp(0.0, len);
+            [p[0] - u * t[0], p[1] - u * t[1]]
+        };
+        let (fr, fc) = (or as f64, oc as f64);
+        let reach2 = reach * reach * (1.0 + 1e-9);
+        let sure_reach2 = reach * reach * (1.0 - 1e-9);
+        for (k, sg) in segs.iter().enumerate() {
+            let Segment {
+                a,
+                b,
+                t,
+                len,
+                s_a,
+                s_b,
+                caps,
+            } = *sg;
+            let nrm = [t[1], -t[0]];
+            let lo_r = (a[0].min(b[0]) - reach).floor().max(fr);
+            let hi_r = (a[0].max(b[0]) + reach).ceil().min(fr + rows as f64 - 1.0);
+            let lo_c = (a[1].min(b[1]) - reach).floor().max(fc);
+            let hi_c = (a[1].max(b[1]) + reach).ceil().min(fc + cols as f64 - 1.0);
+            if hi_r < lo_r || hi_c < lo_c {
+                continue;
+            }
+            for r in lo_r as usize..=hi_r as usize {
+                let py = r as f64 - a[0];
+                let slab = [-caps[0], len + caps[1]];
+                let (c0, c1) = capsule_columns(py, a[1], t, reach, slab, lo_c, hi_c);
+                let row = (r - or) * cols;
+                for c in c0..=c1 {
+                    let p = [py, c as f64 - a[1]];
+                    let u = (p[0] * t[0] + p[1] * t[1]).clamp(0.0, len);
+                    let q = [p[0] - u * t[0], p[1] - u * t[1]];
+                    let e2 = q[0] * q[0] + q[1] * q[1];
+                    let i = row + c - oc;
+                    let cur2 = dist[i].abs();
+                    if e2 > reach2 || e2 > cur2 * (1.0 + 1e-9) {
+                        continue;
+                    }
+                    let nearer = if e2 < cur2 * (1.0 - 1e-9) && e2 < sure_reach2 {
+                        true
+                    } else {
+                        // too close to order by the squares: the distances themselves
+                        let e = q[0].hypot(q[1]);
+                        let cur = match seg[i] {
+                            u32::MAX => f64::INFINITY,
+                            b => {
+                                let qb = offset(b as usize, r, c);
+                                qb[0].hypot(qb[1])
+                            }
+                        };
+                        e <= reach && e < cur
+                    };
+                    if nearer {
+                        let side = q[0] * nrm[0] + q[1] * nrm[1];
+                        dist[i] = if side < 0.0 { -e2 } else { e2 };
+                        seg[i] = k as u32;
+                        arc[i] = s_a + (s_b - s_a) * u / len;
+                        normal[i] = nrm;
+                    }
+                }
+            }
+        }
+        for (i, d) in dist.iter_mut().enumerate() {
+            let k = seg[i];
+            if k != u32::MAX {
+                let q = offset(k as usize, or + i / cols, oc + i % cols);
+                let e = q[0].hypot(q[1]);
+                *d = if d.is_sign_negative() { -e } else { e };
+            }
+        }
+    }
 }
 
 impl Curve {
@@ -372,27 +613,22 @@ impl Curve {
     /// element `[i, j]` is the field of frame pixel `(origin[0] + i, origin[1] + j)`, bit for
     /// bit the value the full-frame field has there.
     pub fn field_window(&self, origin: [usize; 2], shape: [usize; 2], reach: f64) -> CurveField {
-        let [rows, cols] = shape;
-        let [or, oc] = origin;
-        // during the scan `dist` holds the squared distance of the nearest segment so far
-        // (negative on the right-hand side), `seg` that segment; the distance itself
-        // (`hypot`) is taken once per pixel at the end, and during the scan only where the
-        // squared distances are too close to order (within a relative 1e-9, far above their
-        // rounding): the same pixels, segments and values as taking `hypot` at every update
-        let mut dist = Array2::from_elem((rows, cols), f64::INFINITY);
-        let mut seg = Array2::from_elem((rows, cols), u32::MAX);
-        let mut arc = Array2::zeros((rows, cols));
-        let mut normal = Array2::from_elem((rows, cols), [0.0, 0.0]);
+        let mut strip = FieldStrip::default();
+        self.segments(reach).fill(origin, shape, &mut strip);
+        let as2 = |v| Array2::from_shape_vec((shape[0], shape[1]), v).expect("rows × cols");
+        CurveField {
+            dist: as2(strip.dist),
+            arc: as2(strip.arc),
+            normal: Array2::from_shape_vec((shape[0], shape[1]), strip.normal)
+                .expect("rows × cols"),
+        }
+    }
+
+    /// The segments of the simplified polyline with what [`Curve::field`] needs of them, for
+    /// filling any number of windows (`Segments::fill`) at `reach`.
+    pub(crate) fn segments(&self, reach: f64) -> Segments {
         let verts = self.simplified(SIMPLIFY_TOLERANCE_PX);
-        // per segment: start, unit direction, length
-        let mut segs: Vec<([f64; 2], [f64; 2], f64)> = Vec::with_capacity(verts.len());
-        // the offset of pixel (r, c) from the nearest point of segment `k`
-        let offset = |segs: &[([f64; 2], [f64; 2], f64)], k: usize, r: usize, c: usize| {
-            let (a, t, len) = segs[k];
-            let p = [r as f64 - a[0], c as f64 - a[1]];
-            let u = (p[0] * t[0] + p[1] * t[1]).clamp(0.0, len);
-            [p[0] - u * t[0], p[1] - u * t[1]]
-        };
+        let mut segs: Vec<Segment> = Vec::with_capacity(verts.len());
         for w in verts.windows(2) {
             let ((a, s_a), (b, s_b)) = (w[0], w[1]);
             let d = [b[0] - a[0], b[1] - a[1]];
@@ -401,65 +637,46 @@ impl Curve {
                 continue;
             }
             let t = [d[0] / len, d[1] / len];
-            let nrm = [t[1], -t[0]];
-            let k = segs.len();
-            segs.push((a, t, len));
-            let (fr, fc) = (or as f64, oc as f64);
-            let lo_r = (a[0].min(b[0]) - reach).floor().max(fr);
-            let hi_r = (a[0].max(b[0]) + reach).ceil().min(fr + rows as f64 - 1.0);
-            let lo_c = (a[1].min(b[1]) - reach).floor().max(fc);
-            let hi_c = (a[1].max(b[1]) + reach).ceil().min(fc + cols as f64 - 1.0);
-            if hi_r < lo_r || hi_c < lo_c {
-                continue;
-            }
-            let reach2 = reach * reach * (1.0 + 1e-9);
-            let sure_reach2 = reach * reach * (1.0 - 1e-9);
-            for r in lo_r as usize..=hi_r as usize {
-                let py = r as f64 - a[0];
-                let (c0, c1) = capsule_columns(py, a[1], t, len, reach, lo_c, hi_c);
-                for c in c0..=c1 {
-                    let p = [py, c as f64 - a[1]];
-                    let u = (p[0] * t[0] + p[1] * t[1]).clamp(0.0, len);
-                    let q = [p[0] - u * t[0], p[1] - u * t[1]];
-                    let e2 = q[0] * q[0] + q[1] * q[1];
-                    let (i, j) = (r - or, c - oc);
-                    let cur2 = dist[[i, j]].abs();
-                    if e2 > reach2 || e2 > cur2 * (1.0 + 1e-9) {
-                        continue;
+            segs.push(Segment {
+                a,
+                b,
+                t,
+                len,
+                s_a,
+                s_b,
+                caps: [reach, reach],
+            });
+        }
+        // Trimmed caps. A pixel p whose projection on segment k lies more than m beyond its end
+        // b (u > len + m) is at |p − b| from k. If the next segment starts at b with direction
+        // t' and |p − b| ≤ reach, p's projection on it is v = (p − b)·t' ≥ m − reach·|t' − t|,
+        // so with m = reach·|t' − t| + 1.5 (a little more for rounding) v ≥ 1 and the next
+        // segment is nearer by at least min(1, len')² in squared distance: k is not the nearest
+        // segment at p (nor tied with it), and skipping k there changes nothing — the nearest
+        // (first on ties) segment of every pixel is still scanned. The same holds before the
+        // start with the previous segment. Ends of the curve, short or disjoint neighbours and
+        // huge reaches keep the full cap.
+        if reach < 1e5 {
+            for k in 0..segs.len() {
+                let cap = |n: &Segment, shared: bool| {
+                    if !shared || n.len < 0.01 {
+                        return reach;
                     }
-                    let nearer = if e2 < cur2 * (1.0 - 1e-9) && e2 < sure_reach2 {
-                        true
-                    } else {
-                        // too close to order by the squares: the distances themselves
-                        let e = q[0].hypot(q[1]);
-                        let cur = match seg[[i, j]] {
-                            u32::MAX => f64::INFINITY,
-                            b => {
-                                let qb = offset(&segs, b as usize, r, c);
-                                qb[0].hypot(qb[1])
-                            }
-                        };
-                        e <= reach && e < cur
-                    };
-                    if nearer {
-                        let side = q[0] * nrm[0] + q[1] * nrm[1];
-                        dist[[i, j]] = if side < 0.0 { -e2 } else { e2 };
-                        seg[[i, j]] = k as u32;
-                        arc[[i, j]] = s_a + (s_b - s_a) * u / len;
-                        normal[[i, j]] = nrm;
-                    }
-                }
+                    let turn = (n.t[0] - segs[k].t[0]).hypot(n.t[1] - segs[k].t[1]);
+                    (reach * (1.0 + 1e-3) * turn + 1.5).min(reach)
+                };
+                let start = match k.checked_sub(1) {
+                    Some(j) => cap(&segs[j], segs[j].b == segs[k].a),
+                    None => reach,
+                };
+                let end = match segs.get(k + 1) {
+                    Some(n) => cap(n, n.a == segs[k].b),
+                    None => reach,
+                };
+                segs[k].caps = [start, end];
             }
         }
-        for ((i, j), d) in dist.indexed_iter_mut() {
-            let k = seg[[i, j]];
-            if k != u32::MAX {
-                let q = offset(&segs, k as usize, i + or, j + oc);
-                let e = q[0].hypot(q[1]);
-                *d = if d.is_sign_negative() { -e } else { e };
-            }
-        }
-        CurveField { dist, arc, normal }
+        Segments { segs, reach }
     }
 
     /// The vertices (with their arc lengths along the full polyline) of a Douglas–Peucker
@@ -559,16 +776,16 @@ pub fn short_side(img: &RgbImage) -> f64 {
 }
 
 /// Columns `(c0, c1)` (inclusive, within `[lo_c, hi_c]`; `c0 > c1` when none) of row offset
-/// `py` from a segment's start `a` (column `a_col`, unit tangent `t`, length `len`) that can lie
-/// within `reach` of the segment: those inside both the slab `|p·n| ≤ reach` around its line and
-/// the slab `−reach ≤ p·t ≤ len + reach` along it (the capsule lies in both), widened by a pixel
-/// for rounding. A superset of the capsule's columns: the exact test is the caller's.
+/// `py` from a segment's start `a` (column `a_col`, unit tangent `t`) that can lie within
+/// `reach` of the segment's line and within the tangential slab `slab[0] ≤ p·t ≤ slab[1]`
+/// (`[−reach, len + reach]` holds the whole capsule; trimmed caps are narrower), widened by a
+/// pixel for rounding. A superset of those pixels: the exact test is the caller's.
 fn capsule_columns(
     py: f64,
     a_col: f64,
     t: [f64; 2],
-    len: f64,
     reach: f64,
+    slab: [f64; 2],
     lo_c: f64,
     hi_c: f64,
 ) -> (usize, usize) {
@@ -576,7 +793,7 @@ fn capsule_columns(
     // lo ≤ o + k·px ≤ hi for the perpendicular (p·n = py·t1 − px·t0) and the tangential slab
     for (o, k, s0, s1) in [
         (py * t[1], -t[0], -reach, reach),
-        (py * t[0], t[1], -reach, len + reach),
+        (py * t[0], t[1], slab[0], slab[1]),
     ] {
         if k.abs() < 1e-6 {
             if o < s0 - 1.0 || o > s1 + 1.0 {
@@ -792,8 +1009,23 @@ mod tests {
         for _ in 0..4 {
             curves.push(random_stroke(&mut rng, rows, cols, 120.0, 40.0, 5).unwrap());
         }
+        // sharp turns, hairpins and loops (the trimmed caps keep the full cap there), strokes
+        // leaving the frame, short segments
+        for (len, curl, segments) in [(300.0, 90.0, 12), (200.0, 150.0, 30), (600.0, 25.0, 8)] {
+            for _ in 0..3 {
+                curves.push(random_stroke(&mut rng, rows, cols, len, curl, segments).unwrap());
+            }
+        }
+        curves.push(
+            Curve::catmull_rom(
+                &[[10.0, 10.0], [10.3, 10.2], [60.0, 20.0], [10.5, 30.0]],
+                1.0,
+            )
+            .unwrap(),
+        );
+        curves.push(Curve::bent_line([-30.0, 200.0], 120.0, 60.0, 150.0).unwrap());
         for (n, curve) in curves.iter().enumerate() {
-            for reach in [2.5, 9.0, 60.0] {
+            for reach in [2.5, 9.0, 60.0, 400.0] {
                 let want = reference(curve, rows, cols, reach);
                 let got = curve.field(rows, cols, reach);
                 assert!(
@@ -810,6 +1042,37 @@ mod tests {
                 assert!(bits(&w.dist, &cut), "curve {n}, reach {reach}: window");
                 let inside = want.dist.iter().filter(|d| d.is_finite()).count();
                 assert_eq!(inside, w.dist.iter().filter(|d| d.is_finite()).count());
+                // strips of a window through reused buffers hold the same values
+                let segments = curve.segments(reach);
+                let mut strip = FieldStrip::default();
+                for top in (r0..r1).step_by(7) {
+                    let h = 7.min(r1 - top);
+                    segments.fill([top, c0], [h, c1 - c0], &mut strip);
+                    let cut = |a: &Array2<f64>| {
+                        a.slice(ndarray::s![top..top + h, c0..c1])
+                            .iter()
+                            .copied()
+                            .collect::<Vec<_>>()
+                    };
+                    let same = |x: &[f64], y: &[f64]| {
+                        x.iter().zip(y).all(|(a, b)| a.to_bits() == b.to_bits())
+                    };
+                    assert!(
+                        same(&strip.dist, &cut(&want.dist)),
+                        "curve {n}, reach {reach}: strip"
+                    );
+                    assert!(
+                        same(&strip.arc, &cut(&want.arc)),
+                        "curve {n}, reach {reach}: strip arc"
+                    );
+                    let nrm: Vec<[f64; 2]> = want
+                        .normal
+                        .slice(ndarray::s![top..top + h, c0..c1])
+                        .iter()
+                        .copied()
+                        .collect();
+                    assert_eq!(strip.normal, nrm);
+                }
             }
         }
     }
@@ -839,6 +1102,69 @@ mod tests {
         let mid = bent.points[bent.points.len() / 2];
         assert!((mid[0] - 15.0).abs() < 1e-6);
         assert!(Curve::catmull_rom(&[[0.0, 0.0]], 1.0).is_err());
+    }
+
+    /// The row form of the noise (cached lattice values, cast floors) against `value_noise`
+    /// bit for bit: columns in order, backwards, jumping, negative and fractional positions,
+    /// cells from 1e-4 (clamped) to 40 px; the cast floor against `floor`.
+    #[test]
+    fn row_noise_matches_value_noise_bit_for_bit() {
+        for v in [
+            0.0,
+            -0.0,
+            0.3,
+            1.0,
+            2.5,
+            -2.5,
+            1e15,
+            5e15,
+            1e300,
+            f64::NAN,
+            -1e-300,
+        ] {
+            assert_eq!(floor_positive(v).to_bits(), v.floor().to_bits(), "{v}");
+        }
+        let value_noise_floor = |seed: u64, y: f64, x: f64, cell: f64, octaves: usize| {
+            // value_noise as first written (library floor)
+            let (mut sum, mut amp, mut total, mut cell) = (0.0, 1.0, 0.0, cell.max(1e-3));
+            for o in 0..octaves.max(1) {
+                let s = seed.wrapping_add(o as u64 * 0x51_7CC1);
+                let (u, v) = (y / cell, x / cell);
+                let (i, j) = (u.floor(), v.floor());
+                let (fu, fv) = (u - i, v - j);
+                let (su, sv) = (fu * fu * (3.0 - 2.0 * fu), fv * fv * (3.0 - 2.0 * fv));
+                let (i, j) = (i as i64, j as i64);
+                let a = lattice(s, i, j) * (1.0 - sv) + lattice(s, i, j + 1) * sv;
+                let b = lattice(s, i + 1, j) * (1.0 - sv) + lattice(s, i + 1, j + 1) * sv;
+                sum += amp * (a * (1.0 - su) + b * su);
+                total += amp;
+                amp *= 0.5;
+                cell *= 0.5;
+            }
+            sum / total
+        };
+        for (seed, cell, octaves) in [
+            (3u64, 8.0, 3usize),
+            (99, 2.0, 3),
+            (7, 1e-4, 2),
+            (5, 40.0, 1),
+        ] {
+            for y in [0.0, 1.0, 17.0, 333.0, -4.5, 12.25] {
+                let mut row = RowNoise::new(seed, y, cell, octaves);
+                let xs = (0..400)
+                    .map(|c| c as f64)
+                    .chain((0..50).map(|c| 300.0 - 3.0 * c as f64))
+                    .chain([5.0, 1000.0, 6.0, -3.0, 0.5, 0.75, 1.0]);
+                for x in xs {
+                    let want = value_noise_floor(seed, y, x, cell, octaves);
+                    assert_eq!(row.at(x).to_bits(), want.to_bits(), "{seed} {y} {x}");
+                    assert_eq!(
+                        value_noise(seed, y, x, cell, octaves).to_bits(),
+                        want.to_bits()
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -180,6 +180,248 @@ fn percentile(sorted: &[f64], pct: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
+/// Macenko's stain vectors (haematoxylin, eosin) of a set of OD samples.
+///
+/// Computed without copying the kept samples (sums and covariance accumulated in the
+/// samples' order) and with `atan2` only where it decides a percentile: every kept sample's
+/// angle is first approximated by a polynomial `atan2` (within `ATAN2_BOUND` rad) and counted
+/// in a histogram of bins much wider than that bound; only the samples in the bins holding
+/// the percentiles' ranks and their neighbours get the exact angle, the rest only count.
+/// The same values as sorting all exact angles (tested bit for bit against that reference).
+pub fn macenko_from_od(ods: &[[f64; 3]]) -> Result<StainBasis> {
+    let mut kept = MacenkoSamples::with_capacity(ods.len());
+    for (i, o) in ods.iter().enumerate() {
+        kept.offer(i, o);
+    }
+    macenko_from_kept(ods, kept)
+}
+
+/// The samples Macenko keeps (finite, `|OD| ≥ β`) among those offered in order: their
+/// indices and per-channel sums (in that order, so the sums of `.sum()` over them).
+pub(crate) struct MacenkoSamples {
+    kept: Vec<usize>,
+    sum: [f64; 3],
+}
+
+impl MacenkoSamples {
+    pub(crate) fn with_capacity(n: usize) -> MacenkoSamples {
+        // the neutral element `Sum` folds from
+        let zero: f64 = std::iter::empty::<f64>().sum();
+        MacenkoSamples {
+            kept: Vec::with_capacity(n),
+            sum: [zero; 3],
+        }
+    }
+
+    /// Offer sample `i` (indices increasing) of OD `o`.
+    #[inline]
+    pub(crate) fn offer(&mut self, i: usize, o: &[f64; 3]) {
+        if o.iter().all(|v| v.is_finite())
+            && (o[0] * o[0] + o[1] * o[1] + o[2] * o[2]).sqrt() >= MACENKO_BETA
+        {
+            self.kept.push(i);
+            for c in 0..3 {
+                self.sum[c] += o[c];
+            }
+        }
+    }
+}
+
+/// [`macenko_from_od`] of the samples `ods` of which `samples` were offered, all in order.
+pub(crate) fn macenko_from_kept(ods: &[[f64; 3]], samples: MacenkoSamples) -> Result<StainBasis> {
+    let MacenkoSamples { kept, sum } = samples;
+    let count = kept.len();
+    if count < 10 {
+        return Err(PhotoError::Input(format!(
+            "only {count} stained pixels (|OD| ≥ {MACENKO_BETA}): too few to \
+             estimate stain vectors"
+        )));
+    }
+    let n = count as f64;
+    let mean: [f64; 3] = std::array::from_fn(|k| sum[k] / n);
+    // the upper triangle in registers; (x·y)/(n−1) and (y·x)/(n−1) are the same float, so
+    // the lower triangle is the mirror of the upper, bit for bit
+    let mut upper = [0.0; 6];
+    let pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
+    for &i in &kept {
+        let o = &ods[i];
+        let dev = [o[0] - mean[0], o[1] - mean[1], o[2] - mean[2]];
+        for (acc, &(i, j)) in upper.iter_mut().zip(&pairs) {
+            *acc += dev[i] * dev[j] / (n - 1.0);
+        }
+    }
+    let mut cov = [[0.0; 3]; 3];
+    for (&v, &(i, j)) in upper.iter().zip(&pairs) {
+        cov[i][j] = v;
+        cov[j][i] = v;
+    }
+    let (_, vecs) = symmetric_eigen(cov);
+    // orient the plane's axes towards positive OD
+    let orient = |v: [f64; 3]| {
+        if v.iter().sum::<f64>() < 0.0 {
+            v.map(|x| -x)
+        } else {
+            v
+        }
+    };
+    let (e1, e2) = (orient(vecs[0]), orient(vecs[1]));
+    // the plane coordinates of sample i
+    let plane = |i: usize| {
+        let o = &ods[i];
+        (
+            o[0] * e1[0] + o[1] * e1[1] + o[2] * e1[2],
+            o[0] * e2[0] + o[1] * e2[1] + o[2] * e2[2],
+        )
+    };
+    let mut hist = vec![0u32; ANGLE_BINS];
+    let mut finite = true;
+    let bins: Vec<u16> = kept
+        .iter()
+        .map(|&i| {
+            let (a, b) = plane(i);
+            finite &= a.is_finite() && b.is_finite();
+            let bin = angle_bin(atan2_bounded(b, a));
+            hist[bin as usize] += 1;
+            bin
+        })
+        .collect();
+    let [lo, hi] = if finite {
+        exact_percentiles(
+            &hist,
+            [MACENKO_ALPHA, 100.0 - MACENKO_ALPHA],
+            |wanted: &dyn Fn(u16) -> bool, got: &mut Vec<(u16, f64)>| {
+                for (&i, &bin) in kept.iter().zip(&bins) {
+                    if wanted(bin) {
+                        let (a, b) = plane(i);
+                        got.push((bin, b.atan2(a)));
+                    }
+                }
+            },
+        )
+    } else {
+        // plane coordinates overflowed (ODs near f64's range): every angle, by selection
+        let mut phi: Vec<f64> = kept
+            .iter()
+            .map(|&i| plane(i))
+            .map(|(a, b)| b.atan2(a))
+            .collect();
+        [
+            percentile_select(&mut phi, MACENKO_ALPHA),
+            percentile_select(&mut phi, 100.0 - MACENKO_ALPHA),
+        ]
+    };
+    let dir = |t: f64| -> [f64; 3] { std::array::from_fn(|k| e1[k] * t.cos() + e2[k] * t.sin()) };
+    let (v_lo, v_hi) = (orient(dir(lo)), orient(dir(hi)));
+    let (h, e) = if v_lo[0] > v_hi[0] {
+        (v_lo, v_hi)
+    } else {
+        (v_hi, v_lo)
+    };
+    StainBasis::from_two(h, e)
+}
+
+/// Bound on `|atan2_bounded(y, x) − y.atan2(x)|` (rad), far above the polynomial's 2e-8
+/// (tested on a dense sweep) and far below a histogram bin.
+const ATAN2_BOUND: f64 = 1e-6;
+/// Histogram bins of width `ANGLE_WIDTH` from `ANGLE_LO` (every angle lies in `[−π, π]`).
+const ANGLE_BINS: usize = 1 << 14;
+const ANGLE_LO: f64 = -3.5;
+const ANGLE_WIDTH: f64 = -2.0 * ANGLE_LO / ANGLE_BINS as f64;
+
+/// The bin of an angle: `⌊(g − ANGLE_LO) / ANGLE_WIDTH⌋` up to the rounding of the product
+/// (far below a bin), clamped to the histogram.
+#[inline]
+fn angle_bin(g: f64) -> u16 {
+    (((g - ANGLE_LO) * (1.0 / ANGLE_WIDTH)) as i64).clamp(0, ANGLE_BINS as i64 - 1) as u16
+}
+
+/// `atan2(y, x)` within 1e-8 rad for finite arguments (a degree-16 polynomial of the octant
+/// ratio, Abramowitz & Stegun 4.4.49); `atan2` itself where the ratio is undefined.
+#[inline]
+fn atan2_bounded(y: f64, x: f64) -> f64 {
+    let (ax, ay) = (x.abs(), y.abs());
+    let (small, large) = if ay > ax { (ax, ay) } else { (ay, ax) };
+    if !(large > 0.0 && large.is_finite()) {
+        return y.atan2(x);
+    }
+    let t = small / large;
+    let t2 = t * t;
+    let poly = 1.0
+        + t2 * (-0.333_331_452_8
+            + t2 * (0.199_935_508_5
+                + t2 * (-0.142_088_994_4
+                    + t2 * (0.106_562_639_3
+                        + t2 * (-0.075_289_640_0
+                            + t2 * (0.042_909_613_8
+                                + t2 * (-0.016_165_736_7 + t2 * 0.002_866_225_7)))))));
+    let mut g = t * poly;
+    if ay > ax {
+        g = std::f64::consts::FRAC_PI_2 - g;
+    }
+    if x < 0.0 {
+        g = std::f64::consts::PI - g;
+    }
+    if y.is_sign_negative() {
+        -g
+    } else {
+        g
+    }
+}
+
+/// The percentiles `pcts` (numpy's linear interpolation between closest ranks) of exact
+/// values `f` known through the histogram `hist` of their bounded approximations `g`
+/// (`|g − f| ≤ ATAN2_BOUND`, bins by `angle_bin`): the same values as sorting all `f`.
+/// `scan` must push `(bin, f)` of every sample whose bin the filter it gets accepts.
+///
+/// The order statistics of `f` and `g` differ by at most the bound, so the bins holding the
+/// wanted order statistics of `g`, widened by a bin each side (wider than twice the bound
+/// plus the bins' rounding), hold those of `f`; samples in lower (higher) bins are strictly
+/// below (above) them in `f`: only the count below matters, and `f` is taken only in the
+/// widened bins.
+fn exact_percentiles(
+    hist: &[u32],
+    pcts: [f64; 2],
+    scan: impl FnOnce(&dyn Fn(u16) -> bool, &mut Vec<(u16, f64)>),
+) -> [f64; 2] {
+    const { assert!(ANGLE_WIDTH > 2.0 * ATAN2_BOUND + 1e-9) };
+    let len: usize = hist.iter().map(|&h| h as usize).sum();
+    // the bin holding a rank of the approximations
+    let bin_of_rank = |rank: usize| {
+        let mut seen = 0usize;
+        for (b, &h) in hist.iter().enumerate() {
+            seen += h as usize;
+            if seen > rank {
+                return b;
+            }
+        }
+        hist.len() - 1
+    };
+    // per percentile: position, ranks, widened bins and the count of samples below them
+    let brackets = pcts.map(|pct| {
+        let pos = (len - 1) as f64 * pct / 100.0;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        let from = bin_of_rank(lo).saturating_sub(1);
+        let to = (bin_of_rank(hi) + 1).min(hist.len() - 1);
+        let below: usize = hist[..from].iter().map(|&h| h as usize).sum();
+        (pos, lo, hi, from as u16, to as u16, below)
+    });
+    let mut got = Vec::new();
+    scan(
+        &|bin| brackets.iter().any(|b| (b.3..=b.4).contains(&bin)),
+        &mut got,
+    );
+    brackets.map(|(pos, lo, hi, from, to, below)| {
+        let mut f: Vec<f64> = got
+            .iter()
+            .filter(|g| (from..=to).contains(&g.0))
+            .map(|g| g.1)
+            .collect();
+        f.sort_unstable_by(|x, y| x.total_cmp(y));
+        let (x, y) = (f[lo - below], f[hi - below]);
+        x + (y - x) * (pos - lo as f64)
+    })
+}
+
 /// [`percentile`] of an unsorted slice without sorting it all: the two closest ranks by
 /// selection (`select_nth_unstable`, O(n)), so the same values as the sorted lookup. Reorders
 /// `values`.
@@ -199,8 +441,10 @@ fn percentile_select(values: &mut [f64], pct: f64) -> f64 {
     a + (b - a) * (pos - lo as f64)
 }
 
-/// Macenko's stain vectors (haematoxylin, eosin) of a set of OD samples.
-pub fn macenko_from_od(ods: &[[f64; 3]]) -> Result<StainBasis> {
+/// [`macenko_from_od`] as first written: the kept samples copied, every angle by `atan2`, the
+/// percentiles by selection (the reference the operator must match bit for bit).
+#[cfg(test)]
+pub(crate) fn macenko_from_od_reference(ods: &[[f64; 3]]) -> Result<StainBasis> {
     let kept: Vec<[f64; 3]> = ods
         .iter()
         .copied()
@@ -377,6 +621,117 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The bounded `atan2` against `atan2` on a dense sweep of directions in every octant and
+    /// of magnitudes (and the f32 rounding the estimate stores): within `ATAN2_BOUND`, with a
+    /// wide margin; signed zeros and zero vectors as `atan2`.
+    #[test]
+    fn bounded_atan2_is_within_its_bound() {
+        let mut worst = 0.0f64;
+        for i in 0..=2_000_000u32 {
+            let th = -std::f64::consts::PI + std::f64::consts::TAU * i as f64 / 2_000_000.0;
+            for r in [1e-3, 0.7, 3.0, 1e3] {
+                let (y, x) = (r * th.sin(), r * th.cos());
+                let g = atan2_bounded(y, x) as f32 as f64;
+                worst = worst.max((g - y.atan2(x)).abs());
+            }
+        }
+        assert!(worst < ATAN2_BOUND / 4.0, "{worst}");
+        for (y, x) in [
+            (0.0, 0.0),
+            (-0.0, 0.0),
+            (0.0, -0.0),
+            (-0.0, -1.0),
+            (0.0, -1.0),
+        ] {
+            assert!(
+                (atan2_bounded(y, x) - f64::atan2(y, x)).abs() <= 1e-15,
+                "{y} {x}"
+            );
+            assert_eq!(atan2_bounded(y, x).is_sign_negative(), y.is_sign_negative());
+        }
+        assert!(atan2_bounded(1.0, f64::INFINITY) == 0.0);
+    }
+
+    /// Macenko by streamed sums, bounded angles and histogram brackets against the reference
+    /// (copied samples, `atan2` everywhere, selection) bit for bit: synthetic two-stain images
+    /// with noise, heavy ties (quantised ODs), few samples, angles around ±π and angles packed
+    /// within the bound of each other.
+    #[test]
+    fn macenko_matches_the_reference_bit_for_bit() {
+        let same = |ods: &[[f64; 3]]| {
+            let (a, b) = (macenko_from_od(ods), macenko_from_od_reference(ods));
+            match (a, b) {
+                (Ok(a), Ok(b)) => {
+                    let bits = |x: &StainBasis| x.vectors.map(|v| v.map(f64::to_bits));
+                    assert_eq!(bits(&a), bits(&b));
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => panic!("{a:?} vs {b:?}"),
+            }
+        };
+        let mut z = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (z >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for (h, e) in [
+            ([0.650, 0.704, 0.286], [0.072, 0.990, 0.105]),
+            ([0.55, 0.76, 0.34], [0.16, 0.92, 0.36]),
+        ] {
+            let img = two_stain_image(h, e);
+            let ods: Vec<[f64; 3]> = (0..60 * 80)
+                .map(|i| std::array::from_fn(|k| od(img.data[[k, i / 80, i % 80]] as f64, 1.0)))
+                .collect();
+            same(&ods);
+            // quantised: many exact ties among the angles
+            let q: Vec<[f64; 3]> = ods
+                .iter()
+                .map(|o| o.map(|v| (v * 20.0).round() / 20.0))
+                .collect();
+            same(&q);
+            // a few samples only, and too few
+            same(&ods[..40]);
+            same(&ods[..12]);
+            same(&ods[..9]);
+        }
+        for n in [50usize, 1000, 30_000] {
+            // random directions in the positive octant and beyond (negative ODs, glass),
+            // some not finite, some transparent
+            let ods: Vec<[f64; 3]> = (0..n)
+                .map(|i| {
+                    if i % 97 == 3 {
+                        return [f64::NAN, 0.3, 0.3];
+                    }
+                    let s = if i % 5 == 0 { 0.05 } else { 0.2 + 2.0 * next() };
+                    std::array::from_fn(|_| s * (next() * 1.4 - 0.2))
+                })
+                .collect();
+            same(&ods);
+            // two clusters of nearly parallel samples: angles packed far closer than the
+            // bound, so the brackets hold many samples
+            let packed: Vec<[f64; 3]> = (0..n)
+                .map(|i| {
+                    let e = 1e-9 * next();
+                    if i % 2 == 0 {
+                        [0.6 + e, 0.7, 0.3 - e]
+                    } else {
+                        [0.1, 0.9 + e, 0.1]
+                    }
+                })
+                .collect();
+            same(&packed);
+        }
+        // plane coordinates that overflow (the selection fallback)
+        let mut huge: Vec<[f64; 3]> = (0..200)
+            .map(|i| [0.3 + 0.01 * (i % 17) as f64, 0.5, 0.2])
+            .collect();
+        huge[7] = [1e308, 1e308, 1e308];
+        huge[9] = [-1e308, 1e308, 1e308];
+        same(&huge);
     }
 
     fn angle_deg(a: [f64; 3], b: [f64; 3]) -> f64 {

@@ -34,7 +34,7 @@
 //!   stain augmentation by perturbing concentrations).
 
 use crate::error::check_range;
-use crate::stain::{intensity_exp, macenko, macenko_from_od, od_ln, StainBasis};
+use crate::stain::{intensity_exp, macenko, macenko_from_kept, od_ln, MacenkoSamples, StainBasis};
 use crate::white_balance::invert;
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
@@ -101,20 +101,22 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
     let n = rows * cols;
     let data = img.data.as_standard_layout();
     let data = data.as_slice().expect("standard layout");
-    let inside = |i: usize| {
-        img.fov.as_ref().is_none_or(|m| {
-            m.as_slice()
-                .map_or_else(|| m[[i / cols, i % cols]], |s| s[i])
-        })
-    };
-    // optical densities of the field of view, once: Macenko's samples and the unmixing input
-    let ods: Vec<[f64; 3]> = (0..n)
-        .filter(|&i| inside(i))
-        .map(|i| std::array::from_fn(|k| od_ln(data[k * n + i] as f64, p.i0)))
-        .collect();
-    // `estimated_basis` on the same samples
+    // the field of view as one row-major slice, looked up once
+    let fov = img.fov.as_ref().map(|m| m.as_standard_layout());
+    let fov = fov.as_ref().map(|m| m.as_slice().expect("standard layout"));
+    let inside = |i: usize| fov.is_none_or(|m| m[i]);
+    // optical densities of the field of view, once: Macenko's samples (kept as they come)
+    // and the unmixing input
+    let mut ods: Vec<[f64; 3]> = Vec::with_capacity(n);
+    let mut samples = MacenkoSamples::with_capacity(n);
+    for i in (0..n).filter(|&i| inside(i)) {
+        let o = std::array::from_fn(|k| od_ln(data[k * n + i] as f64, p.i0));
+        samples.offer(ods.len(), &o);
+        ods.push(o);
+    }
+    // `estimated_basis` on the same samples (`macenko_from_od` of `ods`)
     let basis = check_range("i0", p.i0, 1e-6, 1e6)
-        .and_then(|_| macenko_from_od(&ods))
+        .and_then(|_| macenko_from_kept(&ods, samples))
         .unwrap_or_else(|_| StainBasis::ruifrok_he());
     let rot = [
         rotate_about_grey(basis.vectors[0], p.h_hue_deg),
@@ -124,9 +126,17 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
     // c = V⁻ᵀ·OD with the inverse computed once
     let vt: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| basis.vectors[j][i]));
     let inv = invert(&vt).ok_or_else(|| PhotoError::Input("stain basis is singular".into()))?;
-    let mut out = data.to_vec();
-    for (i, o) in (0..n).filter(|&i| inside(i)).zip(&ods) {
-        let o = *o;
+    // (a zeroed buffer: outside the field the input is copied, inside every value is written)
+    let mut out = vec![0.0f32; 3 * n];
+    let mut field_ods = ods.iter();
+    for i in 0..n {
+        if !inside(i) {
+            for k in 0..3 {
+                out[k * n + i] = data[k * n + i];
+            }
+            continue;
+        }
+        let o = *field_ods.next().expect("one OD per field-of-view pixel");
         let conc: [f64; 3] = std::array::from_fn(|i| (0..3).map(|k| inv[i][k] * o[k]).sum());
         let mut o2 = o;
         for s in 0..2 {
@@ -294,6 +304,82 @@ mod tests {
         // a full turn is the identity
         let w = rotate_about_grey([0.65, 0.70, 0.29], 360.0);
         assert!((w[0] - 0.65).abs() < 1e-12);
+    }
+
+    /// The operator as first written (samples collected, then `macenko_from_od` by sorting
+    /// exact angles, output buffer copied from the input): the reference `apply` must match.
+    fn apply_reference(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
+        let (rows, cols) = img.shape();
+        let n = rows * cols;
+        let data = img.data.as_standard_layout();
+        let data = data.as_slice().expect("standard layout");
+        let inside = |i: usize| img.fov.as_ref().is_none_or(|m| m[[i / cols, i % cols]]);
+        let ods: Vec<[f64; 3]> = (0..n)
+            .filter(|&i| inside(i))
+            .map(|i| std::array::from_fn(|k| od_ln(data[k * n + i] as f64, p.i0)))
+            .collect();
+        let basis = check_range("i0", p.i0, 1e-6, 1e6)
+            .and_then(|_| crate::stain::macenko_from_od_reference(&ods))
+            .unwrap_or_else(|_| StainBasis::ruifrok_he());
+        let rot = [
+            rotate_about_grey(basis.vectors[0], p.h_hue_deg),
+            rotate_about_grey(basis.vectors[1], p.e_hue_deg),
+        ];
+        let scale = [p.h_scale, p.e_scale];
+        let vt: [[f64; 3]; 3] =
+            std::array::from_fn(|i| std::array::from_fn(|j| basis.vectors[j][i]));
+        let inv = invert(&vt).unwrap();
+        let mut out = data.to_vec();
+        for (i, o) in (0..n).filter(|&i| inside(i)).zip(&ods) {
+            let o = *o;
+            let conc: [f64; 3] = std::array::from_fn(|i| (0..3).map(|k| inv[i][k] * o[k]).sum());
+            let mut o2 = o;
+            for s in 0..2 {
+                if conc[s] > 0.0 {
+                    for k in 0..3 {
+                        o2[k] += scale[s] * conc[s] * rot[s][k] - conc[s] * basis.vectors[s][k];
+                    }
+                }
+            }
+            for k in 0..3 {
+                out[k * n + i] = intensity_exp(o2[k].max(o[k].min(0.0)), p.i0) as f32;
+            }
+        }
+        let out = Array3::from_shape_vec((3, rows, cols), out).unwrap();
+        Ok(img.with_data(out)?)
+    }
+
+    /// The operator against the reference bit for bit, with and without a field of view,
+    /// severe parameters, a non-unit glass intensity and a blank slide (Ruifrok fallback).
+    #[test]
+    fn matches_the_reference_bit_for_bit() {
+        let mask = Array2::from_shape_fn((60, 80), |(r, c)| (r * 3 + c) % 11 != 0 && r + c > 12);
+        let blank = RgbImage::new(
+            Array3::from_elem((3, 60, 80), 0.97),
+            [5e-4, 5e-4],
+            Modality::Histopathology,
+            None,
+        )
+        .unwrap();
+        for img in [two_stain(None), two_stain(Some(mask)), blank] {
+            for p in [
+                identity(),
+                StainVariationParams {
+                    h_scale: 2.2,
+                    e_scale: 0.4,
+                    h_hue_deg: 16.0,
+                    e_hue_deg: -14.0,
+                    i0: 0.93,
+                },
+            ] {
+                let (got, want) = (apply(&p, &img).unwrap(), apply_reference(&p, &img).unwrap());
+                assert!(got
+                    .data
+                    .iter()
+                    .zip(&want.data)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
+        }
     }
 
     #[test]

@@ -31,7 +31,9 @@
 //!   images", JAMIA 20(6), 2013 (tears and knife marks among slide artefacts).
 //! - K. Perlin, "An image synthesizer", SIGGRAPH 1985 (lattice noise for the ragged edge).
 
-use crate::slide::{bilinear3, short_side, smoothstep, value_noise, Curve};
+use crate::slide::{
+    bilinear3, floor_positive, short_side, smoothstep, Curve, FieldStrip, RowNoise,
+};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 
@@ -194,7 +196,7 @@ impl SourceTable {
             return (n[0], n[2]);
         }
         let u = (d - self.h).sqrt() / TABLE_STEP;
-        let j = u.floor();
+        let j = floor_positive(u);
         if (j as usize) < self.smooth.len() && self.smooth[j as usize] {
             return self.interpolate(j as usize, u - j);
         }
@@ -226,6 +228,10 @@ enum Source {
 
 /// [`apply`] with the source distance by `source`, and the edge noise evaluated at every
 /// pixel within reach when `noise_everywhere` (the tests' reference for the band).
+///
+/// The cut line's field is filled strip by strip over the rows and columns it can reach
+/// (reused buffers, no full-frame temporaries): the bytes of the full-frame field
+/// (`apply_full_field`, checked bit for bit by the tests).
 fn apply_by(
     p: &TissueCutParams,
     img: &RgbImage,
@@ -236,60 +242,159 @@ fn apply_by(
         return Ok(img.clone());
     }
     let (rows, cols) = img.shape();
-    let short = short_side(img);
-    let h = p.gap * short / 2.0;
-    let l = (p.relax * short).max(0.51 * p.gap * short).max(1e-3);
-    let reach = h + p.ragged_px + 5.0 * l + 0.5 * p.shear_px + 2.0;
-    let field = cut_line(p, rows, cols)?.field(rows, cols, reach);
-    let cell = (2.0 * p.ragged_px).max(2.0);
-    // (the field holds distances up to `reach`)
-    let table = (source == Source::Table).then(|| SourceTable::new(h, l, reach, 0.5 * p.shear_px));
+    let cut = Cut::new(p, img, source);
+    let line = cut_line(p, rows, cols)?;
+    // outside the window no pixel lies within reach (Curve::window)
+    let (r0, r1, c0, c1) = line.window(rows, cols, cut.reach);
+    let segments = line.segments(cut.reach);
+    let mut out = img.data.clone();
+    let mut strip = FieldStrip::default();
+    let width = c1 - c0;
+    for top in (r0..r1).step_by(STRIP_ROWS) {
+        let height = STRIP_ROWS.min(r1 - top);
+        segments.fill([top, c0], [height, width], &mut strip);
+        for i in 0..height {
+            let mut row = cut.row_noise(top + i);
+            for j in 0..width {
+                let at = i * width + j;
+                let (d, n) = (strip.dist[at], strip.normal[at]);
+                let mut noise = |x| row.at(x);
+                cut.pixel(
+                    img,
+                    &mut out,
+                    top + i,
+                    c0 + j,
+                    d,
+                    n,
+                    &mut noise,
+                    noise_everywhere,
+                );
+            }
+        }
+    }
+    Ok(img.with_data(out)?)
+}
+
+/// Rows of a field strip (a strip's buffers stay in cache).
+const STRIP_ROWS: usize = 16;
+
+/// What the cut needs per pixel besides its field.
+struct Cut<'a> {
+    p: &'a TissueCutParams,
+    h: f64,
+    l: f64,
+    reach: f64,
+    cell: f64,
+    table: Option<SourceTable>,
+}
+
+impl<'a> Cut<'a> {
+    fn new(p: &'a TissueCutParams, img: &RgbImage, source: Source) -> Cut<'a> {
+        let short = short_side(img);
+        let h = p.gap * short / 2.0;
+        let l = (p.relax * short).max(0.51 * p.gap * short).max(1e-3);
+        let reach = h + p.ragged_px + 5.0 * l + 0.5 * p.shear_px + 2.0;
+        let cell = (2.0 * p.ragged_px).max(2.0);
+        // (the field holds distances up to `reach`)
+        let table =
+            (source == Source::Table).then(|| SourceTable::new(h, l, reach, 0.5 * p.shear_px));
+        Cut {
+            p,
+            h,
+            l,
+            reach,
+            cell,
+            table,
+        }
+    }
+
+    /// The noise of the ragged edge along row `r` (`value_noise` of the seed, three octaves).
+    fn row_noise(&self, r: usize) -> RowNoise {
+        RowNoise::new(self.p.seed, r as f64, self.cell, 3)
+    }
+
+    /// The output at pixel `(r, c)` of signed distance `d` and normal `n` into `out`
+    /// (`noise`: the edge noise of the row at a column, `value_noise` of the seed, three
+    /// octaves, cells of `self.cell`).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn pixel(
+        &self,
+        img: &RgbImage,
+        out: &mut ndarray::Array3<f32>,
+        r: usize,
+        c: usize,
+        d: f64,
+        n: [f64; 2],
+        noise: &mut impl FnMut(f64) -> f64,
+        noise_everywhere: bool,
+    ) {
+        let (p, h) = (self.p, self.h);
+        if !d.is_finite() || !img.in_fov(r, c) {
+            return;
+        }
+        // the ragged edge lies within h ± ragged_px (the noise is in [−1, 1]): beyond
+        // h + ragged_px + 0.5 the smoothstep is exactly 1 whatever the noise, so the noise
+        // is evaluated only in that band (the same values as evaluating it everywhere)
+        let tissue = if !noise_everywhere && d.abs() >= h + p.ragged_px.abs() + 0.5 {
+            1.0
+        } else {
+            let edge = h + p.ragged_px * noise(c as f64);
+            if edge <= 0.0 {
+                1.0
+            } else {
+                smoothstep(edge - 0.5, edge + 0.5, d.abs())
+            }
+        };
+        let t = [-n[1], n[0]];
+        let side = if d < 0.0 { -1.0 } else { 1.0 };
+        let (s, relax) = match &self.table {
+            Some(table) => table.eval(d.abs().max(h)),
+            None => exact_source(d.abs().max(h), h, self.l),
+        };
+        let back = d.abs() - s;
+        let slide = side * 0.5 * p.shear_px * relax;
+        let (y, x) = (
+            r as f64 - side * back * n[0] - slide * t[0],
+            c as f64 - side * back * n[1] - slide * t[1],
+        );
+        let v = if tissue > 0.0 {
+            bilinear3(img, y, x)
+        } else {
+            None
+        };
+        for k in 0..3 {
+            let v = if tissue > 0.0 {
+                v.map_or(img.data[[k, r, c]] as f64, |v| v[k])
+            } else {
+                0.0
+            };
+            out[[k, r, c]] = (tissue * v + (1.0 - tissue) * p.i0) as f32;
+        }
+    }
+}
+
+/// [`apply_by`] over the full-frame field and every pixel of the frame (the reference the
+/// strips replace).
+#[cfg(test)]
+fn apply_full_field(
+    p: &TissueCutParams,
+    img: &RgbImage,
+    source: Source,
+    noise_everywhere: bool,
+) -> Result<RgbImage> {
+    if p.gap == 0.0 && p.shear_px == 0.0 {
+        return Ok(img.clone());
+    }
+    let (rows, cols) = img.shape();
+    let cut = Cut::new(p, img, source);
+    let field = cut_line(p, rows, cols)?.field(rows, cols, cut.reach);
     let mut out = img.data.clone();
     for r in 0..rows {
         for c in 0..cols {
-            let d = field.dist[[r, c]];
-            if !d.is_finite() || !img.in_fov(r, c) {
-                continue;
-            }
-            // the ragged edge lies within h ± ragged_px (the noise is in [−1, 1]): beyond
-            // h + ragged_px + 0.5 the smoothstep is exactly 1 whatever the noise, so the noise
-            // is evaluated only in that band (the same values as evaluating it everywhere)
-            let tissue = if !noise_everywhere && d.abs() >= h + p.ragged_px.abs() + 0.5 {
-                1.0
-            } else {
-                let edge = h + p.ragged_px * value_noise(p.seed, r as f64, c as f64, cell, 3);
-                if edge <= 0.0 {
-                    1.0
-                } else {
-                    smoothstep(edge - 0.5, edge + 0.5, d.abs())
-                }
-            };
-            let n = field.normal[[r, c]];
-            let t = [-n[1], n[0]];
-            let side = if d < 0.0 { -1.0 } else { 1.0 };
-            let (s, relax) = match &table {
-                Some(table) => table.eval(d.abs().max(h)),
-                None => exact_source(d.abs().max(h), h, l),
-            };
-            let back = d.abs() - s;
-            let slide = side * 0.5 * p.shear_px * relax;
-            let (y, x) = (
-                r as f64 - side * back * n[0] - slide * t[0],
-                c as f64 - side * back * n[1] - slide * t[1],
-            );
-            let v = if tissue > 0.0 {
-                bilinear3(img, y, x)
-            } else {
-                None
-            };
-            for k in 0..3 {
-                let v = if tissue > 0.0 {
-                    v.map_or(img.data[[k, r, c]] as f64, |v| v[k])
-                } else {
-                    0.0
-                };
-                out[[k, r, c]] = (tissue * v + (1.0 - tissue) * p.i0) as f32;
-            }
+            let (d, n) = (field.dist[[r, c]], field.normal[[r, c]]);
+            let mut noise = |x| crate::slide::value_noise(p.seed, r as f64, x, cut.cell, 3);
+            cut.pixel(img, &mut out, r, c, d, n, &mut noise, noise_everywhere);
         }
     }
     Ok(img.with_data(out)?)
@@ -405,6 +510,46 @@ mod tests {
                 .iter()
                 .zip(&want.data)
                 .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
+
+    /// The strip-by-strip operator against the full-frame field over every pixel, bit for bit:
+    /// cuts at several angles, bends and offsets (reach past the frame's edges, the cut line
+    /// partly outside), with and without a field of view, with the table and the exact solve.
+    #[test]
+    fn strips_match_the_full_frame_field_bit_for_bit() {
+        let mask = Array2::from_shape_fn((101, 120), |(r, c)| r + c > 30 && c < 110);
+        for fov in [None, Some(mask)] {
+            let img = image(
+                |k, r, c| 0.3 + 0.1 * k as f32 + 0.001 * ((r * 7 + c) % 40) as f32,
+                fov,
+            );
+            for angle in [0.0, 20.0, 75.0, 90.0, 160.0] {
+                for (offset, bend, gap) in [(0.0, 0.1, 0.08), (0.24, -0.4, 0.3), (-0.2, 0.0, 0.0)] {
+                    let p = TissueCutParams {
+                        ragged_px: 4.0,
+                        shear_px: 5.0,
+                        angle_deg: angle,
+                        offset,
+                        bend,
+                        gap,
+                        relax: 0.2,
+                        ..params()
+                    };
+                    for source in [Source::Table, Source::Exact] {
+                        let want = apply_full_field(&p, &img, source, false).unwrap();
+                        let got = apply_by(&p, &img, source, false).unwrap();
+                        assert!(
+                            got.data
+                                .iter()
+                                .zip(&want.data)
+                                .all(|(a, b)| a.to_bits() == b.to_bits()),
+                            "{p:?} {source:?}"
+                        );
+                        assert_ne!(got.data, img.data);
+                    }
+                }
+            }
         }
     }
 
