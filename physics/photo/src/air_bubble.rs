@@ -35,8 +35,8 @@
 //!   images", JAMIA 20(6), 2013 (air bubbles among slide artefacts).
 //! - A. C. Ruifrok, D. A. Johnston, Anal. Quant. Cytol. Histol. 23(4), 2001 (optical density).
 
+use crate::simd::rescale_od_row;
 use crate::slide::{bilinear3, short_side};
-use crate::stain::{intensity_exp, od_ln};
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
 
@@ -305,7 +305,13 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
     // (magnified) as OD with the rim; just outside, the halo (disjoint sets of pixels, both
     // read from the input)
     let mut out = img.data.clone();
+    // the interior pixels of a row (column, then the content's three values and the rim's
+    // OD for each channel), rescaled in OD together so that the loop vectorises
+    let (mut cols_in, mut vals, mut rims) = (Vec::new(), Vec::new(), Vec::new());
     for r in r0..=r1 {
+        cols_in.clear();
+        vals.clear();
+        rims.clear();
         let y = r as f64 - e.c[0];
         // the row's columns short of the halo's end, and those deep inside (past the rim)
         let Some((x0, x1)) = e.span(y, zones.past) else {
@@ -338,9 +344,10 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
             if inside {
                 let rim = rim_profile(p, d);
                 let v = content.sample(&row, e.c[1] + (c as f64 - e.c[1]) / p.magnification);
+                cols_in.push(c);
                 for k in 0..3 {
-                    let o = od_ln(v.map_or(img.data[[k, r, c]] as f64, |v| v[k]), p.i0);
-                    out[[k, r, c]] = intensity_exp(p.contrast * o + rim, p.i0) as f32;
+                    vals.push(v.map_or(img.data[[k, r, c]] as f64, |v| v[k]));
+                    rims.push(rim);
                 }
             } else if p.halo > 0.0 {
                 let h = halo_profile(p, d);
@@ -350,6 +357,13 @@ pub fn apply(p: &AirBubbleParams, img: &RgbImage) -> Result<RgbImage> {
                         out[[k, r, c]] = (v * (1.0 + h)).min(p.i0.max(v)) as f32;
                     }
                 }
+            }
+        }
+        // I' = intensity(contrast · OD(I) + rim)
+        rescale_od_row(&mut vals, &rims, p.contrast, p.i0);
+        for (&c, v) in cols_in.iter().zip(vals.chunks_exact(3)) {
+            for k in 0..3 {
+                out[[k, r, c]] = v[k] as f32;
             }
         }
     }
@@ -411,10 +425,7 @@ mod tests {
                     e.c[1] + (c as f64 - e.c[1]) / p.magnification,
                 );
                 let o: [f64; 3] = std::array::from_fn(|k| {
-                    od_ln(
-                        bilinear(img, k, y, x).unwrap_or(img.data[[k, r, c]] as f64),
-                        p.i0,
-                    )
+                    bilinear(img, k, y, x).unwrap_or(img.data[[k, r, c]] as f64)
                 });
                 inside.push((r, c, d, o));
             }
@@ -423,7 +434,7 @@ mod tests {
         for (r, c, d, o) in inside {
             let rim = rim_profile(p, d);
             for k in 0..3 {
-                out[[k, r, c]] = intensity_exp(p.contrast * o[k] + rim, p.i0) as f32;
+                out[[k, r, c]] = crate::stain::rescale_od(o[k], rim, p.contrast, p.i0) as f32;
             }
         }
         for r in r0..=r1 {

@@ -10,6 +10,8 @@
 //! Loops with an AVX2 build:
 //! - [`axpy`] and [`axpy4`]: `out[k] += w · x[k]` for one or four taps, the inner loop of the
 //!   direct convolution ([`crate::convolve`]), in f32 and f64.
+//! - [`rescale_od_row`]: optical density scaled and offset, back to intensity
+//!   ([`crate::stain::rescale_od`]), the bubble interior of `crate::air_bubble`.
 //! - [`pow_unit_row`]: `x ↦ xᵃ` over a row of `[0, 1]` values
 //!   ([`artefact_core::fastmath::pow_unit`]), the Blinn–Phong lobe of `crate::specular`.
 //!
@@ -135,6 +137,32 @@ pub(crate) fn pow_unit_row(row: &mut [f64], a: f64) {
     pow_unit_row_impl(row, a)
 }
 
+/// The portable source of [`rescale_od_row`].
+#[inline(always)]
+fn rescale_od_row_impl(v: &mut [f64], add: &[f64], contrast: f64, i0: f64) {
+    for (v, &a) in v.iter_mut().zip(add) {
+        *v = crate::stain::rescale_od(*v, a, contrast, i0);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn rescale_od_row_avx2(v: &mut [f64], add: &[f64], contrast: f64, i0: f64) {
+    rescale_od_row_impl(v, add, contrast, i0)
+}
+
+/// `v[k] ← rescale_od(v[k], add[k], contrast, i0)` ([`crate::stain::rescale_od`]; AVX2
+/// build when [`avx2`], the same bytes).
+#[inline]
+pub(crate) fn rescale_od_row(v: &mut [f64], add: &[f64], contrast: f64, i0: f64) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2() {
+        // SAFETY: `avx2()` checked that the CPU supports AVX2
+        return unsafe { rescale_od_row_avx2(v, add, contrast, i0) };
+    }
+    rescale_od_row_impl(v, add, contrast, i0)
+}
+
 /// The portable build, whatever the CPU (for the equality test).
 #[cfg(test)]
 pub(crate) fn axpy_portable<T: Real>(out: &mut [T], x: &[T], w: T) {
@@ -197,5 +225,22 @@ mod tests {
                 .all(|(p, q)| p.to_bits() == q.to_bits()));
             assert!(fast.iter().zip(&x).any(|(p, q)| p != q));
         }
+    }
+
+    #[test]
+    fn avx2_rescale_od_row_gives_the_portable_bytes() {
+        let v: Vec<f64> = (0..1037)
+            .map(|k| (k as f64 * 0.001_9).fract() * 1.1)
+            .collect();
+        let add: Vec<f64> = (0..1037).map(|k| (k % 7) as f64 * 0.2 - 0.1).collect();
+        let mut fast = v.clone();
+        rescale_od_row(&mut fast, &add, 0.55, 0.92);
+        let mut portable = v.clone();
+        rescale_od_row_impl(&mut portable, &add, 0.55, 0.92);
+        assert!(fast
+            .iter()
+            .zip(&portable)
+            .all(|(p, q)| p.to_bits() == q.to_bits()));
+        assert!(fast.iter().zip(&v).any(|(p, q)| p != q));
     }
 }
