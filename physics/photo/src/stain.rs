@@ -76,7 +76,7 @@ pub fn intensity_exp(od: f64, i0: f64) -> f64 {
 
 /// `intensity_exp(contrast · od_ln(v, i0) + add, i0)` with the branch-free
 /// `artefact_core::fastmath` logarithm and exponential (each within 2 ulp of the library's),
-/// for loops over rows that vectorise ([`crate::simd::rescale_od_row`]); within a few ulp of
+/// for loops over rows that vectorise (`simd::rescale_od_row`); within a few ulp of
 /// the library form (tested). Called one value at a time in a per-pixel loop it is slower
 /// than the library functions (latency-bound polynomials).
 #[inline(always)]
