@@ -274,6 +274,11 @@ impl<T: FftFloat> ConvPlan<T> {
 
     /// The spectrum of `k` zero-padded to the plan's size (transposed layout), scaled by
     /// 1/(pr·pc).
+    ///
+    /// The kernel is real, so its spectrum is Hermitian, `K(−k) = conj K(k)`: the column
+    /// transforms are taken for the frequencies `kc ≤ pc/2` only, and the column `pc − kc`
+    /// is the conjugate of column `kc` with its rows reversed (`kr ↦ (pr − kr) mod pr`).
+    /// Tested against direct sums, with asymmetric kernels and odd and even sizes.
     fn kernel_spectrum(&mut self, k: &Psf) -> Vec<Complex<T>> {
         let (pr, pc) = (self.pr, self.pc);
         let kr = k.weights.nrows();
@@ -284,27 +289,43 @@ impl<T: FftFloat> ConvPlan<T> {
         for ((r, c), &w) in k.weights.indexed_iter() {
             self.spatial[r * pc + c] = Complex::new(<T as Real>::from_f64(w), T::default());
         }
-        self.forward(kr);
+        let half = pc / 2 + 1;
+        self.forward_columns(kr, half);
         let norm = <T as Real>::from_f64(1.0 / (pr * pc) as f64);
-        for (k, v) in out.iter_mut().zip(&self.spectrum) {
+        let (low, high) = out.split_at_mut(half * pr);
+        for (k, v) in low.iter_mut().zip(&self.spectrum) {
             *k = Complex::new(v.re * norm, v.im * norm);
+        }
+        for (j, col) in high.chunks_exact_mut(pr).enumerate() {
+            let src = &self.spectrum[(pc - half - j) * pr..][..pr];
+            col[0] = Complex::new(src[0].re * norm, -(src[0].im * norm));
+            for (k, v) in col[1..].iter_mut().zip(src[1..].iter().rev()) {
+                *k = Complex::new(v.re * norm, -(v.im * norm));
+            }
         }
         out
     }
 
     /// `spatial` (first `live` rows non-zero) → `spectrum` (transposed).
     fn forward(&mut self, live: usize) {
+        self.forward_columns(live, self.pc);
+    }
+
+    /// [`Self::forward`] with only the first `ncols` frequency columns of `spectrum`
+    /// computed (the rest left as they were).
+    fn forward_columns(&mut self, live: usize, ncols: usize) {
         let (pr, pc) = (self.pr, self.pc);
         self.row_fwd
             .process_with_scratch(&mut self.spatial[..live * pc], &mut self.scratch);
         // only the live rows are transposed; the rest of the spectrum is zero padding
         let zero = T::default();
-        for col in self.spectrum.chunks_exact_mut(pr) {
+        let spectrum = &mut self.spectrum[..ncols * pr];
+        for col in spectrum.chunks_exact_mut(pr) {
             col[live..].fill(Complex::new(zero, zero));
         }
-        transpose(&self.spatial, pc, &mut self.spectrum, pr, live, pc);
+        transpose(&self.spatial, pc, spectrum, pr, live, ncols);
         self.col_fwd
-            .process_with_scratch(&mut self.spectrum, &mut self.scratch);
+            .process_with_scratch(spectrum, &mut self.scratch);
     }
 
     /// `spatial`'s first `rows` rows ← `a` + i·`b` (zero-padded to the transform's width).
@@ -616,6 +637,49 @@ fn direct_same_by<T: Real>(
     out
 }
 
+/// The horizontal pass `direct_same(m, 1, cols, h, 0)` of one mask row `m` (0/1), and the
+/// columns `[fa, fb]` whose whole window `±rx` lies in the row's longest run of ones, where
+/// the pass is `hsum` (the weights added in order, as the sum adds them): there it is filled
+/// in, and only the two sides are summed (each side from the row's slice that holds all of its
+/// windows' ones, so each of its pixels sums the same taps in the same order).
+fn mask_row_pass(
+    m: &[f64],
+    h: &TapRows<f64>,
+    rx: usize,
+    hsum: f64,
+) -> (Vec<f64>, Option<(usize, usize)>) {
+    let cols = m.len();
+    // the longest run of ones
+    let (mut best, mut start): (Option<(usize, usize)>, Option<usize>) = (None, None);
+    let mut keep = |run: (usize, usize)| {
+        if best.is_none_or(|b| run.1 - run.0 > b.1 - b.0) {
+            best = Some(run);
+        }
+    };
+    for (c, &v) in m.iter().enumerate() {
+        if v != 0.0 {
+            start.get_or_insert(c);
+        } else if let Some(s) = start.take() {
+            keep((s, c - 1));
+        }
+    }
+    if let Some(s) = start {
+        keep((s, cols - 1));
+    }
+    let Some((fa, fb)) = best.and_then(|(s, e)| (e >= s + 2 * rx).then(|| (s + rx, e - rx))) else {
+        return (direct_same(m, 1, cols, h, 0), None);
+    };
+    let mut out = vec![0.0f64; cols];
+    // pixels left of fa see sources up to fa − 1 + rx, right of fb from fb + 1 − rx
+    let left = direct_same(&m[..fa + rx], 1, fa + rx, h, 0);
+    out[..fa].copy_from_slice(&left[..fa]);
+    out[fa..=fb].fill(hsum);
+    let s = fb + 1 - rx;
+    let right = direct_same(&m[s..], 1, cols - s, h, 0);
+    out[fb + 1..].copy_from_slice(&right[rx..]);
+    (out, Some((fa, fb)))
+}
+
 /// Normalised convolution `K*(M·x) / K*M` of one f64 plane inside `mask` (`x` kept where the
 /// mask is false or `K*M ≤ 1e-9`), streamed by rows when `k` is separable and the direct sum
 /// is the cheaper path for the two planes: each input row's horizontal pass goes into a ring
@@ -638,13 +702,15 @@ pub(crate) fn normalised_separable(
         return None;
     }
     let (kr, _) = k.weights.dim();
-    let (ry, _) = k.radius();
+    let (ry, rx) = k.radius();
     // ring slot of input row yy: yy % kr, with its horizontal pass of M·x and M and their
     // non-zero spans
     struct Slot {
         num: Vec<f64>,
         den: Vec<f64>,
         spans: [Option<(usize, usize)>; 2],
+        // columns whose whole horizontal window lies in the field: `den` is `hsum` there
+        full: Option<(usize, usize)>,
     }
     let span = |r: &[f64]| -> Option<(usize, usize)> {
         let first = r.iter().position(|&v| v != 0.0)?;
@@ -656,15 +722,31 @@ pub(crate) fn normalised_separable(
             num: Vec::new(),
             den: Vec::new(),
             spans: [None, None],
+            full: None,
         })
         .collect();
+    // the horizontal and vertical sums of the mask where the kernel's whole support lies in
+    // the field and the frame: each weight times 1, added in the kernel's order from +0 as the
+    // sums below add them (so the same bytes), computed once
+    let hsum = h[0].1.iter().fold(0.0f64, |s, &(_, w)| s + w * 1.0);
+    let vsum = v.iter().fold(0.0f64, |s, (_, t)| s + t[0].1 * hsum);
+    // rows as slices (so that the per-pixel loops vectorise)
+    let x = x.as_standard_layout();
+    let x = x.as_slice().expect("standard layout");
+    let mask = mask.map(|m| m.as_standard_layout());
+    let mask = mask
+        .as_ref()
+        .map(|m| m.as_slice().expect("standard layout"));
     let (mut xm, mut m) = (vec![0.0f64; cols], vec![0.0f64; cols]);
     let mut fill = |yy: usize, ring: &mut Vec<Slot>| {
-        let xr = x.row(yy);
+        let xr = &x[yy * cols..(yy + 1) * cols];
         match mask {
             Some(mask) => {
-                for (((a, b), &v), &inside) in
-                    xm.iter_mut().zip(m.iter_mut()).zip(xr).zip(mask.row(yy))
+                for (((a, b), &v), &inside) in xm
+                    .iter_mut()
+                    .zip(m.iter_mut())
+                    .zip(xr)
+                    .zip(&mask[yy * cols..(yy + 1) * cols])
                 {
                     let w = inside as u8 as f64;
                     *a = v * w;
@@ -680,13 +762,18 @@ pub(crate) fn normalised_separable(
         }
         let slot = &mut ring[yy % kr];
         slot.num = direct_same(&xm, 1, cols, h, 0);
-        slot.den = direct_same(&m, 1, cols, h, 0);
+        (slot.den, slot.full) = mask_row_pass(&m, h, rx, hsum);
         slot.spans = [span(&slot.num), span(&slot.den)];
     };
-    let mut out = x.clone();
+    let mut out = Array2::from_shape_vec((rows, cols), x.to_vec()).expect("rows × cols");
     let (mut nrow, mut drow) = (vec![0.0f64; cols], vec![0.0f64; cols]);
     let mut filled = 0usize; // input rows [0, filled) have been through the horizontal pass
-    for (y, mut orow) in out.outer_iter_mut().enumerate() {
+    for (y, orow) in out
+        .as_slice_mut()
+        .expect("standard layout")
+        .chunks_exact_mut(cols)
+        .enumerate()
+    {
         let need = (y + ry + 1).min(rows);
         while filled < need {
             fill(filled, &mut ring);
@@ -704,6 +791,17 @@ pub(crate) fn normalised_separable(
                     .then(|| (&ring[yy as usize % kr], taps[0].1))
             })
             .collect();
+        // the columns where every vertical tap's row is in the frame with its whole
+        // horizontal window in the field: the denominator is `vsum` there
+        let interior = (live.len() == v.len())
+            .then(|| {
+                live.iter()
+                    .try_fold((0usize, usize::MAX), |(a, b), (s, _)| {
+                        s.full.map(|(fa, fb)| (a.max(fa), b.min(fb)))
+                    })
+            })
+            .flatten()
+            .filter(|&(a, b)| a <= b);
         for (plane, acc) in [(0, &mut nrow), (1, &mut drow)] {
             fn src(s: &Slot, plane: usize) -> &[f64] {
                 if plane == 0 {
@@ -712,6 +810,17 @@ pub(crate) fn normalised_separable(
                     &s.den
                 }
             }
+            // the columns [a, b] to sum, less the denominator's interior (filled below)
+            let skip = if plane == 1 { interior } else { None };
+            let pieces = |a: usize, b: usize| -> [Option<(usize, usize)>; 2] {
+                match skip {
+                    None => [Some((a, b)), None],
+                    Some((ia, ib)) => [
+                        (a < ia).then(|| (a, b.min(ia - 1))),
+                        (b > ib).then(|| (a.max(ib + 1), b)),
+                    ],
+                }
+            };
             let mut quads = live.chunks_exact(4);
             // four taps at a time over the union of their rows' non-zero spans: outside a
             // row's span its values are ±0, and w·(±0) added to a sum that started at +0
@@ -724,22 +833,43 @@ pub(crate) fn normalised_separable(
                 ) else {
                     continue;
                 };
-                axpy4(
-                    &mut acc[a..=b],
-                    [0, 1, 2, 3].map(|t| &src(q[t].0, plane)[a..=b]),
-                    [0, 1, 2, 3].map(|t| q[t].1),
-                );
+                for (a, b) in pieces(a, b).into_iter().flatten() {
+                    axpy4(
+                        &mut acc[a..=b],
+                        [0, 1, 2, 3].map(|t| &src(q[t].0, plane)[a..=b]),
+                        [0, 1, 2, 3].map(|t| q[t].1),
+                    );
+                }
             }
             for (s, w) in quads.remainder() {
                 if let Some((a, b)) = s.spans[plane] {
-                    axpy(&mut acc[a..=b], &src(s, plane)[a..=b], *w);
+                    for (a, b) in pieces(a, b).into_iter().flatten() {
+                        axpy(&mut acc[a..=b], &src(s, plane)[a..=b], *w);
+                    }
                 }
             }
+            if let Some((ia, ib)) = skip {
+                acc[ia..=ib].fill(vsum);
+            }
         }
-        let inside = mask.map(|m| m.row(y));
-        for (c, ((o, &n), &d)) in orow.iter_mut().zip(&nrow).zip(&drow).enumerate() {
-            if inside.is_none_or(|m| m[c]) && d > 1e-9 {
-                *o = n / d;
+        // n/d where inside and d > 1e-9, else x (a select, so that the loop vectorises)
+        match mask {
+            Some(mask) => {
+                for (((o, &n), &d), &inside) in orow
+                    .iter_mut()
+                    .zip(&nrow)
+                    .zip(&drow)
+                    .zip(&mask[y * cols..(y + 1) * cols])
+                {
+                    let q = n / d;
+                    *o = if inside & (d > 1e-9) { q } else { *o };
+                }
+            }
+            None => {
+                for ((o, &n), &d) in orow.iter_mut().zip(&nrow).zip(&drow) {
+                    let q = n / d;
+                    *o = if d > 1e-9 { q } else { *o };
+                }
             }
         }
     }
@@ -1119,6 +1249,36 @@ mod tests {
 
     fn field(rows: usize, cols: usize) -> Array2<f64> {
         Array2::from_shape_fn((rows, cols), |(r, c)| ((r * 31 + c * 17) % 23) as f64 / 7.0)
+    }
+
+    /// The kernel spectrum from half the column transforms and Hermitian symmetry equals the
+    /// full transform (f64, asymmetric kernels, odd and even padded sizes both ways).
+    #[test]
+    fn kernel_spectrum_by_symmetry_is_the_full_transform() {
+        let asym = Psf::normalised(Array2::from_shape_fn((5, 7), |(i, j)| {
+            1.0 + ((i * 7 + j) * 13 % 11) as f64 * 0.37
+        }))
+        .unwrap();
+        let mut sizes = 0;
+        for (rows, cols) in [(17, 22), (11, 9), (20, 13), (12, 18)] {
+            for k in [kernel(), asym.clone()] {
+                let mut plan = ConvPlan::<f64>::new(rows, cols, &k);
+                let fast = plan.kernel_spectrum(&k);
+                let (pr, pc) = (plan.pr, plan.pc);
+                sizes |= 1 << (pr % 2) | 4 << (pc % 2);
+                plan.spatial[..k.weights.nrows() * pc].fill(Complex::new(0.0, 0.0));
+                for ((r, c), &w) in k.weights.indexed_iter() {
+                    plan.spatial[r * pc + c] = Complex::new(w, 0.0);
+                }
+                plan.forward(k.weights.nrows());
+                let norm = 1.0 / (pr * pc) as f64;
+                for (a, b) in fast.iter().zip(&plan.spectrum) {
+                    assert!((a - b * norm).norm() < 1e-15, "{rows}×{cols}: {a} vs {b}");
+                }
+            }
+        }
+        // odd and even transform lengths in both directions were exercised
+        assert_eq!(sizes, 0b1111);
     }
 
     #[test]

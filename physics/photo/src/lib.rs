@@ -55,6 +55,7 @@ pub mod exposure;
 pub mod illumination;
 pub mod jpeg;
 pub mod motion;
+mod pixel;
 pub mod sensor_noise;
 mod simd;
 pub mod stain;

@@ -36,13 +36,17 @@
 //!   analysis", IEEE ISBI 2009, 1107–1110.
 
 use crate::error::check_range;
+#[cfg(test)]
+use crate::pixel::atan2_bounded;
+use crate::pixel::ANGLE_WIDTH;
+pub use crate::pixel::{
+    intensity_fast, od_fast, od_fast_unit, rescale_od, StainShift, MIN_TRANSMISSION,
+};
 use crate::white_balance::invert;
 use crate::{PhotoError, Result};
 use artefact_core::RgbImage;
 use serde::{Deserialize, Serialize};
 
-/// Lowest relative intensity used for OD (caps OD at 6).
-pub const MIN_TRANSMISSION: f64 = 1e-6;
 /// Macenko's transparency threshold β (OD).
 pub const MACENKO_BETA: f64 = 0.15;
 /// Macenko's robust-extreme percentile α (percent).
@@ -72,18 +76,6 @@ pub fn intensity(od: f64, i0: f64) -> f64 {
 #[inline]
 pub fn intensity_exp(od: f64, i0: f64) -> f64 {
     i0 * (-od * std::f64::consts::LN_10).exp()
-}
-
-/// `intensity_exp(contrast · od_ln(v, i0) + add, i0)` with the branch-free
-/// `artefact_core::fastmath` logarithm and exponential (each within 2 ulp of the library's),
-/// for loops over rows that vectorise (`simd::rescale_od_row`); within a few ulp of
-/// the library form (tested). Called one value at a time in a per-pixel loop it is slower
-/// than the library functions (latency-bound polynomials).
-#[inline(always)]
-pub fn rescale_od(v: f64, add: f64, contrast: f64, i0: f64) -> f64 {
-    use artefact_core::fastmath::{exp_f64, ln_f64};
-    let od = -(ln_f64((v / i0).max(MIN_TRANSMISSION)) * std::f64::consts::LOG10_E);
-    i0 * exp_f64(-(contrast * od + add) * std::f64::consts::LN_10)
 }
 
 fn normalise(v: [f64; 3]) -> Result<[f64; 3]> {
@@ -201,48 +193,91 @@ fn percentile(sorted: &[f64], pct: f64) -> f64 {
 /// the percentiles' ranks and their neighbours get the exact angle, the rest only count.
 /// The same values as sorting all exact angles (tested bit for bit against that reference).
 pub fn macenko_from_od(ods: &[[f64; 3]]) -> Result<StainBasis> {
-    let mut kept = MacenkoSamples::with_capacity(ods.len());
-    for (i, o) in ods.iter().enumerate() {
-        kept.offer(i, o);
+    let mut samples = MacenkoSamples::new(ods.len());
+    let [x, y, z] = samples.row_mut(0, ods.len());
+    for (j, o) in ods.iter().enumerate() {
+        (x[j], y[j], z[j]) = (o[0], o[1], o[2]);
     }
-    macenko_from_kept(ods, kept)
+    samples.offer(0, ods.len(), None);
+    macenko_from_kept(&samples)
 }
 
-/// The samples Macenko keeps (finite, `|OD| ≥ β`) among those offered in order: their
-/// indices and per-channel sums (in that order, so the sums of `.sum()` over them).
+/// Optical densities stored by channel, with the samples Macenko keeps among those offered
+/// (finite, `|OD| ≥ β`) flagged, and the kept samples' per-channel sums in their order (so
+/// the sums of `.sum()` over them). Values stored but not offered (outside a field of view)
+/// are never kept.
 pub(crate) struct MacenkoSamples {
-    kept: Vec<usize>,
+    od: [Vec<f64>; 3],
+    keep: Vec<bool>,
+    count: usize,
     sum: [f64; 3],
 }
 
 impl MacenkoSamples {
-    pub(crate) fn with_capacity(n: usize) -> MacenkoSamples {
+    /// Room for `n` samples (zeros, none kept).
+    pub(crate) fn new(n: usize) -> MacenkoSamples {
         // the neutral element `Sum` folds from
         let zero: f64 = std::iter::empty::<f64>().sum();
         MacenkoSamples {
-            kept: Vec::with_capacity(n),
+            od: std::array::from_fn(|_| vec![0.0; n]),
+            keep: vec![false; n],
+            count: 0,
             sum: [zero; 3],
         }
     }
 
-    /// Offer sample `i` (indices increasing) of OD `o`.
-    #[inline]
-    pub(crate) fn offer(&mut self, i: usize, o: &[f64; 3]) {
-        if o.iter().all(|v| v.is_finite())
-            && (o[0] * o[0] + o[1] * o[1] + o[2] * o[2]).sqrt() >= MACENKO_BETA
-        {
-            self.kept.push(i);
-            for c in 0..3 {
-                self.sum[c] += o[c];
-            }
+    /// The stored optical densities `at..at + len` by channel, to write.
+    pub(crate) fn row_mut(&mut self, at: usize, len: usize) -> [&mut [f64]; 3] {
+        let [x, y, z] = &mut self.od;
+        [
+            &mut x[at..at + len],
+            &mut y[at..at + len],
+            &mut z[at..at + len],
+        ]
+    }
+
+    /// Offer the stored samples `at..at + len` that are `inside` (all if `None`); samples
+    /// must be offered in order.
+    pub(crate) fn offer(&mut self, at: usize, len: usize, inside: Option<&[bool]>) {
+        let [x, y, z] = &self.od;
+        let (x, y, z) = (&x[at..at + len], &y[at..at + len], &z[at..at + len]);
+        let keep = &mut self.keep[at..at + len];
+        for (j, k) in keep.iter_mut().enumerate() {
+            let o = [x[j], y[j], z[j]];
+            *k = inside.is_none_or(|m| m[j])
+                & o[0].is_finite()
+                & o[1].is_finite()
+                & o[2].is_finite()
+                & ((o[0] * o[0] + o[1] * o[1] + o[2] * o[2]).sqrt() >= MACENKO_BETA);
         }
+        // −0 is the identity of addition (v + (−0) = v for every v, zeros included), so the
+        // masked sums are the kept samples' sums bit for bit
+        let mut sum = self.sum;
+        for (j, &k) in keep.iter().enumerate() {
+            sum[0] += if k { x[j] } else { -0.0 };
+            sum[1] += if k { y[j] } else { -0.0 };
+            sum[2] += if k { z[j] } else { -0.0 };
+        }
+        self.sum = sum;
+        self.count += keep.iter().filter(|&&k| k).count();
+    }
+
+    /// The stored optical densities by channel.
+    pub(crate) fn od(&self) -> [&[f64]; 3] {
+        [&self.od[0], &self.od[1], &self.od[2]]
     }
 }
 
-/// [`macenko_from_od`] of the samples `ods` of which `samples` were offered, all in order.
-pub(crate) fn macenko_from_kept(ods: &[[f64; 3]], samples: MacenkoSamples) -> Result<StainBasis> {
-    let MacenkoSamples { kept, sum } = samples;
-    let count = kept.len();
+/// [`macenko_from_od`] of the samples kept in `samples`.
+pub(crate) fn macenko_from_kept(samples: &MacenkoSamples) -> Result<StainBasis> {
+    let MacenkoSamples {
+        od,
+        keep,
+        count,
+        sum,
+    } = samples;
+    let [x, y, z] = od;
+    let count = *count;
     if count < 10 {
         return Err(PhotoError::Input(format!(
             "only {count} stained pixels (|OD| ≥ {MACENKO_BETA}): too few to \
@@ -251,17 +286,10 @@ pub(crate) fn macenko_from_kept(ods: &[[f64; 3]], samples: MacenkoSamples) -> Re
     }
     let n = count as f64;
     let mean: [f64; 3] = std::array::from_fn(|k| sum[k] / n);
-    // the upper triangle in registers; (x·y)/(n−1) and (y·x)/(n−1) are the same float, so
-    // the lower triangle is the mirror of the upper, bit for bit
-    let mut upper = [0.0; 6];
+    // the upper triangle; (x·y)/(n−1) and (y·x)/(n−1) are the same float, so the lower
+    // triangle is the mirror of the upper, bit for bit
     let pairs = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
-    for &i in &kept {
-        let o = &ods[i];
-        let dev = [o[0] - mean[0], o[1] - mean[1], o[2] - mean[2]];
-        for (acc, &(i, j)) in upper.iter_mut().zip(&pairs) {
-            *acc += dev[i] * dev[j] / (n - 1.0);
-        }
-    }
+    let upper = crate::simd::covariance_upper([x, y, z], keep, mean, n);
     let mut cov = [[0.0; 3]; 3];
     for (&v, &(i, j)) in upper.iter().zip(&pairs) {
         cov[i][j] = v;
@@ -277,34 +305,30 @@ pub(crate) fn macenko_from_kept(ods: &[[f64; 3]], samples: MacenkoSamples) -> Re
         }
     };
     let (e1, e2) = (orient(vecs[0]), orient(vecs[1]));
-    // the plane coordinates of sample i
-    let plane = |i: usize| {
-        let o = &ods[i];
+    // the plane coordinates of sample j
+    let plane = |j: usize| {
         (
-            o[0] * e1[0] + o[1] * e1[1] + o[2] * e1[2],
-            o[0] * e2[0] + o[1] * e2[1] + o[2] * e2[2],
+            x[j] * e1[0] + y[j] * e1[1] + z[j] * e1[2],
+            x[j] * e2[0] + y[j] * e2[1] + z[j] * e2[2],
         )
     };
-    let mut hist = vec![0u32; ANGLE_BINS];
-    let mut finite = true;
-    let bins: Vec<u16> = kept
-        .iter()
-        .map(|&i| {
-            let (a, b) = plane(i);
-            finite &= a.is_finite() && b.is_finite();
-            let bin = angle_bin(atan2_bounded(b, a));
-            hist[bin as usize] += 1;
-            bin
-        })
-        .collect();
+    // every sample's bin (a branch-free loop), then the histogram
+    let mut bins = vec![0u16; keep.len()];
+    let finite = crate::simd::angle_bins([x, y, z], keep, [e1, e2], &mut bins);
+    // samples not kept are in the extra bin `ANGLE_BINS`, left out
+    let mut hist = vec![0u32; crate::pixel::ANGLE_BINS + 1];
+    for &b in &bins {
+        hist[b as usize] += 1;
+    }
+    hist.pop();
     let [lo, hi] = if finite {
         exact_percentiles(
             &hist,
             [MACENKO_ALPHA, 100.0 - MACENKO_ALPHA],
             |wanted: &dyn Fn(u16) -> bool, got: &mut Vec<(u16, f64)>| {
-                for (&i, &bin) in kept.iter().zip(&bins) {
+                for (j, &bin) in bins.iter().enumerate() {
                     if wanted(bin) {
-                        let (a, b) = plane(i);
+                        let (a, b) = plane(j);
                         got.push((bin, b.atan2(a)));
                     }
                 }
@@ -312,9 +336,9 @@ pub(crate) fn macenko_from_kept(ods: &[[f64; 3]], samples: MacenkoSamples) -> Re
         )
     } else {
         // plane coordinates overflowed (ODs near f64's range): every angle, by selection
-        let mut phi: Vec<f64> = kept
-            .iter()
-            .map(|&i| plane(i))
+        let mut phi: Vec<f64> = (0..keep.len())
+            .filter(|&j| keep[j])
+            .map(plane)
             .map(|(a, b)| b.atan2(a))
             .collect();
         [
@@ -335,51 +359,6 @@ pub(crate) fn macenko_from_kept(ods: &[[f64; 3]], samples: MacenkoSamples) -> Re
 /// Bound on `|atan2_bounded(y, x) − y.atan2(x)|` (rad), far above the polynomial's 2e-8
 /// (tested on a dense sweep) and far below a histogram bin.
 const ATAN2_BOUND: f64 = 1e-6;
-/// Histogram bins of width `ANGLE_WIDTH` from `ANGLE_LO` (every angle lies in `[−π, π]`).
-const ANGLE_BINS: usize = 1 << 14;
-const ANGLE_LO: f64 = -3.5;
-const ANGLE_WIDTH: f64 = -2.0 * ANGLE_LO / ANGLE_BINS as f64;
-
-/// The bin of an angle: `⌊(g − ANGLE_LO) / ANGLE_WIDTH⌋` up to the rounding of the product
-/// (far below a bin), clamped to the histogram.
-#[inline]
-fn angle_bin(g: f64) -> u16 {
-    (((g - ANGLE_LO) * (1.0 / ANGLE_WIDTH)) as i64).clamp(0, ANGLE_BINS as i64 - 1) as u16
-}
-
-/// `atan2(y, x)` within 1e-8 rad for finite arguments (a degree-16 polynomial of the octant
-/// ratio, Abramowitz & Stegun 4.4.49); `atan2` itself where the ratio is undefined.
-#[inline]
-fn atan2_bounded(y: f64, x: f64) -> f64 {
-    let (ax, ay) = (x.abs(), y.abs());
-    let (small, large) = if ay > ax { (ax, ay) } else { (ay, ax) };
-    if !(large > 0.0 && large.is_finite()) {
-        return y.atan2(x);
-    }
-    let t = small / large;
-    let t2 = t * t;
-    let poly = 1.0
-        + t2 * (-0.333_331_452_8
-            + t2 * (0.199_935_508_5
-                + t2 * (-0.142_088_994_4
-                    + t2 * (0.106_562_639_3
-                        + t2 * (-0.075_289_640_0
-                            + t2 * (0.042_909_613_8
-                                + t2 * (-0.016_165_736_7 + t2 * 0.002_866_225_7)))))));
-    let mut g = t * poly;
-    if ay > ax {
-        g = std::f64::consts::FRAC_PI_2 - g;
-    }
-    if x < 0.0 {
-        g = std::f64::consts::PI - g;
-    }
-    if y.is_sign_negative() {
-        -g
-    } else {
-        g
-    }
-}
-
 /// The percentiles `pcts` (numpy's linear interpolation between closest ranks) of exact
 /// values `f` known through the histogram `hist` of their bounded approximations `g`
 /// (`|g − f| ≤ ATAN2_BOUND`, bins by `angle_bin`): the same values as sorting all `f`.
@@ -594,6 +573,37 @@ mod tests {
             let ulps = 2.0 + 2.0 * d.abs() * std::f64::consts::LN_10;
             assert!((a - b).abs() <= ulps * f64::EPSILON * b, "{d}: {a} {b}");
         }
+    }
+
+    /// The branch-free optical density and intensity against the library forms: within 2 ulp
+    /// (plus the product's rounding) over the whole range, clamped below, and `+∞`/NaN as
+    /// the library forms give them.
+    #[test]
+    fn fast_od_and_intensity_match_the_library_forms() {
+        for k in 0..=200_000 {
+            let i = 1.3 * k as f64 / 200_000.0;
+            for i0 in [1.0, 0.93] {
+                let (a, b) = (od_fast(i, i0), od_ln(i, i0));
+                assert!(
+                    (a - b).abs() <= 3.0 * f64::EPSILON * b.abs(),
+                    "{i}: {a} {b}"
+                );
+            }
+            let d = -2.0 + 10.0 * k as f64 / 200_000.0;
+            let (a, b) = (intensity_fast(d, 0.9), intensity_exp(d, 0.9));
+            let ulps = 2.0 + 2.0 * d.abs() * std::f64::consts::LN_10;
+            assert!((a - b).abs() <= ulps * f64::EPSILON * b, "{d}: {a} {b}");
+        }
+        assert_eq!(od_fast(f64::INFINITY, 1.0), f64::NEG_INFINITY);
+        assert_eq!(od_fast(f64::NAN, 1.0), od_ln(f64::NAN, 1.0));
+        assert_eq!(od_fast(-1.0, 1.0), od_ln(-1.0, 1.0));
+        assert!(intensity_fast(f64::NAN, 1.0).is_nan());
+        assert_eq!(intensity_fast(f64::INFINITY, 1.0), 0.0);
+        assert_eq!(
+            intensity_fast(f64::NEG_INFINITY, 0.05) as f32,
+            f32::INFINITY
+        );
+        assert_eq!(od_fast_unit(0.37).to_bits(), od_fast(0.37, 1.0).to_bits());
     }
 
     #[test]

@@ -34,7 +34,8 @@
 //!   stain augmentation by perturbing concentrations).
 
 use crate::error::check_range;
-use crate::stain::{intensity_exp, macenko, macenko_from_kept, od_ln, MacenkoSamples, StainBasis};
+use crate::simd::{od_row, stain_shift_row};
+use crate::stain::{macenko, macenko_from_kept, MacenkoSamples, StainBasis, StainShift};
 use crate::white_balance::invert;
 use crate::{PhotoError, Result};
 use artefact_core::{ColourOperator, OpInfo, ParamSpec, RgbImage, SampleRng};
@@ -96,6 +97,12 @@ pub fn estimated_basis(img: &RgbImage, i0: f64) -> StainBasis {
 }
 
 /// Perturb the stains of `img` (see module docs).
+///
+/// Two passes over rows: optical densities (kept by channel; the field of view's are
+/// Macenko's samples), then every row's stains moved and taken back to intensity
+/// ([`StainShift`]). The logarithm and exponential are the branch-free ones of
+/// `artefact_core::fastmath` over rows (vectorised; within a few ulp of the library
+/// functions: the output is tested against the library form).
 pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
     let (rows, cols) = img.shape();
     let n = rows * cols;
@@ -104,50 +111,58 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
     // the field of view as one row-major slice, looked up once
     let fov = img.fov.as_ref().map(|m| m.as_standard_layout());
     let fov = fov.as_ref().map(|m| m.as_slice().expect("standard layout"));
-    let inside = |i: usize| fov.is_none_or(|m| m[i]);
-    // optical densities of the field of view, once: Macenko's samples (kept as they come)
-    // and the unmixing input
-    let mut ods: Vec<[f64; 3]> = Vec::with_capacity(n);
-    let mut samples = MacenkoSamples::with_capacity(n);
-    for i in (0..n).filter(|&i| inside(i)) {
-        let o = std::array::from_fn(|k| od_ln(data[k * n + i] as f64, p.i0));
-        samples.offer(ods.len(), &o);
-        ods.push(o);
+    let mask_row = |r: usize| fov.map(|m| &m[r * cols..(r + 1) * cols]);
+    // every pixel's optical densities, row by row; the field of view's are Macenko's samples
+    let mut samples = MacenkoSamples::new(n);
+    for r in 0..rows {
+        let at = r * cols;
+        for (k, od) in samples.row_mut(at, cols).into_iter().enumerate() {
+            od_row(&data[k * n + at..][..cols], p.i0, od);
+        }
+        samples.offer(at, cols, mask_row(r));
     }
-    // `estimated_basis` on the same samples (`macenko_from_od` of `ods`)
+    // `estimated_basis` on the same samples
     let basis = check_range("i0", p.i0, 1e-6, 1e6)
-        .and_then(|_| macenko_from_kept(&ods, samples))
+        .and_then(|_| macenko_from_kept(&samples))
         .unwrap_or_else(|_| StainBasis::ruifrok_he());
-    let rot = [
-        rotate_about_grey(basis.vectors[0], p.h_hue_deg),
-        rotate_about_grey(basis.vectors[1], p.e_hue_deg),
-    ];
-    let scale = [p.h_scale, p.e_scale];
     // c = V⁻ᵀ·OD with the inverse computed once
     let vt: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| basis.vectors[j][i]));
     let inv = invert(&vt).ok_or_else(|| PhotoError::Input("stain basis is singular".into()))?;
-    // (a zeroed buffer: outside the field the input is copied, inside every value is written)
+    let shift = StainShift {
+        unmix: [inv[0], inv[1]],
+        from: [basis.vectors[0], basis.vectors[1]],
+        to: [
+            rotate_about_grey(basis.vectors[0], p.h_hue_deg),
+            rotate_about_grey(basis.vectors[1], p.e_hue_deg),
+        ],
+        scale: [p.h_scale, p.e_scale],
+        i0: p.i0,
+    };
+    // every value is written below: inside the field by the shift, outside copied
     let mut out = vec![0.0f32; 3 * n];
-    let mut field_ods = ods.iter();
-    for i in 0..n {
-        if !inside(i) {
-            for k in 0..3 {
-                out[k * n + i] = data[k * n + i];
-            }
-            continue;
-        }
-        let o = *field_ods.next().expect("one OD per field-of-view pixel");
-        let conc: [f64; 3] = std::array::from_fn(|i| (0..3).map(|k| inv[i][k] * o[k]).sum());
-        let mut o2 = o;
-        for s in 0..2 {
-            if conc[s] > 0.0 {
-                for k in 0..3 {
-                    o2[k] += scale[s] * conc[s] * rot[s][k] - conc[s] * basis.vectors[s][k];
+    let (p0, rest) = out.split_at_mut(n);
+    let (p1, p2) = rest.split_at_mut(n);
+    let ods = samples.od();
+    for r in 0..rows {
+        // the first pass's optical densities (outside the field: unused)
+        let at = r * cols;
+        let [o0, o1, o2] = ods.map(|o| &o[at..at + cols]);
+        let m = mask_row(r);
+        let (d0, d1, d2) = (
+            &mut p0[at..at + cols],
+            &mut p1[at..at + cols],
+            &mut p2[at..at + cols],
+        );
+        stain_shift_row(&shift, [o0, o1, o2], [&mut *d0, &mut *d1, &mut *d2]);
+        if let Some(m) = m {
+            for (k, d) in [d0, d1, d2].into_iter().enumerate() {
+                let src = &data[k * n + at..k * n + at + cols];
+                for ((d, &s), &inside) in d.iter_mut().zip(src).zip(m) {
+                    if !inside {
+                        *d = s;
+                    }
                 }
             }
-        }
-        for k in 0..3 {
-            out[k * n + i] = intensity_exp(o2[k].max(o[k].min(0.0)), p.i0) as f32;
         }
     }
     let out = ndarray::Array3::from_shape_vec((3, rows, cols), out).expect("3 × rows × cols");
@@ -157,7 +172,7 @@ pub fn apply(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stain::{intensity, od};
+    use crate::stain::{intensity, intensity_exp, od, od_ln};
     use artefact_core::Modality;
     use ndarray::{Array2, Array3};
 
@@ -307,7 +322,8 @@ mod tests {
     }
 
     /// The operator as first written (samples collected, then `macenko_from_od` by sorting
-    /// exact angles, output buffer copied from the input): the reference `apply` must match.
+    /// exact angles, the library's logarithm and exponential per pixel, output buffer copied
+    /// from the input): the reference `apply` must match within a rounding step.
     fn apply_reference(p: &StainVariationParams, img: &RgbImage) -> Result<RgbImage> {
         let (rows, cols) = img.shape();
         let n = rows * cols;
@@ -349,10 +365,10 @@ mod tests {
         Ok(img.with_data(out)?)
     }
 
-    /// The operator against the reference bit for bit, with and without a field of view,
-    /// severe parameters, a non-unit glass intensity and a blank slide (Ruifrok fallback).
+    /// The operator against the reference, with and without a field of view, severe
+    /// parameters, a non-unit glass intensity and a blank slide (Ruifrok fallback).
     #[test]
-    fn matches_the_reference_bit_for_bit() {
+    fn matches_the_reference() {
         let mask = Array2::from_shape_fn((60, 80), |(r, c)| (r * 3 + c) % 11 != 0 && r + c > 12);
         let blank = RgbImage::new(
             Array3::from_elem((3, 60, 80), 0.97),
@@ -373,11 +389,14 @@ mod tests {
                 },
             ] {
                 let (got, want) = (apply(&p, &img).unwrap(), apply_reference(&p, &img).unwrap());
-                assert!(got
-                    .data
-                    .iter()
-                    .zip(&want.data)
-                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+                // the branch-free ln/exp are within 2 ulp (f64) of the library's: at most
+                // a rounding step of the f32 output (in practice none)
+                for (&a, &b) in got.data.iter().zip(&want.data) {
+                    assert!(
+                        (a.to_bits() as i64 - b.to_bits() as i64).abs() <= 1,
+                        "{a} {b}"
+                    );
+                }
             }
         }
     }

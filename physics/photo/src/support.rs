@@ -458,7 +458,12 @@ mod tests {
                 }
             })
         };
-        for (rows, cols, sigma) in [(90usize, 110usize, 3.0), (7, 60, 2.5), (40, 41, 1.0)] {
+        for (rows, cols, sigma) in [
+            (90usize, 110usize, 3.0),
+            (7, 60, 2.5),
+            (40, 41, 1.0),
+            (130, 150, 3.3),
+        ] {
             let x = noise(rows, cols);
             let mask = Array2::from_shape_fn((rows, cols), |(r, c)| {
                 let d = (r as f64 - rows as f64 / 2.0).hypot(c as f64 - cols as f64 / 2.0);
