@@ -1170,6 +1170,13 @@ pub fn read_rgb(path: &Path, opts: &crate::RgbLoadOptions) -> Result<crate::Load
         opts.max_bytes / 2,
         Want::Colour,
     )?;
+    // ICC Profile (0028,2000), present in most visible-light photography (e.g. ophthalmic)
+    let icc = obj
+        .element_opt(Tag(0x0028, 0x2000))
+        .ok()
+        .flatten()
+        .and_then(|e| e.to_bytes().ok())
+        .map(|b| b.into_owned());
     drop(obj);
     if (info.rows as u64) * (info.cols as u64) > opts.max_pixels as u64 {
         return Err(IoError::too_large(
@@ -1192,7 +1199,14 @@ pub fn read_rgb(path: &Path, opts: &crate::RgbLoadOptions) -> Result<crate::Load
     }
     let frame = frames.swap_remove(index);
     let (rows, cols) = (info.rows, info.cols);
-    let enc = frame.values;
+    let (profile, colour_profile) = crate::icc::plan(icc.as_deref(), false);
+    let enc = match profile {
+        crate::icc::Plan::AsSrgb => frame.values,
+        crate::icc::Plan::Convert { transform, .. } => {
+            crate::icc::convert(transform.as_ref(), false, &frame.values)
+                .map_err(|e| IoError::invalid(path, e))?
+        }
+    };
     let data = Array3::from_shape_fn((3, rows, cols), |(c, r, k)| {
         artefact_core::colour::srgb_to_linear(enc[(r * cols + k) * 3 + c] as f64) as f32
     });
@@ -1211,5 +1225,6 @@ pub fn read_rgb(path: &Path, opts: &crate::RgbLoadOptions) -> Result<crate::Load
     meta.modality = modality;
     meta.frames = count;
     meta.spacing_assumed = info.pixel_spacing.is_none() && opts.spacing_mm.is_none();
+    meta.colour_profile = colour_profile;
     Ok(crate::LoadedRgb { image, meta })
 }

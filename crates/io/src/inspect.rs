@@ -70,6 +70,17 @@ pub struct Summary {
     /// ([`crate::Meta::region_declared`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region_declared: Option<crate::DetectedField>,
+    /// PNG/JPEG/TIFF: the recorded orientation applied on reading
+    /// ([`crate::Meta::orientation_applied`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orientation_applied: Option<String>,
+    /// Colour photographs: the embedded ICC profile and what was done with it
+    /// ([`crate::Meta::colour_profile`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub colour_profile: Option<String>,
+    /// Colour photographs with transparency ([`crate::Meta::transparency`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transparency: Option<String>,
 }
 
 impl Summary {
@@ -110,6 +121,9 @@ impl Summary {
             overlay_removed: m.overlay_removed,
             field_detected: m.field_detected.clone(),
             region_declared: m.region_declared.clone(),
+            orientation_applied: m.orientation_applied.clone(),
+            colour_profile: m.colour_profile.clone(),
+            transparency: m.transparency.clone(),
         }
     }
 }
@@ -154,6 +168,9 @@ impl Summary {
             overlay_removed: m.overlay_removed,
             field_detected: m.field_detected.clone(),
             region_declared: m.region_declared.clone(),
+            orientation_applied: m.orientation_applied.clone(),
+            colour_profile: m.colour_profile.clone(),
+            transparency: m.transparency.clone(),
         }
     }
 }
@@ -278,6 +295,18 @@ impl Report {
                              (cropped; overlays and strips outside it dropped)",
                             f.x0, f.x1, f.y0, f.y1
                         );
+                    }
+                    if let Some(o) = &sum.orientation_applied {
+                        let _ = writeln!(
+                            s,
+                            "  oriented  {o} (the file's recorded orientation, applied on reading)"
+                        );
+                    }
+                    if let Some(p) = &sum.colour_profile {
+                        let _ = writeln!(s, "  profile   {p}");
+                    }
+                    if let Some(t) = &sum.transparency {
+                        let _ = writeln!(s, "  alpha     {t}");
                     }
                     if sum.overlay_removed > 0 {
                         let _ = writeln!(

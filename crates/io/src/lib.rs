@@ -48,6 +48,7 @@ mod dicom_colour;
 pub mod dicom_out;
 mod error;
 mod guard;
+mod icc;
 pub mod inspect;
 pub mod meta;
 pub mod nifti;
@@ -275,7 +276,11 @@ fn detect_bytes(path: &Path, head: &[u8]) -> Option<Format> {
     if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Some(Format::Jpeg);
     }
-    if head.starts_with(b"II*\0") || head.starts_with(b"MM\0*") {
+    // classic TIFF (42) and BigTIFF (43), either byte order
+    if [b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"]
+        .iter()
+        .any(|m| head.starts_with(*m))
+    {
         return Some(Format::Tiff);
     }
     if nifti::is_nifti(path, head) {

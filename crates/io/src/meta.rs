@@ -160,6 +160,17 @@ pub struct Meta {
     /// Ultrasound with a Sequence of Ultrasound Regions: the declared 2-D imaging region the
     /// frames were cropped to (shape `region`).
     pub region_declared: Option<DetectedField>,
+    /// PNG/JPEG/TIFF: the orientation recorded in the file (EXIF or TIFF Orientation tag) that
+    /// was applied on reading, so pixels are in the orientation a viewer shows; `None` when the
+    /// file records none or the identity. Exif, `image` crate names (e.g. `Rotate90`).
+    pub orientation_applied: Option<String>,
+    /// Colour photographs with an embedded ICC profile (PNG/JPEG/TIFF, or DICOM ICC Profile
+    /// 0028,2000): what was done with it
+    /// (converted to sRGB, recognised as sRGB, or not applied and why).
+    pub colour_profile: Option<String>,
+    /// Colour PNG/TIFF with transparent pixels: how they were composited (over white for
+    /// slides, black otherwise).
+    pub transparency: Option<String>,
     /// Patient/series identifiers for [`Meta::pseudonymous_key`] only.
     #[serde(skip)]
     pub identifiers: Identifiers,
@@ -189,6 +200,9 @@ impl Meta {
             overlay_removed: 0,
             field_detected: None,
             region_declared: None,
+            orientation_applied: None,
+            colour_profile: None,
+            transparency: None,
             identifiers: Identifiers::default(),
         }
     }

@@ -5,7 +5,9 @@
 //! case it is converted to luminance with the Rec. 601 weights
 //! `Y = 0.299 R + 0.587 G + 0.114 B` (values stay in the source bit depth). Alpha is ignored.
 //! Float TIFFs load as stored. Spacing is unknown in these formats: 1 mm is assumed and
-//! `Meta::spacing_assumed` is set. The modality is photo unless `LoadOptions::modality` says
+//! `Meta::spacing_assumed` is set. Pixels are turned to the orientation the file records
+//! (EXIF in JPEG and PNG, the TIFF Orientation tag), the way viewers show them, and the turn
+//! is recorded in `Meta::orientation_applied`. The modality is photo unless `LoadOptions::modality` says
 //! otherwise; the unit follows the modality.
 //!
 //! Writing: 8-bit and 16-bit grey PNG, atomically.
@@ -28,18 +30,66 @@ pub(crate) fn luma601(r: f64, g: f64, b: f64) -> f64 {
 }
 
 /// A decoder for `path` whose allocations are capped by `max_bytes` (`image::Limits`).
-fn limited_decoder(path: &Path, max_bytes: u64) -> Result<impl ImageDecoder, IoError> {
-    crate::regular_file(path)?;
-    let mut reader = ImageReader::open(path)
-        .map_err(|e| IoError::os(path, e))?
-        .with_guessed_format()
-        .map_err(|e| IoError::os(path, e))?;
+///
+/// A JPEG is read into memory once, checked to be whole (it must reach its end-of-image
+/// marker: the decoder would fill a missing part with grey and say nothing; malformed marker
+/// segments are refused too) and decoded from those bytes; other formats stream from the file.
+fn limited_decoder(
+    path: &Path,
+    format: Format,
+    max_bytes: u64,
+) -> Result<Box<dyn ImageDecoder>, IoError> {
+    let size = crate::regular_file(path)?.len();
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_bytes);
     limits.max_image_width = Some(1 << 20);
     limits.max_image_height = Some(1 << 20);
+    if format == Format::Jpeg {
+        if size > max_bytes {
+            return Err(IoError::too_large(
+                path,
+                format!("a {size}-byte JPEG file is over the memory budget of {max_bytes} bytes"),
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
+        crate::codec::jpeg_markers::check_complete(&bytes).map_err(|d| match d {
+            crate::codec::jpeg_markers::Defect::Truncated(r) => IoError::truncated(path, r),
+            crate::codec::jpeg_markers::Defect::Invalid(r) => IoError::invalid(path, r),
+        })?;
+        let mut reader =
+            ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
+        reader.limits(limits);
+        return Ok(Box::new(
+            reader.into_decoder().map_err(|e| image_err(path, e))?,
+        ));
+    }
+    let mut reader = ImageReader::open(path)
+        .map_err(|e| IoError::os(path, e))?
+        .with_guessed_format()
+        .map_err(|e| IoError::os(path, e))?;
     reader.limits(limits);
-    reader.into_decoder().map_err(|e| image_err(path, e))
+    Ok(Box::new(
+        reader.into_decoder().map_err(|e| image_err(path, e))?,
+    ))
+}
+
+/// Decode the whole image and turn it to the orientation its file records (EXIF in JPEG,
+/// PNG `eXIf` or the TIFF Orientation tag: the orientation every viewer shows), returning the
+/// orientation applied unless it was the identity. An unreadable EXIF block leaves the stored
+/// orientation (as viewers do); a failed decode is an error.
+fn decode_oriented(
+    path: &Path,
+    mut decoder: impl ImageDecoder,
+) -> Result<(DynamicImage, Option<String>), IoError> {
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| image_err(path, e))?;
+    if orientation == image::metadata::Orientation::NoTransforms {
+        return Ok((img, None));
+    }
+    img.apply_orientation(orientation);
+    Ok((img, Some(format!("{orientation:?}"))))
 }
 
 /// Refuse an image whose decoded buffer plus `out_per_pixel` bytes of output per pixel
@@ -68,7 +118,7 @@ fn check_budget(
 }
 
 pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Loaded, IoError> {
-    let decoder = limited_decoder(path, opts.max_bytes)?;
+    let decoder = limited_decoder(path, format, opts.max_bytes)?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(IoError::invalid(path, format!("zero-sized image {w}×{h}")));
@@ -84,8 +134,8 @@ pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Lo
     }
     check_budget(path, &decoder, 4, opts.max_bytes)?;
     let colour = decoder.color_type();
-    let img = DynamicImage::from_decoder(decoder).map_err(|e| image_err(path, e))?;
-    let (rows, cols) = (h as usize, w as usize);
+    let (img, orientation) = decode_oriented(path, decoder)?;
+    let (rows, cols) = (img.height() as usize, img.width() as usize);
     let is_colour = colour.has_color();
     if is_colour && !opts.grey_from_rgb {
         return Err(IoError::new(
@@ -126,6 +176,7 @@ pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Lo
     meta.bits_stored = Some(bits);
     meta.datatype = Some(format!("{colour:?}"));
     meta.spacing_assumed = true;
+    meta.orientation_applied = orientation;
     Ok(Loaded { volume, meta })
 }
 
@@ -243,10 +294,11 @@ pub struct LoadedRgb {
 /// Read a PNG (8/16-bit, grey or RGB, with or without alpha, palette), JPEG or TIFF as a
 /// colour image in linear light ([`crate::read_rgb`] also takes DICOM).
 ///
-/// Samples are taken as sRGB-encoded (embedded ICC profiles and gamma chunks are not
-/// interpreted) and decoded with the exact IEC 61966-2-1 curve; 16-bit codes are divided by
-/// 65535, float TIFF samples are taken as encoded values in `[0, 1]`. Alpha is ignored
-/// (photographs are opaque); grey images become neutral colour (R = G = B); palette PNGs are
+/// Samples are sRGB-encoded unless an embedded ICC profile says otherwise, in which case they
+/// are converted to sRGB through it (module `icc`; PNG gamma chunks without a profile are not
+/// interpreted), and decoded with the exact IEC 61966-2-1 curve; 16-bit codes are divided by
+/// 65535, float TIFF samples are taken as encoded values in `[0, 1]`. Transparent pixels are
+/// composited over the modality's background (white for slides, black otherwise); grey images become neutral colour (R = G = B); palette PNGs are
 /// expanded to RGB by the decoder.
 pub fn read_rgb_raster(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, IoError> {
     let format = crate::detect_format(path)?;
@@ -267,7 +319,7 @@ pub fn read_rgb_raster(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, 
             ))
         }
     };
-    let decoder = limited_decoder(path, opts.max_bytes)?;
+    let mut decoder = limited_decoder(path, format, opts.max_bytes)?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(IoError::invalid(path, format!("zero-sized image {w}×{h}")));
@@ -284,47 +336,66 @@ pub fn read_rgb_raster(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, 
     // three float32 planes, plus a float32 RGB copy for float layouts
     check_budget(path, &decoder, 24, opts.max_bytes)?;
     let colour = decoder.color_type();
-    let img = DynamicImage::from_decoder(decoder).map_err(|e| image_err(path, e))?;
-    let (rows, cols) = (h as usize, w as usize);
+    let icc = decoder.icc_profile().ok().flatten();
+    let (profile, colour_profile) = crate::icc::plan(icc.as_deref(), !colour.has_color());
+    let (img, orientation) = decode_oriented(path, decoder)?;
+    let (rows, cols) = (img.height() as usize, img.width() as usize);
     let modality = opts.modality.unwrap_or(Modality::Photo);
     let spacing = opts.spacing_mm.unwrap_or([1.0, 1.0]);
     let core = |e: artefact_core::CoreError| IoError::invalid(path, e.to_string());
-    let mut image = match &img {
-        DynamicImage::ImageLuma8(b) => {
-            RgbImage::from_srgb8(rows, cols, b.as_raw(), 1, spacing, modality)
-        }
-        DynamicImage::ImageLumaA8(b) => {
-            RgbImage::from_srgb8(rows, cols, b.as_raw(), 2, spacing, modality)
-        }
-        DynamicImage::ImageRgb8(b) => {
-            RgbImage::from_srgb8(rows, cols, b.as_raw(), 3, spacing, modality)
-        }
-        DynamicImage::ImageRgba8(b) => {
-            RgbImage::from_srgb8(rows, cols, b.as_raw(), 4, spacing, modality)
-        }
-        DynamicImage::ImageLuma16(b) => {
-            RgbImage::from_srgb16(rows, cols, b.as_raw(), 1, spacing, modality)
-        }
-        DynamicImage::ImageLumaA16(b) => {
-            RgbImage::from_srgb16(rows, cols, b.as_raw(), 2, spacing, modality)
-        }
-        DynamicImage::ImageRgb16(b) => {
-            RgbImage::from_srgb16(rows, cols, b.as_raw(), 3, spacing, modality)
-        }
-        DynamicImage::ImageRgba16(b) => {
-            RgbImage::from_srgb16(rows, cols, b.as_raw(), 4, spacing, modality)
-        }
-        other => {
-            // float (or any other) layout: encoded values in [0, 1]
-            let f = other.to_rgb32f();
+    let mut image = match (&profile, &img) {
+        (crate::icc::Plan::Convert { transform, grey }, img) => {
+            // encoded samples in [0, 1] through the profile to encoded sRGB
+            let src = if *grey {
+                img.to_luma32f().into_raw()
+            } else {
+                img.to_rgb32f().into_raw()
+            };
+            let srgb = crate::icc::convert(transform.as_ref(), *grey, &src)
+                .map_err(|e| IoError::invalid(path, e))?;
             let data = ndarray::Array3::from_shape_fn((3, rows, cols), |(c, r, k)| {
-                let v = f.get_pixel(k as u32, r as u32).0[c] as f64;
-                artefact_core::colour::srgb_to_linear(v.clamp(0.0, 1.0)) as f32
+                artefact_core::colour::srgb_to_linear(srgb[(r * cols + k) * 3 + c] as f64) as f32
             });
             RgbImage::new(data, spacing, modality, None)
         }
+        (crate::icc::Plan::AsSrgb, img) => match img {
+            DynamicImage::ImageLuma8(b) => {
+                RgbImage::from_srgb8(rows, cols, b.as_raw(), 1, spacing, modality)
+            }
+            DynamicImage::ImageLumaA8(b) => {
+                RgbImage::from_srgb8(rows, cols, b.as_raw(), 2, spacing, modality)
+            }
+            DynamicImage::ImageRgb8(b) => {
+                RgbImage::from_srgb8(rows, cols, b.as_raw(), 3, spacing, modality)
+            }
+            DynamicImage::ImageRgba8(b) => {
+                RgbImage::from_srgb8(rows, cols, b.as_raw(), 4, spacing, modality)
+            }
+            DynamicImage::ImageLuma16(b) => {
+                RgbImage::from_srgb16(rows, cols, b.as_raw(), 1, spacing, modality)
+            }
+            DynamicImage::ImageLumaA16(b) => {
+                RgbImage::from_srgb16(rows, cols, b.as_raw(), 2, spacing, modality)
+            }
+            DynamicImage::ImageRgb16(b) => {
+                RgbImage::from_srgb16(rows, cols, b.as_raw(), 3, spacing, modality)
+            }
+            DynamicImage::ImageRgba16(b) => {
+                RgbImage::from_srgb16(rows, cols, b.as_raw(), 4, spacing, modality)
+            }
+            other => {
+                // float (or any other) layout: encoded values in [0, 1]
+                let f = other.to_rgb32f();
+                let data = ndarray::Array3::from_shape_fn((3, rows, cols), |(c, r, k)| {
+                    let v = f.get_pixel(k as u32, r as u32).0[c] as f64;
+                    artefact_core::colour::srgb_to_linear(v.clamp(0.0, 1.0)) as f32
+                });
+                RgbImage::new(data, spacing, modality, None)
+            }
+        },
     }
     .map_err(core)?;
+    let transparency = composite_alpha(&img, &mut image);
     if opts.detect_fov {
         image.detect_and_set_fov();
     }
@@ -333,7 +404,69 @@ pub fn read_rgb_raster(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, 
     meta.bits_stored = Some(colour.bits_per_pixel() / colour.channel_count() as u16);
     meta.datatype = Some(format!("{colour:?}"));
     meta.spacing_assumed = opts.spacing_mm.is_none();
+    meta.orientation_applied = orientation;
+    meta.colour_profile = colour_profile;
+    meta.transparency = transparency;
     Ok(LoadedRgb { image, meta })
+}
+
+/// Composite the partly or fully transparent pixels of `img` (its alpha channel, if any) over
+/// the modality's background, in linear light: `v·a + bg·(1 − a)`, with white for slides
+/// (transparent = no tissue, the bright glass of a brightfield scan) and black otherwise (the
+/// unlit surround of fundus and endoscopy photographs). Exported tiles and annotated regions
+/// carry transparency; the colour under `a = 0` is arbitrary and must not be taken for tissue.
+/// Returns what was done when any pixel was transparent.
+fn composite_alpha(img: &DynamicImage, image: &mut RgbImage) -> Option<String> {
+    let alpha: Vec<f32> = match img {
+        DynamicImage::ImageLumaA8(b) => b
+            .as_raw()
+            .chunks_exact(2)
+            .map(|p| p[1] as f32 / 255.0)
+            .collect(),
+        DynamicImage::ImageRgba8(b) => b
+            .as_raw()
+            .chunks_exact(4)
+            .map(|p| p[3] as f32 / 255.0)
+            .collect(),
+        DynamicImage::ImageLumaA16(b) => b
+            .as_raw()
+            .chunks_exact(2)
+            .map(|p| p[1] as f32 / 65535.0)
+            .collect(),
+        DynamicImage::ImageRgba16(b) => b
+            .as_raw()
+            .chunks_exact(4)
+            .map(|p| p[3] as f32 / 65535.0)
+            .collect(),
+        DynamicImage::ImageRgba32F(b) => b
+            .as_raw()
+            .chunks_exact(4)
+            .map(|p| p[3].clamp(0.0, 1.0))
+            .collect(),
+        _ => return None,
+    };
+    let (rows, cols) = image.shape();
+    if alpha.len() != rows * cols {
+        return None;
+    }
+    let n = alpha.iter().filter(|&&a| a < 1.0).count();
+    if n == 0 {
+        return None;
+    }
+    let white = image.modality == Modality::Histopathology;
+    let bg = if white { 1.0f32 } else { 0.0 };
+    for ch in 0..3 {
+        let mut plane = image.data.index_axis_mut(ndarray::Axis(0), ch);
+        for (v, &a) in plane.iter_mut().zip(&alpha) {
+            if a < 1.0 {
+                *v = *v * a + bg * (1.0 - a);
+            }
+        }
+    }
+    Some(format!(
+        "{n} partly or fully transparent pixels composited over {}",
+        if white { "white (glass)" } else { "black" }
+    ))
 }
 
 /// Write a colour image as an 8-bit sRGB PNG (linear light encoded with the IEC 61966-2-1

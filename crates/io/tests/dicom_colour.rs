@@ -381,3 +381,49 @@ fn corpus_matches_pydicom() {
     eprintln!("{passed} match; {} differ", failures.len());
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A colour DICOM object's ICC Profile (0028,2000) is applied as a PNG's embedded profile is:
+/// the same codes with the same Display P3 profile give the same linear values by both readers
+/// (the PNG path is checked against LittleCMS in tests/colour.rs).
+#[test]
+fn dicom_icc_profile_is_applied_like_a_png_profile() {
+    use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+    use image::ImageEncoder;
+    let src = data("dicom-colour/SC_rgb_small_odd.dcm");
+    let plain = read_rgb(&src, &RgbLoadOptions::default()).unwrap();
+    assert_eq!(plain.meta.colour_profile, None);
+    let (rows, cols) = plain.image.shape();
+    let codes = plain.image.to_srgb8();
+    let icc = moxcms::ColorProfile::new_display_p3().encode().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut obj = dicom_object::open_file(&src).unwrap();
+    obj.put(DataElement::new(
+        Tag(0x0028, 0x2000),
+        VR::OB,
+        PrimitiveValue::from(icc.clone()),
+    ));
+    let dcm = dir.path().join("p3.dcm");
+    obj.write_to_file(&dcm).unwrap();
+    let mut png = Vec::new();
+    let mut enc = image::codecs::png::PngEncoder::new(&mut png);
+    enc.set_icc_profile(icc).unwrap();
+    enc.write_image(
+        &codes,
+        cols as u32,
+        rows as u32,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    let pp = dir.path().join("p3.png");
+    std::fs::write(&pp, png).unwrap();
+    let from_dicom = read_rgb(&dcm, &RgbLoadOptions::default()).unwrap();
+    let from_png = read_rgb(&pp, &RgbLoadOptions::default()).unwrap();
+    assert!(from_dicom
+        .meta
+        .colour_profile
+        .as_deref()
+        .unwrap()
+        .contains("converted to sRGB"));
+    assert_eq!(from_dicom.image.data, from_png.image.data);
+    assert_ne!(from_dicom.image.data, plain.image.data);
+}

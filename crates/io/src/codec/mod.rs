@@ -11,6 +11,7 @@
 //! frame and the reason.
 
 pub(crate) mod jpeg12;
+pub(crate) mod jpeg_markers;
 pub(crate) mod jpeg_rgb;
 pub(crate) mod jpegls;
 pub(crate) mod rle;
