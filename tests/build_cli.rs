@@ -532,3 +532,70 @@ test = 1.0
     let text = run_ok(artefact().arg("replay").arg(&out).arg(id));
     assert!(text.contains(": identical to"), "{text}");
 }
+
+/// Text a fundus camera burns into the black surround (a name at the top left touching the
+/// field, an ID at the bottom left) is not written out by `degrade` or `build`: everything
+/// outside the field of view is black in the outputs, and the field is kept.
+#[test]
+fn burned_in_text_in_a_fundus_surround_is_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut img = image::open("tests/data/photo/fundus/fundus_normal_left_eye_haggstrom_cc0.jpg")
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = img.dimensions();
+    // "glyphs": 5-px strokes in two lines of text, white and yellow
+    let mut text = Vec::new();
+    for (y0, x1, colour) in [
+        (20u32, 700u32, [255u8, 255, 255]),
+        (h - 70, 600, [255, 255, 0]),
+    ] {
+        for y in y0..y0 + 40 {
+            for x in 20..x1 {
+                if (x / 5) % 3 == 0 || y < y0 + 5 {
+                    img.put_pixel(x, y, image::Rgb(colour));
+                    text.push((x, y));
+                }
+            }
+        }
+    }
+    let src = dir.path().join("fundus_with_text.png");
+    img.save(&src).unwrap();
+    let out = dir.path().join("degraded.png");
+    run_ok(
+        artefact()
+            .args(["degrade", src.to_str().unwrap(), "--modality", "fundus"])
+            .args([
+                "-a",
+                "exposure",
+                "-s",
+                "severe",
+                "-o",
+                out.to_str().unwrap(),
+            ]),
+    );
+    let got = image::open(&out).unwrap().to_rgb8();
+    assert_eq!(got.dimensions(), (w, h));
+    // the surround, text included, is black, except the strokes' roots at the field's edge
+    // (within the opening's 2 × 14 px); the field: centre (704, 702), radius 695 px (its
+    // extent in the clean photograph, rows 6–1399 and columns 9–1399)
+    let (cx, cy, radius) = (704.0, 702.0, 695.0 + 30.0);
+    let far: Vec<_> = text
+        .iter()
+        .filter(|&&(x, y)| {
+            ((x as f64 - cx).powi(2) + (y as f64 - cy).powi(2)).sqrt() > radius + 20.0
+        })
+        .collect();
+    assert!(far.len() > 1000, "{}", far.len());
+    let lit: Vec<_> = far
+        .iter()
+        .filter(|&&&(x, y)| got.get_pixel(x, y).0 != [0, 0, 0])
+        .collect();
+    assert!(
+        lit.is_empty(),
+        "{} text pixels written, e.g. {:?}",
+        lit.len(),
+        &lit[..lit.len().min(5)]
+    );
+    // the field is kept
+    assert_ne!(got.get_pixel(w / 2, h / 2).0, [0, 0, 0]);
+}

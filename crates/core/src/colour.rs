@@ -30,7 +30,10 @@
 //! [`detect_fov`] finds the lit disc of fundus/endoscopy photographs: the per-pixel maximum of
 //! the sRGB-encoded channels is thresholded at `b + 0.25·(f − b)` with `b` the 2nd and `f` the
 //! 60th percentile (robust to JPEG noise in the surround and to vessels and dark lesions inside),
-//! then the largest 4-connected component is kept and its holes are filled. There is no field
+//! then opened (eroded and dilated) by a square of side `2r + 1`, `r` = 1 % of the shorter
+//! side, so that text, logos and marks burned into the surround stay separate from the field
+//! even where they touch it (strokes thinner than the square vanish; a large disc is
+//! unchanged), then the largest 4-connected component is kept and its holes are filled. There is no field
 //! of view to keep (`None`) when the darkest 2 % are not dark (encoded level above 0.25, as in
 //! H&E), when the field reaches a corner of the frame (no surround there), or when it covers
 //! more than 98 % or less than 5 % of the frame.
@@ -367,6 +370,28 @@ impl RgbImage {
         self.fov.is_some()
     }
 
+    /// Set every pixel outside the field of view to black and return how many of them were not
+    /// black (0 without a mask). The surround of a fundus or endoscopy photograph holds no
+    /// image of the patient, but cameras burn text into it — names, IDs, dates, eye and angle
+    /// labels, logos — which must not reach a benchmark: such marks are separate from the lit
+    /// field, so they are outside the mask.
+    pub fn blank_outside_fov(&mut self) -> usize {
+        let Some(m) = &self.fov else { return 0 };
+        let mut lit = 0usize;
+        for ((r, c), &inside) in m.indexed_iter() {
+            if !inside {
+                let mut any = false;
+                for ch in 0..3 {
+                    let v = &mut self.data[[ch, r, c]];
+                    any |= *v != 0.0;
+                    *v = 0.0;
+                }
+                lit += any as usize;
+            }
+        }
+        lit
+    }
+
     /// Whether pixel `(r, c)` is inside the field of view (always true without a mask).
     #[inline]
     pub fn in_fov(&self, r: usize, c: usize) -> bool {
@@ -379,6 +404,8 @@ const FOV_LEVEL: f64 = 0.25;
 /// Percentiles of the encoded channel maximum taken as surround and field levels.
 const FOV_DARK_PERCENTILE: f64 = 0.02;
 const FOV_BRIGHT_PERCENTILE: f64 = 0.60;
+/// Half-width of the opening's square, as a fraction of the shorter side.
+const FOV_OPENING: f64 = 0.01;
 /// A field is reported only if it covers between these fractions of the frame.
 const FOV_MIN_FRACTION: f64 = 0.05;
 const FOV_MAX_FRACTION: f64 = 0.98;
@@ -414,6 +441,8 @@ pub fn detect_fov(img: &RgbImage) -> Option<Array2<bool>> {
     }
     let t = b + FOV_LEVEL * (f - b);
     let above = m.mapv(|v| v > t);
+    let r = ((rows.min(cols) as f64 * FOV_OPENING).round() as usize).max(1);
+    let above = open_square(&above, r);
     let largest = largest_component(&above)?;
     let filled = fill_holes(&largest);
     // a circular (or octagonal) field leaves the four corners in the surround
@@ -425,6 +454,42 @@ pub fn detect_fov(img: &RgbImage) -> Option<Array2<bool>> {
     (FOV_MIN_FRACTION..=FOV_MAX_FRACTION)
         .contains(&frac)
         .then_some(filled)
+}
+
+/// Morphological opening of `mask` by the square of side `2r + 1`: the union of every such
+/// square that fits inside it (erosion, then dilation, each a box test over a summed-area
+/// table; the frame's outside counts as `false`).
+pub(crate) fn open_square(mask: &Array2<bool>, r: usize) -> Array2<bool> {
+    let (rows, cols) = mask.dim();
+    // sat[i][j] = number of true pixels in mask[..i, ..j]
+    let sat = |m: &Array2<bool>| {
+        let mut t = Array2::<u32>::zeros((rows + 1, cols + 1));
+        for i in 0..rows {
+            let mut run = 0u32;
+            for j in 0..cols {
+                run += m[[i, j]] as u32;
+                t[[i + 1, j + 1]] = t[[i, j + 1]] + run;
+            }
+        }
+        t
+    };
+    // count of true pixels in the box of half-width r around (i, j), clipped to the frame
+    let boxed = |t: &Array2<u32>, i: usize, j: usize| {
+        let (i0, i1) = (i.saturating_sub(r), (i + r + 1).min(rows));
+        let (j0, j1) = (j.saturating_sub(r), (j + r + 1).min(cols));
+        let n = t[[i1, j1]] + t[[i0, j0]] - t[[i0, j1]] - t[[i1, j0]];
+        (n, ((i1 - i0) * (j1 - j0)) as u32)
+    };
+    let full = (2 * r + 1) * (2 * r + 1);
+    let t = sat(mask);
+    // erosion: the whole square (inside the frame) is true
+    let eroded = Array2::from_shape_fn((rows, cols), |(i, j)| {
+        let (n, area) = boxed(&t, i, j);
+        area as usize == full && n == area
+    });
+    let t = sat(&eroded);
+    // dilation of the eroded mask by the same square
+    Array2::from_shape_fn((rows, cols), |(i, j)| boxed(&t, i, j).0 > 0)
 }
 
 /// The largest 4-connected component of `mask` (ties: the first found in raster order).
@@ -642,6 +707,121 @@ mod tests {
             }
         }
         assert!((sr / area - 100.0).abs() < 0.5 && (sc / area - 100.0).abs() < 0.5);
+    }
+
+    /// The summed-area opening equals the opening by its definition (the union of the
+    /// `(2r+1)²` squares inside the mask and the frame) on random masks.
+    #[test]
+    fn square_opening_matches_its_definition() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut bit = |p: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % 100 < p
+        };
+        for (rows, cols, r, p) in [
+            (23, 31, 1, 70),
+            (40, 17, 2, 85),
+            (9, 9, 4, 95),
+            (30, 30, 3, 90),
+        ] {
+            let m = Array2::from_shape_fn((rows, cols), |_| bit(p));
+            let mut want = Array2::from_elem((rows, cols), false);
+            for i in r..rows.saturating_sub(r) {
+                for j in r..cols.saturating_sub(r) {
+                    let fits = (i - r..=i + r).all(|a| (j - r..=j + r).all(|b| m[[a, b]]));
+                    if fits {
+                        for a in i - r..=i + r {
+                            for b in j - r..=j + r {
+                                want[[a, b]] = true;
+                            }
+                        }
+                    }
+                }
+            }
+            assert_eq!(open_square(&m, r), want, "{rows}×{cols} r={r}");
+        }
+    }
+
+    /// Text burned into the surround that touches the field (letters joined to the disc's
+    /// edge) is not part of the field of view, so it is blanked.
+    #[test]
+    fn text_touching_the_field_is_outside_it() {
+        let mut img = synthetic_fundus(301, 120.0);
+        let c0 = 150.0;
+        // a 3-px-stroke "label" running from the surround into the disc's edge at the top:
+        // vertical strokes every 8 px joined by a 3-px bar, drawn down to 2 px inside the disc
+        let mut text = Vec::new();
+        for r in 20..40 {
+            for c in 100..200 {
+                let stroke = (c % 8) < 3 || r < 23;
+                let (dy, dx) = (r as f64 - c0, c as f64 - c0);
+                let d = (dx * dx + dy * dy).sqrt();
+                if stroke && d > 118.0 {
+                    if d > 121.0 {
+                        text.push((r, c));
+                    }
+                    for ch in 0..3 {
+                        img.data[[ch, r, c]] = 0.8;
+                    }
+                }
+            }
+        }
+        assert!(text.len() > 300, "{}", text.len());
+        assert!(img.detect_and_set_fov());
+        let m = img.fov.clone().unwrap();
+        // only roots of strokes within the opening's reach (r = 3 px) of the edge may stay
+        let d = |r: usize, c: usize| ((r as f64 - c0).powi(2) + (c as f64 - c0).powi(2)).sqrt();
+        let inside: Vec<_> = text.iter().filter(|&&(r, c)| m[[r, c]]).collect();
+        assert!(
+            inside.len() * 100 < text.len() && inside.iter().all(|&&(r, c)| d(r, c) < 124.0),
+            "text pixels taken for the field: {inside:?}"
+        );
+        let area = m.iter().filter(|&&v| v).count() as f64;
+        let r_eq = (area / std::f64::consts::PI).sqrt();
+        assert!((r_eq - 120.0).abs() < 1.0, "equivalent radius {r_eq}");
+        img.blank_outside_fov();
+        assert!(text
+            .iter()
+            .all(|&(r, c)| img.data[[0, r, c]] == 0.0 || d(r, c) < 124.0));
+    }
+
+    /// Marks in the surround (the corner speck, text) are blanked; the field is untouched.
+    #[test]
+    fn blanking_the_surround_removes_marks_and_keeps_the_field() {
+        let mut img = synthetic_fundus(201, 80.0);
+        // a line of "text" at the bottom left, apart from the field
+        for r in 190..196 {
+            for c in 4..60 {
+                if (c / 3) % 2 == 0 {
+                    for ch in 0..3 {
+                        img.data[[ch, r, c]] = 0.9;
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            img.clone().blank_outside_fov(),
+            0,
+            "no mask yet: nothing blanked"
+        );
+        let before = img.clone();
+        assert!(img.detect_and_set_fov());
+        let lit = img.blank_outside_fov();
+        let m = img.fov.clone().unwrap();
+        let outside = m.iter().filter(|&&v| !v).count();
+        assert_eq!(
+            lit, outside,
+            "every surround pixel had noise, speck or text"
+        );
+        for ((r, c), &inside) in m.indexed_iter() {
+            for ch in 0..3 {
+                let want = if inside { before.data[[ch, r, c]] } else { 0.0 };
+                assert_eq!(img.data[[ch, r, c]], want);
+            }
+        }
+        assert!((190..196).all(|r| (4..60).all(|c| img.data[[0, r, c]] == 0.0)));
     }
 
     #[test]

@@ -344,7 +344,10 @@ fn degrade_colour(
         allow_burned_in: req.allow_burned_in,
         ..RgbLoadOptions::default()
     };
-    let loaded = read_rgb(&req.input, &opts)?;
+    let mut loaded = read_rgb(&req.input, &opts)?;
+    crate::source::big_enough(&loaded.image).map_err(|e| DatasetError::file(&req.input, e))?;
+    // text burned into a fundus/endoscopy surround (names, IDs, dates) is not written out
+    loaded.image.blank_outside_fov();
     let key = format!("degrade/{}/{}/0", req.recipe.name, req.severity);
     let fail = |reason: String| DatasetError::Sample {
         id: key.clone(),

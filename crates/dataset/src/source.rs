@@ -134,7 +134,7 @@ pub fn collect_slices_with(
     limits: SourceLimits,
 ) -> Result<(Vec<SourceSlice>, Vec<Skipped>), DatasetError> {
     let mut slices = Vec::new();
-    let skipped = visit_sources(bench, secret, keep_going, limits, &mut |_, got| {
+    let skipped = visit_sources(bench, secret, keep_going, limits, &mut |_, got, _| {
         slices.extend(got)
     })?;
     Ok((slices, skipped))
@@ -183,7 +183,7 @@ pub struct Scan {
 }
 
 impl SliceInfo {
-    fn of(s: &SourceSlice, entry: usize) -> SliceInfo {
+    fn of(s: &SourceSlice, entry: usize, fingerprint: u64) -> SliceInfo {
         SliceInfo {
             source_key: s.source_key.clone(),
             subject_key: s.subject_key.clone(),
@@ -193,7 +193,7 @@ impl SliceInfo {
             anatomy: s.anatomy.clone(),
             scanned_us: s.scanned_us,
             entry,
-            fingerprint: fingerprint(&s.image),
+            fingerprint,
         }
     }
 }
@@ -234,11 +234,18 @@ pub fn scan_sources(
     limits: SourceLimits,
 ) -> Result<Scan, DatasetError> {
     let mut scan = Scan::default();
-    let skipped = visit_sources(bench, secret, keep_going, limits, &mut |entry, got| {
-        let e = scan.entries.len();
-        scan.slices.extend(got.iter().map(|s| SliceInfo::of(s, e)));
-        scan.entries.push(entry);
-    })?;
+    let skipped = visit_sources(
+        bench,
+        secret,
+        keep_going,
+        limits,
+        &mut |entry, got, prints| {
+            let e = scan.entries.len();
+            scan.slices
+                .extend(got.iter().zip(prints).map(|(s, f)| SliceInfo::of(s, e, f)));
+            scan.entries.push(entry);
+        },
+    )?;
     scan.skipped = skipped;
     Ok(scan)
 }
@@ -336,17 +343,20 @@ fn prepare_loaded(
     }
 }
 
-/// List every source of the benchmark, load each in turn and hand its prepared slices to
-/// `sink` (then they may be dropped). Returns the skipped sources.
+/// List every source of the benchmark, load each in turn and hand its prepared slices and
+/// their fingerprints to `sink` (then they may be dropped). Returns the skipped sources.
 fn visit_sources(
     bench: &BenchmarkRecipe,
     secret: &[u8],
     keep_going: bool,
     limits: SourceLimits,
-    sink: &mut dyn FnMut(SourceEntry, Vec<SourceSlice>),
+    sink: &mut dyn FnMut(SourceEntry, Vec<SourceSlice>, Vec<u64>),
 ) -> Result<Vec<Skipped>, DatasetError> {
     let mut skipped = Vec::new();
     let mut seen_keys = BTreeSet::new();
+    // the first source to show each prepared slice's exact pixels
+    let mut seen_pixels: std::collections::HashMap<u64, std::path::PathBuf> =
+        std::collections::HashMap::new();
     for (si, spec) in bench.sources.iter().enumerate() {
         let colour = spec.modality.is_some_and(Modality::is_colour);
         // every path listed (in parallel, kept in order): its sources, or why it failed
@@ -390,10 +400,10 @@ fn visit_sources(
                 break;
             }
             // each: the key to list once (if preparing reached the listing, as in
-            // `prepare_grey`) and the prepared slices
+            // `prepare_grey`) and the prepared slices with their fingerprints
             type Read = (
                 Option<(String, &'static str)>,
-                Result<Vec<SourceSlice>, String>,
+                Result<(Vec<SourceSlice>, Vec<u64>), String>,
             );
             let read: Vec<Option<Result<Read, String>>> = chunk
                 .par_iter()
@@ -408,7 +418,11 @@ fn visit_sources(
                         // a set of its own records the key if, and only if, preparing
                         // reaches the point where a source is listed
                         let mut own = BTreeSet::new();
-                        let prepared = prepare_loaded(bench, spec, raw, secret, Some(&mut own));
+                        let prepared = prepare_loaded(bench, spec, raw, secret, Some(&mut own))
+                            .map(|slices| {
+                                let prints = slices.iter().map(|s| fingerprint(&s.image)).collect();
+                                (slices, prints)
+                            });
                         Ok((own.pop_first().map(|k| (k, kind)), prepared))
                     })())
                 })
@@ -426,7 +440,9 @@ fn visit_sources(
                     if let Some((key, kind)) = key {
                         listed_once(Some(&mut seen_keys), &key, kind)?;
                     }
-                    Ok((what, prepared?))
+                    let (prepared, prints) = prepared?;
+                    shown_once(&mut seen_pixels, &p, &prints)?;
+                    Ok((what, prepared, prints))
                 });
                 visit_one(keep_going, &mut skipped, si, p, got, sink)?;
             }
@@ -441,19 +457,43 @@ fn visit_one(
     skipped: &mut Vec<Skipped>,
     si: usize,
     p: std::path::PathBuf,
-    got: Result<(Pending, Vec<SourceSlice>), String>,
-    sink: &mut dyn FnMut(SourceEntry, Vec<SourceSlice>),
+    got: Result<(Pending, Vec<SourceSlice>, Vec<u64>), String>,
+    sink: &mut dyn FnMut(SourceEntry, Vec<SourceSlice>, Vec<u64>),
 ) -> Result<(), DatasetError> {
     match got {
-        Ok((what, slices)) => sink(
+        Ok((what, slices, prints)) => sink(
             SourceEntry {
                 spec: si,
                 path: p,
                 what,
             },
             slices,
+            prints,
         ),
         Err(reason) => skip_or_fail(keep_going, skipped, &p, reason)?,
+    }
+    Ok(())
+}
+
+/// A source whose prepared slice has exactly the pixels of another source's slice (the same
+/// picture under another name, a lossless copy in another format) is skipped: one picture in
+/// two sources would stand in two places of the benchmark, possibly in two splits. `seen`: the
+/// fingerprint of every slice accepted so far and its source; updated when `prints` (the
+/// fingerprints of this source's slices) pass.
+fn shown_once(
+    seen: &mut std::collections::HashMap<u64, std::path::PathBuf>,
+    path: &std::path::Path,
+    prints: &[u64],
+) -> Result<(), String> {
+    if let Some(first) = prints.iter().find_map(|f| seen.get(f)) {
+        return Err(format!(
+            "its pixels are identical to those of {} (the same picture under another name): a \
+             copy would put one picture in two places of the benchmark",
+            first.display()
+        ));
+    }
+    for &f in prints {
+        seen.insert(f, path.to_path_buf());
     }
     Ok(())
 }
@@ -568,7 +608,10 @@ fn prepare_colour_source(
     listed_once(seen, &source_key, "image")?;
     let subject_key = short(&loaded.meta.subject_key(secret));
     let pieces = match spec.tile {
-        None => vec![(0, loaded.image)],
+        None => {
+            enough_foreground(&loaded.image, bench.min_foreground)?;
+            vec![(0, loaded.image)]
+        }
         Some(n) => {
             let tiles = pick_tiles(
                 &loaded.image,
@@ -610,6 +653,37 @@ fn prepare_colour_source(
             scanned_us: false,
         })
         .collect())
+}
+
+/// Fewest pixels a side of a photograph to be degraded: below it, blurs, bubbles, dust and
+/// blocks have no room (a thumbnail or an icon, not a photograph).
+pub const MIN_PHOTO_SIDE: usize = 16;
+
+/// Refuse a photograph with a side shorter than [`MIN_PHOTO_SIDE`].
+pub fn big_enough(img: &RgbImage) -> Result<(), String> {
+    let (rows, cols) = img.shape();
+    if rows.min(cols) < MIN_PHOTO_SIDE {
+        return Err(format!(
+            "a {cols}×{rows} photograph is too small to degrade (at least {MIN_PHOTO_SIDE} \
+             pixels a side)"
+        ));
+    }
+    Ok(())
+}
+
+/// A whole photograph is a source only if it shows enough of its subject, as a grey slice must
+/// (a blank, nearly black or washed-out picture has nothing to degrade, and every severity of
+/// it would look the same).
+fn enough_foreground(img: &RgbImage, min_fg: f64) -> Result<(), String> {
+    big_enough(img)?;
+    let fg = colour_foreground_fraction(img);
+    if fg < min_fg {
+        return Err(format!(
+            "the photograph's foreground fraction {fg:.3} is below min_foreground {min_fg} \
+             (blank, nearly black or washed out?)"
+        ));
+    }
+    Ok(())
 }
 
 /// Fraction of a photograph's pixels that show the subject: for modalities with a dark
@@ -691,7 +765,8 @@ pub fn shown_size(p: Picture, size: usize) -> Result<Picture, artefact_core::Cor
 
 /// Prepare a colour photograph: a square `size`² image in linear light. Modalities with a dark
 /// surround (fundus, endoscopy) are padded to a square with black, keeping the whole field of
-/// view, which is then detected on the result; others (histopathology tiles) are cropped to
+/// view, which is then detected on the result and everything outside it set to black (cameras
+/// burn names, IDs and dates into the surround); others (histopathology tiles) are cropped to
 /// their centred square, since padding would add a border that is not in the slide.
 pub fn prepare_colour(img: &RgbImage, size: usize) -> Result<RgbImage, artefact_core::CoreError> {
     let (r, c) = img.shape();
@@ -728,7 +803,9 @@ pub fn prepare_colour(img: &RgbImage, size: usize) -> Result<RgbImage, artefact_
         .map_err(|e| artefact_core::CoreError::Shape(e.to_string()))?;
     let mut out = RgbImage::new(data, spacing, img.modality, None)?;
     if pad {
+        // text burned into the surround (names, IDs, dates) never reaches a benchmark
         out.detect_and_set_fov();
+        out.blank_outside_fov();
     }
     Ok(out)
 }
@@ -823,6 +900,54 @@ mod tests {
     use super::*;
     use artefact_core::Volume;
     use ndarray::Array3;
+
+    /// Blank photographs are refused as sources: black fundus frames, white slides without
+    /// tissue; a fundus disc on black and stained tissue pass.
+    #[test]
+    fn blank_photographs_are_not_sources() {
+        let img = |m: Modality, f: &dyn Fn(usize, usize) -> f32| {
+            RgbImage::new(
+                Array3::from_shape_fn((3, 40, 40), |(_, r, c)| f(r, c)),
+                [1.0, 1.0],
+                m,
+                None,
+            )
+            .unwrap()
+        };
+        let disc = |r: usize, c: usize| {
+            let (y, x) = (r as f32 - 20.0, c as f32 - 20.0);
+            if x * x + y * y < 300.0 {
+                0.3
+            } else {
+                0.0
+            }
+        };
+        let black = img(Modality::Fundus, &|_, _| 0.0);
+        let e = enough_foreground(&black, 0.15).unwrap_err();
+        assert!(e.contains("0.000") && e.contains("0.15"), "{e}");
+        assert!(enough_foreground(&img(Modality::Fundus, &disc), 0.15).is_ok());
+        let white = img(Modality::Histopathology, &|_, _| 0.95);
+        assert!(enough_foreground(&white, 0.15).is_err());
+        let tissue = img(Modality::Histopathology, &|r, _| {
+            if r < 20 {
+                0.2
+            } else {
+                0.95
+            }
+        });
+        assert!(enough_foreground(&tissue, 0.15).is_ok());
+        assert!(enough_foreground(&tissue, 0.6).is_err());
+        // a thumbnail is refused whatever it shows
+        let small = RgbImage::new(
+            Array3::from_elem((3, 12, 40), 0.3),
+            [1.0, 1.0],
+            Modality::Histopathology,
+            None,
+        )
+        .unwrap();
+        let e = enough_foreground(&small, 0.15).unwrap_err();
+        assert!(e.contains("40×12") && e.contains("too small"), "{e}");
+    }
 
     #[test]
     fn picks_evenly_among_foreground_slices() {

@@ -481,6 +481,55 @@ fn unreadable_sources_fail_or_are_skipped_with_keep_going() {
     assert!(sk.contains("broken.nii"));
 }
 
+/// A copy of a source under another name (or converted losslessly to another format) is not a
+/// second source: its slices would stand in two places of the benchmark, possibly two splits.
+#[test]
+fn a_copy_of_a_source_is_refused_or_skipped() {
+    let (dir, _) = setup(3);
+    let src = dir.path().join("src");
+    std::fs::copy(src.join("subject1.nii"), src.join("subject9_copy.nii")).unwrap();
+    // the same pixels in another format: NIfTI written again as gzip
+    let v = artefact_io::load_volume(&src.join("subject2.nii")).unwrap();
+    let gz = dir.path().join("gz");
+    std::fs::create_dir(&gz).unwrap();
+    artefact_io::write_nifti(&gz.join("subject2_again.nii.gz"), &v.volume).unwrap();
+    std::fs::copy(
+        gz.join("subject2_again.nii.gz"),
+        src.join("subject8.nii.gz"),
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(dir.path().join("bench.toml"))
+        .unwrap()
+        .replace("path = \"src/*.nii\"", "path = \"src/*.nii*\"");
+    std::fs::write(dir.path().join("bench.toml"), toml).unwrap();
+    let bench = BenchmarkRecipe::load(&dir.path().join("bench.toml"), &registry()).unwrap();
+    let e = build(
+        &bench,
+        &registry(),
+        &test_opts(dir.path().join("o")),
+        &|_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("identical") && e.contains("--keep-going"), "{e}");
+    let mut opts = test_opts(dir.path().join("o2"));
+    opts.keep_going = true;
+    let s = build(&bench, &registry(), &opts, &|_, _| {}).unwrap();
+    assert_eq!(s.skipped_sources, 2);
+    let sk: Vec<serde_json::Value> = read_jsonl(&dir.path().join("o2/skipped.jsonl"));
+    for (copy, first) in [
+        ("subject9_copy.nii", "subject1.nii"),
+        ("subject8.nii.gz", "subject2.nii"),
+    ] {
+        let row = sk
+            .iter()
+            .find(|r| r["path"].as_str().unwrap().ends_with(copy))
+            .unwrap_or_else(|| panic!("{copy} not skipped: {sk:?}"));
+        let reason = row["reason"].as_str().unwrap();
+        assert!(reason.contains(first), "{reason}");
+    }
+}
+
 #[test]
 fn calibration_is_jobs_independent_and_orders_severities() {
     use artefact_dataset::calibrate::calibrate;

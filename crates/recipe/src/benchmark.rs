@@ -17,7 +17,9 @@
 //! [selection]
 //! axis = 0                          # array axis perpendicular to the slices (0 = axial for NIfTI/DICOM stacks)
 //! slices_per_volume = 4
-//! min_foreground = 0.15             # fraction of pixels above Otsu's threshold
+//! min_foreground = 0.15             # fraction of pixels above Otsu's threshold; photographs:
+//!                                   # inside a dark surround (fundus, endoscopy) or stained
+//!                                   # (slides), for the whole picture or each tile
 //! volume_physics = false            # true: degrade whole volumes with the operators' 3-D forms
 //!                                   # (attributes that have them), then cut the slice
 //!
