@@ -105,7 +105,7 @@ cmd_test!(lists_every_fixture, ["inspect", "tests/data"], |run| {
         assert!(out.contains(&format!("{f}\n")), "{f} missing:\n{out}");
     }
     assert!(!out.contains("README"), "README.md must be skipped");
-    assert!(out.contains("39 source(s)"), "{out}");
+    assert!(out.contains("48 source(s)"), "{out}");
     // the bad ones carry errors naming the reason
     assert!(block(out, "tests/data/bad/MR_truncated.dcm").contains("ERROR     truncated"));
     assert!(block(out, "tests/data/dicom/liver_1frame.dcm").contains("Segmentation Storage (SEG)"));
@@ -140,6 +140,16 @@ cmd_test!(lists_every_fixture, ["inspect", "tests/data"], |run| {
             && fundus.contains("linear light")
             && !fundus.contains("ERROR"),
         "{fundus}"
+    );
+    // a JPEG-compressed YCbCr TIFF (the slide-scanner layout) reads as colour
+    let svs = block(
+        out,
+        "tests/data/photo/tiff-jpeg/he_jpeg_ycbcr420_tiles64.tif",
+    );
+    assert!(
+        svs.contains("size      200 × 176 × 1 voxels (x × y × z), colour (RGB)")
+            && !svs.contains("ERROR"),
+        "{svs}"
     );
     let mf = block(out, "tests/data/dicom/MR_multiframe_64x64x10.dcm");
     assert!(
@@ -180,7 +190,7 @@ cmd_test!(
     ["inspect", "--strict", "tests/data"],
     |run| {
         assert_ne!(run.code, 0);
-        assert!(run.stdout.contains("39 source(s)"));
+        assert!(run.stdout.contains("48 source(s)"));
     }
 );
 
@@ -236,10 +246,10 @@ cmd_test!(
         assert_eq!(run.code, 0);
         let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("valid JSON");
         let entries = v["entries"].as_array().unwrap();
-        assert_eq!(entries.len(), 39);
+        assert_eq!(entries.len(), 48);
         assert_eq!(
             v["read"].as_u64().unwrap() + v["failed"].as_u64().unwrap(),
-            39
+            48
         );
         let find = |suffix: &str| {
             entries

@@ -53,6 +53,7 @@ pub mod inspect;
 pub mod meta;
 pub mod nifti;
 pub mod raster;
+mod tiff_jpeg;
 mod us_field;
 mod us_region;
 

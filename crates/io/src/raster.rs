@@ -84,12 +84,79 @@ fn decode_oriented(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| image_err(path, e))?;
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| image_err(path, e))?;
+    Ok(orient(img, orientation))
+}
+
+/// Turn `img` by `orientation`, returning what was applied unless it was the identity.
+fn orient(
+    mut img: DynamicImage,
+    orientation: image::metadata::Orientation,
+) -> (DynamicImage, Option<String>) {
     if orientation == image::metadata::Orientation::NoTransforms {
-        return Ok((img, None));
+        return (img, None);
     }
     img.apply_orientation(orientation);
-    Ok((img, Some(format!("{orientation:?}"))))
+    (img, Some(format!("{orientation:?}")))
+}
+
+/// A raster file decoded and turned upright.
+struct Decoded {
+    img: DynamicImage,
+    /// The colour type as stored (before any conversion).
+    colour: image::ColorType,
+    icc: Option<Vec<u8>>,
+    orientation: Option<String>,
+}
+
+/// Decode a PNG, JPEG or TIFF within `max_pixels` (named `unit` in the error) and a memory
+/// budget of the decoded samples plus `out_per_pixel` bytes per pixel; JPEG-compressed TIFFs
+/// go through [`crate::tiff_jpeg`], everything else through `image`.
+fn decode_raster(
+    path: &Path,
+    format: Format,
+    (max_pixels, unit): (u64, &'static str),
+    max_bytes: u64,
+    out_per_pixel: u64,
+) -> Result<Decoded, IoError> {
+    if format == Format::Tiff && crate::tiff_jpeg::is_jpeg(path)? {
+        let limits = crate::tiff_jpeg::Limits {
+            max_pixels,
+            unit,
+            max_bytes,
+            out_per_pixel,
+        };
+        let d = crate::tiff_jpeg::read(path, &limits)?;
+        let colour = d.img.color();
+        let (img, orientation) = orient(d.img, d.orientation);
+        return Ok(Decoded {
+            img,
+            colour,
+            icc: d.icc,
+            orientation,
+        });
+    }
+    let mut decoder = limited_decoder(path, format, max_bytes)?;
+    let (w, h) = decoder.dimensions();
+    if w == 0 || h == 0 {
+        return Err(IoError::invalid(path, format!("zero-sized image {w}×{h}")));
+    }
+    if (w as u64) * (h as u64) > max_pixels {
+        return Err(IoError::too_large(
+            path,
+            format!("{w}×{h} pixels exceed the limit of {max_pixels} {unit}"),
+        ));
+    }
+    check_budget(path, &decoder, out_per_pixel, max_bytes)?;
+    let colour = decoder.color_type();
+    let icc = decoder.icc_profile().ok().flatten();
+    let (img, orientation) = decode_oriented(path, decoder)?;
+    Ok(Decoded {
+        img,
+        colour,
+        icc,
+        orientation,
+    })
 }
 
 /// Refuse an image whose decoded buffer plus `out_per_pixel` bytes of output per pixel
@@ -118,23 +185,18 @@ fn check_budget(
 }
 
 pub(crate) fn read(path: &Path, format: Format, opts: &LoadOptions) -> Result<Loaded, IoError> {
-    let decoder = limited_decoder(path, format, opts.max_bytes)?;
-    let (w, h) = decoder.dimensions();
-    if w == 0 || h == 0 {
-        return Err(IoError::invalid(path, format!("zero-sized image {w}×{h}")));
-    }
-    if (w as u64) * (h as u64) > opts.max_voxels as u64 {
-        return Err(IoError::too_large(
-            path,
-            format!(
-                "{w}×{h} pixels exceed the limit of {} voxels",
-                opts.max_voxels
-            ),
-        ));
-    }
-    check_budget(path, &decoder, 4, opts.max_bytes)?;
-    let colour = decoder.color_type();
-    let (img, orientation) = decode_oriented(path, decoder)?;
+    let Decoded {
+        img,
+        colour,
+        orientation,
+        ..
+    } = decode_raster(
+        path,
+        format,
+        (opts.max_voxels as u64, "voxels"),
+        opts.max_bytes,
+        4,
+    )?;
     let (rows, cols) = (img.height() as usize, img.width() as usize);
     let is_colour = colour.has_color();
     if is_colour && !opts.grey_from_rgb {
@@ -319,26 +381,20 @@ pub fn read_rgb_raster(path: &Path, opts: &RgbLoadOptions) -> Result<LoadedRgb, 
             ))
         }
     };
-    let mut decoder = limited_decoder(path, format, opts.max_bytes)?;
-    let (w, h) = decoder.dimensions();
-    if w == 0 || h == 0 {
-        return Err(IoError::invalid(path, format!("zero-sized image {w}×{h}")));
-    }
-    if (w as u64) * (h as u64) > opts.max_pixels as u64 {
-        return Err(IoError::too_large(
-            path,
-            format!(
-                "{w}×{h} pixels exceed the limit of {} pixels",
-                opts.max_pixels
-            ),
-        ));
-    }
     // three float32 planes, plus a float32 RGB copy for float layouts
-    check_budget(path, &decoder, 24, opts.max_bytes)?;
-    let colour = decoder.color_type();
-    let icc = decoder.icc_profile().ok().flatten();
+    let Decoded {
+        img,
+        colour,
+        icc,
+        orientation,
+    } = decode_raster(
+        path,
+        format,
+        (opts.max_pixels as u64, "pixels"),
+        opts.max_bytes,
+        24,
+    )?;
     let (profile, colour_profile) = crate::icc::plan(icc.as_deref(), !colour.has_color());
-    let (img, orientation) = decode_oriented(path, decoder)?;
     let (rows, cols) = (img.height() as usize, img.width() as usize);
     let modality = opts.modality.unwrap_or(Modality::Photo);
     let spacing = opts.spacing_mm.unwrap_or([1.0, 1.0]);

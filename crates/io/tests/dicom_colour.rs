@@ -312,7 +312,7 @@ fn colour_for_a_grey_modality_says_what_to_do() {
 #[test]
 fn colour_folder_reads_every_dicom_and_frames_are_checked() {
     let all = artefact_io::load_all_rgb(&data("dicom-colour"), &RgbLoadOptions::default());
-    assert_eq!(all.len(), 9);
+    assert_eq!(all.len(), 10);
     for (p, r) in &all {
         let name = p.file_name().unwrap().to_string_lossy();
         if name == "examples_palette.dcm" {
@@ -426,4 +426,38 @@ fn dicom_icc_profile_is_applied_like_a_png_profile() {
         .contains("converted to sRGB"));
     assert_eq!(from_dicom.image.data, from_png.image.data);
     assert_ne!(from_dicom.image.data, plain.image.data);
+}
+
+/// An RGB JPEG frame with neither JFIF nor Adobe segment and component ids 1, 2, 3 (decoders
+/// guess YCbCr for it; Photometric Interpretation RGB says the samples are stored as is) on a
+/// real, non-uniform picture: pydicom's `SC_jpeg_no_color_transform.dcm` is nearly uniform and
+/// would not show rows coming out plane by plane. The file holds the 176×200 H&E crop of
+/// tests/data/photo/tiff-jpeg encoded by libjpeg-turbo (imagecodecs `jpeg8_encode(a, level=90,
+/// colorspace='rgb', outcolorspace='rgb')`, APP14 removed, ids 'R','G','B' set to 1, 2, 3;
+/// written by pydicom 3.0.2 as Secondary Capture, JPEG Baseline). Its libjpeg-turbo decode
+/// (`jpeg8_decode(jpg, colorspace='rgb', outcolorspace='rgb')`) is pixel for pixel the one of
+/// the RGB-strip TIFF there (same encoder, same 8×8 blocks), so that PNG is the reference.
+#[test]
+fn rgb_jpeg_without_markers_agrees_with_libjpeg_turbo() {
+    let path = data("dicom-colour/SC_rgb_jpeg_ids123_no_markers.dcm");
+    let l = read_rgb(&path, &RgbLoadOptions::default()).unwrap();
+    assert_eq!(l.image.shape(), (176, 200));
+    let ours = l.image.to_srgb8();
+    let reference = image::open(data("photo/tiff-jpeg/he_jpeg_rgb_strips48_libjpeg.png"))
+        .unwrap()
+        .to_rgb8()
+        .into_raw();
+    let max = ours
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    let mean = ours
+        .iter()
+        .zip(&reference)
+        .map(|(a, b)| a.abs_diff(*b) as f64)
+        .sum::<f64>()
+        / ours.len() as f64;
+    assert!(max <= 2 && mean < 0.1, "max {max}, mean {mean}");
 }

@@ -315,9 +315,9 @@ fn load_all_lists_every_fixture() {
         .iter()
         .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    // 12 DICOM + 1 bad + 9 colour DICOM + 6 codec DICOM + 4 NIfTI + 7 photographs; README.md
-    // is skipped
-    assert_eq!(entries.len(), 39, "{names:?}");
+    // 12 DICOM + 1 bad + 10 colour DICOM + 6 codec DICOM + 4 NIfTI + 7 photographs + 4 JPEG
+    // TIFFs and their 4 reference PNGs; README.md is skipped
+    assert_eq!(entries.len(), 48, "{names:?}");
     let failed: Vec<&str> = entries
         .iter()
         .zip(&names)

@@ -55,7 +55,8 @@ pub(crate) fn decode(
     let mut out = Vec::with_capacity(need * frames.len());
     for (i, f) in frames.iter().enumerate() {
         let mut d = jpeg_decoder::Decoder::new(f.as_slice());
-        d.set_color_transform(jpeg_decoder::ColorTransform::None);
+        // `RGB`: samples as stored, interleaved (`None` would give each row plane by plane)
+        d.set_color_transform(jpeg_decoder::ColorTransform::RGB);
         d.set_max_decoding_buffer_size(need);
         let px = d
             .decode()
