@@ -105,7 +105,7 @@ cmd_test!(lists_every_fixture, ["inspect", "tests/data"], |run| {
         assert!(out.contains(&format!("{f}\n")), "{f} missing:\n{out}");
     }
     assert!(!out.contains("README"), "README.md must be skipped");
-    assert!(out.contains("48 source(s)"), "{out}");
+    assert!(out.contains("50 source(s)"), "{out}");
     // the bad ones carry errors naming the reason
     assert!(block(out, "tests/data/bad/MR_truncated.dcm").contains("ERROR     truncated"));
     assert!(block(out, "tests/data/dicom/liver_1frame.dcm").contains("Segmentation Storage (SEG)"));
@@ -190,7 +190,7 @@ cmd_test!(
     ["inspect", "--strict", "tests/data"],
     |run| {
         assert_ne!(run.code, 0);
-        assert!(run.stdout.contains("48 source(s)"));
+        assert!(run.stdout.contains("50 source(s)"));
     }
 );
 
@@ -246,10 +246,10 @@ cmd_test!(
         assert_eq!(run.code, 0);
         let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("valid JSON");
         let entries = v["entries"].as_array().unwrap();
-        assert_eq!(entries.len(), 48);
+        assert_eq!(entries.len(), 50);
         assert_eq!(
             v["read"].as_u64().unwrap() + v["failed"].as_u64().unwrap(),
-            48
+            50
         );
         let find = |suffix: &str| {
             entries

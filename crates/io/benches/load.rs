@@ -1,7 +1,8 @@
 //! Loading speed on the real fixtures: the MNI152 T1 NIfTI (197×233×189 uint8, gzip) and the
-//! 512×512 CT head DICOM; plus writing a NIfTI of the MNI size.
+//! 512×512 CT head DICOM; plus writing a NIfTI of the MNI size; and the 1411² fundus JPEG
+//! read as colour (its scan walk, `codec::jpeg_scan`, included).
 
-use artefact_io::{load_volume, write_nifti};
+use artefact_io::{load_volume, read_rgb, write_nifti, RgbLoadOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -26,6 +27,11 @@ fn bench_load(c: &mut Criterion) {
     let out = dir.path().join("mni.nii");
     g.bench_function("write mni float32 .nii", |b| {
         b.iter(|| write_nifti(&out, &vol).unwrap())
+    });
+    let fundus = data("photo/fundus/fundus_normal_left_eye_haggstrom_cc0.jpg");
+    let opts = RgbLoadOptions::default();
+    g.bench_function("fundus 1411² JPEG as colour", |b| {
+        b.iter(|| black_box(read_rgb(&fundus, &opts).unwrap()))
     });
     g.finish();
 }

@@ -32,8 +32,9 @@ pub(crate) fn luma601(r: f64, g: f64, b: f64) -> f64 {
 /// A decoder for `path` whose allocations are capped by `max_bytes` (`image::Limits`).
 ///
 /// A JPEG is read into memory once, checked to be whole (it must reach its end-of-image
-/// marker: the decoder would fill a missing part with grey and say nothing; malformed marker
-/// segments are refused too) and decoded from those bytes; other formats stream from the file.
+/// marker and every sequential scan must code all of its blocks: the decoder would fill a
+/// missing part with grey or the last colour and say nothing; malformed marker segments are
+/// refused too) and decoded from those bytes; other formats stream from the file.
 fn limited_decoder(
     path: &Path,
     format: Format,
@@ -52,10 +53,12 @@ fn limited_decoder(
             ));
         }
         let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
-        crate::codec::jpeg_markers::check_complete(&bytes).map_err(|d| match d {
-            crate::codec::jpeg_markers::Defect::Truncated(r) => IoError::truncated(path, r),
-            crate::codec::jpeg_markers::Defect::Invalid(r) => IoError::invalid(path, r),
-        })?;
+        crate::codec::jpeg_markers::check_complete(&bytes)
+            .and_then(|()| crate::codec::jpeg_scan::check_scans(&bytes))
+            .map_err(|d| match d {
+                crate::codec::jpeg_markers::Defect::Truncated(r) => IoError::truncated(path, r),
+                crate::codec::jpeg_markers::Defect::Invalid(r) => IoError::invalid(path, r),
+            })?;
         let mut reader =
             ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
         reader.limits(limits);

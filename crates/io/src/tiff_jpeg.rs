@@ -18,6 +18,7 @@
 //! as the part of the image it covers: a truncated or damaged file is refused, never filled.
 
 use crate::codec::jpeg_markers::{check_complete, Defect};
+use crate::codec::jpeg_scan::check_scans;
 use crate::IoError;
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, RgbImage as ImgRgb};
@@ -143,9 +144,11 @@ fn decode_chunk(
     channels: usize,
     max_bytes: u64,
 ) -> Result<(Vec<u8>, usize, usize), String> {
-    check_complete(stream).map_err(|d| match d {
-        Defect::Truncated(r) | Defect::Invalid(r) => r,
-    })?;
+    check_complete(stream)
+        .and_then(|()| check_scans(stream))
+        .map_err(|d| match d {
+            Defect::Truncated(r) | Defect::Invalid(r) => r,
+        })?;
     let mut dec = jpeg_decoder::Decoder::new(stream);
     dec.set_max_decoding_buffer_size(usize::try_from(max_bytes).unwrap_or(usize::MAX));
     dec.read_info().map_err(|e| e.to_string())?;

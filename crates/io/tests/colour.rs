@@ -277,6 +277,47 @@ fn clear_errors_naming_the_file() {
     assert!(matches!(e.kind, IoErrorKind::TooLarge(_)), "{e}");
 }
 
+/// A scan closed before all of its blocks are coded (cut, then an end-of-image marker
+/// appended, as partial downloads and file recovery leave them) is refused as truncated: the
+/// decoder alone fills the rest with the last colour and says nothing. The whole files are
+/// read: the real NEI photograph (one interleaved scan) and two layouts of a 320×240 crop of
+/// it made with libjpeg-turbo 2.1.5 (tests/data/photo/jpeg): `cjpeg -restart 2 -quality 85`
+/// (restart markers every two MCU rows) and `jpegtran -scans` with one scan per component
+/// (`0;` `1;` `2;`) of `cjpeg -quality 85`.
+#[test]
+fn a_scan_closed_before_its_end_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let early = dir.path().join("early.jpg");
+    for name in [
+        NEI,
+        "photo/jpeg/nei_fundus_crop_restart2.jpg",
+        "photo/jpeg/nei_fundus_crop_3scans.jpg",
+    ] {
+        let bytes = std::fs::read(data(name)).unwrap();
+        let whole = read_rgb(&data(name), &RgbLoadOptions::default());
+        assert!(whole.is_ok(), "{name}: {:?}", whole.err());
+        let last_scan = (0..bytes.len() - 1)
+            .rev()
+            .find(|&i| bytes[i] == 0xFF && bytes[i + 1] == 0xDA)
+            .unwrap();
+        for frac in [0.05, 0.5, 0.9, 0.99] {
+            let mut keep = last_scan + ((bytes.len() - last_scan) as f64 * frac) as usize;
+            while bytes[keep - 1] == 0xFF {
+                keep -= 1;
+            }
+            let cut = [&bytes[..keep], &[0xFF, 0xD9][..]].concat();
+            std::fs::write(&early, &cut).unwrap();
+            let e = read_rgb(&early, &RgbLoadOptions::default()).unwrap_err();
+            assert!(
+                matches!(e.kind, IoErrorKind::Truncated(_)),
+                "{name} {frac}: {e}"
+            );
+            assert!(e.to_string().contains("early.jpg"), "{e}");
+            assert!(e.to_string().contains("minimum coded units"), "{e}");
+        }
+    }
+}
+
 /// An EXIF block (big-endian TIFF structure) holding only the Orientation tag (0x0112).
 fn exif_orientation(o: u16) -> Vec<u8> {
     let mut e = b"MM\0\x2a\0\0\0\x08".to_vec();

@@ -13,6 +13,7 @@
 pub(crate) mod jpeg12;
 pub(crate) mod jpeg_markers;
 pub(crate) mod jpeg_rgb;
+pub(crate) mod jpeg_scan;
 pub(crate) mod jpegls;
 pub(crate) mod rle;
 #[cfg(test)]
