@@ -599,3 +599,106 @@ fn burned_in_text_in_a_fundus_surround_is_not_written() {
     // the field is kept
     assert_ne!(got.get_pixel(w / 2, h / 2).0, [0, 0, 0]);
 }
+
+/// A photograph that reaches the collection twice (JPEG again at quality 60, a half-size PNG)
+/// is one source: the copies are refused naming the original (skipped with `--keep-going`),
+/// so one picture cannot stand in two places, or two splits, of the benchmark; the other real
+/// photograph is kept.
+#[test]
+fn near_copies_of_a_photograph_are_refused_naming_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("photos");
+    std::fs::create_dir(&src).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fundus = root.join("tests/data/photo/fundus");
+    for name in [
+        "fundus_normal_left_eye_haggstrom_cc0.jpg",
+        "fundus_background_retinopathy_nei_eda03_pd.jpg",
+    ] {
+        std::fs::copy(fundus.join(name), src.join(format!("a_{name}"))).unwrap();
+    }
+    let img = image::open(fundus.join("fundus_normal_left_eye_haggstrom_cc0.jpg"))
+        .unwrap()
+        .to_rgb8();
+    let f = std::fs::File::create(src.join("b_export_q60.jpg")).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(f, 60)
+        .encode_image(&img)
+        .unwrap();
+    let (w, h) = img.dimensions();
+    image::imageops::resize(&img, w / 2, h / 2, image::imageops::Triangle)
+        .save(src.join("c_thumbnail_half.png"))
+        .unwrap();
+    let bench = dir.path().join("bench.toml");
+    std::fs::write(
+        &bench,
+        format!(
+            r#"[benchmark]
+name = "copies"
+seed = 7
+image_size = 128
+
+[[sources]]
+path = "photos/*"
+modality = "fundus"
+
+[selection]
+min_foreground = 0.15
+
+[attributes]
+recipes = ["{}/recipes/fundus/*.toml"]
+
+[questions]
+yes_no = 4
+
+[splits]
+test = 1.0
+"#,
+            root.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let refused = artefact()
+        .args([
+            "build",
+            bench.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{text}");
+    assert!(
+        text.contains("near copy") && text.contains("--keep-going"),
+        "{text}"
+    );
+    run_ok(artefact().args([
+        "build",
+        bench.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--keep-going",
+        "--allow-shortfall",
+    ]));
+    let skipped = std::fs::read_to_string(out.join("skipped.jsonl")).unwrap();
+    let rows: Vec<serde_json::Value> = skipped
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{skipped}");
+    for (row, copy) in rows
+        .iter()
+        .zip(["b_export_q60.jpg", "c_thumbnail_half.png"])
+    {
+        assert!(row["path"].as_str().unwrap().ends_with(copy), "{row}");
+        let reason = row["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("near copy") && reason.contains("a_fundus_normal_left_eye"),
+            "{reason}"
+        );
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["clean_slices"], 2, "{summary}");
+}

@@ -26,6 +26,7 @@ pub mod generate;
 pub mod info;
 pub mod judge;
 pub mod merge;
+pub mod near_copy;
 pub mod pairs;
 pub mod plan;
 pub mod questions;

@@ -357,6 +357,8 @@ fn visit_sources(
     // the first source to show each prepared slice's exact pixels
     let mut seen_pixels: std::collections::HashMap<u64, std::path::PathBuf> =
         std::collections::HashMap::new();
+    // the thumbnails of the photographs accepted so far
+    let mut seen_photos = crate::near_copy::Seen::default();
     for (si, spec) in bench.sources.iter().enumerate() {
         let colour = spec.modality.is_some_and(Modality::is_colour);
         // every path listed (in parallel, kept in order): its sources, or why it failed
@@ -401,9 +403,10 @@ fn visit_sources(
             }
             // each: the key to list once (if preparing reached the listing, as in
             // `prepare_grey`) and the prepared slices with their fingerprints
+            type Thumbs = Vec<(Modality, crate::near_copy::Thumb)>;
             type Read = (
                 Option<(String, &'static str)>,
-                Result<(Vec<SourceSlice>, Vec<u64>), String>,
+                Result<(Vec<SourceSlice>, (Vec<u64>, Thumbs)), String>,
             );
             let read: Vec<Option<Result<Read, String>>> = chunk
                 .par_iter()
@@ -421,7 +424,16 @@ fn visit_sources(
                         let prepared = prepare_loaded(bench, spec, raw, secret, Some(&mut own))
                             .map(|slices| {
                                 let prints = slices.iter().map(|s| fingerprint(&s.image)).collect();
-                                (slices, prints)
+                                let thumbs = slices
+                                    .iter()
+                                    .filter_map(|s| match &s.image {
+                                        Picture::Colour(c) => {
+                                            Some((s.modality, crate::near_copy::Thumb::of(c)))
+                                        }
+                                        Picture::Grey(_) => None,
+                                    })
+                                    .collect::<Vec<_>>();
+                                (slices, (prints, thumbs))
                             });
                         Ok((own.pop_first().map(|k| (k, kind)), prepared))
                     })())
@@ -440,8 +452,9 @@ fn visit_sources(
                     if let Some((key, kind)) = key {
                         listed_once(Some(&mut seen_keys), &key, kind)?;
                     }
-                    let (prepared, prints) = prepared?;
+                    let (prepared, (prints, thumbs)) = prepared?;
                     shown_once(&mut seen_pixels, &p, &prints)?;
+                    not_a_near_copy(&mut seen_photos, &p, thumbs)?;
                     Ok((what, prepared, prints))
                 });
                 visit_one(keep_going, &mut skipped, si, p, got, sink)?;
@@ -494,6 +507,29 @@ fn shown_once(
     }
     for &f in prints {
         seen.insert(f, path.to_path_buf());
+    }
+    Ok(())
+}
+
+/// A photograph whose prepared picture is a near copy of an earlier source's (re-encoded,
+/// resized, converted: [`crate::near_copy`]) is skipped, for the reason [`shown_once`] gives;
+/// otherwise its thumbnails join `seen`.
+fn not_a_near_copy(
+    seen: &mut crate::near_copy::Seen,
+    path: &std::path::Path,
+    thumbs: Vec<(Modality, crate::near_copy::Thumb)>,
+) -> Result<(), String> {
+    if let Some((first, d)) = thumbs.iter().find_map(|(m, t)| seen.copy_of(*m, t)) {
+        return Err(format!(
+            "its picture is a near copy of {} (thumbnails {:.2} codes of 255 apart on average: \
+             the same photograph re-encoded, resized or converted): a copy would put one \
+             picture in two places of the benchmark",
+            first.display(),
+            d * 255.0
+        ));
+    }
+    for (m, t) in thumbs {
+        seen.insert(m, t, path);
     }
     Ok(())
 }
