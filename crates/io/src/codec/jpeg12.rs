@@ -5,6 +5,7 @@
 //! A.3.3), level shift and clamping to 12 bits. 8-bit streams and colour streams are left to
 //! dicom-rs ([`decode`] returns `None`).
 
+use super::huffman::Table as Huffman;
 use crate::guard::PixelHeader;
 use crate::IoError;
 use dicom_object::DefaultDicomObject;
@@ -16,38 +17,6 @@ const ZIGZAG: [usize; 64] = [
     13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
     52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
-
-/// A Huffman table in the decoding form of T.81 F.2.2.3 (MAXCODE, VALPTR, MINCODE).
-#[derive(Clone, Default)]
-struct Huffman {
-    maxcode: [i32; 17],
-    valptr: [i32; 17],
-    mincode: [i32; 17],
-    values: Vec<u8>,
-}
-
-impl Huffman {
-    fn new(bits: &[u8; 16], values: Vec<u8>) -> Huffman {
-        let mut h = Huffman {
-            maxcode: [-1; 17],
-            values,
-            ..Default::default()
-        };
-        let (mut code, mut k) = (0i32, 0i32);
-        for l in 1..=16 {
-            let n = bits[l - 1] as i32;
-            if n > 0 {
-                h.valptr[l] = k;
-                h.mincode[l] = code;
-                code += n;
-                k += n;
-                h.maxcode[l] = code - 1;
-            }
-            code <<= 1;
-        }
-        h
-    }
-}
 
 struct Bits<'a> {
     d: &'a [u8],
@@ -88,15 +57,10 @@ impl Bits<'_> {
         v
     }
     fn decode(&mut self, h: &Huffman) -> Result<u8, String> {
-        let mut code = self.bit() as i32;
-        for l in 1..=16 {
-            if code <= h.maxcode[l] {
-                let i = (h.valptr[l] + code - h.mincode[l]) as usize;
-                return h.values.get(i).copied().ok_or("bad Huffman code".into());
-            }
-            code = (code << 1) | self.bit() as i32;
+        match h.decode(|| Some(self.bit())) {
+            Some(Ok(v)) => Ok(v),
+            _ => Err("invalid Huffman code".into()),
         }
-        Err("invalid Huffman code".into())
     }
 }
 

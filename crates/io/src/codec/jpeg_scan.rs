@@ -14,58 +14,8 @@
 //! frames, frames whose height comes in a DNL segment, and streams without Huffman tables (the
 //! Motion-JPEG convention of implied standard tables) are not walked.
 
+use super::huffman::Table;
 use super::jpeg_markers::Defect;
-
-/// A Huffman table in the canonical form of T.81 F.2.2.3, with a lookup of the codes of up to
-/// 8 bits.
-struct Table {
-    /// Largest code of each length (index 1–16), -1 when the length has none.
-    maxcode: [i32; 17],
-    /// First code of each length.
-    mincode: [i32; 17],
-    /// Index in `vals` of the first symbol of each length.
-    valptr: [usize; 17],
-    vals: Vec<u8>,
-    /// For the next 8 bits: `length << 8 | symbol` of the code they start with, 0 when that
-    /// code is longer.
-    lut: [u16; 256],
-}
-
-impl Table {
-    fn new(counts: &[u8; 16], vals: Vec<u8>) -> Table {
-        let mut t = Table {
-            maxcode: [-1; 17],
-            mincode: [0; 17],
-            valptr: [0; 17],
-            vals,
-            lut: [0; 256],
-        };
-        let (mut code, mut k) = (0i32, 0usize);
-        for len in 1..=16 {
-            let n = counts[len - 1] as usize;
-            if n > 0 {
-                t.valptr[len] = k;
-                t.mincode[len] = code;
-                if len <= 8 {
-                    for i in 0..n {
-                        let c = (code as usize + i) << (8 - len);
-                        let Some(&sym) = t.vals.get(k + i) else { break };
-                        if c + (1 << (8 - len)) > 256 {
-                            break; // more codes than the length holds: left to the slow path
-                        }
-                        let e = (len as u16) << 8 | sym as u16;
-                        t.lut[c..c + (1 << (8 - len))].fill(e);
-                    }
-                }
-                code += n as i32;
-                k += n;
-                t.maxcode[len] = code - 1;
-            }
-            code <<= 1;
-        }
-        t
-    }
-}
 
 /// Bits of entropy-coded data, stuffed zero bytes removed, read ahead into a 64-bit
 /// accumulator (most significant bit first) up to the next marker or the end.
@@ -142,28 +92,13 @@ impl<'a> Bits<'a> {
             self.refill();
         }
         if self.n >= 8 {
-            let e = t.lut[(self.acc >> 56) as usize];
-            if e != 0 {
-                let len = (e >> 8) as u32;
+            if let Some((len, sym)) = t.lookup8((self.acc >> 56) as u8) {
                 self.acc <<= len;
                 self.n -= len;
-                return Some(Ok(e as u8));
+                return Some(Ok(sym));
             }
         }
-        let mut code = 0i32;
-        for len in 1..=16 {
-            code = (code << 1) | self.bit()? as i32;
-            if code <= t.maxcode[len] {
-                // a malformed table (more codes than a length can hold) gives no symbol
-                let k = code - t.mincode[len];
-                return Some(if k < 0 {
-                    Err(())
-                } else {
-                    t.vals.get(t.valptr[len] + k as usize).copied().ok_or(())
-                });
-            }
-        }
-        Some(Err(()))
+        t.decode(|| self.bit())
     }
 
     /// Past the restart marker expected at a byte boundary (fill bytes allowed): the bits
@@ -359,27 +294,6 @@ pub(crate) fn check_scans(b: &[u8]) -> Result<(), Defect> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn canonical_codes_follow_t81_annex_c() {
-        // two codes of length 2 (00, 01), one of length 3 (100)
-        let mut counts = [0u8; 16];
-        counts[1] = 2;
-        counts[2] = 1;
-        let t = Table::new(&counts, vec![7, 8, 9]);
-        let decode = |bits: &[u8]| {
-            let mut bytes = 0u8;
-            for (i, &v) in bits.iter().enumerate() {
-                bytes |= v << (7 - i);
-            }
-            let data = [bytes];
-            Bits::new(&data, 0).symbol(&t)
-        };
-        assert_eq!(decode(&[0, 0]), Some(Ok(7)));
-        assert_eq!(decode(&[0, 1]), Some(Ok(8)));
-        assert_eq!(decode(&[1, 0, 0]), Some(Ok(9)));
-        assert_eq!(decode(&[1, 1, 1, 1, 1, 1, 1, 1]), None, "runs off one byte");
-    }
 
     #[test]
     fn stuffed_bytes_are_data_and_markers_end_it() {

@@ -10,6 +10,7 @@
 //! Rows × Columns × Samples per Pixel before anything is allocated; errors name the file, the
 //! frame and the reason.
 
+pub(crate) mod huffman;
 pub(crate) mod jpeg12;
 pub(crate) mod jpeg_markers;
 pub(crate) mod jpeg_rgb;
