@@ -122,14 +122,17 @@ fn decode_raster(
     max_bytes: u64,
     out_per_pixel: u64,
 ) -> Result<Decoded, IoError> {
-    if format == Format::Tiff && crate::tiff_jpeg::is_jpeg(path)? {
-        let limits = crate::tiff_jpeg::Limits {
-            max_pixels,
-            unit,
-            max_bytes,
-            out_per_pixel,
-        };
-        let d = crate::tiff_jpeg::read(path, &limits)?;
+    let limits = crate::tiff_jpeg::Limits {
+        max_pixels,
+        unit,
+        max_bytes,
+        out_per_pixel,
+    };
+    if let Some(d) = (format == Format::Tiff)
+        .then(|| crate::tiff_jpeg::read(path, &limits))
+        .transpose()?
+        .flatten()
+    {
         let colour = d.img.color();
         let (img, orientation) = orient(d.img, d.orientation);
         return Ok(Decoded {

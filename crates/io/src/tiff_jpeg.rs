@@ -22,6 +22,7 @@ use crate::codec::jpeg_scan::check_scans;
 use crate::IoError;
 use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, RgbImage as ImgRgb};
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -68,28 +69,6 @@ fn tiff_err(path: &Path, e: tiff::TiffError) -> IoError {
     }
 }
 
-/// The compression of a TIFF's first image, `None` when it cannot be read (the general
-/// reader then reports the problem).
-fn first_compression(path: &Path) -> Option<u16> {
-    let f = File::open(path).ok()?;
-    let mut d = Decoder::new(BufReader::new(f)).ok()?;
-    d.find_tag_unsigned::<u16>(Tag::Compression).ok().flatten()
-}
-
-/// Whether the first image of the TIFF at `path` is JPEG-compressed (7), which [`read`]
-/// decodes; an old-style JPEG (6) is refused here with its name.
-pub(crate) fn is_jpeg(path: &Path) -> Result<bool, IoError> {
-    match first_compression(path) {
-        Some(7) => Ok(true),
-        Some(6) => Err(IoError::unsupported(
-            path,
-            "old-style JPEG-in-TIFF (Compression = 6, withdrawn by TIFF Technical Note 2) is \
-             not read: convert it, e.g. with `tiffcp -c jpeg` or `tiffcp -c lzw`",
-        )),
-        _ => Ok(false),
-    }
-}
-
 /// The colour coding of one JPEG stream: the TIFF's photometric interpretation, except that
 /// an RGB-tagged stream that declares YCbCr itself (JFIF APP0, Adobe APP14 transform ≠ 0) is
 /// YCbCr.
@@ -125,15 +104,12 @@ fn coding_of(stream: &[u8], photometric: u16, components: usize) -> Coding {
 
 /// The JPEG stream of one chunk: the chunk itself, or the shared tables in front of it (the
 /// tables' EOI and the chunk's SOI dropped).
-fn splice(tables: Option<&[u8]>, chunk: &[u8]) -> Vec<u8> {
+fn splice<'a>(tables: Option<&[u8]>, chunk: &'a [u8]) -> Cow<'a, [u8]> {
     match tables {
         Some(t) if t.len() >= 4 && chunk.len() >= 2 => {
-            let mut s = Vec::with_capacity(t.len() + chunk.len());
-            s.extend_from_slice(&t[..t.len() - 2]);
-            s.extend_from_slice(&chunk[2..]);
-            s
+            Cow::Owned([&t[..t.len() - 2], &chunk[2..]].concat())
         }
-        _ => chunk.to_vec(),
+        _ => Cow::Borrowed(chunk),
     }
 }
 
@@ -177,12 +153,26 @@ fn decode_chunk(
     Ok((px, w, h))
 }
 
-/// Decode the first image of a JPEG-compressed TIFF ([`is_jpeg`] said so).
-pub(crate) fn read(path: &Path, limits: &Limits) -> Result<Decoded, IoError> {
-    let file = crate::regular_file(path)?;
-    let file_len = file.len();
+/// Decode the first image of the TIFF at `path` if it is JPEG-compressed (7); `None` when it
+/// is not, or when its first directory cannot be read (the general reader then reports the
+/// problem). An old-style JPEG (6) is refused with its name.
+pub(crate) fn read(path: &Path, limits: &Limits) -> Result<Option<Decoded>, IoError> {
+    let file_len = crate::regular_file(path)?.len();
     let f = File::open(path).map_err(|e| IoError::os(path, e))?;
-    let mut d = Decoder::new(BufReader::new(f)).map_err(|e| tiff_err(path, e))?;
+    let Ok(mut d) = Decoder::new(BufReader::new(f)) else {
+        return Ok(None);
+    };
+    match d.find_tag_unsigned::<u16>(Tag::Compression) {
+        Ok(Some(7)) => {}
+        Ok(Some(6)) => {
+            return Err(IoError::unsupported(
+                path,
+                "old-style JPEG-in-TIFF (Compression = 6, withdrawn by TIFF Technical Note 2) \
+                 is not read: convert it, e.g. with `tiffcp -c jpeg` or `tiffcp -c lzw`",
+            ))
+        }
+        _ => return Ok(None),
+    }
     let bad = |why: String| IoError::invalid(path, why);
     let unsupported = |why: String| IoError::unsupported(path, why);
     let (w, h) = d.dimensions().map_err(|e| tiff_err(path, e))?;
@@ -286,10 +276,9 @@ pub(crate) fn read(path: &Path, limits: &Limits) -> Result<Decoded, IoError> {
         Some(v) => v.into_u8_vec().ok(),
         None => None,
     };
-    drop(d);
 
     let mut out = vec![0u8; w * h * channels];
-    let mut file = BufReader::new(File::open(path).map_err(|e| IoError::os(path, e))?);
+    let file = d.inner();
     let mut chunk = Vec::new();
     for (k, (&off, &cnt)) in offsets.iter().zip(&counts).enumerate() {
         let (tx, ty) = (k % across, k / across);
@@ -299,6 +288,15 @@ pub(crate) fn read(path: &Path, limits: &Limits) -> Result<Decoded, IoError> {
                 format!(
                     "tile or strip {k} ({cnt} bytes at {off}) lies past the end of the \
                      {file_len}-byte file"
+                ),
+            ));
+        }
+        if cnt > limits.max_bytes {
+            return Err(IoError::too_large(
+                path,
+                format!(
+                    "tile or strip {k} holds {cnt} bytes, over the memory budget of {} bytes",
+                    limits.max_bytes
                 ),
             ));
         }
@@ -331,11 +329,11 @@ pub(crate) fn read(path: &Path, limits: &Limits) -> Result<Decoded, IoError> {
             ImgRgb::from_raw(w as u32, h as u32, out).ok_or_else(|| bad("size".into()))?,
         )
     };
-    Ok(Decoded {
+    Ok(Some(Decoded {
         img,
         orientation,
         icc,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -383,7 +381,7 @@ mod tests {
             vec![9, 0xFF, 0xD9],
         ]
         .concat();
-        assert_eq!(s, want);
-        assert_eq!(splice(None, &chunk), chunk);
+        assert_eq!(&*s, &want[..]);
+        assert_eq!(&*splice(None, &chunk), &chunk[..]);
     }
 }
