@@ -17,7 +17,7 @@
 //! Every tile or strip must be whole (it reaches its end-of-image marker) and at least as large
 //! as the part of the image it covers: a truncated or damaged file is refused, never filled.
 
-use crate::codec::jpeg_markers::{check_complete, Defect};
+use crate::codec::jpeg_markers::{check_complete, declared, Defect};
 use crate::codec::jpeg_scan::check_scans;
 use crate::IoError;
 use image::metadata::Orientation;
@@ -79,27 +79,12 @@ fn coding_of(stream: &[u8], photometric: u16, components: usize) -> Coding {
     if photometric == 6 {
         return Coding::YCbCr;
     }
-    let mut pos = 2;
-    while pos + 4 <= stream.len() && stream[pos] == 0xFF {
-        let m = stream[pos + 1];
-        if m == 0xDA || m == 0xD9 {
-            break;
-        }
-        if m == 0xD8 || m == 0x01 || (0xD0..=0xD7).contains(&m) {
-            pos += 2;
-            continue;
-        }
-        let len = u16::from_be_bytes([stream[pos + 2], stream[pos + 3]]) as usize;
-        let body = &stream[(pos + 4).min(stream.len())..(pos + 2 + len).min(stream.len())];
-        if m == 0xE0 && body.starts_with(b"JFIF\0") {
-            return Coding::YCbCr;
-        }
-        if m == 0xEE && body.starts_with(b"Adobe") && body.len() >= 12 && body[11] != 0 {
-            return Coding::YCbCr;
-        }
-        pos += 2 + len.max(2);
+    let d = declared(stream);
+    if d.jfif || d.adobe_transform.is_some_and(|t| t != 0) {
+        Coding::YCbCr
+    } else {
+        Coding::Rgb
     }
-    Coding::Rgb
 }
 
 /// The JPEG stream of one chunk: the chunk itself, or the shared tables in front of it (the

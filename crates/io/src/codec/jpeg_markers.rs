@@ -85,6 +85,54 @@ pub(crate) fn check_complete(b: &[u8]) -> Result<(), Defect> {
     }
 }
 
+/// What the header of a JPEG stream (its segments before the first scan) says about its
+/// colour coding.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Declared {
+    /// A JFIF APP0 segment (which means YCbCr for three components).
+    pub jfif: bool,
+    /// The transform byte of a complete Adobe APP14 segment (0: none, 1: YCbCr, 2: YCCK).
+    pub adobe_transform: Option<u8>,
+    /// The component identifiers of the frame header.
+    pub ids: Option<Vec<u8>>,
+}
+
+/// Read [`Declared`] from the segments between SOI and the first SOS (fill bytes and markers
+/// without a length skipped; a malformed length ends the walk with what was found).
+pub(crate) fn declared(b: &[u8]) -> Declared {
+    let mut out = Declared::default();
+    let mut pos = 2;
+    while pos + 4 <= b.len() && b[pos] == 0xFF {
+        let m = b[pos + 1];
+        if m == 0xFF {
+            pos += 1;
+            continue;
+        }
+        if matches!(m, 0x01 | 0xD0..=0xD8) {
+            pos += 2;
+            continue;
+        }
+        if m == 0xDA || m == 0xD9 {
+            break;
+        }
+        let len = u16::from_be_bytes([b[pos + 2], b[pos + 3]]) as usize;
+        let body = &b[(pos + 4).min(b.len())..(pos + 2 + len).min(b.len())];
+        match m {
+            0xE0 if body.starts_with(b"JFIF\0") => out.jfif = true,
+            0xEE if body.starts_with(b"Adobe") && body.len() >= 12 => {
+                out.adobe_transform = Some(body[11])
+            }
+            0xC0..=0xCF if !matches!(m, 0xC4 | 0xC8 | 0xCC) && body.len() >= 6 => {
+                let n = body[5] as usize;
+                out.ids = Some(body[6..].chunks_exact(3).take(n).map(|c| c[0]).collect());
+            }
+            _ => {}
+        }
+        pos += 2 + len.max(2);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{check_complete, Defect};
@@ -134,5 +182,37 @@ mod tests {
             panic!("not reported as invalid")
         };
         assert!(e.contains("impossible length"), "{e}");
+    }
+
+    #[test]
+    fn declared_colour_coding_is_read_from_the_header() {
+        use super::{declared, Declared};
+        let seg = |m: u8, body: &[u8]| {
+            let mut s = vec![0xFF, m];
+            s.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
+            s.extend_from_slice(body);
+            s
+        };
+        let sof = seg(
+            0xC0,
+            &[
+                8, 0, 16, 0, 16, 3, b'R', 0x11, 0, b'G', 0x11, 0, b'B', 0x11, 0,
+            ],
+        );
+        let adobe = seg(0xEE, b"Adobe\0\x64\0\0\0\0\x01");
+        let jfif = seg(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+        let s = [&[0xFF, 0xD8, 0xFF][..], &jfif, &adobe, &sof, &[0xFF, 0xDA]].concat();
+        assert_eq!(
+            declared(&s),
+            Declared {
+                jfif: true,
+                adobe_transform: Some(1),
+                ids: Some(b"RGB".to_vec()),
+            }
+        );
+        // a cut Adobe segment (no transform byte) and nothing after the scan counts
+        let cut = seg(0xEE, b"Adobe\0\x64");
+        let s = [&[0xFF, 0xD8][..], &cut, &[0xFF, 0xDA, 0, 2], &jfif].concat();
+        assert_eq!(declared(&s), Declared::default());
     }
 }

@@ -13,27 +13,10 @@ use std::path::Path;
 /// True when a stream has neither a JFIF APP0 nor a complete Adobe APP14 segment and its frame's
 /// component ids are not 'R', 'G', 'B' (the cases where jpeg-decoder would guess YCbCr).
 fn guessed_ycbcr(d: &[u8]) -> bool {
-    let mut p = 2;
-    while p + 4 <= d.len() && d[p] == 0xFF {
-        let m = d[p + 1];
-        let len = u16::from_be_bytes([d[p + 2], d[p + 3]]) as usize;
-        let body = &d[(p + 4).min(d.len())..(p + 2 + len).min(d.len())];
-        match m {
-            0xE0 if body.starts_with(b"JFIF\0") => return false,
-            // a complete Adobe segment (with its transform byte) is honoured by jpeg-decoder
-            0xEE if body.starts_with(b"Adobe") && body.len() >= 12 => return false,
-            0xC0..=0xCF if !matches!(m, 0xC4 | 0xC8 | 0xCC) => {
-                let ids: Vec<u8> = (0..3)
-                    .filter_map(|i| body.get(6 + 3 * i).copied())
-                    .collect();
-                return body.get(5) == Some(&3) && ids != b"RGB";
-            }
-            0xDA | 0xD9 => return false,
-            _ => {}
-        }
-        p += 2 + len;
-    }
-    false
+    let h = super::jpeg_markers::declared(d);
+    !h.jfif
+        && h.adobe_transform.is_none()
+        && h.ids.is_some_and(|ids| ids.len() == 3 && ids != b"RGB")
 }
 
 /// Decode every frame without colour transform when the object is 8-bit RGB and its streams
